@@ -1,0 +1,317 @@
+"""ExperimentConfig: every field validated in one place, for every entry point.
+
+The URL query string, JSON, the CLI and the Python API all go through
+``FIELDS``: one parser per field that turns raw text or a Python value into a
+valid value or raises ValueError naming the field, the value and what is
+allowed. ``from_query`` is strict (the CLI and the API); ``from_query_lenient``
+(links) never raises: it keeps the default for a bad field and says why.
+
+A query written by ``to_query`` carries every field plus a schema version, so
+a shared link keeps its meaning when defaults change.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode
+
+from . import activations, datasets, initializers
+from .trainer import OPTIMIZERS
+
+SCHEMA_VERSION = 1
+MAX_SCHEMES = 12
+# Query keys Streamlit itself may put in a URL: never ours, never a warning.
+FOREIGN_KEYS = frozenset({"embed", "embed_options"})
+
+
+def _fail(field: str, raw: Any, allowed: str):
+    raise ValueError(f"{field}: got {raw!r}; allowed: {allowed}")
+
+
+def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: bool = False):
+    if isinstance(raw, bool):
+        _fail(field, raw, "a number")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+        if not isinstance(raw, (str, int, float)):
+            _fail(field, raw, "a number")
+    kind = "a whole number" if integer else "a number"
+    left = "(" if lo_open else "["
+    allowed = f"{kind} in {left}{lo:g}, {hi:g}]"
+    if not math.isfinite(value):
+        _fail(field, raw, allowed)
+    if integer:
+        if value != int(value):
+            _fail(field, raw, allowed)
+        value = int(value)
+    if value < lo or value > hi or (lo_open and value == lo):
+        _fail(field, raw, allowed)
+    return value
+
+
+def _choice(field: str, raw: Any, choices) -> str:
+    if raw not in choices:
+        _fail(field, raw, ", ".join(choices))
+    return raw
+
+
+def parse_scheme(entry: str) -> tuple[str, dict]:
+    """'normal:std=0.01' -> ('normal', {'std': 0.01}), validated."""
+    if not isinstance(entry, str) or not entry.strip():
+        _fail("schemes", entry, "a scheme name, optionally with parameters: name:key=value,key=value")
+    name, _, rest = entry.strip().partition(":")
+    params: dict[str, str] = {}
+    for part in filter(None, rest.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            _fail("schemes", entry, "parameters written key=value, separated by commas")
+        if key.strip() in params:
+            _fail("schemes", entry, "each parameter once")
+        params[key.strip()] = value.strip()
+    if name.strip() not in initializers.INITIALIZERS:
+        _fail("schemes", entry, ", ".join(initializers.INITIALIZERS))
+    try:
+        resolved = initializers.resolve_params(name.strip(), None, **params)
+    except ValueError as e:
+        raise ValueError(f"schemes: {e}") from None
+    return name.strip(), {k: resolved[k] for k in params}
+
+
+def _schemes(raw) -> tuple[str, ...]:
+    entries = [raw] if isinstance(raw, str) else list(raw)
+    if not 1 <= len(entries) <= MAX_SCHEMES:
+        _fail("schemes", raw, f"1 to {MAX_SCHEMES} entries")
+    out = []
+    for e in entries:
+        parse_scheme(e)
+        e = e.strip()
+        if e in out:
+            _fail("schemes", e, "each entry once")
+        out.append(e)
+    return tuple(out)
+
+
+def _widths(raw) -> tuple[int, ...]:
+    parts = raw.split(",") if isinstance(raw, str) else ([raw] if isinstance(raw, (int, float)) else list(raw))
+    if not parts:
+        _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer separated by commas")
+    return tuple(_number("width", p.strip() if isinstance(p, str) else p, 1, 1024, True) for p in parts)
+
+
+@dataclass(frozen=True)
+class Field:
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    repeatable: bool = False
+
+
+def _num(name, lo, hi, integer=False, lo_open=False):
+    return lambda raw: _number(name, raw, lo, hi, integer, lo_open)
+
+
+FIELDS: dict[str, Field] = {
+    "dataset": Field(lambda r: _choice("dataset", r, tuple(datasets.DATASETS)), "moons", "dataset"),
+    "n_samples": Field(_num("n_samples", 50, 20000, True), 500, "samples before the split (real sets: at most all)"),
+    "noise": Field(_num("noise", 0.0, 2.0), 0.2, "label or input noise"),
+    "test_size": Field(_num("test_size", 0.05, 0.5), 0.2, "fraction held out for testing"),
+    "data_seed": Field(_num("data_seed", 0, 2**31 - 1, True), 0, "seed of the data and of the batch order"),
+    "features": Field(_num("features", 1, 64, True), 2, "input features (blobs, classification, regression, gaussian_quantiles)"),
+    "classes": Field(_num("classes", 2, 10, True), 3, "classes (blobs, classification, gaussian_quantiles)"),
+    "schemes": Field(_schemes, ("zeros", "normal:std=1", "xavier_normal", "he_normal"), "schemes compared",
+                     repeatable=True),
+    "seeds": Field(_num("seeds", 1, 20, True), 3, "random restarts per scheme (seeds 0 .. n-1)"),
+    "depth": Field(_num("depth", 1, 50, True), 3, "hidden layers"),
+    "width": Field(_widths, (32,), "units per hidden layer: one number, or one per layer"),
+    "activation": Field(lambda r: _choice("activation", r, tuple(activations.ACTIVATIONS)), "tanh", "activation"),
+    "optimizer": Field(lambda r: _choice("optimizer", r, OPTIMIZERS), "sgd", "optimizer"),
+    "lr": Field(_num("lr", 0.0, 10.0, lo_open=True), 0.1, "learning rate"),
+    "momentum": Field(_num("momentum", 0.0, 0.999), 0.9, "momentum coefficient (optimizer=momentum)"),
+    "batch_size": Field(_num("batch_size", 0, 20000, True), 32, "minibatch size; 0 = full batch"),
+    "epochs": Field(_num("epochs", 1, 5000, True), 100, "passes over the training set"),
+    "weight_decay": Field(_num("weight_decay", 0.0, 1.0), 0.0, "L2 penalty on weights"),
+    "record_epochs": Field(_num("record_epochs", 2, 51, True), 11, "epochs probed, evenly spaced, epoch 0 included"),
+    "dtype": Field(lambda r: _choice("dtype", r, ("float32", "float64")), "float32", "float precision"),
+}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    dataset: str = FIELDS["dataset"].default
+    n_samples: int = FIELDS["n_samples"].default
+    noise: float = FIELDS["noise"].default
+    test_size: float = FIELDS["test_size"].default
+    data_seed: int = FIELDS["data_seed"].default
+    features: int = FIELDS["features"].default
+    classes: int = FIELDS["classes"].default
+    schemes: tuple[str, ...] = FIELDS["schemes"].default
+    seeds: int = FIELDS["seeds"].default
+    depth: int = FIELDS["depth"].default
+    width: tuple[int, ...] = FIELDS["width"].default
+    activation: str = FIELDS["activation"].default
+    optimizer: str = FIELDS["optimizer"].default
+    lr: float = FIELDS["lr"].default
+    momentum: float = FIELDS["momentum"].default
+    batch_size: int = FIELDS["batch_size"].default
+    epochs: int = FIELDS["epochs"].default
+    weight_decay: float = FIELDS["weight_decay"].default
+    record_epochs: int = FIELDS["record_epochs"].default
+    dtype: str = FIELDS["dtype"].default
+
+    def __post_init__(self):
+        for name, f in FIELDS.items():
+            object.__setattr__(self, name, f.parse(getattr(self, name)))
+        _check_cross(self)
+
+    # ---- derived -------------------------------------------------------
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return self.width * self.depth if len(self.width) == 1 else self.width
+
+    @property
+    def models(self) -> list[tuple[str, int]]:
+        """(scheme label, seed) per stacked model, scheme-major."""
+        return [(s, seed) for s in self.schemes for seed in range(self.seeds)]
+
+    @property
+    def run_id(self) -> str:
+        return hashlib.sha256(self.to_query().encode()).hexdigest()[:10]
+
+    # ---- round trips ---------------------------------------------------
+    def to_dict(self) -> dict:
+        d = {"v": SCHEMA_VERSION}
+        for name in FIELDS:
+            value = getattr(self, name)
+            d[name] = list(value) if isinstance(value, tuple) else value
+        return d
+
+    def to_query(self) -> str:
+        pairs = [("v", SCHEMA_VERSION)]
+        for name in FIELDS:
+            value = getattr(self, name)
+            if name == "schemes":
+                pairs += [("schemes", s) for s in value]
+            elif name == "width":
+                pairs.append(("width", ",".join(map(str, value))))
+            else:
+                pairs.append((name, format_value(value)))
+        return urlencode(pairs)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentConfig":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"config: not valid JSON ({e.msg} at position {e.pos})") from None
+        if not isinstance(data, dict):
+            _fail("config", data, "a JSON object")
+        return _build(data, strict=True)[0]
+
+    @classmethod
+    def from_query(cls, query: str) -> "ExperimentConfig":
+        return _build(query_to_dict(query), strict=True)[0]
+
+    @classmethod
+    def from_query_lenient(cls, query: str | dict) -> tuple["ExperimentConfig", list[str]]:
+        raw = query if isinstance(query, dict) else query_to_dict(query)
+        return _build(raw, strict=False)
+
+
+def format_value(value) -> str:
+    if isinstance(value, float):
+        return repr(value)  # shortest string that round-trips exactly
+    return str(value)
+
+
+def query_to_dict(query: str) -> dict[str, list[str]]:
+    if not isinstance(query, str):
+        _fail("query", query, "a URL query string")
+    out: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query.lstrip("?"), keep_blank_values=True):
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _check_cross(c: ExperimentConfig):
+    if len(c.width) not in (1, c.depth):
+        _fail("width", ",".join(map(str, c.width)), f"one number, or exactly depth={c.depth} numbers")
+
+
+def _build(raw: dict, strict: bool) -> tuple[ExperimentConfig, list[str]]:
+    warnings: list[str] = []
+
+    def problem(msg: str):
+        if strict:
+            raise ValueError(msg)
+        warnings.append(msg)
+
+    values: dict[str, Any] = {}
+    for key, got in raw.items():
+        if key == "v":
+            v = got[-1] if isinstance(got, list) else got
+            if str(v) != str(SCHEMA_VERSION):
+                problem(f"v: got {v!r}; allowed: {SCHEMA_VERSION} (this link was made by another version)")
+            continue
+        if key in FOREIGN_KEYS:
+            continue
+        if key not in FIELDS:
+            problem(f"{key}: unknown parameter; allowed: {', '.join(FIELDS)}")
+            continue
+        field = FIELDS[key]
+        if isinstance(got, list) and not field.repeatable:
+            if len(got) != 1:
+                problem(f"{key}: given {len(got)} times; allowed: once; using the default {format_default(key)}")
+                continue
+            got = got[0]
+        if key == "schemes" and not strict:
+            got = _lenient_schemes(got, problem)
+            if not got:
+                continue
+        try:
+            values[key] = field.parse(got)
+        except ValueError as e:
+            problem(f"{e}; using the default {format_default(key)}")
+    try:
+        return ExperimentConfig(**values), warnings
+    except ValueError as e:  # a cross-field rule: width vs depth
+        problem(f"{e}; using the default width {format_default('width')}")
+        values.pop("width", None)
+        return ExperimentConfig(**values), warnings
+
+
+def _lenient_schemes(got, problem) -> list[str]:
+    keep = []
+    for entry in ([got] if isinstance(got, str) else got):
+        try:
+            parse_scheme(entry)
+        except ValueError as e:
+            problem(f"{e}; entry dropped")
+            continue
+        if entry.strip() in keep:
+            problem(f"schemes: {entry!r} given twice; kept once")
+            continue
+        if len(keep) == MAX_SCHEMES:
+            problem(f"schemes: more than {MAX_SCHEMES} entries; kept the first {MAX_SCHEMES}")
+            break
+        keep.append(entry.strip())
+    if not keep:
+        problem(f"schemes: no valid entry; using the default {format_default('schemes')}")
+    return keep
+
+
+def format_default(key: str) -> str:
+    d = FIELDS[key].default
+    return ",".join(map(str, d)) if isinstance(d, tuple) else format_value(d)
+
+
+def replace(config: ExperimentConfig, **changes) -> ExperimentConfig:
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,131 @@
+"""run(config) -> Results: the one entry point the dashboard, the CLI and
+notebooks share, so the same configuration gives the same numbers everywhere.
+
+Initial weights: model (scheme, seed) draws layer l from
+``default_rng([seed, l])``. Two schemes with the same seed therefore share
+their random draw (normal:std=0.01 and normal:std=1 are exact multiples of
+each other), and a model's weights never depend on which others are stacked
+with it.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import activations, budget, datasets, frames, initializers, network
+from .config import ExperimentConfig, parse_scheme
+from .probes import GRID, PROBE_SIZE, Prober
+from .trainer import TrainSettings, record_epochs, train
+
+__all__ = ["ExperimentConfig", "Results", "run", "load_data", "initial_weights"]
+
+
+@dataclass
+class Results:
+    config: ExperimentConfig
+    data: datasets.Dataset
+    layout: network.Layout
+    initial: np.ndarray  # (K, P)
+    final: np.ndarray  # (K, P)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def _index(self, scheme: str, seed: int) -> int:
+        try:
+            return self.config.models.index((scheme, seed))
+        except ValueError:
+            raise ValueError(f"model: no model ({scheme!r}, seed {seed}); have {self.config.models}") from None
+
+    def weights(self, scheme: str, seed: int, which: str = "final") -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(W (fan_in, fan_out), b (fan_out,))] per layer, first hidden layer first."""
+        if which not in ("initial", "final"):
+            raise ValueError(f"which: got {which!r}; allowed: initial, final")
+        flat = (self.initial if which == "initial" else self.final)[self._index(scheme, seed)][None]
+        return [(W[0].copy(), b[0, 0].copy()) for W, b in self.layout.views(flat)]
+
+    def npz_bytes(self) -> bytes:
+        """Every model's initial and final weights, keyed scheme|seed|which|layer|W-or-b."""
+        arrays = {}
+        for scheme, seed in self.config.models:
+            for which in ("initial", "final"):
+                for layer, (W, b) in enumerate(self.weights(scheme, seed, which), start=1):
+                    arrays[f"{scheme}|seed={seed}|{which}|layer={layer}|W"] = W
+                    arrays[f"{scheme}|seed={seed}|{which}|layer={layer}|b"] = b
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        return buf.getvalue()
+
+
+def load_data(config: ExperimentConfig) -> datasets.Dataset:
+    return datasets.load(config.dataset, config.n_samples, config.noise, config.test_size,
+                         config.data_seed, config.features, config.classes)
+
+
+def initial_weights(config: ExperimentConfig, layout: network.Layout, data: datasets.Dataset) -> np.ndarray:
+    """(K, P) initial parameters in the config's dtype, LSUV applied."""
+    models = config.models
+    flat = np.zeros((len(models), layout.n_params))
+    for i, (label, seed) in enumerate(models):
+        name, params = parse_scheme(label)
+        for layer, (W, b) in enumerate(layout.views(flat[i:i + 1])):
+            fan_in, fan_out = W.shape[1:]
+            rng = np.random.default_rng([seed, layer])
+            W[0] = initializers.sample(name, fan_in, fan_out, rng=rng, activation=config.activation, **params)
+            b[0, 0] = initializers.sample_bias(name, fan_in, fan_out, rng=rng)
+    act = activations.get(config.activation)
+    for label in config.schemes:
+        name, params = parse_scheme(label)
+        if initializers.INITIALIZERS[name].data_dependent:
+            p = initializers.resolve_params(name, config.activation, **params)
+            idx = [i for i, m in enumerate(models) if m[0] == label]
+            sub = flat[idx]
+            network.lsuv(layout.views(sub), data.X_train[:PROBE_SIZE * 2], act, p["tol"], p["max_iter"])
+            flat[idx] = sub
+    return flat.astype(config.dtype)
+
+
+def boundary_grid(data: datasets.Dataset) -> np.ndarray | None:
+    if data.bounds is None:
+        return None
+    (x0, x1), (y0, y1) = data.bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
+    return np.c_[gx.ravel(), gy.ravel()]
+
+
+def run(config: ExperimentConfig, progress: Callable[[int, int], None] | None = None,
+        enforce_budget: bool = True) -> Results:
+    if not isinstance(config, ExperimentConfig):
+        raise ValueError(f"config: got {type(config).__name__}; allowed: ExperimentConfig")
+    if enforce_budget:
+        budget.check(config)
+    data = load_data(config)
+    act = activations.get(config.activation)
+    layout = network.Layout((data.n_features, *config.widths, data.n_outputs))
+    init = initial_weights(config, layout, data)
+    grid = boundary_grid(data)
+    prober = Prober(data.X_train, data.y_train, act, data.task, grid, init.dtype)
+    settings = TrainSettings(
+        optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, batch_size=config.batch_size,
+        epochs=config.epochs, weight_decay=config.weight_decay,
+        record_epochs=record_epochs(config.epochs, config.record_epochs),
+        shuffle_seed=config.data_seed, progress=progress)
+    out = train(init, layout, data, act, settings, prober)
+    models = config.models
+    distinct = frames.distinct_units(out.records, models, layout.sizes[1:])
+    fr = {
+        "summary": frames.summary(out, models, distinct),
+        "curves": frames.curves(out, models),
+        "layer_stats": frames.layer_stats(out.records, models),
+        "histograms": frames.histograms(out.records, models),
+        "gradient_norms": frames.gradient_norms(out.records, models),
+        "init_distances": frames.init_distances(out.records, models),
+        "unit_distances": frames.unit_distances(out.records, models),
+        "distinct_units": distinct,
+        "data_points": frames.data_points(data),
+    }
+    if grid is not None:
+        fr["boundaries"] = frames.boundaries(out.records, models, grid)
+    return Results(config, data, layout, init, out.final, fr)

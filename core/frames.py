@@ -1,0 +1,169 @@
+"""Training output -> tidy pandas frames with stable column names.
+
+Every frame carries scheme and seed, and epoch and layer where they apply,
+so one ``to_csv`` is a complete export. Rows of a model after it diverged
+are left out: its curves end at the last finite epoch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .probes import KINDS
+
+
+def tidy(axes: list[tuple[str, np.ndarray]], columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Arrays sharing one shape, plus a label array per axis -> long frame."""
+    shape = next(iter(columns.values())).shape
+    data = {}
+    for i, (name, labels) in enumerate(axes):
+        view = [1] * len(shape)
+        view[i] = -1
+        data[name] = np.broadcast_to(np.asarray(labels).reshape(view), shape).ravel()
+    for name, arr in columns.items():
+        data[name] = np.asarray(arr).ravel()
+    return pd.DataFrame(data)
+
+
+def _with_models(df: pd.DataFrame, models: list[tuple[str, int]]) -> pd.DataFrame:
+    """Replace the 'model' index column with scheme and seed, first in order."""
+    idx = df.pop("model").to_numpy()
+    schemes = np.array([m[0] for m in models], dtype=object)
+    seeds = np.array([m[1] for m in models])
+    df.insert(0, "seed", seeds[idx])
+    df.insert(0, "scheme", schemes[idx])
+    return df
+
+
+def curves(out, models) -> pd.DataFrame:
+    parts = []
+    for split in ("train", "test"):
+        parts.append(tidy([("epoch", out.curve_epochs), ("model", np.arange(len(models)))],
+                          {"split": np.full(out.loss[split].shape, split, dtype=object),
+                           "loss": out.loss[split], "accuracy": out.accuracy[split]}))
+    df = pd.concat(parts, ignore_index=True)
+    df = df[df["loss"].notna()]
+    df = _with_models(df, models)
+    return df[["scheme", "seed", "epoch", "split", "loss", "accuracy"]].sort_values(
+        ["scheme", "seed", "split", "epoch"], key=_scheme_order(models), kind="stable").reset_index(drop=True)
+
+
+def _scheme_order(models):
+    order = {s: i for i, s in enumerate(dict.fromkeys(m[0] for m in models))}
+    return lambda col: col.map(order) if col.name == "scheme" else col
+
+
+def _records_frame(records, models, build) -> pd.DataFrame:
+    parts = []
+    for rec in records:
+        df = build(rec)
+        df = df[rec.alive[df["model"].to_numpy()]]
+        df.insert(0, "epoch", rec.epoch)
+        parts.append(df)
+    if not parts:
+        return pd.DataFrame()
+    return _with_models(pd.concat(parts, ignore_index=True), models)
+
+
+def layer_stats(records, models) -> pd.DataFrame:
+    def build(rec):
+        layers, kinds, k, _ = rec.stats.shape
+        s = rec.stats
+        return tidy([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
+                     ("model", np.arange(k))],
+                    {"mean": s[..., 0], "std": s[..., 1], "second_moment": s[..., 2],
+                     "dead_or_saturated": s[..., 4], "nonfinite_fraction": s[..., 3]})
+    return _records_frame(records, models, build)
+
+
+def histograms(records, models) -> pd.DataFrame:
+    def build(rec):
+        layers, kinds, k, bins = rec.counts.shape
+        return tidy([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
+                     ("model", np.arange(k)), ("bin", np.arange(bins))],
+                    {"bin_left": rec.left, "bin_right": rec.right, "count": rec.counts}).drop(columns="bin")
+    return _records_frame(records, models, build)
+
+
+def init_distances(records, models) -> pd.DataFrame:
+    def build(rec):
+        layers, k = rec.init_distance.shape
+        return tidy([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
+                    {"distance": rec.init_distance, "relative_distance": rec.relative_distance})
+    return _records_frame(records, models, build)
+
+
+def gradient_norms(records, models) -> pd.DataFrame:
+    def build(rec):
+        layers, k, _ = rec.grad_norm.shape
+        return tidy([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
+                    {"weight_grad_norm": rec.grad_norm[..., 0], "bias_grad_norm": rec.grad_norm[..., 1]})
+    return _records_frame(records, models, build)
+
+
+def distinct_units(records, models, widths) -> pd.DataFrame:
+    def build(rec):
+        layers, k = rec.distinct.shape
+        return tidy([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
+                    {"distinct_units": rec.distinct,
+                     "units": np.broadcast_to(np.asarray(widths)[:, None], rec.distinct.shape)})
+    return _records_frame(records, models, build)
+
+
+def unit_distances(records, models) -> pd.DataFrame:
+    def build(rec):
+        parts = []
+        for layer, d in enumerate(rec.unit_distances, start=1):
+            k, m, _ = d.shape
+            df = tidy([("model", np.arange(k)), ("unit_i", np.arange(1, m + 1)), ("unit_j", np.arange(1, m + 1))],
+                      {"distance": d})
+            df.insert(1, "layer", layer)
+            parts.append(df)
+        return pd.concat(parts, ignore_index=True)
+    df = _records_frame(records, models, build)
+    return df[["scheme", "seed", "epoch", "layer", "unit_i", "unit_j", "distance"]]
+
+
+def boundaries(records, models, grid) -> pd.DataFrame:
+    def build(rec):
+        k, g, _ = rec.boundary.shape
+        return tidy([("model", np.arange(k)), ("point", np.arange(g))],
+                    {"x1": np.broadcast_to(grid[:, 0], (k, g)), "x2": np.broadcast_to(grid[:, 1], (k, g)),
+                     "predicted": rec.boundary[..., 0].astype(int), "probability": rec.boundary[..., 1]}
+                    ).drop(columns="point")
+    return _records_frame(records, models, build)
+
+
+def data_points(data) -> pd.DataFrame:
+    parts = []
+    for split, X, y in (("train", data.X_train, data.y_train), ("test", data.X_test, data.y_test)):
+        df = pd.DataFrame(X[:, :2], columns=["x1", "x2"][: min(2, X.shape[1])])
+        df.insert(0, "split", split)
+        df["label"] = y if data.task == "classification" else np.asarray(y)[:, 0]
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)
+
+
+def summary(out, models, distinct: pd.DataFrame) -> pd.DataFrame:
+    last = {split: out.loss[split] for split in ("train", "test")}
+    rows = []
+    for i, (scheme, seed) in enumerate(models):
+        row = {"scheme": scheme, "seed": seed}
+        for split in ("train", "test"):
+            finite = np.flatnonzero(np.isfinite(last[split][:, i]))
+            j = finite[-1] if len(finite) else None
+            row[f"final_{split}_loss"] = out.loss[split][j, i] if j is not None else np.nan
+            row[f"final_{split}_accuracy"] = out.accuracy[split][j, i] if j is not None else np.nan
+        row["last_finite_epoch"] = int(out.curve_epochs[j]) if j is not None else -1
+        d = int(out.diverged_epoch[i])
+        row["diverged_epoch"] = d if d >= 0 else pd.NA
+        row["status"] = f"diverged at epoch {d}" if d >= 0 else "trained"
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df["diverged_epoch"] = df["diverged_epoch"].astype("Int64")
+    if len(distinct):
+        final = distinct[distinct["epoch"] == distinct.groupby(["scheme", "seed"])["epoch"].transform("max")]
+        wide = final.pivot_table(index=["scheme", "seed"], columns="layer", values="distinct_units", aggfunc="first")
+        wide.columns = [f"distinct_units_layer_{c}" for c in wide.columns]
+        df = df.merge(wide.reset_index(), on=["scheme", "seed"], how="left")
+    return df
