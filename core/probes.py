@@ -14,7 +14,7 @@ from . import network
 from .activations import Activation, inactive_fraction
 
 N_BINS = 30
-MAX_UNITS = 64  # pairwise unit distances use the first MAX_UNITS units of a layer
+MAX_UNITS = 32  # pairwise unit distances use the first MAX_UNITS units of a layer
 PROBE_SIZE = 256  # probe batch: the first PROBE_SIZE training samples
 GRID = 40  # decision-boundary grid is GRID x GRID
 IDENTICAL_TOL = 1e-9  # units whose incoming weights and bias differ by at most this are one unit
