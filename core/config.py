@@ -106,38 +106,51 @@ def _widths(raw) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Field:
+    """One configuration field: its parser, default and (for the UI) its range."""
     parse: Callable[[Any], Any]
     default: Any
     help: str
     repeatable: bool = False
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+    choices: tuple[str, ...] | None = None
 
 
-def _num(name, lo, hi, integer=False, lo_open=False):
-    return lambda raw: _number(name, raw, lo, hi, integer, lo_open)
+def _num(name, lo, hi, default, help, integer=False, lo_open=False) -> Field:
+    return Field(lambda raw: _number(name, raw, lo, hi, integer, lo_open), default, help, lo=lo, hi=hi,
+                 integer=integer)
+
+
+def _pick(name, choices, default, help) -> Field:
+    choices = tuple(choices)
+    return Field(lambda raw: _choice(name, raw, choices), default, help, choices=choices)
 
 
 FIELDS: dict[str, Field] = {
-    "dataset": Field(lambda r: _choice("dataset", r, tuple(datasets.DATASETS)), "moons", "dataset"),
-    "n_samples": Field(_num("n_samples", 50, 20000, True), 500, "samples before the split (real sets: at most all)"),
-    "noise": Field(_num("noise", 0.0, 2.0), 0.2, "label or input noise"),
-    "test_size": Field(_num("test_size", 0.05, 0.5), 0.2, "fraction held out for testing"),
-    "data_seed": Field(_num("data_seed", 0, 2**31 - 1, True), 0, "seed of the data and of the batch order"),
-    "features": Field(_num("features", 1, 64, True), 2, "input features (blobs, classification, regression, gaussian_quantiles)"),
-    "classes": Field(_num("classes", 2, 10, True), 3, "classes (blobs, classification, gaussian_quantiles)"),
+    "dataset": _pick("dataset", datasets.DATASETS, "moons", "dataset"),
+    "n_samples": _num("n_samples", 50, 20000, 500, "samples before the split (real sets: at most all)", True),
+    "noise": _num("noise", 0.0, 2.0, 0.2, "label or input noise"),
+    "test_size": _num("test_size", 0.05, 0.5, 0.2, "fraction held out for testing"),
+    "data_seed": _num("data_seed", 0, 2**31 - 1, 0, "seed of the data and of the batch order", True),
+    "features": _num("features", 1, 64, 2, "input features (blobs, classification, regression, gaussian_quantiles)",
+                     True),
+    "classes": _num("classes", 2, 10, 3, "classes (blobs, classification, gaussian_quantiles)", True),
     "schemes": Field(_schemes, ("zeros", "normal:std=1", "xavier_normal", "he_normal"), "schemes compared",
                      repeatable=True),
-    "seeds": Field(_num("seeds", 1, 20, True), 3, "random restarts per scheme (seeds 0 .. n-1)"),
-    "depth": Field(_num("depth", 1, 50, True), 3, "hidden layers"),
-    "width": Field(_widths, (32,), "units per hidden layer: one number, or one per layer"),
-    "activation": Field(lambda r: _choice("activation", r, tuple(activations.ACTIVATIONS)), "tanh", "activation"),
-    "optimizer": Field(lambda r: _choice("optimizer", r, OPTIMIZERS), "sgd", "optimizer"),
-    "lr": Field(_num("lr", 0.0, 10.0, lo_open=True), 0.1, "learning rate"),
-    "momentum": Field(_num("momentum", 0.0, 0.999), 0.9, "momentum coefficient (optimizer=momentum)"),
-    "batch_size": Field(_num("batch_size", 0, 20000, True), 32, "minibatch size; 0 = full batch"),
-    "epochs": Field(_num("epochs", 1, 5000, True), 100, "passes over the training set"),
-    "weight_decay": Field(_num("weight_decay", 0.0, 1.0), 0.0, "L2 penalty on weights"),
-    "record_epochs": Field(_num("record_epochs", 2, 51, True), 11, "epochs probed, evenly spaced, epoch 0 included"),
-    "dtype": Field(lambda r: _choice("dtype", r, ("float32", "float64")), "float32", "float precision"),
+    "seeds": _num("seeds", 1, 20, 3, "random restarts per scheme (seeds 0 .. n-1)", True),
+    "depth": _num("depth", 1, 50, 3, "hidden layers", True),
+    "width": Field(_widths, (32,), "units per hidden layer: one number, or one per layer", lo=1, hi=1024,
+                   integer=True),
+    "activation": _pick("activation", activations.ACTIVATIONS, "tanh", "activation"),
+    "optimizer": _pick("optimizer", OPTIMIZERS, "sgd", "optimizer"),
+    "lr": _num("lr", 1e-6, 10.0, 0.1, "learning rate"),
+    "momentum": _num("momentum", 0.0, 0.999, 0.9, "momentum coefficient (optimizer=momentum)"),
+    "batch_size": _num("batch_size", 0, 20000, 32, "minibatch size; 0 = full batch", True),
+    "epochs": _num("epochs", 1, 5000, 100, "passes over the training set", True),
+    "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, "L2 penalty on weights"),
+    "record_epochs": _num("record_epochs", 2, 51, 11, "epochs probed, evenly spaced, epoch 0 included", True),
+    "dtype": _pick("dtype", ("float32", "float64"), "float32", "float precision"),
 }
 
 
@@ -249,10 +262,10 @@ def _check_cross(c: ExperimentConfig):
 def _build(raw: dict, strict: bool) -> tuple[ExperimentConfig, list[str]]:
     warnings: list[str] = []
 
-    def problem(msg: str):
+    def problem(msg: str, fallback: str = ""):
         if strict:
             raise ValueError(msg)
-        warnings.append(msg)
+        warnings.append(msg + fallback)
 
     values: dict[str, Any] = {}
     for key, got in raw.items():
@@ -269,7 +282,7 @@ def _build(raw: dict, strict: bool) -> tuple[ExperimentConfig, list[str]]:
         field = FIELDS[key]
         if isinstance(got, list) and not field.repeatable:
             if len(got) != 1:
-                problem(f"{key}: given {len(got)} times; allowed: once; using the default {format_default(key)}")
+                problem(f"{key}: given {len(got)} times; allowed: once", f"; using the default {format_default(key)}")
                 continue
             got = got[0]
         if key == "schemes" and not strict:
@@ -279,11 +292,11 @@ def _build(raw: dict, strict: bool) -> tuple[ExperimentConfig, list[str]]:
         try:
             values[key] = field.parse(got)
         except ValueError as e:
-            problem(f"{e}; using the default {format_default(key)}")
+            problem(str(e), f"; using the default {format_default(key)}")
     try:
         return ExperimentConfig(**values), warnings
     except ValueError as e:  # a cross-field rule: width vs depth
-        problem(f"{e}; using the default width {format_default('width')}")
+        problem(str(e), f"; using the default width {format_default('width')}")
         values.pop("width", None)
         return ExperimentConfig(**values), warnings
 
