@@ -85,13 +85,14 @@ def divergence_marks(curves: pd.DataFrame, summary: pd.DataFrame, metric: str) -
 def histogram_chart(hist: pd.DataFrame, schemes, epoch: int, seed: int, kind: str) -> alt.FacetChart:
     data = hist[(hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)]
     data = data[["scheme", "layer", "bin_left", "bin_right", "count"]]
-    return alt.Chart(data).mark_bar(opacity=0.85).encode(
+    # rect with an explicit zero baseline: pre-binned bars, no stacking
+    return alt.Chart(data).mark_rect(opacity=0.85).encode(
         x=alt.X("bin_left:Q", title=kind, axis=alt.Axis(format="~g", tickCount=4)), x2="bin_right:Q",
-        y=alt.Y("count:Q", title=None, axis=alt.Axis(tickCount=3)),
+        y=alt.Y("count:Q", title=None, axis=alt.Axis(tickCount=3)), y2=alt.datum(0),
         color=scheme_color(schemes, legend=False),
         tooltip=["scheme", "layer", alt.Tooltip("bin_left:Q", format=".3g"),
                  alt.Tooltip("bin_right:Q", format=".3g"), "count"],
-    ).properties(width=FACET_WIDTH, height=70).facet(
+    ).properties(width=FACET_WIDTH, height=90).facet(
         row=alt.Row("layer:O", title="layer"), column=alt.Column("scheme:N", sort=list(schemes), title=None),
     ).resolve_scale(x="independent", y="independent")
 
@@ -100,7 +101,10 @@ def moments_chart(layer_stats: pd.DataFrame, theory: pd.DataFrame, schemes, epoc
                   stat: str) -> alt.LayerChart:
     data = layer_stats[(layer_stats["epoch"] == epoch) & (layer_stats["kind"] == kind)]
     data = _finite(seed_band(data, ["scheme", "layer"], stat), ["mean"])
-    log = stat in ("second_moment", "std") and (data["mean"] > 0).all()
+    # second moments span orders of magnitude: log scale, leaving out exact zeros (zero init)
+    log = stat in ("second_moment", "std")
+    if log:
+        data = data[data["mean"] > 0]
     yscale = alt.Scale(type="log") if log else alt.Scale(zero=False)
     measured = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("layer:Q", axis=alt.Axis(tickMinStep=1)),
@@ -220,7 +224,10 @@ def boundary_chart(bnd: pd.DataFrame, points: pd.DataFrame, schemes, epoch: int,
         heat = alt.Chart(cells[cells["scheme"] == scheme]).mark_rect().encode(
             x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=fill, opacity=opacity,
             tooltip=[alt.Tooltip("predicted:N"), alt.Tooltip("probability:Q", format=".2f")])
-        dots = alt.Chart(pts).mark_circle(size=14, stroke="black", strokeWidth=0.4, opacity=0.9).encode(
-            x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", scale=alt.Scale(scheme="category10"), title="class"))
+        # binary: points in the colours of the probability scale's ends (class 0 red, class 1 blue)
+        point_scale = (alt.Scale(domain=[0, 1], range=["#b2182b", "#2166ac"]) if n_classes == 2
+                       else alt.Scale(scheme="category10"))
+        dots = alt.Chart(pts).mark_circle(size=16, stroke="white", strokeWidth=0.6, opacity=1).encode(
+            x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", scale=point_scale, title="class"))
         charts.append(alt.layer(heat, dots).properties(title=scheme, width=FACET_WIDTH, height=FACET_WIDTH))
     return alt.concat(*charts, columns=4).resolve_scale(color="shared")

@@ -1,0 +1,30 @@
+import streamlit as st
+
+from core import charts
+from pages import current, download_csv, ensure_navigation, epoch_picker, show_chart
+
+ensure_navigation()
+ctx = current()
+f = ctx.frames
+
+st.title("Gradients")
+st.caption("Back-propagated gradients on the probe batch. A slope across layers means vanishing (falling "
+           "towards the input) or exploding (rising) gradients: the early layers then learn far slower or far "
+           "faster than the late ones.")
+
+epoch = epoch_picker(ctx, key="grad_epoch")
+st.subheader(f"Gradient norm per layer at epoch {epoch}")
+show_chart(charts.grad_vs_layer_chart, f["gradient_norms"], ctx.schemes, epoch)
+
+st.subheader("Gradient norms over training")
+show_chart(charts.grad_over_training_chart, f["gradient_norms"], ctx.schemes)
+
+st.subheader("Histograms of back-propagated gradients")
+seed = 0 if ctx.config.seeds == 1 else st.selectbox("Seed", list(range(ctx.config.seeds)), key="grad_seed")
+show_chart(charts.histogram_chart, f["histograms"], ctx.schemes, epoch, seed, "gradient")
+
+c1, c2 = st.columns(2)
+with c1:
+    download_csv("Gradient norms", "gradient_norms", ctx)
+with c2:
+    download_csv("Histograms", "histograms", ctx, key="dl_grad_hist")

@@ -1,0 +1,27 @@
+import streamlit as st
+
+from core import charts
+from pages import current, download_csv, ensure_navigation, show_chart
+
+ensure_navigation()
+ctx = current()
+f = ctx.frames
+
+st.title("Symmetry & restarts")
+st.subheader("Distinct units per layer")
+st.caption("Units whose incoming weights and bias agree within 1e-9 count as one. Zero or constant weights give "
+           "every unit of a layer the same gradient, so they stay one unit however long you train.")
+show_chart(charts.distinct_units_chart, f["distinct_units"], ctx.schemes)
+
+st.subheader("Spread of the final loss over seeds")
+st.caption("Same data, same batches, only the initial draw differs: each dot is one seed, the bar their mean. "
+           "Deterministic schemes put every seed on one dot.")
+metric = st.radio("Metric", ["final_test_loss", "final_train_loss", "final_test_accuracy"], horizontal=True,
+                  key="sym_metric")
+show_chart(charts.restarts_chart, f["summary"], ctx.schemes, metric)
+
+c1, c2 = st.columns(2)
+with c1:
+    download_csv("Distinct units", "distinct_units", ctx)
+with c2:
+    download_csv("Summary", "summary", ctx, key="dl_sym_summary")
