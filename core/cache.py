@@ -86,3 +86,4 @@ class ResultCache(Generic[T]):
     def clear(self):
         with self._lock:
             self._items.clear()
+            self.computed = 0
