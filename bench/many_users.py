@@ -39,7 +39,7 @@ async def session(browser, base: str, config: ExperimentConfig) -> tuple[float, 
     page = await context.new_page()
     start = time.perf_counter()
     await page.goto(f"{base}/export?{config.to_query()}")
-    button = page.get_by_role("button", name="summary (CSV")
+    button = page.locator("[data-testid=stDownloadButton]", has_text="summary (CSV").locator("button, a").first
     await button.wait_for(timeout=180_000)
     async with page.expect_download() as info:
         await button.click()
@@ -52,7 +52,7 @@ async def session(browser, base: str, config: ExperimentConfig) -> tuple[float, 
 
 async def main_async(users: int) -> int:
     cfgs = configs(users)
-    with server() as (base, proc):
+    with server(log=Path('/tmp/many_users_server.log')) as (base, proc):
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             with PeakRSS(proc.pid) as mem:

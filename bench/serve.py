@@ -29,13 +29,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(timeout: float = 60.0):
+def server(timeout: float = 60.0, log: Path | None = None):
     """Yield (base_url, process) for a freshly started `streamlit run dashboard.py`."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w") if log else subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:

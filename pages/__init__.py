@@ -11,6 +11,8 @@ cache) -> ``Context`` -> pages draw frames with core.charts.
 from __future__ import annotations
 
 import logging
+import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 
@@ -33,17 +35,30 @@ SCHEME_VARIANTS = ["normal:std=0.01", "normal:std=1", "normal:std=10", "constant
                    "uniform:limit=0.05", "orthogonal:gain=1.4142135623730951", "xavier_normal:gain=1.6666666666666667"]
 
 
+def _inside_legacy_runner() -> bool:
+    """True when Streamlit's legacy pages-folder runner (_mpa_v1) is running this script."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_mpa_v1":
+            return True
+        frame = frame.f_back
+    return False
+
+
 def ensure_navigation() -> None:
     """Work around Streamlit's pages/ trap (see DESIGN.md, Known traps).
 
-    With a pages/ folder beside the entry file, the first session of a fresh
-    server runs in legacy multipage mode: a deep link runs the page file
-    alone, without dashboard.py, so the sidebar and its URL-bound state are
-    lost. Clearing the flag and rerunning puts st.navigation in charge at
-    once, keeping the URL. Uses a private attribute: re-check on upgrades
-    (tests/test_browser.py catches a regression on a fresh server).
+    With a pages/ folder beside the entry file, sessions that start before
+    any st.navigation call has run in this server process are run by the
+    legacy pages-folder runner: a deep link runs the page file alone, without
+    dashboard.py, so the sidebar and its URL-bound state are lost. Several
+    sessions opened at once (a classroom) can all start that way, so checking
+    the process-wide flag is not enough: we also look for the legacy runner
+    on the stack. Clearing the flag and rerunning puts st.navigation in
+    charge at once, keeping the URL. Private Streamlit details: re-check on
+    upgrades (tests/test_browser.py and bench/many_users.py catch a regression).
     """
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory or _inside_legacy_runner():
         PagesManager.uses_pages_directory = False
         st.rerun()
 
@@ -67,8 +82,15 @@ def results_for(config: ExperimentConfig) -> Results:
         if epoch == total or epoch % max(1, total // 50) == 0:
             bar.progress(epoch / max(total, 1), text=f"Training {len(config.models)} models: epoch {epoch}/{total}")
 
+    def train() -> Results:
+        start = time.perf_counter()
+        results = run(config, progress=progress)
+        LOG.warning("trained run %s (%d models) in %.2f s", config.run_id, len(config.models),
+                    time.perf_counter() - start)
+        return results
+
     try:
-        return RESULTS.get_or_compute(config, lambda: run(config, progress=progress))
+        return RESULTS.get_or_compute(config, train)
     finally:
         bar.empty()
 
@@ -260,8 +282,17 @@ def seed_picker(ctx: Context, key: str = "seed") -> int:
     return st.selectbox("Seed", list(range(ctx.config.seeds)), key=key)
 
 
+# url_path of the default page. Streamlit serves the default page only at the app root: "/overview" is
+# answered with a "Page not found" dialog (then the root page runs), so links to it must point at "/".
+DEFAULT_PAGE = "overview"
+
+
 def page_url(page: str, query: str) -> str:
-    """Absolute link to a page of this app with a query string (relative if the host is unknown)."""
+    """Absolute link to a page of this app with a query string (relative if the host is unknown).
+
+    The default page is linked as the root ("/?..."), the only address Streamlit serves it at.
+    """
+    page = "" if page == DEFAULT_PAGE else page
     base = ""
     try:
         url = st.context.url or ""
@@ -285,6 +316,6 @@ def over_budget_message(config: ExperimentConfig) -> str | None:
     return None
 
 
-__all__ = ["BIND", "Context", "charts", "current", "download_csv", "ensure_navigation", "epoch_picker",
+__all__ = ["BIND", "DEFAULT_PAGE", "Context", "charts", "current", "download_csv", "ensure_navigation", "epoch_picker",
            "page_url", "repair_link", "results_for", "scheme_badge", "seed_picker", "set_context", "show_chart",
            "sidebar"]
