@@ -227,7 +227,8 @@ class ExperimentConfig:
             raise ValueError(f"config: not valid JSON ({e.msg} at position {e.pos})") from None
         if not isinstance(data, dict):
             _fail("config", data, "a JSON object")
-        return _build(data, strict=True)[0]
+        # JSON carries values, not query occurrences: a list is one value (width per layer, schemes)
+        return _build(data, strict=True, occurrences=False)[0]
 
     @classmethod
     def from_query(cls, query: str) -> "ExperimentConfig":
@@ -254,12 +255,37 @@ def query_to_dict(query: str) -> dict[str, list[str]]:
     return out
 
 
+class CrossFieldError(ValueError):
+    """A rule between fields; ``reset`` lists the fields whose default repairs it, in order of blame."""
+
+    def __init__(self, message: str, reset: tuple[str, ...]):
+        super().__init__(message)
+        self.reset = reset
+
+
 def _check_cross(c: ExperimentConfig):
     if len(c.width) not in (1, c.depth):
-        _fail("width", ",".join(map(str, c.width)), f"one number, or exactly depth={c.depth} numbers")
+        raise CrossFieldError(f"width: got {','.join(map(str, c.width))!r}; allowed: one number, "
+                              f"or exactly depth={c.depth} numbers", ("width",))
+    spec = datasets.get(c.dataset)
+    if spec.task != "classification":
+        return
+    used, _, n_classes = spec.dims(c.n_samples, c.features, c.classes)
+    if c.dataset == "classification" and c.classes > 2 ** c.features:
+        # scikit-learn's make_classification: classes <= 2 ** informative features
+        raise CrossFieldError(f"classes: got {c.classes}; allowed: at most 2**features = {2 ** c.features} "
+                              f"with dataset=classification and features={c.features}", ("classes", "features"))
+    n_test = math.ceil(used * c.test_size)
+    if min(n_test, used - n_test) < n_classes:
+        # a stratified split needs one sample of every class on each side
+        need = n_classes / used
+        raise CrossFieldError(
+            f"test_size: got {c.test_size!r}, which leaves {n_test} test and {used - n_test} training samples "
+            f"of {used} for {n_classes} classes; allowed: at least one sample per class on each side "
+            f"(test_size from {need:.3g} to {1 - need:.3g} here)", ("test_size", "n_samples"))
 
 
-def _build(raw: dict, strict: bool) -> tuple[ExperimentConfig, list[str]]:
+def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[ExperimentConfig, list[str]]:
     warnings: list[str] = []
 
     def problem(msg: str, fallback: str = ""):
@@ -280,7 +306,7 @@ def _build(raw: dict, strict: bool) -> tuple[ExperimentConfig, list[str]]:
             problem(f"{key}: unknown parameter; allowed: {', '.join(FIELDS)}")
             continue
         field = FIELDS[key]
-        if isinstance(got, list) and not field.repeatable:
+        if occurrences and isinstance(got, list) and not field.repeatable:
             if len(got) != 1:
                 problem(f"{key}: given {len(got)} times; allowed: once", f"; using the default {format_default(key)}")
                 continue
@@ -293,12 +319,15 @@ def _build(raw: dict, strict: bool) -> tuple[ExperimentConfig, list[str]]:
             values[key] = field.parse(got)
         except ValueError as e:
             problem(str(e), f"; using the default {format_default(key)}")
-    try:
-        return ExperimentConfig(**values), warnings
-    except ValueError as e:  # a cross-field rule: width vs depth
-        problem(str(e), f"; using the default width {format_default('width')}")
-        values.pop("width", None)
-        return ExperimentConfig(**values), warnings
+    while True:
+        try:
+            return ExperimentConfig(**values), warnings
+        except CrossFieldError as e:  # defaults satisfy every rule, so this ends
+            blamed = [f for f in e.reset if f in values]
+            if not blamed:
+                raise
+            problem(str(e), f"; using the default {blamed[0]} {format_default(blamed[0])}")
+            values.pop(blamed[0])
 
 
 def _lenient_schemes(got, problem) -> list[str]:

@@ -118,7 +118,10 @@ def _real(loader):
     def make(n, noise, features, classes, seed):
         X, y = loader(return_X_y=True)
         if n < len(y):  # a fixed, seeded subsample keeps links reproducible
-            keep, _ = train_test_split(np.arange(len(y)), train_size=n, random_state=seed, stratify=y)
+            # stratified when the left-out part can hold every class; else (only a few samples left out)
+            # a plain seeded subsample, which scikit-learn's stratified split refuses to make
+            stratify = y if len(y) - n >= len(np.unique(y)) else None
+            keep, _ = train_test_split(np.arange(len(y)), train_size=n, random_state=seed, stratify=stratify)
             X, y = X[np.sort(keep)], y[np.sort(keep)]
         return X, y
     return make

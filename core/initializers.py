@@ -284,7 +284,8 @@ def resolve_params(name: str, activation: str | None = None, **params) -> dict:
     if "gain" in known and "gain" not in params and init.gain_from_activation and activation:
         resolved["gain"] = activations.get(activation).gain
     if name == "truncated_normal" and not resolved["a"] < resolved["b"]:
-        raise ValueError(f"scheme {name!r}: parameter 'a' must be below 'b'; got a={resolved['a']}, b={resolved['b']}")
+        raise ValueError(f"scheme {name!r}, parameters 'a' and 'b': got a={resolved['a']}, b={resolved['b']}; "
+                         "allowed: a below b")
     return resolved
 
 

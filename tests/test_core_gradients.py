@@ -1,0 +1,124 @@
+"""Activation derivatives and the stacked network's backward pass against central finite differences (float64)."""
+import math
+
+import numpy as np
+import pytest
+from scipy.special import erf
+
+from core import activations, network
+from core.activations import ACTIVATIONS
+
+NAMES = list(ACTIVATIONS)
+REFERENCE_FORWARD = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
+    "elu": lambda z: np.where(z > 0, z, np.exp(z) - 1),
+    "selu": lambda z: 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * (np.exp(z) - 1)),
+    "gelu": lambda z: 0.5 * z * (1 + erf(z / math.sqrt(2))),
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+    "softplus": lambda z: np.log1p(np.exp(z)),
+}
+
+
+def _points():
+    z = np.random.default_rng(0).uniform(-4, 4, size=(2, 50, 7))
+    z[np.abs(z) < 0.05] += 0.1  # keep clear of the kinks at 0
+    return z
+
+
+def test_every_activation_has_a_reference():
+    assert set(REFERENCE_FORWARD) == set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_matches_formula_and_works_in_place(name):
+    act = activations.get(name)
+    z = _points()
+    want = REFERENCE_FORWARD[name](z)
+    out = act.forward(z, np.empty_like(z))
+    assert np.allclose(out, want, rtol=1e-12, atol=1e-14)
+    zz = z.copy()
+    res = act.forward(zz, zz)
+    assert np.allclose(zz, want, rtol=1e-12, atol=1e-14) and np.allclose(res, want, rtol=1e-12, atol=1e-14)
+    z32 = z.astype(np.float32)
+    assert act.forward(z32, np.empty_like(z32)).dtype == np.float32
+    assert act.derivative(z32, act.forward(z32, np.empty_like(z32))).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_derivative_matches_central_differences(name):
+    act = activations.get(name)
+    z = _points()
+    a = act.forward(z, np.empty_like(z))
+    d = act.derivative(z, a)
+    h = 1e-6
+    f = lambda t: act.forward(t, np.empty_like(t))  # noqa: E731
+    fd = (f(z + h) - f(z - h)) / (2 * h)
+    rel = np.abs(d - fd) / np.maximum(np.abs(fd), 1e-3)
+    assert rel.max() < 1e-6, rel.max()
+    assert np.linalg.norm(d - fd) / np.linalg.norm(fd) < 1e-6
+
+
+def _net(sizes, k, seed):
+    rng = np.random.default_rng(seed)
+    layout = network.Layout(sizes)
+    flat = rng.standard_normal((k, layout.n_params)) * 0.7
+    return layout, flat
+
+
+def _loss(layout, flat, X, y, act, task):
+    logits = network.forward(layout.views(flat), X, act)
+    return network.loss_and_grad(logits, y, task, want_grad=False)[0]
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("name", NAMES)
+def test_network_backward_matches_finite_differences(name, task):
+    act = activations.get(name)
+    k, sizes = 3, (3, 5, 4, 3)
+    rng = np.random.default_rng(42)
+    X = rng.standard_normal((11, sizes[0]))
+    y = rng.integers(0, sizes[-1], 11) if task == "classification" else rng.standard_normal((11, sizes[-1]))
+    layout, flat = _net(sizes, k, seed=7)
+    params = layout.views(flat)
+    logits, zs, as_ = network.forward(params, X, act, keep=True)
+    for z in zs:  # finite differences need every pre-activation clear of a kink
+        assert np.abs(z).min() > 1e-4
+    loss, dz = network.loss_and_grad(logits, y, task)
+    assert loss.shape == (k,)
+    grad_flat = np.zeros_like(flat)
+    network.backward(params, X, zs, as_, dz, act, layout.views(grad_flat))
+    # numerical: models are independent, so one perturbation of parameter p in all K models at once
+    h = 1e-6
+    num = np.zeros_like(flat)
+    for p in range(layout.n_params):
+        up, down = flat.copy(), flat.copy()
+        up[:, p] += h
+        down[:, p] -= h
+        num[:, p] = (_loss(layout, up, X, y, act, task) - _loss(layout, down, X, y, act, task)) / (2 * h)
+    for (gW, gb), (nW, nb) in zip(layout.views(grad_flat), layout.views(num)):
+        for g, n in ((gW, nW), (gb, nb)):
+            for m in range(k):
+                assert np.linalg.norm(n[m]) > 0
+                rel = np.linalg.norm(g[m] - n[m]) / max(np.linalg.norm(g[m]), np.linalg.norm(n[m]))
+                assert rel < 1e-6, (name, task, m, rel)
+
+
+def test_losses_are_mean_cross_entropy_and_mse():
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal((2, 6, 4)) * 3
+    y = rng.integers(0, 4, 6)
+    loss, _ = network.loss_and_grad(logits.copy(), y, "classification")
+    p = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)
+    assert np.allclose(loss, -np.log(p[:, np.arange(6), y]).mean(axis=1), rtol=1e-12)
+    t = rng.standard_normal((6, 4))
+    loss, _ = network.loss_and_grad(logits.copy(), t, "regression")
+    assert np.allclose(loss, ((logits - t) ** 2).mean(axis=(1, 2)), rtol=1e-12)
+    # huge logits do not overflow the softmax
+    big = np.full((1, 2, 3), 1e4)
+    big[0, :, 0] = 2e4
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss, _ = network.loss_and_grad(big, np.array([0, 1]), "classification")
+    assert loss[0] == pytest.approx(5e3)

@@ -1,0 +1,145 @@
+"""Facts of REFERENCE.md, measured through run() and the probes."""
+import math
+
+import numpy as np
+import pytest
+
+from core import ExperimentConfig, initializers, run
+from core.probes import distinct_units, pairwise_distances
+
+# not 2-D: no decision-boundary grid, whose forward pass through 10 x 256 x 256 would dominate the run
+DEEP = dict(dataset="gaussian_quantiles", features=16, n_samples=200, depth=10, width=(256,), activation="relu", epochs=1, batch_size=0,
+            record_epochs=2)
+
+
+@pytest.fixture(scope="module")
+def relu_depth_run():
+    c = ExperimentConfig(schemes=("he_normal", "xavier_normal", "glorot_standard"), seeds=2, **DEEP)
+    return c, run(c)
+
+
+def _slope(stats, scheme, kind="preactivation"):
+    s = stats[(stats["epoch"] == 0) & (stats["kind"] == kind) & (stats["scheme"] == scheme) & (stats["layer"] <= 10)]
+    logs = s.groupby("layer")["second_moment"].apply(lambda v: np.log(v).mean())
+    assert list(logs.index) == list(range(1, 11))
+    return np.polyfit(logs.index.to_numpy(float), logs.to_numpy(), 1)[0]
+
+
+@pytest.mark.parametrize("scheme,factor", [("he_normal", 1.0), ("xavier_normal", 0.5), ("glorot_standard", 1 / 6)])
+def test_relu_second_moment_per_layer_follows_he_et_al(relu_depth_run, scheme, factor):
+    _, r = relu_depth_run
+    slope = _slope(r.frames["layer_stats"], scheme)
+    # the three predictions are log 1 = 0, log 1/2 = -0.69, log 1/6 = -1.79; measured within ~0.03 of them
+    assert slope == pytest.approx(math.log(factor), abs=0.1), slope
+
+
+def test_glorot_standard_weights_really_are_uniform_one_over_sqrt_fan_in(relu_depth_run):
+    _, r = relu_depth_run
+    W = r.weights("glorot_standard", 0, "initial")[3][0]
+    assert W.shape == (256, 256) and np.abs(W).max() <= 1 / 16 + 1e-7
+    assert W.std() == pytest.approx(1 / math.sqrt(3 * 256), rel=0.02)
+
+
+def test_random_schemes_give_distinct_units_from_epoch_0(relu_depth_run):
+    c, r = relu_depth_run
+    d = r.frames["distinct_units"]
+    d0 = d[d["epoch"] == 0]
+    assert len(d0) == len(c.models) * 11
+    assert (d0["distinct_units"] == d0["units"]).all()
+    assert set(d0[d0["layer"] <= 10]["units"]) == {256}
+
+
+SYM = dict(dataset="moons", n_samples=200, depth=3, width=(16,), epochs=15, batch_size=32, record_epochs=4,
+           dtype="float64", lr=0.3)
+
+
+def _hidden(df, c):
+    return df[df["layer"] <= c.depth]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_constant_init_never_breaks_symmetry(optimizer, activation):
+    c = ExperimentConfig(schemes=("constant:value=0.3", "constant:value=-0.2"), seeds=1, optimizer=optimizer,
+                         activation=activation, weight_decay=0.001, **{**SYM, "lr": 0.05 if optimizer == "adam" else 0.3})
+    r = run(c)
+    ud = _hidden(r.frames["unit_distances"], c)
+    assert sorted(ud["epoch"].unique()) == [0, 5, 10, 15]
+    assert (ud["distance"] == 0).all()
+    du = _hidden(r.frames["distinct_units"], c)
+    assert (du["distinct_units"] == 1).all()
+    # and the weights did move (the lesson is about symmetry, not about being stuck)
+    for scheme in c.schemes:
+        W0 = r.weights(scheme, 0, "initial")[0][0]
+        W1 = r.weights(scheme, 0, "final")[0][0]
+        assert np.abs(W1 - W0).max() > 1e-4
+        for W, b in r.weights(scheme, 0, "final")[:-1]:
+            assert (W == W[:, :1]).all() and (b == b[0]).all()
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_zeros_leave_hidden_weights_exactly_zero_and_only_output_bias_learns(activation, optimizer):
+    c = ExperimentConfig(schemes=("zeros",), seeds=1, activation=activation, optimizer=optimizer,
+                         weight_decay=0.01, **SYM)
+    r = run(c)
+    final = r.weights("zeros", 0, "final")
+    for W, b in final[:-1]:
+        assert not W.any() and not b.any()
+    W_out, b_out = final[-1]
+    assert not W_out.any()
+    assert np.abs(b_out).max() > 1e-3
+    g = r.frames["gradient_norms"]
+    assert (g[g["layer"] <= c.depth][["weight_grad_norm", "bias_grad_norm"]] == 0).all().all()
+
+
+def test_sigmoid_zeros_and_constant_move_weights_but_units_stay_identical():
+    c = ExperimentConfig(schemes=("zeros", "constant:value=0.2"), seeds=1, activation="sigmoid",
+                         **{**SYM, "depth": 2, "lr": 1.0})
+    r = run(c)
+    for scheme in c.schemes:
+        for layer, ((W0, b0), (W, b)) in enumerate(zip(r.weights(scheme, 0, "initial"), r.weights(scheme, 0, "final"))):
+            assert np.abs(W - W0).max() > 1e-6, (scheme, layer)
+            if layer < c.depth:
+                assert (W == W[:, :1]).all() and (b == b[0]).all()
+    assert (_hidden(r.frames["unit_distances"], c)["distance"] == 0).all()
+    assert (_hidden(r.frames["distinct_units"], c)["distinct_units"] == 1).all()
+    s = r.frames["summary"]
+    assert (s[[f"distinct_units_layer_{i}" for i in range(1, c.depth + 1)]] == 1).all().all()
+
+
+def test_orthogonal_products_keep_singular_values_gaussian_ones_do_not():
+    n, depth = 64, 20
+    rng = np.random.default_rng(0)
+    P_orth, P_gauss = np.eye(n), np.eye(n)
+    for _ in range(depth):
+        P_orth = P_orth @ initializers.sample("orthogonal", n, n, rng=rng)
+        P_gauss = P_gauss @ initializers.sample("normal", n, n, rng=rng, std=1 / math.sqrt(n))
+    s_orth = np.linalg.svd(P_orth, compute_uv=False)
+    s_gauss = np.linalg.svd(P_gauss, compute_uv=False)
+    assert np.abs(s_orth - 1).max() < 1e-10
+    assert s_gauss.max() / s_gauss.min() > 1e6
+
+
+def test_selu_with_lecun_normal_self_normalizes_through_20_layers():
+    c = ExperimentConfig(schemes=("lecun_normal", "he_normal"), seeds=2, depth=20, width=(256,), activation="selu",
+                         dataset="gaussian_quantiles", features=32, n_samples=200, epochs=1, batch_size=0, record_epochs=2)
+    stats = run(c).frames["layer_stats"]
+    s = stats[(stats["epoch"] == 0) & (stats["kind"] == "activation") & (stats["layer"] <= 20)]
+    lecun = s[s["scheme"] == "lecun_normal"]
+    assert len(lecun) == 40  # 20 layers x 2 seeds
+    assert lecun["mean"].abs().max() < 0.15
+    assert (lecun["std"] ** 2).between(0.8, 1.2).all(), lecun[["layer", "std"]]
+    # He's gain 3/4 for SELU is not self-normalizing: its variance drifts away from 1 with depth
+    he = s[(s["scheme"] == "he_normal") & (s["layer"] == 20)]
+    assert ((he["std"] ** 2) < 0.5).all()
+
+
+def test_pairwise_distances_and_distinct_units_helpers():
+    u = np.array([[[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]]])
+    d = pairwise_distances(u)
+    assert np.array_equal(d[0], [[0, 5, 0], [5, 0, 5], [0, 5, 0]])
+    assert distinct_units(u[0]) == 2
+    assert distinct_units(np.array([[1.0, 2.0], [1.0 + 1e-10, 2.0], [1.0 + 1e-6, 2.0]])) == 2
+    rng = np.random.default_rng(0)
+    assert distinct_units(rng.standard_normal((100, 5))) == 100
