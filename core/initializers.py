@@ -2,8 +2,12 @@
 
 Storage convention: a weight matrix is (fan_in, fan_out), so a batch computes
 ``X @ W``. That is Keras's layout and the transpose of PyTorch's (out, in);
-schemes defined on PyTorch's layout (orthogonal, sparse, ZerO) are transposed
-here so that each *unit* (a column of W) gets what it would get in PyTorch.
+schemes defined on PyTorch's layout (orthogonal, ZerO) are transposed here so
+that each *unit* (a column of W) gets what it would get in PyTorch. ``sparse``
+is the exception: it follows Martens (2010), zeroing ceil(s * fan_in) incoming
+weights of every unit, where PyTorch's sparse_ zeroes ceil(s * fan_out) outgoing
+weights of every input. LeCun normal is the plain N(0, 1/fan_in), not Keras's
+truncated form.
 
 A scheme entry is one sampler function and one line in INITIALIZERS. The
 sampler gets a NumPy Generator, the fan-in and fan-out, the gain and the
