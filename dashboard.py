@@ -4,14 +4,16 @@ import traceback
 
 import streamlit as st
 
-from pages import Context, ensure_navigation, over_budget_message, repair_link, results_for, set_context, sidebar
+from pages import (DEFAULT_PAGE, Context, ensure_navigation, over_budget_message, repair_link, results_for,
+                   set_context, sidebar)
 from core.config import SCHEMA_VERSION, ExperimentConfig
 
 st.set_page_config(page_title="initlab: weight initialization, side by side", page_icon=":material/casino:", layout="wide")
 ensure_navigation()
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/show_chart:", default=True, url_path="overview"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/show_chart:", default=True,
+            url_path=DEFAULT_PAGE),  # served at "/" only: page_url() links it there
     st.Page("pages/activations.py", title="Activations", icon=":material/bar_chart:", url_path="activations"),
     st.Page("pages/gradients.py", title="Gradients", icon=":material/waves:", url_path="gradients"),
     st.Page("pages/weights.py", title="Weight distances", icon=":material/grid_on:", url_path="weights"),
