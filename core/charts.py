@@ -156,10 +156,11 @@ def unit_distance_heatmap(ud: pd.DataFrame, schemes, epoch: int, seed: int, laye
     data = data[["scheme", "unit_i", "unit_j", "distance"]]
     return alt.Chart(data).mark_rect().encode(
         x=alt.X("unit_j:O", axis=None), y=alt.Y("unit_i:O", axis=None),
-        color=alt.Color("distance:Q", scale=alt.Scale(scheme="viridis"), title="distance"),
+        # one scale from 0 for all schemes, so identical units (distance 0) look the same everywhere
+        color=alt.Color("distance:Q", scale=alt.Scale(scheme="viridis", domainMin=0), title="distance"),
         tooltip=["scheme", "unit_i", "unit_j", alt.Tooltip("distance:Q", format=".3g")],
     ).properties(width=FACET_WIDTH, height=FACET_WIDTH).facet(
-        column=alt.Column("scheme:N", sort=list(schemes), title=None)).resolve_scale(color="independent")
+        column=alt.Column("scheme:N", sort=list(schemes), title=None))
 
 
 def init_distance_heatmap(init_d: pd.DataFrame, schemes, relative: bool = True) -> alt.FacetChart:
