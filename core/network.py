@@ -8,6 +8,7 @@ so a model's numbers do not depend on which other models share the stack.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,46 +54,114 @@ def swap(a: np.ndarray) -> np.ndarray:
     return a.swapaxes(-1, -2)
 
 
-def forward(params, X, act: Activation, keep: bool = False):
+def view(buf: np.ndarray, shape) -> np.ndarray:
+    """A C-contiguous array of ``shape`` over the front of the flat buffer ``buf``."""
+    return buf[:math.prod(shape)].reshape(shape)
+
+
+class Buffers:
+    """Work arrays for one forward/backward pass of K models on batches of n samples.
+
+    Allocated once per (run, batch size) and reused every step, so the hot
+    loop allocates nothing of the batch's size: pre-activations z and
+    activations a per layer (the last z holds the logits, then dLoss/dlogits),
+    two ping-pong arrays for the back-propagated gradients, the batch itself.
+    """
+
+    def __init__(self, k: int, n: int, sizes: tuple[int, ...], dtype):
+        self.k, self.n = k, n
+        self.z = [np.empty((k, n, h), dtype) for h in sizes[1:]]
+        self.a = [np.empty((k, n, h), dtype) for h in sizes[1:-1]]
+        hidden = max(sizes[1:-1], default=0)
+        self.pingpong = [np.empty(k * n * hidden, dtype) for _ in range(2 if hidden else 0)]
+        self.x = np.empty((n, sizes[0]), dtype)
+        self.ones = np.ones((1, n), dtype)  # bias gradients as one matmul: ones @ dz
+        n_layers = len(sizes) - 1
+        # layer i's dLoss/dz and its scratch alternate between the two arrays going down
+        self.deltas = [(view(self.pingpong[(n_layers - 2 - i) % 2], (k, n, h)),
+                        view(self.pingpong[(n_layers - 1 - i) % 2], (k, n, h)))
+                       for i, h in enumerate(sizes[1:-1])]
+
+
+def forward(params, X, act: Activation, keep: bool = False, buffers: Buffers | None = None):
     """Logits (K, B, n_out) for a shared input batch X (B, d).
 
     With keep=True also returns the per-layer pre-activations and activations
-    (hidden layers only), which backward needs.
+    (hidden layers only), which backward needs. With ``buffers`` every layer
+    is written into the preallocated arrays (and kept there).
     """
     zs, as_ = [], []
     a = X
     last = len(params) - 1
     for i, (W, b) in enumerate(params):
-        z = np.matmul(a, W)
+        if buffers is not None:
+            z = np.matmul(a, W, out=buffers.z[i])
+        else:
+            z = np.matmul(a, W)
         z += b
         if i == last:
             return (z, zs, as_) if keep else z
-        a = act.forward(z, np.empty_like(z) if keep else z)
+        if buffers is not None:
+            a = act.forward(z, buffers.a[i])
+        else:
+            a = act.forward(z, np.empty_like(z) if keep else z)
         if keep:
             zs.append(z)
             as_.append(a)
 
 
-def loss_and_grad(logits: np.ndarray, y: np.ndarray, task: str, want_grad: bool = True):
+def _row_max(v: np.ndarray) -> np.ndarray:
+    """Max over the last axis, keepdims; a column loop when there are few columns
+    (a reduction over a length-2 axis is dozens of times slower in NumPy)."""
+    if v.shape[2] > 16:
+        return v.max(axis=2, keepdims=True)
+    m = v[:, :, :1].copy()
+    for c in range(1, v.shape[2]):
+        np.maximum(m, v[:, :, c:c + 1], out=m)
+    return m
+
+
+def _row_sum(v: np.ndarray) -> np.ndarray:
+    """Sum over the last axis, keepdims; for fewer than 8 columns NumPy adds them
+    in order, and so does the column loop (the same numbers, much faster)."""
+    if v.shape[2] >= 8:
+        return v.sum(axis=2, keepdims=True)
+    s = v[:, :, :1].copy()
+    for c in range(1, v.shape[2]):
+        s += v[:, :, c:c + 1]
+    return s
+
+
+def loss_and_grad(logits: np.ndarray, y: np.ndarray, task: str, want_grad: bool = True,
+                  inplace: bool = False):
     """Per-model mean loss (K,) and dLoss/dlogits (K, B, n_out).
 
     Classification: softmax cross-entropy with integer labels y (B,).
     Regression: mean squared error against y (B, n_out).
+    With inplace=True the gradient is written over ``logits`` (no temporaries
+    of the batch's size); the numbers are the same either way.
     """
     k, n, _ = logits.shape
     if task == "classification":
-        shifted = logits - logits.max(axis=2, keepdims=True)
-        e = np.exp(shifted)
-        s = e.sum(axis=2, keepdims=True)
         rows = np.arange(n)
-        loss = (np.log(s[:, :, 0]) - shifted[:, rows, y]).mean(axis=1)
+        if inplace:
+            shifted = logits
+            shifted -= _row_max(logits)
+            picked = shifted[:, rows, y]
+            e = np.exp(shifted, out=shifted)
+        else:
+            shifted = logits - _row_max(logits)
+            picked = shifted[:, rows, y]
+            e = np.exp(shifted)
+        s = _row_sum(e)
+        loss = (np.log(s[:, :, 0]) - picked).mean(axis=1)
         if not want_grad:
             return loss, e / s
         e /= s
         e[:, rows, y] -= 1
         e /= n
         return loss, e
-    diff = logits - y
+    diff = np.subtract(logits, y, out=logits if inplace else None)
     loss = (diff * diff).mean(axis=(1, 2))
     if not want_grad:
         return loss, logits
@@ -100,20 +169,67 @@ def loss_and_grad(logits: np.ndarray, y: np.ndarray, task: str, want_grad: bool 
     return loss, diff
 
 
-def backward(params, X, zs, as_, dz, act: Activation, grads):
+def eval_loss(logits: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
+    """Per-model mean loss (K,), the same numbers as loss_and_grad; overwrites logits."""
+    n = logits.shape[1]
+    if task == "classification":
+        logits -= _row_max(logits)
+        picked = logits[:, np.arange(n), y]
+        np.exp(logits, out=logits)
+        return (np.log(_row_sum(logits)[:, :, 0]) - picked).mean(axis=1)
+    np.subtract(logits, y, out=logits)
+    np.multiply(logits, logits, out=logits)
+    return logits.mean(axis=(1, 2))
+
+
+def mul_derivative(act: Activation, z: np.ndarray, a: np.ndarray, da: np.ndarray, tmp: np.ndarray) -> None:
+    """da *= f'(z) in place, using ``tmp`` (same shape) as scratch.
+
+    The common activations are written out here so that no temporary is
+    allocated; the arithmetic is the activation's own (same numbers).
+    """
+    name = act.name
+    if name == "linear":
+        return
+    if name == "tanh":
+        np.multiply(a, a, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+    elif name == "sigmoid":
+        np.subtract(1, a, out=tmp)
+        np.multiply(tmp, a, out=tmp)
+    elif name == "relu":
+        np.greater(z, 0, out=tmp)
+    else:
+        np.multiply(da, act.derivative(z, a), out=da)
+        return
+    np.multiply(da, tmp, out=da)
+
+
+def backward(params, X, zs, as_, dz, act: Activation, grads, buffers: Buffers | None = None):
     """Fill the per-layer gradient views ``grads`` [(gW, gb)] in place.
 
-    Returns the back-propagated dLoss/dZ of every layer, first to last.
+    Returns the back-propagated dLoss/dZ of every layer, first to last. With
+    ``buffers``, the hidden layers' dLoss/dZ live in two ping-pong arrays that
+    are overwritten as the pass goes down (only the first layer's survives).
     """
     dzs = [dz]
-    for i in range(len(params) - 1, -1, -1):
+    n_layers = len(params)
+    for i in range(n_layers - 1, -1, -1):
         gW, gb = grads[i]
         a_prev = as_[i - 1] if i else X
         np.matmul(swap(a_prev), dz, out=gW)
-        np.sum(dz, axis=1, keepdims=True, out=gb)
+        if buffers is not None:
+            np.matmul(buffers.ones, dz, out=gb)
+        else:
+            np.sum(dz, axis=1, keepdims=True, out=gb)
         if i:
-            da = np.matmul(dz, swap(params[i][0]))
-            da *= act.derivative(zs[i - 1], as_[i - 1])
+            if buffers is not None:
+                out, tmp = buffers.deltas[i - 1]
+                da = np.matmul(dz, swap(params[i][0]), out=out)
+                mul_derivative(act, zs[i - 1], as_[i - 1], da, tmp)
+            else:
+                da = np.matmul(dz, swap(params[i][0]))
+                mul_derivative(act, zs[i - 1], as_[i - 1], da, np.empty_like(da))
             dz = da
             dzs.append(dz)
     return dzs[::-1]

@@ -66,6 +66,78 @@ def histograms(v: np.ndarray, bins: int = N_BINS):
     return counts, left, left + width[:, None]
 
 
+def segment_stats(values: list[np.ndarray], bins: int = N_BINS):
+    """moments and histograms of many (K, N_j) value sets at once.
+
+    The sets are laid side by side in one (K, sum N_j) float64 array; sums,
+    minima and maxima are one segmented reduction each, and the rest works in
+    place segment by segment, so the values are passed over a few times in all
+    instead of a dozen times per set. Same definitions as ``moments`` and
+    ``histograms``. Returns stats (J, K, 4), counts (J, K, bins), left, right.
+    """
+    k = values[0].shape[0]
+    sizes = np.array([v.shape[1] for v in values])
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    starts = bounds[:-1]
+    j = len(sizes)
+    V = np.empty((k, bounds[-1]))
+    for (s, e), v in zip(zip(starts, bounds[1:]), values):
+        V[:, s:e] = v
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        sums = np.add.reduceat(V, starts, axis=1)
+        clean = bool(np.isfinite(sums).all())  # then every value is finite
+        if clean:
+            n = np.broadcast_to(sizes.astype(np.float64), (k, j))
+            fin = None
+            lo = np.minimum.reduceat(V, starts, axis=1)
+            hi = np.maximum.reduceat(V, starts, axis=1)
+        else:
+            fin = np.isfinite(V)
+            n = np.add.reduceat(fin, starts, axis=1).astype(np.float64)
+            lo = np.minimum.reduceat(np.where(fin, V, np.inf), starts, axis=1)
+            hi = np.maximum.reduceat(np.where(fin, V, -np.inf), starts, axis=1)
+            V[~fin] = 0.0
+            sums = np.add.reduceat(V, starts, axis=1)
+        mean = sums / n
+        m2 = np.empty((k, j))
+        var = np.empty((k, j))
+        dev = np.empty_like(V)
+        for i, (s, e) in enumerate(zip(starts, bounds[1:])):
+            seg = V[:, s:e]
+            m2[:, i] = np.einsum("ij,ij->i", seg, seg)
+            d = np.subtract(seg, mean[:, i:i + 1], out=dev[:, s:e])
+            if fin is not None:
+                d[~fin[:, s:e]] = 0.0
+            var[:, i] = np.einsum("ij,ij->i", d, d)
+        std = np.sqrt(var / n)
+        m2 /= n
+    stats = np.stack([mean, std, m2, 1.0 - n / sizes], axis=2)  # (K, J, 4)
+    empty = ~np.isfinite(lo)
+    lo[empty], hi[empty] = -0.5, 0.5
+    flat = hi <= lo
+    lo[flat], hi[flat] = lo[flat] - 0.5, hi[flat] + 0.5
+    width = (hi - lo) / bins
+    idx = dev  # reuse: bin index of every value, as a float first
+    with np.errstate(invalid="ignore", over="ignore"):
+        for i, (s, e) in enumerate(zip(starts, bounds[1:])):
+            seg = np.subtract(V[:, s:e], lo[:, i:i + 1], out=idx[:, s:e])
+            seg /= width[:, i:i + 1]
+        np.floor(idx, out=idx)
+        if fin is not None or any(v.dtype != np.float32 for v in values):
+            # float32 values cannot overflow here in float64; anything else might
+            np.nan_to_num(idx, copy=False, nan=0, posinf=0, neginf=0)
+        np.clip(idx, 0, bins - 1, out=idx)
+        for i, (s, e) in enumerate(zip(starts, bounds[1:])):
+            idx[:, s:e] += (np.arange(k)[:, None] * j + i) * bins  # offset of (model, set) in the counts
+    if fin is not None:
+        idx = idx[fin]
+    counts = np.bincount(idx.ravel().astype(np.int64), minlength=k * j * bins).reshape(k, j, bins)
+    left = lo[:, :, None] + width[:, :, None] * np.arange(bins)
+    right = left + width[:, :, None]
+    return (stats.transpose(1, 0, 2), counts.transpose(1, 0, 2), left.transpose(1, 0, 2),
+            right.transpose(1, 0, 2))
+
+
 def units(W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(K, fan_in, fan_out), (K, 1, fan_out) -> (K, fan_out, fan_in + 1): a unit per row."""
     return np.concatenate([network.swap(W), network.swap(b)], axis=2).astype(np.float64)
@@ -108,6 +180,25 @@ def distinct_units(u: np.ndarray, tol: float = IDENTICAL_TOL) -> int:
     return count
 
 
+def distinct_units_stack(u: np.ndarray, tol: float = IDENTICAL_TOL) -> np.ndarray:
+    """``distinct_units`` of every model of a stack (K, m, d) -> (K,): the common
+    case (every projection apart from its neighbours: all units distinct) is
+    settled for all models in a few array operations; only models with close
+    projections go through the grouping loop."""
+    k, m, _ = u.shape
+    if m <= 1:
+        return np.full(k, m, np.int64)
+    v = np.random.default_rng(12345).uniform(0.5, 1.0, u.shape[2])
+    p = np.stack([u[i] @ v for i in range(k)])  # the per-model product distinct_units uses
+    p.sort(axis=1, kind="stable")
+    slack = tol * v.sum() + 1e-12 * (1.0 + np.abs(u).max(axis=(1, 2)) * v.sum())
+    apart = (np.diff(p, axis=1) > slack[:, None]).all(axis=1)
+    out = np.full(k, m, np.int64)
+    for i in np.flatnonzero(~apart):
+        out[i] = distinct_units(u[i], tol)
+    return out
+
+
 @dataclass
 class Record:
     """Probe results for all K models at one epoch."""
@@ -131,6 +222,12 @@ class Prober:
         self.y = y[:PROBE_SIZE]
         self.act, self.task = act, task
         self.grid = None if grid is None else np.asarray(grid, dtype)
+        self._init = None  # (init array, its units per layer): the initial weights never change in a run
+
+    def _init_units(self, layout: network.Layout, init_flat: np.ndarray):
+        if self._init is None or self._init[0] is not init_flat:
+            self._init = (init_flat, [units(W, b) for W, b in layout.views(init_flat)])
+        return self._init[1]
 
     def record(self, epoch: int, layout: network.Layout, flat: np.ndarray, init_flat: np.ndarray) -> Record:
         params = layout.views(flat)
@@ -144,29 +241,28 @@ class Prober:
             dzs = network.backward(params, self.X, zs, as_, dz, self.act, grads)
         n = self.X.shape[0]
         stats = np.full((n_layers, 3, k, 5), np.nan)
-        counts = np.zeros((n_layers, 3, k, N_BINS), np.int64)
-        left = np.zeros((n_layers, 3, k, N_BINS))
-        right = np.zeros_like(left)
+        values = []
         for layer in range(n_layers):
             hidden = layer < n_layers - 1
             z = zs[layer] if hidden else logits
             a = as_[layer] if hidden else out_act
             # per-sample gradients: the mean loss divides by the batch, undo it
-            values = (z, a, dzs[layer] * n)
-            for kind, v in enumerate(values):
-                flatv = v.reshape(k, -1)
-                stats[layer, kind, :, :4] = moments(flatv)
-                counts[layer, kind], left[layer, kind], right[layer, kind] = histograms(flatv)
+            values += [z.reshape(k, -1), a.reshape(k, -1), (dzs[layer] * n).reshape(k, -1)]
             if hidden:
                 with np.errstate(all="ignore"):
                     stats[layer, :, :, 4] = inactive_fraction(self.act, z, a)[None, :]
-        init_params = layout.views(init_flat)
+        st, c, lf, rt = segment_stats(values)
+        stats[:, :, :, :4] = st.reshape(n_layers, 3, k, 4)
+        counts = c.reshape(n_layers, 3, k, N_BINS)
+        left = lf.reshape(n_layers, 3, k, N_BINS)
+        right = rt.reshape(n_layers, 3, k, N_BINS)
+        init_units = self._init_units(layout, init_flat)
         dist = np.empty((n_layers, k))
         rel = np.empty((n_layers, k))
         gnorm = np.empty((n_layers, k, 2))
         unit_d, distinct = [], np.empty((n_layers, k), np.int64)
-        for layer, ((W, b), (W0, b0), (gW, gb)) in enumerate(zip(params, init_params, grads)):
-            u, u0 = units(W, b), units(W0, b0)
+        for layer, ((W, b), u0, (gW, gb)) in enumerate(zip(params, init_units, grads)):
+            u = units(W, b)
             with np.errstate(all="ignore"):
                 d = np.sqrt(((u - u0) ** 2).sum(axis=(1, 2)))
                 n0 = np.sqrt((u0 ** 2).sum(axis=(1, 2)))
@@ -175,7 +271,7 @@ class Prober:
                 gnorm[layer, :, 0] = np.sqrt((gW.astype(np.float64) ** 2).sum(axis=(1, 2)))
                 gnorm[layer, :, 1] = np.sqrt((gb.astype(np.float64) ** 2).sum(axis=(1, 2)))
             unit_d.append(pairwise_distances(u[:, :MAX_UNITS]))
-            distinct[layer] = [distinct_units(u[i]) for i in range(k)]
+            distinct[layer] = distinct_units_stack(u)
         boundary = None
         if self.grid is not None:
             with np.errstate(all="ignore"):

@@ -8,6 +8,7 @@ on with exactly the numbers they would have had alone.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -55,21 +56,43 @@ def record_epochs(epochs: int, count: int) -> tuple[int, ...]:
     return tuple(int(e) for e in np.unique(np.round(np.linspace(0, epochs, max(2, count))).astype(int)))
 
 
+class Evaluator:
+    """Per-model loss and accuracy on whole splits, in chunks of samples, with
+    two ping-pong arrays allocated once per run (no per-layer temporaries)."""
+
+    def __init__(self, k: int, sizes: tuple[int, ...], dtype, n_max: int):
+        widest = max(sizes)
+        self.step = max(1, min(n_max, EVAL_CHUNK // max(1, k * widest)))
+        self.k = k
+        self.bufs = [np.empty(k * self.step * widest, dtype) for _ in range(2)]
+
+    def __call__(self, params, X, y, act: Activation, task: str):
+        k = self.k
+        loss = np.zeros(k)
+        correct = np.zeros(k)
+        last = len(params) - 1
+        with np.errstate(all="ignore"):
+            for i in range(0, len(X), self.step):
+                a = X[i:i + self.step]
+                m = len(a)
+                for layer, (W, b) in enumerate(params):
+                    z = np.matmul(a, W, out=network.view(self.bufs[layer % 2], (k, m, W.shape[2])))
+                    z += b
+                    a = z if layer == last else act.forward(z, z)
+                yc = y[i:i + self.step]
+                if task == "classification":
+                    correct += (a.argmax(axis=2) == yc).sum(axis=1)
+                part = network.eval_loss(a, yc, task)
+                loss += part.astype(np.float64) * m
+        acc = correct / len(X) if task == "classification" else np.full(k, np.nan)
+        return loss / len(X), acc
+
+
 def evaluate(params, X, y, act: Activation, task: str, widest: int):
     """Per-model loss and accuracy on a whole split, in chunks of samples."""
     k = params[0][0].shape[0]
-    step = max(1, EVAL_CHUNK // max(1, k * widest))
-    loss = np.zeros(k)
-    correct = np.zeros(k)
-    with np.errstate(all="ignore"):
-        for i in range(0, len(X), step):
-            logits = network.forward(params, X[i:i + step], act)
-            part, _ = network.loss_and_grad(logits, y[i:i + step], task, want_grad=False)
-            loss += part.astype(np.float64) * len(logits[0])
-            if task == "classification":
-                correct += (logits.argmax(axis=2) == y[i:i + step]).sum(axis=1)
-    acc = correct / len(X) if task == "classification" else np.full(k, np.nan)
-    return loss / len(X), acc
+    sizes = (X.shape[1], *(W.shape[2] for W, _ in params), widest)
+    return Evaluator(k, sizes, params[0][0].dtype, len(X))(params, X, y, act, task)
 
 
 def train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,
@@ -80,6 +103,7 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
     params = layout.views(flat)
     grad_flat = np.zeros_like(flat)
     grads = layout.views(grad_flat)
+    scratch = np.empty_like(flat)  # optimizer temporaries, reused every step
     decay_mask = layout.weight_mask().astype(dtype) * dtype.type(settings.weight_decay)
     opt = settings.optimizer
     state1 = np.zeros_like(flat) if opt in ("momentum", "adam") else None
@@ -87,92 +111,129 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
     lr = dtype.type(settings.lr)
     mom = dtype.type(settings.momentum)
     b1, b2 = ADAM_BETAS
+    b1_t, b2_t = dtype.type(b1), dtype.type(b2)
+    one_minus_b1, one_minus_b2 = dtype.type(1 - b1), dtype.type(1 - b2)
+    eps = dtype.type(ADAM_EPS)
 
-    X = np.asarray(data.X_train, dtype)
-    y = data.y_train if data.task == "classification" else np.asarray(data.y_train, dtype)
+    X = np.ascontiguousarray(data.X_train, dtype)
+    y = data.y_train if data.task == "classification" else np.ascontiguousarray(data.y_train, dtype)
     splits = {"train": (X, y),
-              "test": (np.asarray(data.X_test, dtype),
-                       data.y_test if data.task == "classification" else np.asarray(data.y_test, dtype))}
-    widest = max(layout.sizes)
+              "test": (np.ascontiguousarray(data.X_test, dtype),
+                       data.y_test if data.task == "classification" else np.ascontiguousarray(data.y_test, dtype))}
     n = len(X)
     batch = n if settings.batch_size in (0, None) or settings.batch_size >= n else settings.batch_size
     order_rng = np.random.default_rng(settings.shuffle_seed)
+    buffers: dict[int, network.Buffers] = {}  # one set per batch size (the last batch may be shorter)
+    evaluator = Evaluator(k, layout.sizes, dtype, max(len(s[0]) for s in splits.values()))
+    y_batch = np.empty((batch, *y.shape[1:]), y.dtype)
+    ones_p = np.ones(flat.shape[1], dtype)  # grad_flat @ ones: a per-model sum that NaN/inf poison
 
     alive = np.ones(k, bool)
     diverged = np.full(k, -1)
     frozen = flat.copy()  # weights of diverged models, as they were when it happened
+    checkpoint = flat.copy()  # weights at the last curve evaluation (finite loss for every live model)
     cepochs = curve_epochs(settings.epochs)
     cset = set(cepochs.tolist())
     rset = set(settings.record_epochs)
     loss = {s: np.full((len(cepochs), k), np.nan) for s in splits}
     acc = {s: np.full((len(cepochs), k), np.nan) for s in splits}
     records: list[Record] = []
+    pending = []  # (future record, which models it speaks for)
+    # Probes run on a snapshot of the weights in one helper thread while training goes on: NumPy releases
+    # the GIL in its array work, so on 2 cores they overlap; the numbers are those of the snapshot either way.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="probes") if prober is not None and rset else None
     ci = 0
     step_count = 0
 
-    def freeze(bad: np.ndarray, epoch: int):
+    def freeze(bad: np.ndarray, epoch: int, keep: np.ndarray = flat):
+        """Stop the models in ``bad``, keeping their weights from ``keep``: the
+        weights before the failed step, or the last ones whose loss the curves show."""
         nonlocal alive
         bad = bad & alive
         if not bad.any():
             return
         diverged[bad] = epoch
         alive = alive & ~bad
-        frozen[bad] = flat[bad]
+        frozen[bad] = keep[bad]
         # Zeros compute fast and stay finite; the kept copy is in `frozen`.
         flat[bad] = 0
         for s in (state1, state2):
             if s is not None:
                 s[bad] = 0
 
-    for epoch in range(settings.epochs + 1):
-        if epoch > 0:
-            perm = order_rng.permutation(n) if batch < n else None
-            for start in range(0, n, batch):
-                idx = perm[start:start + batch] if perm is not None else slice(None)
-                xb, yb = X[idx], y[idx]
+    try:
+        for epoch in range(settings.epochs + 1):
+            if epoch > 0:
+                perm = order_rng.permutation(n) if batch < n else None
+                for start in range(0, n, batch):
+                    m = min(batch, n - start)
+                    buf = buffers.get(m)
+                    if buf is None:
+                        buf = buffers[m] = network.Buffers(k, m, layout.sizes, dtype)
+                    if perm is not None:
+                        idx = perm[start:start + m]
+                        xb = np.take(X, idx, axis=0, out=buf.x)
+                        yb = np.take(y, idx, axis=0, out=y_batch[:m])
+                    else:
+                        xb, yb = X, y
+                    with np.errstate(all="ignore"):
+                        logits, zs, as_ = network.forward(params, xb, act, keep=True, buffers=buf)
+                        batch_loss, dz = network.loss_and_grad(logits, yb, data.task, inplace=True)
+                        network.backward(params, xb, zs, as_, dz, act, grads, buffers=buf)
+                        ok = np.isfinite(batch_loss) & np.isfinite(grad_flat @ ones_p)
+                    if not ok.all():
+                        freeze(~ok, epoch)
+                    if not alive.all():
+                        grad_flat[~alive] = 0
+                    if settings.weight_decay:
+                        grad_flat += np.multiply(decay_mask, flat, out=scratch)
+                    step_count += 1
+                    if opt == "sgd":
+                        flat -= np.multiply(grad_flat, lr, out=scratch)
+                    elif opt == "momentum":  # PyTorch's form: v = mu v + g; w -= lr v
+                        state1 *= mom
+                        state1 += grad_flat
+                        flat -= np.multiply(state1, lr, out=scratch)
+                    else:  # Adam, the textbook arithmetic in place: w -= lr m_hat / (sqrt(v_hat) + eps)
+                        state1 *= b1_t
+                        state1 += np.multiply(grad_flat, one_minus_b1, out=scratch)
+                        state2 *= b2_t
+                        np.multiply(grad_flat, one_minus_b2, out=scratch)
+                        scratch *= grad_flat
+                        state2 += scratch
+                        np.divide(state2, dtype.type(1 - b2 ** step_count), out=scratch)  # v_hat
+                        np.sqrt(scratch, out=scratch)
+                        scratch += eps
+                        np.divide(state1, dtype.type(1 - b1 ** step_count), out=grad_flat)  # m_hat
+                        grad_flat *= lr
+                        grad_flat /= scratch
+                        flat -= grad_flat
                 with np.errstate(all="ignore"):
-                    logits, zs, as_ = network.forward(params, xb, act, keep=True)
-                    batch_loss, dz = network.loss_and_grad(logits, yb, data.task)
-                    network.backward(params, xb, zs, as_, dz, act, grads)
-                    ok = np.isfinite(batch_loss) & np.isfinite(grad_flat.sum(axis=1))
-                freeze(~ok, epoch)
-                if not alive.all():
-                    grad_flat[~alive] = 0
-                if settings.weight_decay:
-                    grad_flat += decay_mask * flat
-                step_count += 1
-                if opt == "sgd":
-                    flat -= lr * grad_flat
-                elif opt == "momentum":  # PyTorch's form: v = mu v + g; w -= lr v
-                    state1 *= mom
-                    state1 += grad_flat
-                    flat -= lr * state1
-                else:
-                    state1 *= dtype.type(b1)
-                    state1 += dtype.type(1 - b1) * grad_flat
-                    state2 *= dtype.type(b2)
-                    state2 += dtype.type(1 - b2) * grad_flat * grad_flat
-                    m_hat = state1 / dtype.type(1 - b1 ** step_count)
-                    v_hat = state2 / dtype.type(1 - b2 ** step_count)
-                    flat -= lr * m_hat / (np.sqrt(v_hat) + dtype.type(ADAM_EPS))
-            with np.errstate(all="ignore"):
-                freeze(~np.isfinite(flat.sum(axis=1)), epoch)
-        if epoch in cset:
-            for s, (Xs, ys) in splits.items():
-                loss[s][ci], acc[s][ci] = evaluate(params, Xs, ys, act, data.task, widest)
-            freeze(~np.isfinite(loss["train"][ci]), epoch)
-            for s in splits:
-                loss[s][ci, ~alive] = np.nan
-                acc[s][ci, ~alive] = np.nan
-            ci += 1
-        if epoch in rset and prober is not None:
-            # Epoch 0 is probed for every model, even one that blows up at once
-            # (the explosion is the thing to see); later, only live models count.
-            rec = prober.record(epoch, layout, init if epoch == 0 else flat, init)
-            rec.alive = np.ones(k, bool) if epoch == 0 else alive.copy()
-            records.append(rec)
-        if settings.progress is not None:
-            settings.progress(epoch, settings.epochs)
+                    freeze(~np.isfinite(flat @ ones_p), epoch, checkpoint)
+            if epoch in cset:
+                for s, (Xs, ys) in splits.items():
+                    loss[s][ci], acc[s][ci] = evaluator(params, Xs, ys, act, data.task)
+                freeze(~np.isfinite(loss["train"][ci]), epoch, checkpoint)
+                np.copyto(checkpoint, flat)
+                for s in splits:
+                    loss[s][ci, ~alive] = np.nan
+                    acc[s][ci, ~alive] = np.nan
+                ci += 1
+            if epoch in rset and pool is not None:
+                # Epoch 0 is probed for every model, even one that blows up at once
+                # (the explosion is the thing to see); later, only live models count.
+                snapshot = init if epoch == 0 else flat.copy()
+                pending.append((pool.submit(prober.record, epoch, layout, snapshot, init),
+                                np.ones(k, bool) if epoch == 0 else alive.copy()))
+            if settings.progress is not None:
+                settings.progress(epoch, settings.epochs)
 
+        for fut, speaks_for in pending:
+            rec = fut.result()
+            rec.alive = speaks_for
+            records.append(rec)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     final = np.where(alive[:, None], flat, frozen)
     return TrainOutput(final, cepochs, loss, acc, diverged, records)
