@@ -75,7 +75,7 @@ QUERY = ("dataset=moons&n_samples=120&schemes=zeros&schemes=he_normal&schemes=no
 
 
 def _read(data: bytes) -> pd.DataFrame:
-    return pd.read_csv(io.BytesIO(data), float_precision="round_trip", keep_default_na=True)
+    return pd.read_csv(io.BytesIO(data), keep_default_na=True)
 
 
 def test_cli_writes_the_same_numbers_as_run_in_another_process(tmp_path):
