@@ -144,6 +144,11 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
     pool = ThreadPoolExecutor(1, thread_name_prefix="probes") if prober is not None and rset else None
     ci = 0
     step_count = 0
+    # Full batch: the step of epoch e+1 runs the forward pass on exactly the weights that epoch e's train-split
+    # curve point is evaluated on, so that point is taken from it (one forward pass fewer per epoch). Its row
+    # index waits here until then; the last epoch, probe epochs and minibatch runs evaluate separately.
+    reuse = batch == n
+    deferred = None  # (curve row, epoch) whose train loss/accuracy and freeze wait for the next step
 
     def freeze(bad: np.ndarray, epoch: int, keep: np.ndarray = flat):
         """Stop the models in ``bad``, keeping their weights from ``keep``: the
@@ -160,6 +165,15 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
         for s in (state1, state2):
             if s is not None:
                 s[bad] = 0
+
+    def close_curve_point(row: int, epoch: int):
+        """Freeze the models whose train loss at curve row ``row`` is not finite (keeping the weights of the
+        previous curve point), checkpoint the current weights, and blank the row of every stopped model."""
+        freeze(~np.isfinite(loss["train"][row]), epoch, checkpoint)
+        np.copyto(checkpoint, flat)
+        for s in splits:
+            loss[s][row, ~alive] = np.nan
+            acc[s][row, ~alive] = np.nan
 
     try:
         for epoch in range(settings.epochs + 1):
@@ -178,9 +192,24 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
                         xb, yb = X, y
                     with np.errstate(all="ignore"):
                         logits, zs, as_ = network.forward(params, xb, act, keep=True, buffers=buf)
+                        if deferred is not None and data.task == "classification":
+                            correct = np.zeros(k)  # as Evaluator counts, before the gradient overwrites logits
+                            correct += (logits.argmax(axis=2) == yb).sum(axis=1)
                         batch_loss, dz = network.loss_and_grad(logits, yb, data.task, inplace=True)
                         network.backward(params, xb, zs, as_, dz, act, grads, buffers=buf)
                         ok = np.isfinite(batch_loss) & np.isfinite(grad_flat @ ones_p)
+                    if deferred is not None:
+                        # The weights are still those of the deferred epoch: finish its curve point first.
+                        row, at = deferred
+                        deferred = None
+                        if np.isfinite(batch_loss[alive]).all():
+                            train_loss = np.zeros(k)  # Evaluator's float64 arithmetic on the same mean
+                            train_loss += batch_loss.astype(np.float64) * n
+                            loss["train"][row] = train_loss / n
+                            acc["train"][row] = correct / n if data.task == "classification" else np.nan
+                        else:  # a live model's loss is not finite: the exact separate evaluation decides
+                            loss["train"][row], acc["train"][row] = evaluator(params, X, y, act, data.task)
+                        close_curve_point(row, at)
                     if not ok.all():
                         freeze(~ok, epoch)
                     if not alive.all():
@@ -211,13 +240,14 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
                 with np.errstate(all="ignore"):
                     freeze(~np.isfinite(flat @ ones_p), epoch, checkpoint)
             if epoch in cset:
+                defer = reuse and epoch < settings.epochs and not (epoch in rset and pool is not None)
                 for s, (Xs, ys) in splits.items():
-                    loss[s][ci], acc[s][ci] = evaluator(params, Xs, ys, act, data.task)
-                freeze(~np.isfinite(loss["train"][ci]), epoch, checkpoint)
-                np.copyto(checkpoint, flat)
-                for s in splits:
-                    loss[s][ci, ~alive] = np.nan
-                    acc[s][ci, ~alive] = np.nan
+                    if not (defer and s == "train"):
+                        loss[s][ci], acc[s][ci] = evaluator(params, Xs, ys, act, data.task)
+                if defer:
+                    deferred = (ci, epoch)
+                else:
+                    close_curve_point(ci, epoch)
                 ci += 1
             if epoch in rset and pool is not None:
                 # Epoch 0 is probed for every model, even one that blows up at once
