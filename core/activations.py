@@ -1,9 +1,10 @@
 """Activation functions: a registry name -> Activation.
 
-Each forward works in place on the pre-activation buffer when asked to (the
-trainer keeps Z and A as separate buffers, so it asks for ``out=``), and each
-derivative is written in terms of (z, a) so that the cheap form is used where
-one exists (tanh' = 1 - a**2 needs no second tanh).
+Forward and derivative both write into a buffer the caller gives (``out``), so
+the trainer's hot loop allocates nothing, and each derivative is written in
+terms of (z, a) so that the cheap form is used where one exists
+(tanh' = 1 - a**2 needs no second tanh). A new activation is two such
+functions and one line in ACTIVATIONS.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ ELU_ALPHA = 1.0
 class Activation:
     name: str
     forward: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (z, out) -> out
-    derivative: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (z, a) -> f'(z)
+    derivative: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (z, a, out) -> f'(z) in out
     gain: float  # PyTorch calculate_gain; 1 where PyTorch defines none
     # How a unit counts as "dead" (never active on the probe batch) or
     # "saturated" (|f'| tiny); None where neither idea applies.
@@ -37,16 +38,17 @@ def _linear(z, out):
     return out
 
 
-def _linear_d(z, a):
-    return np.ones_like(z)
+def _linear_d(z, a, out):
+    out.fill(1)
+    return out
 
 
 def _relu(z, out):
     return np.maximum(z, 0, out=out)
 
 
-def _relu_d(z, a):
-    return (z > 0).astype(z.dtype)
+def _relu_d(z, a, out):
+    return np.greater(z, 0, out=out)
 
 
 def _leaky(z, out):
@@ -55,8 +57,9 @@ def _leaky(z, out):
     return out
 
 
-def _leaky_d(z, a):
-    return np.where(z > 0, z.dtype.type(1), z.dtype.type(LEAKY_SLOPE))
+def _leaky_d(z, a, out):
+    out[...] = np.where(z > 0, z.dtype.type(1), z.dtype.type(LEAKY_SLOPE))
+    return out
 
 
 def _elu(z, out):
@@ -64,8 +67,9 @@ def _elu(z, out):
     return out
 
 
-def _elu_d(z, a):
-    return np.where(z > 0, z.dtype.type(1), a + z.dtype.type(ELU_ALPHA))
+def _elu_d(z, a, out):
+    out[...] = np.where(z > 0, z.dtype.type(1), a + z.dtype.type(ELU_ALPHA))
+    return out
 
 
 def _selu(z, out):
@@ -74,9 +78,10 @@ def _selu(z, out):
     return out
 
 
-def _selu_d(z, a):
+def _selu_d(z, a, out):
     lam, alpha = z.dtype.type(SELU_LAMBDA), z.dtype.type(SELU_ALPHA)
-    return np.where(z > 0, lam, a + lam * alpha)
+    out[...] = np.where(z > 0, lam, a + lam * alpha)
+    return out
 
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -89,37 +94,36 @@ def _gelu(z, out):
     return out
 
 
-def _gelu_d(z, a):
+def _gelu_d(z, a, out):
     cdf = 0.5 * (1.0 + erf(z * z.dtype.type(_SQRT1_2)))
-    return (cdf + z * z.dtype.type(_INV_SQRT_2PI) * np.exp(-0.5 * z * z)).astype(z.dtype, copy=False)
+    out[...] = cdf + z * z.dtype.type(_INV_SQRT_2PI) * np.exp(-0.5 * z * z)
+    return out
 
 
 def _tanh(z, out):
     return np.tanh(z, out=out)
 
 
-def _tanh_d(z, a):
-    d = np.multiply(a, a)
-    np.subtract(1, d, out=d)
-    return d
+def _tanh_d(z, a, out):
+    np.multiply(a, a, out=out)
+    return np.subtract(1, out, out=out)
 
 
 def _sigmoid(z, out):
     return expit(z, out=out)
 
 
-def _sigmoid_d(z, a):
-    d = np.subtract(1, a)
-    np.multiply(d, a, out=d)
-    return d
+def _sigmoid_d(z, a, out):
+    np.subtract(1, a, out=out)
+    return np.multiply(out, a, out=out)
 
 
 def _softplus(z, out):
     return np.logaddexp(0, z, out=out)
 
 
-def _softplus_d(z, a):
-    return expit(z)
+def _softplus_d(z, a, out):
+    return expit(z, out=out)
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -154,7 +158,7 @@ def inactive_fraction(activation: Activation, z: np.ndarray, a: np.ndarray) -> n
     if activation.inactivity == "dead":
         return (z <= 0).all(axis=1).mean(axis=1)
     if activation.inactivity == "saturated":
-        d = activation.derivative(z, a)
+        d = activation.derivative(z, a, np.empty_like(z))
         peak = 1.0 if activation.name == "tanh" else 0.25
         return (d < SATURATION_THRESHOLD * peak).reshape(k, -1).mean(axis=1)
     return np.full(k, np.nan)

@@ -183,26 +183,8 @@ def eval_loss(logits: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
 
 
 def mul_derivative(act: Activation, z: np.ndarray, a: np.ndarray, da: np.ndarray, tmp: np.ndarray) -> None:
-    """da *= f'(z) in place, using ``tmp`` (same shape) as scratch.
-
-    The common activations are written out here so that no temporary is
-    allocated; the arithmetic is the activation's own (same numbers).
-    """
-    name = act.name
-    if name == "linear":
-        return
-    if name == "tanh":
-        np.multiply(a, a, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-    elif name == "sigmoid":
-        np.subtract(1, a, out=tmp)
-        np.multiply(tmp, a, out=tmp)
-    elif name == "relu":
-        np.greater(z, 0, out=tmp)
-    else:
-        np.multiply(da, act.derivative(z, a), out=da)
-        return
-    np.multiply(da, tmp, out=da)
+    """da *= f'(z) in place, with ``tmp`` (same shape) holding f'(z)."""
+    np.multiply(da, act.derivative(z, a, tmp), out=da)
 
 
 def backward(params, X, zs, as_, dz, act: Activation, grads, buffers: Buffers | None = None):
@@ -233,10 +215,6 @@ def backward(params, X, zs, as_, dz, act: Activation, grads, buffers: Buffers | 
             dz = da
             dzs.append(dz)
     return dzs[::-1]
-
-
-def accuracy(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return (logits.argmax(axis=2) == y).mean(axis=1)
 
 
 def lsuv(params, X, act: Activation, tol: float, max_iter: int) -> None:

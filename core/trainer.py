@@ -88,13 +88,6 @@ class Evaluator:
         return loss / len(X), acc
 
 
-def evaluate(params, X, y, act: Activation, task: str, widest: int):
-    """Per-model loss and accuracy on a whole split, in chunks of samples."""
-    k = params[0][0].shape[0]
-    sizes = (X.shape[1], *(W.shape[2] for W, _ in params), widest)
-    return Evaluator(k, sizes, params[0][0].dtype, len(X))(params, X, y, act, task)
-
-
 def train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,
           prober: Prober | None = None) -> TrainOutput:
     dtype = init.dtype
