@@ -271,6 +271,13 @@ def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = No
                        on_click="ignore", key=key or f"dl_{frame_name}")
 
 
+def downloads(ctx: Context, *items: tuple[str, str]) -> None:
+    """A row of CSV download buttons, one per (label, frame name): the data of the page's charts."""
+    for col, (label, frame_name) in zip(st.columns(len(items)), items):
+        with col:
+            download_csv(label, frame_name, ctx)
+
+
 def epoch_picker(ctx: Context, label: str = "Epoch", key: str = "epoch", default_last: bool = False) -> int:
     epochs = ctx.epochs
     return st.select_slider(label, epochs, value=epochs[-1] if default_last else epochs[0], key=key)
@@ -316,6 +323,6 @@ def over_budget_message(config: ExperimentConfig) -> str | None:
     return None
 
 
-__all__ = ["BIND", "DEFAULT_PAGE", "Context", "charts", "current", "download_csv", "ensure_navigation", "epoch_picker",
-           "page_url", "repair_link", "results_for", "scheme_badge", "seed_picker", "set_context", "show_chart",
+__all__ = ["BIND", "DEFAULT_PAGE", "Context", "charts", "current", "download_csv", "downloads", "ensure_navigation",
+           "epoch_picker", "page_url", "repair_link", "results_for", "scheme_badge", "seed_picker", "set_context", "show_chart",
            "sidebar"]

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import charts, theory
-from pages import current, download_csv, ensure_navigation, epoch_picker, seed_picker, show_chart
+from pages import current, downloads, ensure_navigation, epoch_picker, seed_picker, show_chart
 
 ensure_navigation()
 ctx = current()
@@ -44,8 +44,4 @@ st.caption("ReLU family: share of units that are off on every probe sample. tanh
            "unit-sample pairs whose slope is under 5% of its peak. Not defined for other activations.")
 show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch)
 
-c1, c2 = st.columns(2)
-with c1:
-    download_csv("Layer statistics", "layer_stats", ctx)
-with c2:
-    download_csv("Histograms", "histograms", ctx)
+downloads(ctx, ("Layer statistics", "layer_stats"), ("Histograms", "histograms"))

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import charts
-from pages import current, download_csv, ensure_navigation, epoch_picker, seed_picker, show_chart
+from pages import current, downloads, ensure_navigation, epoch_picker, seed_picker, show_chart
 
 ensure_navigation()
 ctx = current()
@@ -22,8 +22,4 @@ with c2:
 show_chart(charts.boundary_chart, f["boundaries"], f["data_points"], ctx.schemes, epoch, seed,
            ctx.results.data.n_classes)
 
-c1, c2 = st.columns(2)
-with c1:
-    download_csv("Boundaries", "boundaries", ctx)
-with c2:
-    download_csv("Data points", "data_points", ctx)
+downloads(ctx, ("Boundaries", "boundaries"), ("Data points", "data_points"))

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import charts
-from pages import current, download_csv, ensure_navigation, epoch_picker, show_chart
+from pages import current, downloads, ensure_navigation, epoch_picker, seed_picker, show_chart
 
 ensure_navigation()
 ctx = current()
@@ -20,11 +20,7 @@ st.subheader("Gradient norms over training")
 show_chart(charts.grad_over_training_chart, f["gradient_norms"], ctx.schemes)
 
 st.subheader("Histograms of back-propagated gradients")
-seed = 0 if ctx.config.seeds == 1 else st.selectbox("Seed", list(range(ctx.config.seeds)), key="grad_seed")
+seed = seed_picker(ctx, key="grad_seed")
 show_chart(charts.histogram_chart, f["histograms"], ctx.schemes, epoch, seed, "gradient")
 
-c1, c2 = st.columns(2)
-with c1:
-    download_csv("Gradient norms", "gradient_norms", ctx)
-with c2:
-    download_csv("Histograms", "histograms", ctx, key="dl_grad_hist")
+downloads(ctx, ("Gradient norms", "gradient_norms"), ("Histograms", "histograms"))

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core import charts, initializers
 from core.config import parse_scheme
-from pages import current, download_csv, ensure_navigation, scheme_badge, show_chart
+from pages import current, downloads, ensure_navigation, scheme_badge, show_chart
 
 ensure_navigation()
 ctx = current()
@@ -49,8 +49,4 @@ metric = c1.radio("Metric", ["loss", "accuracy"] if ctx.results.data.task == "cl
 log = c2.toggle("Log scale", value=metric == "loss", key="ov_log")
 show_chart(charts.loss_curves, f["curves"], summary, ctx.schemes, metric, log)
 
-c1, c2 = st.columns(2)
-with c1:
-    download_csv("Curves", "curves", ctx)
-with c2:
-    download_csv("Summary", "summary", ctx)
+downloads(ctx, ("Curves", "curves"), ("Summary", "summary"))

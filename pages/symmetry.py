@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import charts
-from pages import current, download_csv, ensure_navigation, show_chart
+from pages import current, downloads, ensure_navigation, show_chart
 
 ensure_navigation()
 ctx = current()
@@ -20,8 +20,4 @@ metric = st.radio("Metric", ["final_test_loss", "final_train_loss", "final_test_
                   key="sym_metric")
 show_chart(charts.restarts_chart, f["summary"], ctx.schemes, metric)
 
-c1, c2 = st.columns(2)
-with c1:
-    download_csv("Distinct units", "distinct_units", ctx)
-with c2:
-    download_csv("Summary", "summary", ctx, key="dl_sym_summary")
+downloads(ctx, ("Distinct units", "distinct_units"), ("Summary", "summary"))

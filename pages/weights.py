@@ -2,7 +2,7 @@ import streamlit as st
 
 from core import charts
 from core.probes import MAX_UNITS
-from pages import current, download_csv, ensure_navigation, epoch_picker, seed_picker, show_chart
+from pages import current, downloads, ensure_navigation, epoch_picker, seed_picker, show_chart
 
 ensure_navigation()
 ctx = current()
@@ -28,8 +28,4 @@ relative = st.toggle("Relative to the initial norm", value=True, key="w_rel",
                      help="‖W − W₀‖ / ‖W₀‖; undefined (blank) where W₀ = 0")
 show_chart(charts.init_distance_heatmap, f["init_distances"], ctx.schemes, relative)
 
-c1, c2 = st.columns(2)
-with c1:
-    download_csv("Unit distances", "unit_distances", ctx)
-with c2:
-    download_csv("Distance from init", "init_distances", ctx)
+downloads(ctx, ("Unit distances", "unit_distances"), ("Distance from init", "init_distances"))

@@ -99,7 +99,7 @@ def test_chart_data_matches_results_frames():
     expect = f["curves"].groupby(["scheme", "split", "epoch"])["loss"].mean()
     got = data.drop_duplicates(["scheme", "split", "epoch"]).set_index(["scheme", "split", "epoch"])["mean"]
     pd.testing.assert_series_equal(got.sort_index(), expect.loc[got.index].sort_index(), check_names=False)
-    assert set(got.index.get_level_values(0)) == set(ctx.schemes)  # the log scale drops none here? zeros > 0
+    assert set(got.index.get_level_values(0)) == set(ctx.schemes)  # every scheme has a curve (losses > 0)
     # Activations: one histogram facet column per selected scheme, counts equal the frame's
     goto(at, "activations")
     hist = [d for frames in chart_frames(at) for d in frames if "count" in d.columns][0]
@@ -192,9 +192,12 @@ def test_a_broken_chart_leaves_the_page_and_the_app_usable(monkeypatch):
 def test_switching_pages_and_options_never_retrains():
     at = app(SMALL)
     assert glue.RESULTS.computed == 1
+    at.toggle(key="ov_log").set_value(False).run()  # the overview's chart options
+    at.radio(key="ov_metric").set_value("accuracy").run()
+    no_errors(at)
+    assert len(at.get("vega_lite_chart")) == 1
     for page in PAGES:
         goto(at, page)
-    at.toggle(key="ov_log").set_value(False) if at.toggle else None
     goto(at, "activations")
     at.select_slider(key="act_epoch").set_value(context(at).epochs[-1]).run()
     no_errors(at)
