@@ -5,6 +5,8 @@ started with background networking off (this machine has no other network).
 """
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,12 +32,17 @@ def free_port() -> int:
 
 @contextmanager
 def server(timeout: float = 60.0, log: Path | None = None):
-    """Yield (base_url, process) for a freshly started `streamlit run dashboard.py`."""
+    """Yield (base_url, process) for a freshly started `streamlit run dashboard.py`.
+
+    ``log`` receives the server's stdout and stderr. The server runs in its own
+    process group, which is ended as a whole on exit.
+    """
     port = free_port()
+    out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "w") if log else subprocess.DEVNULL)
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:
@@ -47,15 +54,21 @@ def server(timeout: float = 60.0, log: Path | None = None):
             except OSError:
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("the dashboard server did not start")
+                tail = log.read_text()[-3000:] if log else ""
+                raise RuntimeError(f"the dashboard server did not start{f'; its log ends:{chr(10)}{tail}' if log else ''}")
             time.sleep(0.2)
         yield base, proc
     finally:
-        proc.terminate()
         try:
-            proc.wait(10)
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except ProcessLookupError:
+            pass
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        if log:
+            out.close()
 
 
 class PeakRSS:

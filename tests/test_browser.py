@@ -14,14 +14,8 @@ server log to test-artifacts/browser-server.log.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -29,6 +23,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from bench import serve
 from core import ExperimentConfig, run
 from core.lessons import BY_SLUG
 from tests.conftest import browser_or_skip
@@ -36,8 +31,7 @@ from tests.conftest import browser_or_skip
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = serve.CHROMIUM_ARGS
 VIEWPORT = {"width": 1500, "height": 1000}
 LOAD_TIMEOUT = 120_000  # ms: a fresh server's first run imports everything and trains
 RUN_TIMEOUT = 60_000  # ms: one training run of a small configuration
@@ -61,12 +55,6 @@ PAGES = {
 
 
 # ------------------------------------------------------------------ fixtures
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     """A freshly started dashboard server: {"base": url, "log": its stdout+stderr, "chromium": path}."""
@@ -75,33 +63,8 @@ def server():
     for old in SHOTS.glob("*.png"):  # only this run's pictures
         old.unlink()
     log_path = ARTIFACTS / "browser-server.log"
-    port = _free_port()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the dashboard server did not start; see {log_path}:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with serve.server(log=log_path) as (base, _):
         yield {"base": base, "log": log_path, "chromium": chromium}
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 @pytest.fixture(scope="module")
