@@ -18,8 +18,10 @@ import pandas as pd
 
 from . import activations, budget, datasets, frames, initializers, network
 from .config import ExperimentConfig, parse_scheme
-from .probes import GRID, PROBE_SIZE, Prober
+from .probes import GRID, Prober
 from .trainer import TrainSettings, record_epochs, train
+
+LSUV_SAMPLES = 512  # LSUV rescales each layer to unit variance on the first this-many training samples
 
 __all__ = ["ExperimentConfig", "Results", "run", "load_data", "initial_weights"]
 
@@ -82,7 +84,7 @@ def initial_weights(config: ExperimentConfig, layout: network.Layout, data: data
             p = initializers.resolve_params(name, config.activation, **params)
             idx = [i for i, m in enumerate(models) if m[0] == label]
             sub = flat[idx]
-            network.lsuv(layout.views(sub), data.X_train[:PROBE_SIZE * 2], act, p["tol"], p["max_iter"])
+            network.lsuv(layout.views(sub), data.X_train[:LSUV_SAMPLES], act, p["tol"], p["max_iter"])
             flat[idx] = sub
     return flat.astype(config.dtype)
 

@@ -110,7 +110,7 @@ def forward(params, X, act: Activation, keep: bool = False, buffers: Buffers | N
             as_.append(a)
 
 
-def _row_max(v: np.ndarray) -> np.ndarray:
+def row_max(v: np.ndarray) -> np.ndarray:
     """Max over the last axis, keepdims; a column loop when there are few columns
     (a reduction over a length-2 axis is dozens of times slower in NumPy)."""
     if v.shape[2] > 16:
@@ -121,7 +121,7 @@ def _row_max(v: np.ndarray) -> np.ndarray:
     return m
 
 
-def _row_sum(v: np.ndarray) -> np.ndarray:
+def row_sum(v: np.ndarray) -> np.ndarray:
     """Sum over the last axis, keepdims; for fewer than 8 columns NumPy adds them
     in order, and so does the column loop (the same numbers, much faster)."""
     if v.shape[2] >= 8:
@@ -146,14 +146,14 @@ def loss_and_grad(logits: np.ndarray, y: np.ndarray, task: str, want_grad: bool 
         rows = np.arange(n)
         if inplace:
             shifted = logits
-            shifted -= _row_max(logits)
+            shifted -= row_max(logits)
             picked = shifted[:, rows, y]
             e = np.exp(shifted, out=shifted)
         else:
-            shifted = logits - _row_max(logits)
+            shifted = logits - row_max(logits)
             picked = shifted[:, rows, y]
             e = np.exp(shifted)
-        s = _row_sum(e)
+        s = row_sum(e)
         loss = (np.log(s[:, :, 0]) - picked).mean(axis=1)
         if not want_grad:
             return loss, e / s
@@ -173,10 +173,10 @@ def eval_loss(logits: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
     """Per-model mean loss (K,), the same numbers as loss_and_grad; overwrites logits."""
     n = logits.shape[1]
     if task == "classification":
-        logits -= _row_max(logits)
+        logits -= row_max(logits)
         picked = logits[:, np.arange(n), y]
         np.exp(logits, out=logits)
-        return (np.log(_row_sum(logits)[:, :, 0]) - picked).mean(axis=1)
+        return (np.log(row_sum(logits)[:, :, 0]) - picked).mean(axis=1)
     np.subtract(logits, y, out=logits)
     np.multiply(logits, logits, out=logits)
     return logits.mean(axis=(1, 2))

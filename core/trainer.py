@@ -8,13 +8,14 @@ on with exactly the numbers they would have had alone.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import contextlib
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
-from . import network
+from . import blas, network
 from .activations import Activation
 from .probes import Prober, Record
 
@@ -23,6 +24,12 @@ ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 MAX_CURVE_POINTS = 1000  # loss/accuracy evaluated at most this many times (plus epoch 0)
 EVAL_CHUNK = 4_000_000  # elements per evaluation chunk (models x samples x widest layer)
+# Model groups train on parallel threads only when a step has enough matmul work to release the GIL for
+# most of its time; below this, two threads contend for the GIL and are slower than one. Measured on 2
+# cores (one group vs two): 5 MFLOP a step (the dashboard's default) 0.58 s vs 1.30 s; 20 MFLOP, 0.50 vs
+# 0.64 s or 2.2 vs 1.7 s depending on the shape; 39 MFLOP (bench J1) 1.69 vs 1.19 s; 973 MFLOP 2.5 vs 1.7 s.
+GROUP_MIN_MFLOP = 15.0  # matmul MFLOP per step per group
+PROGRESS_POLL_S = 0.1  # how often grouped training passes progress on
 
 
 @dataclass
@@ -36,6 +43,11 @@ class TrainSettings:
     record_epochs: tuple[int, ...] = (0,)
     shuffle_seed: int = 0
     progress: Callable[[int, int], None] | None = None
+    groups: int | None = None  # model groups on parallel threads; None: from the work per step and the CPUs
+    # Loss/accuracy evaluations after epoch 0 (the dashboard: every epoch). Evaluations also catch a model
+    # whose loss on a whole split is infinite while its minibatch steps stay finite, so with fewer of them
+    # such a model is frozen later.
+    curve_points: int = MAX_CURVE_POINTS
 
 
 @dataclass
@@ -47,9 +59,22 @@ class TrainOutput:
     diverged_epoch: np.ndarray  # (K,), -1 where the model never diverged
     records: list[Record] = field(default_factory=list)
 
+    @staticmethod
+    def concat(parts: list["TrainOutput"]) -> "TrainOutput":
+        """One output from those of consecutive groups of models, in order."""
+        first = parts[0]
+        return TrainOutput(
+            np.concatenate([p.final for p in parts]), first.curve_epochs,
+            {s: np.concatenate([p.loss[s] for p in parts], axis=1) for s in first.loss},
+            {s: np.concatenate([p.accuracy[s] for p in parts], axis=1) for s in first.accuracy},
+            np.concatenate([p.diverged_epoch for p in parts]),
+            [Record.concat(list(rs)) for rs in zip(*(p.records for p in parts))])
 
-def curve_epochs(epochs: int) -> np.ndarray:
-    return np.unique(np.round(np.linspace(0, epochs, min(epochs, MAX_CURVE_POINTS) + 1)).astype(int))
+
+def curve_epochs(epochs: int, points: int = MAX_CURVE_POINTS) -> np.ndarray:
+    """The epochs whose train and test loss/accuracy are evaluated: 0, the last, and up to ``points`` in all
+    after 0, evenly spread."""
+    return np.unique(np.round(np.linspace(0, epochs, max(1, min(epochs, points)) + 1)).astype(int))
 
 
 def record_epochs(epochs: int, count: int) -> tuple[int, ...]:
@@ -60,11 +85,17 @@ class Evaluator:
     """Per-model loss and accuracy on whole splits, in chunks of samples, with
     two ping-pong arrays allocated once per run (no per-layer temporaries)."""
 
-    def __init__(self, k: int, sizes: tuple[int, ...], dtype, n_max: int):
+    def __init__(self, k: int, sizes: tuple[int, ...], dtype, step: int):
         widest = max(sizes)
-        self.step = max(1, min(n_max, EVAL_CHUNK // max(1, k * widest)))
+        self.step = step
         self.k = k
         self.bufs = [np.empty(k * self.step * widest, dtype) for _ in range(2)]
+
+    @staticmethod
+    def chunk(k: int, sizes: tuple[int, ...], n_max: int) -> int:
+        """Samples per chunk for a stack of k models. Fixed for the whole stack before it is split into
+        groups: the chunks decide the order of the float64 sums, so they must not depend on the grouping."""
+        return max(1, min(n_max, EVAL_CHUNK // max(1, k * max(sizes))))
 
     def __call__(self, params, X, y, act: Activation, task: str):
         k = self.k
@@ -88,8 +119,63 @@ class Evaluator:
         return loss / len(X), acc
 
 
+def batch_size(settings: TrainSettings, n: int) -> int:
+    return n if settings.batch_size in (0, None) or settings.batch_size >= n else settings.batch_size
+
+
+def step_mflop(k: int, sizes: tuple[int, ...], batch: int) -> float:
+    """Matmul MFLOP of one training step of k stacked models (forward and two backward products)."""
+    return 6.0 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) * batch * k / 1e6
+
+
+def auto_groups(k: int, sizes: tuple[int, ...], batch: int) -> int:
+    """Groups worth training in parallel: one per CPU while each keeps GROUP_MIN_MFLOP of matmul work a step."""
+    return max(1, min(blas.cpu_count(), k, int(step_mflop(k, sizes, batch) // GROUP_MIN_MFLOP)))
+
+
 def train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,
           prober: Prober | None = None) -> TrainOutput:
+    """Train the K models stacked in ``init`` (K, P).
+
+    The stack may be split into groups of consecutive models, each trained on
+    its own thread. Each model's numbers are the same however the stack is
+    grouped (each model only ever meets its own slice of every array), so the
+    grouping is a matter of speed only and may depend on the machine.
+    """
+    k = init.shape[0]
+    n_max = max(len(data.X_train), len(data.X_test))
+    step = Evaluator.chunk(k, layout.sizes, n_max)
+    batch = batch_size(settings, len(data.X_train))
+    groups = max(1, min(settings.groups or auto_groups(k, layout.sizes, batch), k))
+    # BLAS's own threads only pay when one stack has large products and no second group to run (too few
+    # models): otherwise they wake and spin for small products while the probes and the elementwise work
+    # wait (the default configuration's probes cost +45% of training with them, +25% without).
+    big = groups == 1 and step_mflop(k, layout.sizes, batch) >= 2 * GROUP_MIN_MFLOP
+    with contextlib.nullcontext() if big else blas.single_threaded():
+        if groups == 1:
+            return _train(init, layout, data, act, settings, prober, step)
+        bounds = np.linspace(0, k, groups + 1).round().astype(int)
+        # The first group's progress speaks for all, and is passed on from this (the caller's) thread: a
+        # callback may need it (Streamlit's elements only work from their session's script thread).
+        latest = [None]  # (epoch, epochs), written by the first group
+        first = replace(settings, progress=(lambda *now: latest.__setitem__(0, now)) if settings.progress else None)
+        quiet = replace(settings, progress=None)
+        with ThreadPoolExecutor(groups, thread_name_prefix="train") as pool:
+            futures = [pool.submit(_train, init[a:b], layout, data, act, first if i == 0 else quiet, prober, step)
+                       for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
+            pending, told = set(futures), None
+            while True:
+                _, pending = wait(pending, timeout=PROGRESS_POLL_S)
+                now = latest[0]
+                if settings.progress is not None and now is not None and now != told:
+                    settings.progress(*now)
+                    told = now
+                if not pending:
+                    return TrainOutput.concat([f.result() for f in futures])
+
+
+def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,
+           prober: Prober | None, eval_step: int) -> TrainOutput:
     dtype = init.dtype
     k = init.shape[0]
     flat = init.copy()
@@ -114,10 +200,10 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
               "test": (np.ascontiguousarray(data.X_test, dtype),
                        data.y_test if data.task == "classification" else np.ascontiguousarray(data.y_test, dtype))}
     n = len(X)
-    batch = n if settings.batch_size in (0, None) or settings.batch_size >= n else settings.batch_size
+    batch = batch_size(settings, n)
     order_rng = np.random.default_rng(settings.shuffle_seed)
     buffers: dict[int, network.Buffers] = {}  # one set per batch size (the last batch may be shorter)
-    evaluator = Evaluator(k, layout.sizes, dtype, max(len(s[0]) for s in splits.values()))
+    evaluator = Evaluator(k, layout.sizes, dtype, eval_step)
     y_batch = np.empty((batch, *y.shape[1:]), y.dtype)
     ones_p = np.ones(flat.shape[1], dtype)  # grad_flat @ ones: a per-model sum that NaN/inf poison
 
@@ -125,16 +211,14 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
     diverged = np.full(k, -1)
     frozen = flat.copy()  # weights of diverged models, as they were when it happened
     checkpoint = flat.copy()  # weights at the last curve evaluation (finite loss for every live model)
-    cepochs = curve_epochs(settings.epochs)
+    cepochs = curve_epochs(settings.epochs, settings.curve_points)
     cset = set(cepochs.tolist())
     rset = set(settings.record_epochs)
     loss = {s: np.full((len(cepochs), k), np.nan) for s in splits}
     acc = {s: np.full((len(cepochs), k), np.nan) for s in splits}
     records: list[Record] = []
-    pending = []  # (future record, which models it speaks for)
-    # Probes run on a snapshot of the weights in one helper thread while training goes on: NumPy releases
-    # the GIL in its array work, so on 2 cores they overlap; the numbers are those of the snapshot either way.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="probes") if prober is not None and rset else None
+    probing = prober is not None and bool(rset)
+    probe = prober.session(layout, init) if probing else None
     ci = 0
     step_count = 0
     # Full batch: the step of epoch e+1 runs the forward pass on exactly the weights that epoch e's train-split
@@ -168,95 +252,87 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
             loss[s][row, ~alive] = np.nan
             acc[s][row, ~alive] = np.nan
 
-    try:
-        for epoch in range(settings.epochs + 1):
-            if epoch > 0:
-                perm = order_rng.permutation(n) if batch < n else None
-                for start in range(0, n, batch):
-                    m = min(batch, n - start)
-                    buf = buffers.get(m)
-                    if buf is None:
-                        buf = buffers[m] = network.Buffers(k, m, layout.sizes, dtype)
-                    if perm is not None:
-                        idx = perm[start:start + m]
-                        xb = np.take(X, idx, axis=0, out=buf.x)
-                        yb = np.take(y, idx, axis=0, out=y_batch[:m])
-                    else:
-                        xb, yb = X, y
-                    with np.errstate(all="ignore"):
-                        logits, zs, as_ = network.forward(params, xb, act, keep=True, buffers=buf)
-                        if deferred is not None and data.task == "classification":
-                            correct = np.zeros(k)  # as Evaluator counts, before the gradient overwrites logits
-                            correct += (logits.argmax(axis=2) == yb).sum(axis=1)
-                        batch_loss, dz = network.loss_and_grad(logits, yb, data.task, inplace=True)
-                        network.backward(params, xb, zs, as_, dz, act, grads, buffers=buf)
-                        ok = np.isfinite(batch_loss) & np.isfinite(grad_flat @ ones_p)
-                    if deferred is not None:
-                        # The weights are still those of the deferred epoch: finish its curve point first.
-                        row, at = deferred
-                        deferred = None
-                        if np.isfinite(batch_loss[alive]).all():
-                            train_loss = np.zeros(k)  # Evaluator's float64 arithmetic on the same mean
-                            train_loss += batch_loss.astype(np.float64) * n
-                            loss["train"][row] = train_loss / n
-                            acc["train"][row] = correct / n if data.task == "classification" else np.nan
-                        else:  # a live model's loss is not finite: the exact separate evaluation decides
-                            loss["train"][row], acc["train"][row] = evaluator(params, X, y, act, data.task)
-                        close_curve_point(row, at)
-                    if not ok.all():
-                        freeze(~ok, epoch)
-                    if not alive.all():
-                        grad_flat[~alive] = 0
-                    if settings.weight_decay:
-                        grad_flat += np.multiply(decay_mask, flat, out=scratch)
-                    step_count += 1
-                    if opt == "sgd":
-                        flat -= np.multiply(grad_flat, lr, out=scratch)
-                    elif opt == "momentum":  # PyTorch's form: v = mu v + g; w -= lr v
-                        state1 *= mom
-                        state1 += grad_flat
-                        flat -= np.multiply(state1, lr, out=scratch)
-                    else:  # Adam, the textbook arithmetic in place: w -= lr m_hat / (sqrt(v_hat) + eps)
-                        state1 *= b1_t
-                        state1 += np.multiply(grad_flat, one_minus_b1, out=scratch)
-                        state2 *= b2_t
-                        np.multiply(grad_flat, one_minus_b2, out=scratch)
-                        scratch *= grad_flat
-                        state2 += scratch
-                        np.divide(state2, dtype.type(1 - b2 ** step_count), out=scratch)  # v_hat
-                        np.sqrt(scratch, out=scratch)
-                        scratch += eps
-                        np.divide(state1, dtype.type(1 - b1 ** step_count), out=grad_flat)  # m_hat
-                        grad_flat *= lr
-                        grad_flat /= scratch
-                        flat -= grad_flat
-                with np.errstate(all="ignore"):
-                    freeze(~np.isfinite(flat @ ones_p), epoch, checkpoint)
-            if epoch in cset:
-                defer = reuse and epoch < settings.epochs and not (epoch in rset and pool is not None)
-                for s, (Xs, ys) in splits.items():
-                    if not (defer and s == "train"):
-                        loss[s][ci], acc[s][ci] = evaluator(params, Xs, ys, act, data.task)
-                if defer:
-                    deferred = (ci, epoch)
+    for epoch in range(settings.epochs + 1):
+        if epoch > 0:
+            perm = order_rng.permutation(n) if batch < n else None
+            for start in range(0, n, batch):
+                m = min(batch, n - start)
+                buf = buffers.get(m)
+                if buf is None:
+                    buf = buffers[m] = network.Buffers(k, m, layout.sizes, dtype)
+                if perm is not None:
+                    idx = perm[start:start + m]
+                    xb = np.take(X, idx, axis=0, out=buf.x)
+                    yb = np.take(y, idx, axis=0, out=y_batch[:m])
                 else:
-                    close_curve_point(ci, epoch)
-                ci += 1
-            if epoch in rset and pool is not None:
-                # Epoch 0 is probed for every model, even one that blows up at once
-                # (the explosion is the thing to see); later, only live models count.
-                snapshot = init if epoch == 0 else flat.copy()
-                pending.append((pool.submit(prober.record, epoch, layout, snapshot, init),
-                                np.ones(k, bool) if epoch == 0 else alive.copy()))
-            if settings.progress is not None:
-                settings.progress(epoch, settings.epochs)
-
-        for fut, speaks_for in pending:
-            rec = fut.result()
-            rec.alive = speaks_for
+                    xb, yb = X, y
+                with np.errstate(all="ignore"):
+                    logits, zs, as_ = network.forward(params, xb, act, keep=True, buffers=buf)
+                    if deferred is not None and data.task == "classification":
+                        correct = np.zeros(k)  # as Evaluator counts, before the gradient overwrites logits
+                        correct += (logits.argmax(axis=2) == yb).sum(axis=1)
+                    batch_loss, dz = network.loss_and_grad(logits, yb, data.task, inplace=True)
+                    network.backward(params, xb, zs, as_, dz, act, grads, buffers=buf)
+                    ok = np.isfinite(batch_loss) & np.isfinite(grad_flat @ ones_p)
+                if deferred is not None:
+                    # The weights are still those of the deferred epoch: finish its curve point first.
+                    row, at = deferred
+                    deferred = None
+                    if np.isfinite(batch_loss[alive]).all():
+                        train_loss = np.zeros(k)  # Evaluator's float64 arithmetic on the same mean
+                        train_loss += batch_loss.astype(np.float64) * n
+                        loss["train"][row] = train_loss / n
+                        acc["train"][row] = correct / n if data.task == "classification" else np.nan
+                    else:  # a live model's loss is not finite: the exact separate evaluation decides
+                        loss["train"][row], acc["train"][row] = evaluator(params, X, y, act, data.task)
+                    close_curve_point(row, at)
+                if not ok.all():
+                    freeze(~ok, epoch)
+                if not alive.all():
+                    grad_flat[~alive] = 0
+                if settings.weight_decay:
+                    grad_flat += np.multiply(decay_mask, flat, out=scratch)
+                step_count += 1
+                if opt == "sgd":
+                    flat -= np.multiply(grad_flat, lr, out=scratch)
+                elif opt == "momentum":  # PyTorch's form: v = mu v + g; w -= lr v
+                    state1 *= mom
+                    state1 += grad_flat
+                    flat -= np.multiply(state1, lr, out=scratch)
+                else:  # Adam, the textbook arithmetic in place: w -= lr m_hat / (sqrt(v_hat) + eps)
+                    state1 *= b1_t
+                    state1 += np.multiply(grad_flat, one_minus_b1, out=scratch)
+                    state2 *= b2_t
+                    np.multiply(grad_flat, one_minus_b2, out=scratch)
+                    scratch *= grad_flat
+                    state2 += scratch
+                    np.divide(state2, dtype.type(1 - b2 ** step_count), out=scratch)  # v_hat
+                    np.sqrt(scratch, out=scratch)
+                    scratch += eps
+                    np.divide(state1, dtype.type(1 - b1 ** step_count), out=grad_flat)  # m_hat
+                    grad_flat *= lr
+                    grad_flat /= scratch
+                    flat -= grad_flat
+            with np.errstate(all="ignore"):
+                freeze(~np.isfinite(flat @ ones_p), epoch, checkpoint)
+        if epoch in cset:
+            defer = reuse and epoch < settings.epochs and not (epoch in rset and probing)
+            for s, (Xs, ys) in splits.items():
+                if not (defer and s == "train"):
+                    loss[s][ci], acc[s][ci] = evaluator(params, Xs, ys, act, data.task)
+            if defer:
+                deferred = (ci, epoch)
+            else:
+                close_curve_point(ci, epoch)
+            ci += 1
+        if epoch in rset and probing:
+            # Epoch 0 is probed for every model, even one that blows up at once
+            # (the explosion is the thing to see); later, only live models count.
+            rec = probe.record(epoch, init if epoch == 0 else flat)
+            rec.alive = np.ones(k, bool) if epoch == 0 else alive.copy()
             records.append(rec)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if settings.progress is not None:
+            settings.progress(epoch, settings.epochs)
+
     final = np.where(alive[:, None], flat, frozen)
     return TrainOutput(final, cepochs, loss, acc, diverged, records)

@@ -143,3 +143,43 @@ def test_pairwise_distances_and_distinct_units_helpers():
     assert distinct_units(np.array([[1.0, 2.0], [1.0 + 1e-10, 2.0], [1.0 + 1e-6, 2.0]])) == 2
     rng = np.random.default_rng(0)
     assert distinct_units(rng.standard_normal((100, 5))) == 100
+
+
+def test_segment_stats_follow_moments_and_histograms_on_hard_sets():
+    from core.probes import StatsWork, histograms, moments, segment_stats
+    rng = np.random.default_rng(3)
+    k = 4
+    sets = [rng.standard_normal((k, 500)).astype(np.float32),
+            (rng.standard_normal((k, 500)) * 1e-4 + 1e3).astype(np.float32),  # mean dominates: cancellation
+            np.zeros((k, 500), np.float32),  # zero start
+            np.full((k, 500), 0.25, np.float32),  # constant
+            np.array([[-3e38, 3e38, 1.0] * 100] * k, np.float32),  # a float32 span past float32's range
+            rng.standard_normal((k, 70000)).astype(np.float32)]  # more than one chunk of rows
+    mixed = rng.standard_normal((k, 300)).astype(np.float32)
+    mixed[0, 7], mixed[1, :], mixed[2, 3] = np.inf, np.nan, -np.inf  # non-finite rows beside finite ones
+    sets.append(mixed)
+    for work in (None, StatsWork()):
+        for _ in range(2):  # work arrays reused
+            stats, counts, left, right = segment_stats(sets, work=work)
+            for i, v in enumerate(sets):
+                ref_counts, ref_left, ref_right = histograms(v)
+                np.testing.assert_allclose(stats[i], moments(v), rtol=1e-9, atol=1e-300)
+                assert np.array_equal(counts[i], ref_counts), i
+                np.testing.assert_allclose(left[i], ref_left, rtol=1e-12)
+                np.testing.assert_allclose(right[i], ref_right, rtol=1e-12)
+    assert counts[2].sum(axis=1).tolist() == [500] * k and (counts[2][:, 15] == 500).all()
+
+
+def test_pairwise_distances_are_exact_where_units_coincide():
+    rng = np.random.default_rng(4)
+    u = rng.standard_normal((5, 20, 9)) * 3
+    u[1] = u[1, :1]  # every unit the same
+    u[2, 4] = u[2, 11]  # one identical pair
+    u[3, 6] = u[3, 2] + 1e-7  # one nearly identical pair
+    u[4] *= 1e6  # large norms
+    d = pairwise_distances(u)
+    ref = np.sqrt(((u[:, :, None, :] - u[:, None, :, :]) ** 2).sum(-1))
+    np.testing.assert_allclose(d, ref, rtol=1e-9, atol=0)
+    assert (d[1] == 0).all() and d[2, 4, 11] == d[2, 11, 4] == 0
+    assert d[3, 6, 2] == pytest.approx(ref[3, 6, 2], rel=1e-9)
+    assert np.array_equal(d, d.transpose(0, 2, 1)) and (np.diagonal(d, axis1=1, axis2=2) == 0).all()
