@@ -14,11 +14,13 @@ its peak resident memory (ru_maxrss). Jobs (issue 4):
   growth: models, width, depth, samples, each alone, with fitted exponents
   largest admitted: configurations at the edge of core.budget's limits
 
-For J1/J2 this project's side is core.trainer.train without probes (it still
-evaluates train and test loss/accuracy every epoch, which the others do not);
+For J1/J2 this project's side is core.trainer.train without probes, timed twice:
+training alone (loss evaluated at the first and last epoch, as the others do)
+and as the dashboard runs it (train and test loss/accuracy after every epoch).
 PyTorch trains the models one after another (nn.Sequential, torch.optim.SGD,
-CrossEntropyLoss, the same shuffled batches), scikit-learn fits one
-MLPClassifier per model (solver='sgd', momentum 0, alpha 0, all epochs run).
+CrossEntropyLoss, the same shuffled batches), once plain and once with the same
+per-epoch evaluation; scikit-learn fits one MLPClassifier per model
+(solver='sgd', momentum 0, alpha 0, all epochs run).
 Results go to the terminal and to bench/RESULTS.md.
 """
 from __future__ import annotations
@@ -71,24 +73,30 @@ def setup(**overrides):
     return cfg, data, layout, init, act, settings
 
 
-def train_flop(layout, k: int, n_train: int, n_all: int, epochs: int) -> float:
-    """Matmul FLOPs of training (forward + two backward matmuls) and of the per-epoch evaluation."""
-    from core.trainer import curve_epochs
+def train_flop(layout, k: int, n_train: int, n_all: int, epochs: int, evaluations: int) -> float:
+    """Matmul FLOPs of training (forward + two backward matmuls) and of the curve evaluations."""
     weights = sum(a * b for a, b in zip(layout.sizes[:-1], layout.sizes[1:]))
-    return k * (6.0 * weights * n_train * epochs + 2.0 * weights * n_all * len(curve_epochs(epochs)))
+    return k * (6.0 * weights * n_train * epochs + 2.0 * weights * n_all * evaluations)
 
 
-def time_ours(overrides: dict, repeat: int = 1) -> dict:
-    from core.trainer import train
-    cfg, data, layout, init, act, settings = setup(**overrides)
+def time_ours(overrides: dict, repeat: int = 1, curve_points: int | None = None) -> dict:
+    """core.trainer.train on a job, best of ``repeat``. ``curve_points=1`` evaluates train and test loss and
+    accuracy at epoch 0 and the last epoch only (training alone, as the others do); the default evaluates
+    every epoch, as the dashboard does."""
     from dataclasses import replace
+
+    from core.trainer import curve_epochs, train
+    cfg, data, layout, init, act, settings = setup(**overrides)
+    if curve_points is not None:
+        settings = replace(settings, curve_points=int(curve_points))
     train(init, layout, data, act, replace(settings, epochs=1))  # warm up BLAS threads and caches
     best = math.inf
     for _ in range(repeat):
         t = time.perf_counter()
         train(init, layout, data, act, settings)
         best = min(best, time.perf_counter() - t)
-    flop = train_flop(layout, len(init), len(data.X_train), len(data.X_train) + len(data.X_test), cfg.epochs)
+    flop = train_flop(layout, len(init), len(data.X_train), len(data.X_train) + len(data.X_test), cfg.epochs,
+                      len(curve_epochs(cfg.epochs, settings.curve_points)))
     return {"seconds": best, "gflop": flop / 1e9, "models": len(init)}
 
 
@@ -102,13 +110,17 @@ def batches(n: int, batch: int, epochs: int, seed: int = 0):
     return out
 
 
-def job_torch(overrides: dict, threads: int) -> dict:
+def job_torch(overrides: dict, threads: int, evaluate: bool = False) -> dict:
+    """PyTorch as its users write it. With ``evaluate``, also the usual per-epoch curve: train and test loss
+    and accuracy under no_grad before training and after every epoch (what the dashboard shows)."""
     import torch
     if threads:
         torch.set_num_threads(threads)
     cfg, data, layout, init, act, settings = setup(**overrides)
     X = torch.from_numpy(np.asarray(data.X_train, np.float32))
     y = torch.from_numpy(np.asarray(data.y_train, np.int64))
+    X_test = torch.from_numpy(np.asarray(data.X_test, np.float32))
+    y_test = torch.from_numpy(np.asarray(data.y_test, np.int64))
     n = len(X)
     batch = n if cfg.batch_size in (0, None) or cfg.batch_size >= n else cfg.batch_size
     order = [[torch.from_numpy(i) for i in ep] for ep in batches(n, batch, cfg.epochs, cfg.data_seed)]
@@ -128,6 +140,16 @@ def job_torch(overrides: dict, threads: int) -> dict:
         net = model()
         opt = torch.optim.SGD(net.parameters(), lr=cfg.lr)
         loss_fn = torch.nn.CrossEntropyLoss()
+        curve = []
+
+        def evaluate_now():
+            with torch.no_grad():
+                for Xs, ys in ((X, y), (X_test, y_test)):
+                    out = net(Xs)
+                    curve.append((loss_fn(out, ys).item(), (out.argmax(1) == ys).float().mean().item()))
+
+        if evaluate:
+            evaluate_now()
         for ep in order:
             for idx in ep:
                 xb, yb = (X, y) if full else (X[idx], y[idx])
@@ -135,6 +157,8 @@ def job_torch(overrides: dict, threads: int) -> dict:
                 loss = loss_fn(net(xb), yb)
                 loss.backward()
                 opt.step()
+            if evaluate:
+                evaluate_now()
     return {"seconds": time.perf_counter() - t, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
@@ -271,6 +295,10 @@ def job_growth() -> dict:
 WORKERS = {
     "ours_j1": lambda: time_ours(JOB, repeat=3),
     "ours_j2": lambda: time_ours(J2, repeat=3),
+    "ours_j1_train": lambda: time_ours(JOB, repeat=3, curve_points=1),
+    "ours_j2_train": lambda: time_ours(J2, repeat=3, curve_points=1),
+    "torch_j1_eval": lambda threads: job_torch(JOB, int(threads), evaluate=True),
+    "torch_j2_eval": lambda threads: job_torch(J2, int(threads), evaluate=True),
     "ours_j2_w256": lambda: time_ours(dict(J2, width=(256,), epochs=30), repeat=2),
     "torch_j1": lambda threads: job_torch(JOB, int(threads)),
     "torch_j2": lambda threads: job_torch(J2, int(threads)),
@@ -412,25 +440,34 @@ def main(argv=None) -> int:
     results = {}
     for job in ("j1", "j2"):
         J = job.upper()
-        ours = work(f"ours_{job}")
-        show(J, f"initlab stacked trainer ({ours['models']} models, no probes)", ours,
+        # the same job as the others (training; loss evaluated at the first and last epoch only) ...
+        ours = work(f"ours_{job}_train")
+        show(J, f"initlab stacked trainer, training ({ours['models']} models, no probes)", ours,
              f"{ours['gflop'] / ours['seconds']:.1f} GFLOP/s")
+        # ... and as the dashboard runs it: train and test loss/accuracy after every epoch
+        dash = work(f"ours_{job}")
+        show(J, "initlab, plus train+test loss/accuracy every epoch (as the dashboard)", dash,
+             f"{dash['gflop'] / dash['seconds']:.1f} GFLOP/s")
         if have_torch:
             thr, one = torch_threads(job)
             tr = work(f"torch_{job}", thr)
             show(J, f"PyTorch {tr['torch']}, one model after another ({tr['threads']} threads)", tr,
-                 f"ours {tr['seconds'] / ours['seconds']:.1f}x faster  (1-model trial: default threads "
-                 f"{one[0]:.2f} s, 1 thread {one[1]:.2f} s)")
-            results[f"torch_{job}"] = tr
+                 f"ours (training) {tr['seconds'] / ours['seconds']:.1f}x faster  (1-model trial: default "
+                 f"threads {one[0]:.2f} s, 1 thread {one[1]:.2f} s)")
+            te = work(f"torch_{job}_eval", thr)
+            show(J, "PyTorch, plus train+test loss/accuracy every epoch (no_grad)", te,
+                 f"ours (every epoch) {te['seconds'] / dash['seconds']:.1f}x faster")
+            results[f"torch_{job}"], results[f"torch_{job}_eval"] = tr, te
         sk = work(f"sklearn_{job}")
         show(J, f"scikit-learn {sk['sklearn']} MLPClassifier, one fit per model", sk,
-             f"ours {sk['seconds'] / ours['seconds']:.1f}x faster")
-        results[f"ours_{job}"], results[f"sklearn_{job}"] = ours, sk
+             f"ours (training) {sk['seconds'] / ours['seconds']:.1f}x faster, "
+             f"(every epoch) {sk['seconds'] / dash['seconds']:.1f}x")
+        results[f"ours_{job}"], results[f"ours_{job}_train"], results[f"sklearn_{job}"] = dash, ours, sk
 
     print("  BLAS: the trainer's matmuls of one step alone (same shapes, same calls) vs the whole trainer", flush=True)
     blas_rows = []
-    for label, ours_key, blas_key in (("J1 (width 64, batch 32)", "ours_j1", "blas_j1"),
-                                      ("J2 (width 64, full batch)", "ours_j2", "blas_j2"),
+    for label, ours_key, blas_key in (("J1 (width 64, batch 32)", "ours_j1_train", "blas_j1"),
+                                      ("J2 (width 64, full batch)", "ours_j2_train", "blas_j2"),
                                       ("J2 at width 256 (full batch, 30 epochs)", "ours_j2_w256", "blas_j2_w256")):
         o = results.get(ours_key) or work(ours_key)
         results[ours_key] = o
@@ -487,10 +524,12 @@ def write_results(path, info, rows, blas_rows, growth_rows, largest, results, to
          f"Python {info['python']}, numpy {info['numpy']}, BLAS {info['blas']}; {info['openblas_env']}; "
          f"load average at start {info.get('load')}. Whole run: {total:.0f} s. Times are wall-clock seconds; "
          "memory is each job's own subprocess peak RSS.", "",
-         "J1/J2 time this project's `core.trainer.train` without probes (it also evaluates train and test "
-         "loss/accuracy every epoch, which the others do not); PyTorch trains the models one after another "
-         "(`nn.Sequential`, `torch.optim.SGD`, the same shuffled batches) at its faster thread count on this "
-         "machine; scikit-learn fits one `MLPClassifier` per model (sgd, momentum 0, alpha 0, all epochs run).", "",
+         "J1/J2 time this project's `core.trainer.train` without probes twice: training (loss and accuracy "
+         "evaluated at the first and last epoch only, `TrainSettings(curve_points=1)`), the same job as the "
+         "others, and as the dashboard runs it (train and test loss/accuracy after every epoch). PyTorch trains "
+         "the models one after another (`nn.Sequential`, `torch.optim.SGD`, the same shuffled batches) at its "
+         "faster thread count on this machine, also once with the same per-epoch evaluation under `no_grad`; "
+         "scikit-learn fits one `MLPClassifier` per model (sgd, momentum 0, alpha 0, all epochs run).", "",
          "| job | what | seconds | peak RSS MB | note |", "| --- | --- | ---: | ---: | --- |"]
     for job, what, r, note in rows:
         L.append(f"| {job} | {what} | {r['seconds']:.3f} | {r.get('rss_mb', float('nan')):.0f} | {note} |")
