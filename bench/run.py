@@ -58,19 +58,12 @@ def peak_rss_mb() -> float:
 
 
 def setup(**overrides):
-    """(config, data, layout, init, act, settings) for a job, exactly as core.experiment.run builds them."""
-    from core import activations, experiment, network
+    """(config, data, layout, init, act, settings) for a job, built by core.experiment.prepare as run() builds them."""
+    from core import experiment
     from core.config import ExperimentConfig
-    from core.trainer import TrainSettings, record_epochs
     cfg = ExperimentConfig(**overrides)
-    data = experiment.load_data(cfg)
-    act = activations.get(cfg.activation)
-    layout = network.Layout((data.n_features, *cfg.widths, data.n_outputs))
-    init = experiment.initial_weights(cfg, layout, data)
-    settings = TrainSettings(optimizer=cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum, batch_size=cfg.batch_size,
-                             epochs=cfg.epochs, weight_decay=cfg.weight_decay,
-                             record_epochs=record_epochs(cfg.epochs, cfg.record_epochs), shuffle_seed=cfg.data_seed)
-    return cfg, data, layout, init, act, settings
+    p = experiment.prepare(cfg)
+    return cfg, p.data, p.layout, p.init, p.act, p.settings
 
 
 def train_flop(layout, k: int, n_train: int, n_all: int, epochs: int, evaluations: int) -> float:
@@ -246,10 +239,9 @@ def job_j3() -> dict:
 def job_j3_split() -> dict:
     from core import experiment
     from core.config import ExperimentConfig
-    from core.probes import Prober
     from core.trainer import train
-    cfg, data, layout, init, act, settings = setup()  # the dashboard's default configuration
-    prober = Prober(data.X_train, data.y_train, act, data.task, experiment.boundary_grid(data), init.dtype)
+    p = experiment.prepare(ExperimentConfig())  # the dashboard's default configuration
+    init, layout, data, act, settings, prober = p.init, p.layout, p.data, p.act, p.settings, p.prober
     alone, probed = math.inf, math.inf
     for _ in range(5):  # interleaved, best of 5 each: the machine's noise hits both alike
         t = time.perf_counter()
@@ -519,7 +511,7 @@ def main(argv=None) -> int:
 
 def write_results(path, info, rows, blas_rows, growth_rows, largest, results, total):
     from core import budget
-    L = [f"# Bench results", "",
+    L = ["# Bench results", "",
          f"Produced by `python -m bench` on {info['date']}: {info.get('cpu')}, {info['cpus']} CPUs, "
          f"Python {info['python']}, numpy {info['numpy']}, BLAS {info['blas']}; {info['openblas_env']}; "
          f"load average at start {info.get('load')}. Whole run: {total:.0f} s. Times are wall-clock seconds; "

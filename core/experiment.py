@@ -97,24 +97,42 @@ def boundary_grid(data: datasets.Dataset) -> np.ndarray | None:
     return np.c_[gx.ravel(), gy.ravel()]
 
 
+@dataclass
+class Prepared:
+    """Everything training a configuration needs, built the one way ``run`` builds it."""
+    data: datasets.Dataset
+    act: activations.Activation
+    layout: network.Layout
+    init: np.ndarray  # (K, P) initial weights of every model, LSUV applied
+    grid: np.ndarray | None  # decision-boundary grid (2-D inputs only)
+    prober: Prober
+    settings: TrainSettings
+
+
+def prepare(config: ExperimentConfig, progress: Callable[[int, int], None] | None = None) -> Prepared:
+    data = load_data(config)
+    act = activations.get(config.activation)
+    layout = network.Layout((data.n_features, *config.widths, data.n_outputs))
+    init = initial_weights(config, layout, data)
+    grid = boundary_grid(data)
+    settings = TrainSettings(
+        optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, batch_size=config.batch_size,
+        epochs=config.epochs, weight_decay=config.weight_decay,
+        record_epochs=record_epochs(config.epochs, config.record_epochs),
+        shuffle_seed=config.data_seed, progress=progress)
+    return Prepared(data, act, layout, init, grid, Prober(data.X_train, data.y_train, act, data.task, grid, init.dtype),
+                    settings)
+
+
 def run(config: ExperimentConfig, progress: Callable[[int, int], None] | None = None,
         enforce_budget: bool = True) -> Results:
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config: got {type(config).__name__}; allowed: ExperimentConfig")
     if enforce_budget:
         budget.check(config)
-    data = load_data(config)
-    act = activations.get(config.activation)
-    layout = network.Layout((data.n_features, *config.widths, data.n_outputs))
-    init = initial_weights(config, layout, data)
-    grid = boundary_grid(data)
-    prober = Prober(data.X_train, data.y_train, act, data.task, grid, init.dtype)
-    settings = TrainSettings(
-        optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, batch_size=config.batch_size,
-        epochs=config.epochs, weight_decay=config.weight_decay,
-        record_epochs=record_epochs(config.epochs, config.record_epochs),
-        shuffle_seed=config.data_seed, progress=progress)
-    out = train(init, layout, data, act, settings, prober)
+    p = prepare(config, progress)
+    data, layout, init, grid = p.data, p.layout, p.init, p.grid
+    out = train(init, layout, data, p.act, p.settings, p.prober)
     models = config.models
     distinct = frames.distinct_units(out.records, models, layout.sizes[1:])
     fr = {

@@ -6,23 +6,14 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from core import activations, blas, experiment, network
+from core import blas, experiment
 from core.config import ExperimentConfig
-from core.probes import Prober
-from core.trainer import TrainSettings, auto_groups, curve_epochs, record_epochs, train
+from core.trainer import auto_groups, curve_epochs, train
 
 
 def setup(**overrides):
-    cfg = ExperimentConfig(**overrides)
-    data = experiment.load_data(cfg)
-    act = activations.get(cfg.activation)
-    layout = network.Layout((data.n_features, *cfg.widths, data.n_outputs))
-    init = experiment.initial_weights(cfg, layout, data)
-    settings = TrainSettings(optimizer=cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum, batch_size=cfg.batch_size,
-                             epochs=cfg.epochs, weight_decay=cfg.weight_decay,
-                             record_epochs=record_epochs(cfg.epochs, cfg.record_epochs), shuffle_seed=cfg.data_seed)
-    prober = Prober(data.X_train, data.y_train, act, data.task, experiment.boundary_grid(data), init.dtype)
-    return init, layout, data, act, settings, prober
+    p = experiment.prepare(ExperimentConfig(**overrides))
+    return p.init, p.layout, p.data, p.act, p.settings, p.prober
 
 
 def assert_outputs_identical(a, b):
