@@ -54,20 +54,30 @@ def histograms(v: np.ndarray, bins: int = N_BINS):
     v = v.astype(np.float64, copy=False)
     fin = np.isfinite(v)
     with np.errstate(invalid="ignore"):
-        lo = np.where(fin, v, np.inf).min(axis=1)
-        hi = np.where(fin, v, -np.inf).max(axis=1)
-    empty = ~np.isfinite(lo)
-    lo[empty], hi[empty] = -0.5, 0.5
-    flat = hi <= lo
-    lo[flat], hi[flat] = lo[flat] - 0.5, hi[flat] + 0.5
-    width = (hi - lo) / bins
+        lo, width = _bin_ranges(np.where(fin, v, np.inf).min(axis=1), np.where(fin, v, -np.inf).max(axis=1), bins)
     with np.errstate(invalid="ignore", over="ignore"):
         idx = np.floor((v - lo[:, None]) / width[:, None])
     idx = np.clip(np.nan_to_num(idx, nan=0, posinf=0, neginf=0), 0, bins - 1).astype(np.int64)
     idx += (np.arange(k) * bins)[:, None]
     counts = np.bincount(idx[fin], minlength=k * bins).reshape(k, bins)
+    return (counts, *_bin_edges(lo, width, bins))
+
+
+def _bin_ranges(lo: np.ndarray, hi: np.ndarray, bins: int):
+    """Each row's histogram start and bin width from its finite minimum and maximum: a row with no finite
+    value gets [-0.5, 0.5], a constant row a unit-wide range centred on it."""
+    lo, hi = lo.astype(np.float64), hi.astype(np.float64)
+    empty = ~np.isfinite(lo)
+    lo[empty], hi[empty] = -0.5, 0.5
+    flat = hi <= lo
+    lo[flat], hi[flat] = lo[flat] - 0.5, hi[flat] + 0.5
+    return lo, (hi - lo) / bins
+
+
+def _bin_edges(lo: np.ndarray, width: np.ndarray, bins: int):
+    """Left and right edges (rows, bins) of every row's bins."""
     left = lo[:, None] + width[:, None] * np.arange(bins)
-    return counts, left, left + width[:, None]
+    return left, left + width[:, None]
 
 
 class StatsWork:
@@ -76,14 +86,20 @@ class StatsWork:
     Fresh temporaries of a few megabytes cost more in page faults than the
     passes over them (a third of a record's time in the default
     configuration), so the values go through these arrays in chunks of rows
-    of at most CAPACITY values.
+    of at most CAPACITY values (one row at a time, the arrays grown, for a longer row).
     """
-    CAPACITY = 1 << 18  # values; at least one row: probe batch x widest layer (128 x 1024)
+    CAPACITY = 1 << 18  # values
 
     def __init__(self):
         self.f64 = np.empty(self.CAPACITY)
         self.idx = np.empty(self.CAPACITY, np.intp)
         self._stack = np.empty(0)
+
+    def rows_per_chunk(self, n: int) -> int:
+        """Rows of n values that fit the work arrays, at least one (they grow for longer rows)."""
+        if n > self.f64.size:
+            self.f64, self.idx = np.empty(n), np.empty(n, np.intp)
+        return self.f64.size // n
 
     def stacked(self, sets: list[np.ndarray]) -> np.ndarray:
         """The (K, N) sets one under the other, (sets x K, N), in an array reused from record to record."""
@@ -125,18 +141,14 @@ def segment_stats(values: list[np.ndarray], bins: int = N_BINS, work: StatsWork 
             st[bad] = moments(V[bad])
             c[bad], lf[bad], rt[bad] = histograms(V[bad], bins)
             V, lo, hi = V[good], lo[good], hi[good]
-        lo, hi = lo.astype(np.float64), hi.astype(np.float64)
-        flat = hi <= lo
-        lo[flat], hi[flat] = lo[flat] - 0.5, hi[flat] + 0.5
-        width = (hi - lo) / bins
+        lo, width = _bin_ranges(lo, hi, bins)
         sg, cg = np.zeros((len(V), 4)), np.empty((len(V), bins), np.int64)
-        step = max(1, StatsWork.CAPACITY // n)
+        step = work.rows_per_chunk(n)
         for r0 in range(0, len(V), step):
             rows = slice(r0, r0 + step)
             _finite_rows(V[rows], lo[rows], width[rows], bins, work, sg[rows], cg[rows])
         st[good], c[good] = sg, cg
-        lf[good] = lo[:, None] + width[:, None] * np.arange(bins)
-        rt[good] = lf[good] + width[:, None]
+        lf[good], rt[good] = _bin_edges(lo, width, bins)
         for pos, i in enumerate(members):
             r = slice(pos * k, (pos + 1) * k)
             stats[i], counts[i], left[i], right[i] = st[r], c[r], lf[r], rt[r]

@@ -154,7 +154,8 @@ def test_segment_stats_follow_moments_and_histograms_on_hard_sets():
             np.zeros((k, 500), np.float32),  # zero start
             np.full((k, 500), 0.25, np.float32),  # constant
             np.array([[-3e38, 3e38, 1.0] * 100] * k, np.float32),  # a float32 span past float32's range
-            rng.standard_normal((k, 70000)).astype(np.float32)]  # more than one chunk of rows
+            rng.standard_normal((k, 70000)).astype(np.float32),  # more than one chunk of rows
+            rng.standard_normal((k, 300000)).astype(np.float32)]  # a row longer than the work arrays
     mixed = rng.standard_normal((k, 300)).astype(np.float32)
     mixed[0, 7], mixed[1, :], mixed[2, 3] = np.inf, np.nan, -np.inf  # non-finite rows beside finite ones
     sets.append(mixed)
@@ -183,3 +184,26 @@ def test_pairwise_distances_are_exact_where_units_coincide():
     assert (d[1] == 0).all() and d[2, 4, 11] == d[2, 11, 4] == 0
     assert d[3, 6, 2] == pytest.approx(ref[3, 6, 2], rel=1e-9)
     assert np.array_equal(d, d.transpose(0, 2, 1)) and (np.diagonal(d, axis1=1, axis2=2) == 0).all()
+
+
+def test_decision_boundary_is_each_models_own_prediction_on_the_grid():
+    # float64 so that a tie between two logits cannot flip the predicted class by rounding
+    c = ExperimentConfig(dataset="blobs", classes=3, n_samples=200, schemes=("he_normal", "xavier_uniform"), seeds=2,
+                         depth=2, width=(8,), activation="tanh", epochs=4, record_epochs=2, dtype="float64")
+    r = run(c)
+    b = r.frames["boundaries"]
+    for scheme in c.schemes:
+        for seed in range(c.seeds):
+            for epoch, which in ((0, "initial"), (c.epochs, "final")):
+                rows = b[(b["scheme"] == scheme) & (b["seed"] == seed) & (b["epoch"] == epoch)]
+                a = rows[["x1", "x2"]].to_numpy()
+                layers = r.weights(scheme, seed, which)
+                for i, (W, bias) in enumerate(layers):
+                    a = a @ W + bias
+                    if i < len(layers) - 1:
+                        a = np.tanh(a)
+                p = np.exp(a - a.max(axis=1, keepdims=True))
+                p /= p.sum(axis=1, keepdims=True)
+                assert len(rows) == 40 * 40
+                assert np.array_equal(rows["predicted"].to_numpy(), p.argmax(axis=1))
+                np.testing.assert_allclose(rows["probability"].to_numpy(), p.max(axis=1), rtol=1e-12)
