@@ -158,7 +158,11 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
         # The first group's progress speaks for all, and is passed on from this (the caller's) thread: a
         # callback may need it (Streamlit's elements only work from their session's script thread).
         latest = [None]  # (epoch, epochs), written by the first group
-        first = replace(settings, progress=(lambda *now: latest.__setitem__(0, now)) if settings.progress else None)
+
+        def note(epoch: int, epochs: int):
+            latest[0] = (epoch, epochs)
+
+        first = replace(settings, progress=note if settings.progress else None)
         quiet = replace(settings, progress=None)
         with ThreadPoolExecutor(groups, thread_name_prefix="train") as pool:
             futures = [pool.submit(_train, init[a:b], layout, data, act, first if i == 0 else quiet, prober, step)
