@@ -5,11 +5,12 @@ import traceback
 import streamlit as st
 
 from pages import (DEFAULT_PAGE, Context, ensure_navigation, over_budget_message, repair_link, results_for,
-                   set_context, sidebar)
+                   set_context, sidebar, start_workers)
 from core.config import SCHEMA_VERSION, ExperimentConfig
 
 st.set_page_config(page_title="initlab: weight initialization, side by side", page_icon=":material/casino:", layout="wide")
 ensure_navigation()
+start_workers()
 
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/show_chart:", default=True,

@@ -3,4 +3,5 @@ import sys
 
 from bench.run import main
 
-sys.exit(main())
+if __name__ == "__main__":  # the trainer's worker processes import the main module (multiprocessing's rule)
+    sys.exit(main())

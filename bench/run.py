@@ -54,7 +54,14 @@ J2 = dict(JOB, batch_size=0, epochs=300)
 # ----------------------------------------------------------------------------- helpers (run in workers)
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """This process's peak RSS plus that of each training worker it started (their peaks may not have
+    coincided, so this is an upper bound on the peak of the whole)."""
+    from core import workers
+    total = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    for pid in workers.pids():
+        with open(f"/proc/{pid}/status") as f:
+            total += next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024.0
+    return total
 
 
 def setup(**overrides):
@@ -78,11 +85,14 @@ def time_ours(overrides: dict, repeat: int = 1, curve_points: int | None = None)
     every epoch, as the dashboard does."""
     from dataclasses import replace
 
-    from core.trainer import curve_epochs, train
+    from core.trainer import auto_groups, batch_size, curve_epochs, steps, train
     cfg, data, layout, init, act, settings = setup(**overrides)
     if curve_points is not None:
         settings = replace(settings, curve_points=int(curve_points))
-    train(init, layout, data, act, replace(settings, epochs=1))  # warm up BLAS threads and caches
+    # warm up BLAS, caches and (when the run will use them) the worker processes, as a running dashboard has
+    groups = auto_groups(len(init), layout.sizes, batch_size(settings, len(data.X_train)),
+                         steps(settings, len(data.X_train)))
+    train(init, layout, data, act, replace(settings, epochs=1, groups=groups))
     best = math.inf
     for _ in range(repeat):
         t = time.perf_counter()
@@ -236,21 +246,27 @@ def job_j3() -> dict:
     return {"first": times[0], "seconds": float(np.median(times)), "all": times}
 
 
-def job_j3_split() -> dict:
+def job_j3_split(pairs: int = 11) -> dict:
+    """Training alone and with probes, in pairs run back to back. The machine's speed drifts by up to 1.6x
+    over minutes, which best-of-n times taken minutes apart do not cancel; within a pair it mostly does, so
+    the overhead is the median of the pairs' ratios."""
     from core import experiment
     from core.config import ExperimentConfig
     from core.trainer import train
     p = experiment.prepare(ExperimentConfig())  # the dashboard's default configuration
     init, layout, data, act, settings, prober = p.init, p.layout, p.data, p.act, p.settings, p.prober
-    alone, probed = math.inf, math.inf
-    for _ in range(5):  # interleaved, best of 5 each: the machine's noise hits both alike
+    train(init, layout, data, act, settings, prober)  # warm up, and start the workers if the run uses them
+    alone, probed = [], []
+    for _ in range(pairs):
         t = time.perf_counter()
         train(init, layout, data, act, settings)
-        alone = min(alone, time.perf_counter() - t)
+        alone.append(time.perf_counter() - t)
         t = time.perf_counter()
         train(init, layout, data, act, settings, prober)
-        probed = min(probed, time.perf_counter() - t)
-    return {"alone": alone, "probed": probed}
+        probed.append(time.perf_counter() - t)
+    ratios = np.array(probed) / np.array(alone)
+    return {"alone": float(np.median(alone)), "probed": float(np.median(probed)),
+            "overhead": float(np.median(ratios) - 1), "overhead_quartiles": np.quantile(ratios - 1, [0.25, 0.75]).tolist()}
 
 
 def job_run(query: str) -> dict:
@@ -476,10 +492,13 @@ def main(argv=None) -> int:
     show("J3", "ExperimentConfig() end to end, all probes (median of 3)", j3,
          f"first call {j3['first']:.3f} s; peak RSS of the whole process")
     sp = work("j3_split")
-    over = sp["probed"] / sp["alone"] - 1
-    show("J3", "training alone (core.trainer.train, no probes)", {"seconds": sp["alone"], "rss_mb": sp["rss_mb"]})
-    show("J3", "training with probes", {"seconds": sp["probed"], "rss_mb": sp["rss_mb"]},
-         f"probes add {100 * over:.0f}%")
+    over = sp["overhead"]
+    q1, q3 = sp["overhead_quartiles"]
+    show("J3", "training alone (core.trainer.train, no probes; median of 11)",
+         {"seconds": sp["alone"], "rss_mb": sp["rss_mb"]})
+    show("J3", "training with probes (median of 11, each run right after one alone)",
+         {"seconds": sp["probed"], "rss_mb": sp["rss_mb"]},
+         f"probes add {100 * over:.0f}% (median of the 11 pairs' ratios; quartiles {100 * q1:.0f}%, {100 * q3:.0f}%)")
 
     g = work("growth")
     print("  growth (8 models, 3 x 64 tanh, 800 train, batch 32, 4 epochs; one thing varies):")

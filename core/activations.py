@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import erf, expit
+
+def _special():
+    """scipy.special, imported on first use: it adds 26 MB to a process, and a training worker needs it only
+    for sigmoid and GELU."""
+    import scipy.special
+    return scipy.special
+
 
 SELU_ALPHA = 1.6732632423543772
 SELU_LAMBDA = 1.0507009873554805
@@ -90,12 +96,12 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 def _gelu(z, out):
     # exact erf form, as PyTorch's default nn.GELU
-    out[...] = 0.5 * z * (1.0 + erf(z * z.dtype.type(_SQRT1_2)))
+    out[...] = 0.5 * z * (1.0 + _special().erf(z * z.dtype.type(_SQRT1_2)))
     return out
 
 
 def _gelu_d(z, a, out):
-    cdf = 0.5 * (1.0 + erf(z * z.dtype.type(_SQRT1_2)))
+    cdf = 0.5 * (1.0 + _special().erf(z * z.dtype.type(_SQRT1_2)))
     out[...] = cdf + z * z.dtype.type(_INV_SQRT_2PI) * np.exp(-0.5 * z * z)
     return out
 
@@ -110,7 +116,7 @@ def _tanh_d(z, a, out):
 
 
 def _sigmoid(z, out):
-    return expit(z, out=out)
+    return _special().expit(z, out=out)
 
 
 def _sigmoid_d(z, a, out):
@@ -123,7 +129,7 @@ def _softplus(z, out):
 
 
 def _softplus_d(z, a, out):
-    return expit(z, out=out)
+    return _special().expit(z, out=out)
 
 
 ACTIVATIONS: dict[str, Activation] = {

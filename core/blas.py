@@ -1,12 +1,13 @@
 """How many threads BLAS may use while the trainer runs.
 
-The trainer runs its own threads (model groups, see ``trainer.train``), and
-most of its products are small: a multi-threaded BLAS called from two threads
-at once oversubscribes the cores (bench J2: 13.4 s instead of 5.5 s), and for
-small products its threads wake and spin for nothing (the default
-configuration's probes cost +45% of training with them, +25% without). So the
+Most of the trainer's products are small, and for small products BLAS's own
+threads wake and spin for nothing while the elementwise work and the probes
+wait (the default configuration's probes cost +45% of training with them,
++25% without). The trainer's worker processes (see ``workers``) share the
+cores among themselves, and a multi-threaded BLAS in each would oversubscribe
+them (bench J2: 13.4 s instead of 5.5 s, measured with two groups). So the
 trainer asks for a single-threaded BLAS while it runs, except for one large
-stack it cannot split.
+stack trained in this process.
 
 The thread count never changes the numbers (OpenBLAS splits a GEMM by output
 blocks, never along the sum), so this is about speed only. BLAS thread counts

@@ -9,13 +9,13 @@ on with exactly the numbers they would have had alone.
 from __future__ import annotations
 
 import contextlib
-from concurrent.futures import ThreadPoolExecutor, wait
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
-from . import blas, network
+from . import blas, network, workers
 from .activations import Activation
 from .probes import Prober, Record
 
@@ -24,12 +24,12 @@ ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 MAX_CURVE_POINTS = 1000  # loss/accuracy evaluated at most this many times (plus epoch 0)
 EVAL_CHUNK = 4_000_000  # elements per evaluation chunk (models x samples x widest layer)
-# Model groups train on parallel threads only when a step has enough matmul work to release the GIL for
-# most of its time; below this, two threads contend for the GIL and are slower than one. Measured on 2
-# cores (one group vs two): 5 MFLOP a step (the dashboard's default) 0.58 s vs 1.30 s; 20 MFLOP, 0.50 vs
-# 0.64 s or 2.2 vs 1.7 s depending on the shape; 39 MFLOP (bench J1) 1.69 vs 1.19 s; 973 MFLOP 2.5 vs 1.7 s.
-GROUP_MIN_MFLOP = 15.0  # matmul MFLOP per step per group
-PROGRESS_POLL_S = 0.1  # how often grouped training passes progress on
+# BLAS's own threads are used only for a stack of at least this much matmul work per step (see train()).
+BLAS_THREADS_MIN_MFLOP = 30.0
+# A run is split over the worker processes only from this much matmul work (about 0.1 s on one core): a
+# round trip to the workers costs 20-60 ms. The dashboard's default configuration (6.5 GFLOP) trained in
+# 0.59-0.71 s in one group, 0.45-0.62 s in two; with its probes, 0.85-0.98 s against 0.57-0.64 s.
+PARALLEL_MIN_MFLOP = 1000.0
 
 
 @dataclass
@@ -48,6 +48,16 @@ class TrainSettings:
     # whose loss on a whole split is infinite while its minibatch steps stay finite, so with fewer of them
     # such a model is frozen later.
     curve_points: int = MAX_CURVE_POINTS
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """What training reads of a dataset."""
+    task: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
 
 
 @dataclass
@@ -128,54 +138,54 @@ def step_mflop(k: int, sizes: tuple[int, ...], batch: int) -> float:
     return 6.0 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) * batch * k / 1e6
 
 
-def auto_groups(k: int, sizes: tuple[int, ...], batch: int) -> int:
-    """Groups worth training in parallel: one per CPU while each keeps GROUP_MIN_MFLOP of matmul work a step."""
-    return max(1, min(blas.cpu_count(), k, int(step_mflop(k, sizes, batch) // GROUP_MIN_MFLOP)))
+def steps(settings: TrainSettings, n: int) -> int:
+    """Optimizer steps in a whole run on n training samples."""
+    return settings.epochs * -(-n // batch_size(settings, n))
+
+
+def auto_groups(k: int, sizes: tuple[int, ...], batch: int, n_steps: int) -> int:
+    """Groups worth training in parallel: one per worker, when the run is long enough to repay the round
+    trip to the workers."""
+    return min(workers.workers(), k) if n_steps * step_mflop(k, sizes, batch) >= PARALLEL_MIN_MFLOP else 1
 
 
 def train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,
           prober: Prober | None = None) -> TrainOutput:
     """Train the K models stacked in ``init`` (K, P).
 
-    The stack may be split into groups of consecutive models, each trained on
-    its own thread. Each model's numbers are the same however the stack is
-    grouped (each model only ever meets its own slice of every array), so the
-    grouping is a matter of speed only and may depend on the machine.
+    The stack may be split into groups of consecutive models, each trained by
+    a worker process (see ``workers``). Each model's numbers are the same
+    however the stack is grouped (each model only ever meets its own slice of
+    every array), so the grouping is a matter of speed only and may depend on
+    the machine.
     """
     k = init.shape[0]
     n_max = max(len(data.X_train), len(data.X_test))
     step = Evaluator.chunk(k, layout.sizes, n_max)
     batch = batch_size(settings, len(data.X_train))
-    groups = max(1, min(settings.groups or auto_groups(k, layout.sizes, batch), k))
-    # BLAS's own threads only pay when one stack has large products and no second group to run (too few
-    # models): otherwise they wake and spin for small products while the probes and the elementwise work
-    # wait (the default configuration's probes cost +45% of training with them, +25% without).
-    big = groups == 1 and step_mflop(k, layout.sizes, batch) >= 2 * GROUP_MIN_MFLOP
-    with contextlib.nullcontext() if big else blas.single_threaded():
-        if groups == 1:
-            return _train(init, layout, data, act, settings, prober, step)
+    groups = max(1, min(settings.groups or auto_groups(k, layout.sizes, batch, steps(settings, len(data.X_train))), k))
+    if groups > 1 and workers.available():
         bounds = np.linspace(0, k, groups + 1).round().astype(int)
-        # The first group's progress speaks for all, and is passed on from this (the caller's) thread: a
-        # callback may need it (Streamlit's elements only work from their session's script thread).
-        latest = [None]  # (epoch, epochs), written by the first group
+        quiet = replace(settings, progress=None)  # a callback stays here: workers.run relays the progress
+        # only what training reads: a Dataset would make each worker import scikit-learn (+130 MB)
+        splits = TrainData(data.task, data.X_train, data.y_train, data.X_test, data.y_test)
+        calls = [(init[a:b], layout, splits, act, quiet, prober, step) for a, b in zip(bounds[:-1], bounds[1:])]
+        try:
+            return TrainOutput.concat(workers.run(train_group, calls, settings.progress))
+        except workers.WorkerDied as e:  # killed for memory, say: the same numbers, in this process
+            warnings.warn(f"training workers failed ({e!r}); training in this process instead", RuntimeWarning)
+    # BLAS's own threads only pay for large products: for small ones they wake and spin while the
+    # elementwise work and the probes wait (the default configuration's probes cost +45% of training with
+    # them, +25% without).
+    big = step_mflop(k, layout.sizes, batch) >= BLAS_THREADS_MIN_MFLOP
+    with contextlib.nullcontext() if big else blas.single_threaded():
+        return _train(init, layout, data, act, settings, prober, step)
 
-        def note(epoch: int, epochs: int):
-            latest[0] = (epoch, epochs)
 
-        first = replace(settings, progress=note if settings.progress else None)
-        quiet = replace(settings, progress=None)
-        with ThreadPoolExecutor(groups, thread_name_prefix="train") as pool:
-            futures = [pool.submit(_train, init[a:b], layout, data, act, first if i == 0 else quiet, prober, step)
-                       for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))]
-            pending, told = set(futures), None
-            while True:
-                _, pending = wait(pending, timeout=PROGRESS_POLL_S)
-                now = latest[0]
-                if settings.progress is not None and now is not None and now != told:
-                    settings.progress(*now)
-                    told = now
-                if not pending:
-                    return TrainOutput.concat([f.result() for f in futures])
+def train_group(init, layout, data, act, settings, prober, eval_step, progress) -> TrainOutput:
+    """One group's training in a worker process: single-threaded BLAS, as the workers share the cores."""
+    with blas.single_threaded():
+        return _train(init, layout, data, act, replace(settings, progress=progress), prober, eval_step)
 
 
 def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,

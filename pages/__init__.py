@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import budget, charts, export, initializers
+from core import budget, charts, export, initializers, workers
 from core.cache import ResultCache
 from core.config import FIELDS, SCHEMA_VERSION, ExperimentConfig, format_value, parse_scheme
 from core.datasets import DATASETS
@@ -64,6 +65,20 @@ def ensure_navigation() -> None:
 
 
 # ------------------------------------------------------------------- results
+@st.cache_resource(show_spinner=False)
+def start_workers() -> None:
+    """Start the training workers in the background once per server (about 2 s), so the first large run
+    does not wait for them."""
+    def warm():
+        try:
+            workers.warm()
+        except Exception:  # noqa: BLE001 - training then starts them itself, or runs in this process
+            LOG.warning("could not start the training workers:\n%s", traceback.format_exc())
+
+    if workers.available():
+        threading.Thread(target=warm, name="initlab-workers", daemon=True).start()
+
+
 def _nbytes(results: Results) -> int:
     frames = sum(int(df.memory_usage(deep=True).sum()) for df in results.frames.values())
     return frames + results.initial.nbytes + results.final.nbytes

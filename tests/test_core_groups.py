@@ -1,4 +1,4 @@
-"""Grouped training (model groups on parallel threads) changes speed only: every number is the same."""
+"""Grouped training (model groups on worker processes) changes speed only: every number is the same."""
 import threading
 from dataclasses import replace
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from core import blas, experiment
+from core import experiment, workers
 from core.config import ExperimentConfig
-from core.trainer import auto_groups, curve_epochs, train
+from core.trainer import PARALLEL_MIN_MFLOP, auto_groups, curve_epochs, step_mflop, steps, train, train_group
 
 
 def setup(**overrides):
@@ -36,6 +36,8 @@ def assert_outputs_identical(a, b):
             assert np.array_equal(x, y, equal_nan=True)
 
 
+SCHEMES8 = ("zeros", "normal:std=1", "xavier_normal", "he_normal", "xavier_uniform", "he_uniform", "lecun_normal",
+            "orthogonal")
 # a stack with models that explode (normal:std=10, ReLU), symmetric ones (zeros, constant) and ordinary ones
 MIXED = dict(schemes=("zeros", "constant:value=0.3", "normal:std=10", "he_normal", "xavier_uniform"), seeds=2,
              n_samples=240, depth=4, width=(32,), activation="relu", epochs=8, record_epochs=4, lr=0.05)
@@ -67,10 +69,17 @@ def test_grouped_progress_reaches_the_end_on_the_callers_thread():
     assert seen == sorted(seen)
 
 
-def test_auto_groups_split_only_large_steps():
-    assert auto_groups(12, (2, 32, 32, 32, 3), 32) == 1  # the dashboard's default: 5 MFLOP a step
-    assert auto_groups(1, (2, 512, 512, 2), 4000) == 1  # one model cannot be split
-    assert auto_groups(24, (2, 64, 64, 64, 2), 32) == min(2, blas.cpu_count())  # bench J1: 39 MFLOP
+def test_auto_groups_split_only_runs_worth_a_round_trip():
+    default = experiment.prepare(ExperimentConfig())
+    j1 = experiment.prepare(ExperimentConfig(dataset="moons", n_samples=1000, schemes=SCHEMES8, seeds=3,
+                                             depth=3, width=(64,), epochs=30))
+    short = experiment.prepare(ExperimentConfig(epochs=10))
+    for p, split in ((default, True), (j1, True), (short, False)):
+        work = steps(p.settings, len(p.data.X_train)) * step_mflop(len(p.init), p.layout.sizes, 32)
+        assert (work >= PARALLEL_MIN_MFLOP) == split  # 6.5, 29 and 0.65 GFLOP
+        assert auto_groups(len(p.init), p.layout.sizes, 32, steps(p.settings, len(p.data.X_train))) == (
+            min(2, workers.workers()) if split else 1)
+    assert auto_groups(1, (2, 512, 512, 2), 4000, 10 ** 6) == 1  # one model cannot be split
 
 
 def test_curve_points_only_thin_the_evaluations():
@@ -97,6 +106,65 @@ def test_training_runs_blas_single_threaded_and_gives_the_count_back():
     before = _blas_threads()
     init, layout, data, act, settings, _ = setup(**MIXED, batch_size=16)
     seen = []
-    train(init, layout, data, act, replace(settings, groups=2, progress=lambda *_: seen.append(_blas_threads())))
-    assert seen and all(set(s) == {1} for s in seen)
+    # in this process (one small group), and as a worker runs a group
+    train(init, layout, data, act, replace(settings, progress=lambda *_: seen.append(_blas_threads())))
+    train_group(init, layout, data, act, settings, None, 64, progress=lambda *_: seen.append(_blas_threads()))
+    assert len(seen) == 2 * (settings.epochs + 1) and all(set(s) == {1} for s in seen)
     assert _blas_threads() == before
+
+
+def _report_then_wait(seconds, marker, progress):
+    import pathlib
+    import time
+    progress(1, 2)
+    time.sleep(seconds)
+    progress(2, 2)  # raises workers.Cancelled once the caller has stopped waiting
+    if marker:
+        pathlib.Path(marker).write_text("finished")
+    return "finished"
+
+
+def test_an_interrupted_caller_stops_its_calls_and_the_workers_carry_on(tmp_path):
+    class Interrupt(Exception):  # as a Streamlit rerun interrupts the script thread
+        pass
+
+    def progress(epoch, total):
+        raise Interrupt
+
+    markers = [tmp_path / "a", tmp_path / "b"]
+    with pytest.raises(Interrupt):
+        workers.run(_report_then_wait, [(1.0, str(m)) for m in markers], progress)
+    assert workers.run(_report_then_wait, [(0.0, "")] * 3) == ["finished"] * 3
+    import time
+    time.sleep(2.0)  # the interrupted calls reach their second report and stop there
+    assert not any(m.exists() for m in markers)
+
+
+def _fail(progress):
+    raise KeyError("inside")
+
+
+def _die(progress):
+    import os
+    os._exit(3)
+
+
+def test_errors_and_dead_workers_reach_the_caller_and_the_next_call_gets_fresh_workers():
+    with pytest.raises(KeyError, match="inside"):
+        workers.run(_fail, [()])
+    with pytest.raises(workers.WorkerDied):
+        workers.run(_die, [()])
+    assert workers.run(_report_then_wait, [(0.0, "")] * 2) == ["finished"] * 2
+
+
+def test_a_worker_loads_only_what_training_needs():
+    # what a worker imports to train a group (core.workers, then core.trainer) stays off pandas,
+    # scikit-learn, Altair and SciPy: 187 MB a worker with them, 52 MB without (measured)
+    import subprocess
+    import sys
+    code = ("import sys, core.workers, core.trainer, core.activations; "
+            "heavy = {m.split('.')[0] for m in sys.modules} & {'pandas', 'sklearn', 'altair', 'scipy', 'streamlit'}; "
+            "print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(workers.ROOT)).stdout
+    assert out.strip() == "[]"
