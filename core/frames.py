@@ -12,17 +12,28 @@ import pandas as pd
 from .probes import KINDS
 
 
-def tidy(axes: list[tuple[str, np.ndarray]], columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Arrays sharing one shape, plus a label array per axis -> long frame."""
-    shape = next(iter(columns.values())).shape
+def columns(axes: list[tuple[str, np.ndarray]], values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Arrays sharing one shape, plus a label array per axis -> long 1-D columns, axes first."""
+    shape = next(iter(values.values())).shape
     data = {}
     for i, (name, labels) in enumerate(axes):
         view = [1] * len(shape)
         view[i] = -1
         data[name] = np.broadcast_to(np.asarray(labels).reshape(view), shape).ravel()
-    for name, arr in columns.items():
+    for name, arr in values.items():
         data[name] = np.asarray(arr).ravel()
-    return pd.DataFrame(data)
+    return data
+
+
+def tidy(axes: list[tuple[str, np.ndarray]], values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``columns`` as a frame (of copies: a column may be a view of the caller's array)."""
+    return pd.DataFrame(columns(axes, values))
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The parts' columns joined, column by column; each part gives up its column as it is joined, so the
+    peak is the result plus one column rather than twice the result. Empties ``parts``' dicts."""
+    return {name: np.concatenate([p.pop(name) for p in parts]) for name in list(parts[0])}
 
 
 def _with_models(df: pd.DataFrame, models: list[tuple[str, int]]) -> pd.DataFrame:
@@ -54,22 +65,29 @@ def _scheme_order(models):
 
 
 def _records_frame(records, models, build) -> pd.DataFrame:
+    """One frame from every record: ``build(rec)`` gives a record's columns, with a 'model' column that
+    becomes scheme and seed. Built column by column into one frame, without pandas' intermediate copies
+    (the largest frames, unit distances and boundaries, peaked at twice their size or more)."""
     parts = []
     for rec in records:
-        df = build(rec)
-        df = df[rec.alive[df["model"].to_numpy()]]
-        df.insert(0, "epoch", rec.epoch)
-        parts.append(df)
+        cols = build(rec)
+        keep = rec.alive[cols["model"]]
+        if not keep.all():
+            cols = {name: c[keep] for name, c in cols.items()}
+        parts.append({"epoch": np.full(len(cols["model"]), rec.epoch), **cols})
     if not parts:
         return pd.DataFrame()
-    return _with_models(pd.concat(parts, ignore_index=True), models)
+    data = _concat(parts)
+    model = data.pop("model")
+    return pd.DataFrame({"scheme": np.array([m[0] for m in models], dtype=object)[model],
+                         "seed": np.array([m[1] for m in models])[model], **data}, copy=False)
 
 
 def layer_stats(records, models) -> pd.DataFrame:
     def build(rec):
         layers, kinds, k, _ = rec.stats.shape
         s = rec.stats
-        return tidy([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
+        return columns([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
                      ("model", np.arange(k))],
                     {"mean": s[..., 0], "std": s[..., 1], "second_moment": s[..., 2],
                      "dead_or_saturated": s[..., 4], "nonfinite_fraction": s[..., 3]})
@@ -79,16 +97,18 @@ def layer_stats(records, models) -> pd.DataFrame:
 def histograms(records, models) -> pd.DataFrame:
     def build(rec):
         layers, kinds, k, bins = rec.counts.shape
-        return tidy([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
-                     ("model", np.arange(k)), ("bin", np.arange(bins))],
-                    {"bin_left": rec.left, "bin_right": rec.right, "count": rec.counts}).drop(columns="bin")
+        cols = columns([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
+                        ("model", np.arange(k)), ("bin", np.arange(bins))],
+                       {"bin_left": rec.left, "bin_right": rec.right, "count": rec.counts})
+        del cols["bin"]
+        return cols
     return _records_frame(records, models, build)
 
 
 def init_distances(records, models) -> pd.DataFrame:
     def build(rec):
         layers, k = rec.init_distance.shape
-        return tidy([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
+        return columns([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
                     {"distance": rec.init_distance, "relative_distance": rec.relative_distance})
     return _records_frame(records, models, build)
 
@@ -96,7 +116,7 @@ def init_distances(records, models) -> pd.DataFrame:
 def gradient_norms(records, models) -> pd.DataFrame:
     def build(rec):
         layers, k, _ = rec.grad_norm.shape
-        return tidy([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
+        return columns([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
                     {"weight_grad_norm": rec.grad_norm[..., 0], "bias_grad_norm": rec.grad_norm[..., 1]})
     return _records_frame(records, models, build)
 
@@ -104,7 +124,7 @@ def gradient_norms(records, models) -> pd.DataFrame:
 def distinct_units(records, models, widths) -> pd.DataFrame:
     def build(rec):
         layers, k = rec.distinct.shape
-        return tidy([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
+        return columns([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
                     {"distinct_units": rec.distinct,
                      "units": np.broadcast_to(np.asarray(widths)[:, None], rec.distinct.shape)})
     return _records_frame(records, models, build)
@@ -115,22 +135,21 @@ def unit_distances(records, models) -> pd.DataFrame:
         parts = []
         for layer, d in enumerate(rec.unit_distances, start=1):
             k, m, _ = d.shape
-            df = tidy([("model", np.arange(k)), ("unit_i", np.arange(1, m + 1)), ("unit_j", np.arange(1, m + 1))],
-                      {"distance": d})
-            df.insert(1, "layer", layer)
-            parts.append(df)
-        return pd.concat(parts, ignore_index=True)
-    df = _records_frame(records, models, build)
-    return df[["scheme", "seed", "epoch", "layer", "unit_i", "unit_j", "distance"]]
+            parts.append({"layer": np.full(d.size, layer),
+                          **columns([("model", np.arange(k)), ("unit_i", np.arange(1, m + 1)),
+                                     ("unit_j", np.arange(1, m + 1))], {"distance": d})})
+        return _concat(parts)
+    return _records_frame(records, models, build)
 
 
 def boundaries(records, models, grid) -> pd.DataFrame:
     def build(rec):
         k, g, _ = rec.boundary.shape
-        return tidy([("model", np.arange(k)), ("point", np.arange(g))],
-                    {"x1": np.broadcast_to(grid[:, 0], (k, g)), "x2": np.broadcast_to(grid[:, 1], (k, g)),
-                     "predicted": rec.boundary[..., 0].astype(int), "probability": rec.boundary[..., 1]}
-                    ).drop(columns="point")
+        cols = columns([("model", np.arange(k)), ("point", np.arange(g))],
+                       {"x1": np.broadcast_to(grid[:, 0], (k, g)), "x2": np.broadcast_to(grid[:, 1], (k, g)),
+                        "predicted": rec.boundary[..., 0].astype(int), "probability": rec.boundary[..., 1]})
+        del cols["point"]
+        return cols
     return _records_frame(records, models, build)
 
 
