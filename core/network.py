@@ -42,6 +42,13 @@ class Layout:
             out.append((flat[:, w0:b0].reshape(k, fi, fo), flat[:, b0:b1].reshape(k, 1, fo)))
         return out
 
+    def blocks(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Each layer's W with its b as one more row, (K, fan_in + 1, fan_out): the layout stores b right
+        after W, so ``[x, 1] @ block`` is ``x @ W + b`` as one product."""
+        k = flat.shape[0]
+        return [flat[:, w0:b1].reshape(k, fi + 1, fo)
+                for (fi, fo), (w0, _, b1) in zip(zip(self.sizes[:-1], self.sizes[1:]), self.offsets())]
+
     def weight_mask(self) -> np.ndarray:
         """True on weights, False on biases (L2 decay touches weights only)."""
         mask = np.zeros(self.n_params, bool)

@@ -179,7 +179,7 @@ def _finite_rows(V: np.ndarray, lo: np.ndarray, width: np.ndarray, bins: int, wo
     # bin = floor((v - lo) / width): v >= its row's minimum, so the difference is >= 0 and truncation is
     # floor; the maximum itself (index ``bins``) is folded into the last bin. Each row's bins are offset
     # by row x (bins + 1), added in float64 where such integers are exact, for one bincount of all rows.
-    np.subtract(V, lo[:, None], out=v64)
+    v64 -= lo[:, None]  # v64 still holds V in float64: the same numbers as V - lo, without a mixed-type pass
     v64 *= (1.0 / width)[:, None]
     v64 += (np.arange(r) * (bins + 1.0))[:, None]
     idx = network.view(work.idx, (r, n))
@@ -346,23 +346,31 @@ class ProbeSession:
         self.init_units = [units(W, b) for W, b in layout.views(init)]
         self.buffers = network.Buffers(k, len(prober.X), layout.sizes, init.dtype)
         n_grid = 0 if prober.grid is None else len(prober.grid)
-        self.grid_bufs = [np.empty(k * n_grid * max(layout.sizes[1:]), init.dtype) for _ in range(2)]
-        self.grid_t = None if prober.grid is None else np.ascontiguousarray(prober.grid.T)
+        self.grid_bufs = [np.empty(k * n_grid * (max(layout.sizes[1:]) + 1), init.dtype) for _ in range(2)]
+        # the grid transposed, with a row of ones that multiplies each layer's bias row
+        self.grid_t = None if prober.grid is None else np.vstack([prober.grid.T, np.ones(n_grid)]).astype(init.dtype)
         self.stats_work = StatsWork()
 
-    def _grid_boundary(self, params) -> np.ndarray:
+    def _grid_boundary(self, flat: np.ndarray) -> np.ndarray:
         """(K, grid points, 2): the predicted class and its probability at every grid point.
 
-        The forward pass runs transposed, (K, units, grid points), so that each bias is added along rows
-        of grid-point length rather than of a layer's width (three times faster at width 32), in two
-        reused ping-pong arrays.
+        The forward pass runs transposed, (K, units, grid points), each layer as one product of its W-and-b
+        block with the previous layer's output and a row of ones (the bias add cost as much as the product),
+        in two reused ping-pong arrays.
         """
         a = self.grid_t
-        k, n, last = params[0][0].shape[0], a.shape[1], len(params) - 1
-        for i, (W, b) in enumerate(params):
-            z = np.matmul(network.swap(W), a, out=network.view(self.grid_bufs[i % 2], (k, W.shape[2], n)))
-            z += network.swap(b)
-            a = z if i == last else self.prober.act.forward(z, z)
+        blocks = self.layout.blocks(flat)
+        k, n, last = flat.shape[0], a.shape[1], len(blocks) - 1
+        for i, block in enumerate(blocks):
+            fo = block.shape[2]
+            out = network.view(self.grid_bufs[i % 2], (k, fo + 1, n))
+            z = np.matmul(network.swap(block), a, out=out[:, :fo])
+            if i == last:
+                a = z
+            else:
+                self.prober.act.forward(z, z)
+                out[:, fo] = 1
+                a = out
         predicted = a.argmax(axis=1)
         top = a.max(axis=1)
         np.subtract(a, top[:, None, :], out=a)
@@ -417,5 +425,5 @@ class ProbeSession:
         boundary = None
         if pr.grid is not None:
             with np.errstate(all="ignore"):
-                boundary = self._grid_boundary(params)
+                boundary = self._grid_boundary(flat)
         return Record(epoch, stats, counts, left, right, dist, rel, gnorm, unit_d, distinct, boundary)
