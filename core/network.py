@@ -8,6 +8,7 @@ so a model's numbers do not depend on which other models share the stack.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -139,6 +140,25 @@ def row_sum(v: np.ndarray) -> np.ndarray:
     return s
 
 
+def mean_rows(v: np.ndarray) -> np.ndarray:
+    """Mean over axis 1: the sum over the count (np.mean's Python layer cost 15 us a call, a tenth of a
+    small training step)."""
+    return np.add.reduce(v, axis=1) / v.shape[1]
+
+
+@functools.lru_cache(maxsize=64)
+def _row_starts(n: int, c: int) -> np.ndarray:
+    starts = np.arange(n) * c
+    starts.flags.writeable = False
+    return starts
+
+
+def _picked(v: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """v[:, i, y[i]] for every row i of v (K, n, c), as one take along the flattened rows."""
+    k, n, c = v.shape
+    return v.reshape(k, n * c).take(_row_starts(n, c) + y, axis=1)
+
+
 def loss_and_grad(logits: np.ndarray, y: np.ndarray, task: str, want_grad: bool = True,
                   inplace: bool = False):
     """Per-model mean loss (K,) and dLoss/dlogits (K, B, n_out).
@@ -148,24 +168,23 @@ def loss_and_grad(logits: np.ndarray, y: np.ndarray, task: str, want_grad: bool 
     With inplace=True the gradient is written over ``logits`` (no temporaries
     of the batch's size); the numbers are the same either way.
     """
-    k, n, _ = logits.shape
+    k, n, c = logits.shape
     if task == "classification":
-        rows = np.arange(n)
         if inplace:
             shifted = logits
             shifted -= row_max(logits)
-            picked = shifted[:, rows, y]
+            picked = _picked(shifted, y)
             e = np.exp(shifted, out=shifted)
         else:
             shifted = logits - row_max(logits)
-            picked = shifted[:, rows, y]
+            picked = _picked(shifted, y)
             e = np.exp(shifted)
         s = row_sum(e)
-        loss = (np.log(s[:, :, 0]) - picked).mean(axis=1)
+        loss = mean_rows(np.log(s[:, :, 0]) - picked)
         if not want_grad:
             return loss, e / s
         e /= s
-        e[:, rows, y] -= 1
+        e -= y[:, None] == np.arange(c)  # minus the one-hot labels: 1 off each target, exactly
         e /= n
         return loss, e
     diff = np.subtract(logits, y, out=logits if inplace else None)
@@ -178,12 +197,11 @@ def loss_and_grad(logits: np.ndarray, y: np.ndarray, task: str, want_grad: bool 
 
 def eval_loss(logits: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
     """Per-model mean loss (K,), the same numbers as loss_and_grad; overwrites logits."""
-    n = logits.shape[1]
     if task == "classification":
         logits -= row_max(logits)
-        picked = logits[:, np.arange(n), y]
+        picked = _picked(logits, y)
         np.exp(logits, out=logits)
-        return (np.log(row_sum(logits)[:, :, 0]) - picked).mean(axis=1)
+        return mean_rows(np.log(row_sum(logits)[:, :, 0]) - picked)
     np.subtract(logits, y, out=logits)
     np.multiply(logits, logits, out=logits)
     return logits.mean(axis=(1, 2))

@@ -266,21 +266,23 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
             loss[s][row, ~alive] = np.nan
             acc[s][row, ~alive] = np.nan
 
-    for epoch in range(settings.epochs + 1):
-        if epoch > 0:
-            perm = order_rng.permutation(n) if batch < n else None
-            for start in range(0, n, batch):
-                m = min(batch, n - start)
-                buf = buffers.get(m)
-                if buf is None:
-                    buf = buffers[m] = network.Buffers(k, m, layout.sizes, dtype)
-                if perm is not None:
-                    idx = perm[start:start + m]
-                    xb = np.take(X, idx, axis=0, out=buf.x)
-                    yb = np.take(y, idx, axis=0, out=y_batch[:m])
-                else:
-                    xb, yb = X, y
-                with np.errstate(all="ignore"):
+    # Overflow and NaN are expected (diverging models) and handled by the finiteness checks; one errstate
+    # for the whole loop, not one per step (entering it cost as much as a small product).
+    with np.errstate(all="ignore"):
+        for epoch in range(settings.epochs + 1):
+            if epoch > 0:
+                perm = order_rng.permutation(n) if batch < n else None
+                for start in range(0, n, batch):
+                    m = min(batch, n - start)
+                    buf = buffers.get(m)
+                    if buf is None:
+                        buf = buffers[m] = network.Buffers(k, m, layout.sizes, dtype)
+                    if perm is not None:
+                        idx = perm[start:start + m]
+                        xb = X.take(idx, axis=0, out=buf.x)
+                        yb = y.take(idx, axis=0, out=y_batch[:m])
+                    else:
+                        xb, yb = X, y
                     logits, zs, as_ = network.forward(params, xb, act, keep=True, buffers=buf)
                     if deferred is not None and data.task == "classification":
                         correct = np.zeros(k)  # as Evaluator counts, before the gradient overwrites logits
@@ -288,65 +290,64 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
                     batch_loss, dz = network.loss_and_grad(logits, yb, data.task, inplace=True)
                     network.backward(params, xb, zs, as_, dz, act, grads, buffers=buf)
                     ok = np.isfinite(batch_loss) & np.isfinite(grad_flat @ ones_p)
-                if deferred is not None:
-                    # The weights are still those of the deferred epoch: finish its curve point first.
-                    row, at = deferred
-                    deferred = None
-                    if np.isfinite(batch_loss[alive]).all():
-                        train_loss = np.zeros(k)  # Evaluator's float64 arithmetic on the same mean
-                        train_loss += batch_loss.astype(np.float64) * n
-                        loss["train"][row] = train_loss / n
-                        acc["train"][row] = correct / n if data.task == "classification" else np.nan
-                    else:  # a live model's loss is not finite: the exact separate evaluation decides
-                        loss["train"][row], acc["train"][row] = evaluator(params, X, y, act, data.task)
-                    close_curve_point(row, at)
-                if not ok.all():
-                    freeze(~ok, epoch)
-                if not alive.all():
-                    grad_flat[~alive] = 0
-                if settings.weight_decay:
-                    grad_flat += np.multiply(decay_mask, flat, out=scratch)
-                step_count += 1
-                if opt == "sgd":
-                    flat -= np.multiply(grad_flat, lr, out=scratch)
-                elif opt == "momentum":  # PyTorch's form: v = mu v + g; w -= lr v
-                    state1 *= mom
-                    state1 += grad_flat
-                    flat -= np.multiply(state1, lr, out=scratch)
-                else:  # Adam, the textbook arithmetic in place: w -= lr m_hat / (sqrt(v_hat) + eps)
-                    state1 *= b1_t
-                    state1 += np.multiply(grad_flat, one_minus_b1, out=scratch)
-                    state2 *= b2_t
-                    np.multiply(grad_flat, one_minus_b2, out=scratch)
-                    scratch *= grad_flat
-                    state2 += scratch
-                    np.divide(state2, dtype.type(1 - b2 ** step_count), out=scratch)  # v_hat
-                    np.sqrt(scratch, out=scratch)
-                    scratch += eps
-                    np.divide(state1, dtype.type(1 - b1 ** step_count), out=grad_flat)  # m_hat
-                    grad_flat *= lr
-                    grad_flat /= scratch
-                    flat -= grad_flat
-            with np.errstate(all="ignore"):
+                    if deferred is not None:
+                        # The weights are still those of the deferred epoch: finish its curve point first.
+                        row, at = deferred
+                        deferred = None
+                        if np.isfinite(batch_loss[alive]).all():
+                            train_loss = np.zeros(k)  # Evaluator's float64 arithmetic on the same mean
+                            train_loss += batch_loss.astype(np.float64) * n
+                            loss["train"][row] = train_loss / n
+                            acc["train"][row] = correct / n if data.task == "classification" else np.nan
+                        else:  # a live model's loss is not finite: the exact separate evaluation decides
+                            loss["train"][row], acc["train"][row] = evaluator(params, X, y, act, data.task)
+                        close_curve_point(row, at)
+                    if not ok.all():
+                        freeze(~ok, epoch)
+                    if not alive.all():
+                        grad_flat[~alive] = 0
+                    if settings.weight_decay:
+                        grad_flat += np.multiply(decay_mask, flat, out=scratch)
+                    step_count += 1
+                    if opt == "sgd":
+                        flat -= np.multiply(grad_flat, lr, out=scratch)
+                    elif opt == "momentum":  # PyTorch's form: v = mu v + g; w -= lr v
+                        state1 *= mom
+                        state1 += grad_flat
+                        flat -= np.multiply(state1, lr, out=scratch)
+                    else:  # Adam, the textbook arithmetic in place: w -= lr m_hat / (sqrt(v_hat) + eps)
+                        state1 *= b1_t
+                        state1 += np.multiply(grad_flat, one_minus_b1, out=scratch)
+                        state2 *= b2_t
+                        np.multiply(grad_flat, one_minus_b2, out=scratch)
+                        scratch *= grad_flat
+                        state2 += scratch
+                        np.divide(state2, dtype.type(1 - b2 ** step_count), out=scratch)  # v_hat
+                        np.sqrt(scratch, out=scratch)
+                        scratch += eps
+                        np.divide(state1, dtype.type(1 - b1 ** step_count), out=grad_flat)  # m_hat
+                        grad_flat *= lr
+                        grad_flat /= scratch
+                        flat -= grad_flat
                 freeze(~np.isfinite(flat @ ones_p), epoch, checkpoint)
-        if epoch in cset:
-            defer = reuse and epoch < settings.epochs and not (epoch in rset and probing)
-            for s, (Xs, ys) in splits.items():
-                if not (defer and s == "train"):
-                    loss[s][ci], acc[s][ci] = evaluator(params, Xs, ys, act, data.task)
-            if defer:
-                deferred = (ci, epoch)
-            else:
-                close_curve_point(ci, epoch)
-            ci += 1
-        if epoch in rset and probing:
-            # Epoch 0 is probed for every model, even one that blows up at once
-            # (the explosion is the thing to see); later, only live models count.
-            rec = probe.record(epoch, init if epoch == 0 else flat)
-            rec.alive = np.ones(k, bool) if epoch == 0 else alive.copy()
-            records.append(rec)
-        if settings.progress is not None:
-            settings.progress(epoch, settings.epochs)
+            if epoch in cset:
+                defer = reuse and epoch < settings.epochs and not (epoch in rset and probing)
+                for s, (Xs, ys) in splits.items():
+                    if not (defer and s == "train"):
+                        loss[s][ci], acc[s][ci] = evaluator(params, Xs, ys, act, data.task)
+                if defer:
+                    deferred = (ci, epoch)
+                else:
+                    close_curve_point(ci, epoch)
+                ci += 1
+            if epoch in rset and probing:
+                # Epoch 0 is probed for every model, even one that blows up at once
+                # (the explosion is the thing to see); later, only live models count.
+                rec = probe.record(epoch, init if epoch == 0 else flat)
+                rec.alive = np.ones(k, bool) if epoch == 0 else alive.copy()
+                records.append(rec)
+            if settings.progress is not None:
+                settings.progress(epoch, settings.epochs)
 
     final = np.where(alive[:, None], flat, frozen)
     return TrainOutput(final, cepochs, loss, acc, diverged, records)

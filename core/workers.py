@@ -107,9 +107,13 @@ class Worker:
         self.write_lock = threading.Lock()
 
     def send(self, msg) -> None:
-        with self.write_lock:
-            pickle.dump(msg, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.flush()
+        try:
+            with self.write_lock:
+                pickle.dump(msg, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self.proc.stdin.flush()
+        except (OSError, ValueError) as e:  # a broken pipe, or a closed one
+            self.close()
+            raise WorkerDied(f"a training worker ended (exit code {self.proc.poll()})") from e
 
     def recv(self):
         try:
@@ -122,7 +126,10 @@ class Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """End the worker: closing its stdin ends an idle one at once; ``kill`` ends a busy one too."""
+        if kill and self.alive:
+            self.proc.kill()
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 f.close()
@@ -220,7 +227,7 @@ class _Call:
             with self.lock:
                 self.busy.discard(w)
             if sent and not done:
-                w.close()  # out of step with the protocol: never reuse it
+                w.close(kill=True)  # out of step with the protocol: never reuse it
             _release(w)
 
     def stop(self) -> None:
@@ -229,7 +236,7 @@ class _Call:
             for w in self.busy:
                 try:
                     w.send(("stop",))
-                except OSError:
+                except WorkerDied:  # its task finds out by itself
                     pass
 
 

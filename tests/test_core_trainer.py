@@ -180,3 +180,26 @@ def test_float32_by_default_float64_on_request():
     c = ExperimentConfig(schemes=("he_normal",), seeds=1, epochs=1, n_samples=100, depth=1, width=(4,))
     assert run(c).final.dtype == np.float32
     assert run(replace(c, dtype="float64")).final.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_full_batch_curve_points_taken_from_the_next_step_equal_a_separate_evaluation(dtype):
+    # Full batch: an epoch's train loss/accuracy comes from the next step's forward pass, except at the last
+    # epoch, which is evaluated separately. A run cut short at epoch e therefore evaluates epoch e the other
+    # way, on the same weights: the numbers must agree bit for bit (the trainer's loss and the evaluator's).
+    from core import experiment
+    from core.trainer import train
+    cfg = ExperimentConfig(dataset="moons", n_samples=200, schemes=("he_normal", "xavier_uniform"), seeds=2,
+                           depth=2, width=(16,), classes=2, batch_size=0, epochs=6, dtype=dtype)
+    p = experiment.prepare(cfg)
+    whole = train(p.init, p.layout, p.data, p.act, p.settings)
+    for e in (1, 3, 5):
+        short = train(p.init, p.layout, p.data, p.act, replace_settings(p.settings, epochs=e))
+        for what in ("loss", "accuracy"):
+            assert np.array_equal(getattr(whole, what)["train"][e], getattr(short, what)["train"][e]), (e, what)
+            assert np.array_equal(getattr(whole, what)["test"][e], getattr(short, what)["test"][e]), (e, what)
+
+
+def replace_settings(settings, **changes):
+    from dataclasses import replace as dc_replace
+    return dc_replace(settings, **changes)
