@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import math
 import os
@@ -186,9 +187,11 @@ def job_sklearn(overrides: dict) -> dict:
     return {"seconds": time.perf_counter() - t, "sklearn": sklearn.__version__}
 
 
-def blas_step(layout, k: int, n: int, dtype=np.float32, repeat: int = 5) -> dict:
-    """Time the matmuls of one training step (same shapes, same calls) with nothing else around them."""
-    sizes = layout.sizes
+def blas_step(sizes, k: int, n: int, seconds: float = 0.0, repeat: int = 5, progress=None) -> dict:
+    """Time the matmuls of one training step (same shapes, same calls) with nothing else around them: the best
+    of ``repeat`` steps, or with ``seconds`` as many steps as fit in that time (to run alongside another
+    process doing the same). Module-level, so that a training worker can run it (see job_blas)."""
+    dtype = np.float32
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, sizes[0])).astype(dtype)
     Ws = [rng.standard_normal((k, a, b)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
@@ -207,21 +210,43 @@ def blas_step(layout, k: int, n: int, dtype=np.float32, repeat: int = 5) -> dict
             if i:
                 np.matmul(acts[i], Ws[i].swapaxes(-1, -2), out=das[i - 1])
 
+    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    flop = 6.0 * weights * n * k
     step()
+    if seconds:
+        steps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            step()
+            steps += 1
+        elapsed = time.perf_counter() - t0
+        return {"step_seconds": elapsed / steps, "gflops": flop * steps / elapsed / 1e9}
     best = math.inf
     for _ in range(repeat):
         t = time.perf_counter()
         step()
         best = min(best, time.perf_counter() - t)
-    weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    flop = 6.0 * weights * n * k
     return {"step_seconds": best, "gflops": flop / best / 1e9}
 
 
 def job_blas(overrides: dict) -> dict:
+    """The machine's BLAS throughput on the trainer's shapes: the larger of (a) the whole stack's step in this
+    process with BLAS's own threads and (b) the step of each group the trainer splits the stack into, one per
+    worker process (single-threaded BLAS, as the trainer runs them), all at once."""
+    from core import trainer, workers
     cfg, data, layout, init, act, settings = setup(**overrides)
-    n = len(data.X_train) if cfg.batch_size in (0, None) else min(cfg.batch_size, len(data.X_train))
-    out = blas_step(layout, len(init), n)
+    n = trainer.batch_size(settings, len(data.X_train))
+    k = len(init)
+    whole = blas_step(layout.sizes, k, n)
+    groups = trainer.auto_groups(k, layout.sizes, n, trainer.steps(settings, len(data.X_train)))
+    out = {"whole_gflops": whole["gflops"], "groups": groups}
+    if groups > 1:
+        step_fn = importlib.import_module("bench.run").blas_step  # by its importable name, not __main__'s
+        bounds = np.linspace(0, k, groups + 1).round().astype(int)
+        calls = [(layout.sizes, int(b - a), n, 1.0) for a, b in zip(bounds[:-1], bounds[1:])]
+        workers.run(step_fn, [(layout.sizes, 1, n, 0.0, 1)] * groups)  # start them
+        # best of 3 rounds: the machine's speed drifts, and this is the reference the trainer is held to
+        out["split_gflops"] = max(sum(r["gflops"] for r in workers.run(step_fn, calls)) for _ in range(3))
+    out["gflops"] = max(out["whole_gflops"], out.get("split_gflops", 0.0))
     sq = {}
     for m in (256, 1024):
         A = np.random.default_rng(0).standard_normal((m, m)).astype(np.float32)
@@ -482,8 +507,11 @@ def main(argv=None) -> int:
         b = work(blas_key)
         achieved = o["gflop"] / o["seconds"]
         blas_rows.append((label, b["gflops"], achieved, achieved / b["gflops"], b["square"]))
+        how = (f"whole stack, BLAS threads {b['whole_gflops']:.0f}; "
+               + (f"{b['groups']} worker groups at once {b['split_gflops']:.0f}" if "split_gflops" in b
+                  else "no worker groups"))
         print(f"  {label:<32} BLAS {b['gflops']:7.1f} GFLOP/s  trainer {achieved:7.1f} GFLOP/s  "
-              f"share {100 * achieved / b['gflops']:5.1f}%   (square sgemm 256: {b['square']['256']:.0f}, "
+              f"share {100 * achieved / b['gflops']:5.1f}%   ({how}; square sgemm 256: {b['square']['256']:.0f}, "
               f"1024: {b['square']['1024']:.0f} GFLOP/s)", flush=True)
     show("J2", "initlab, width 256, full batch, 30 epochs", results["ours_j2_w256"],
          f"{results['ours_j2_w256']['gflop'] / results['ours_j2_w256']['seconds']:.1f} GFLOP/s")
@@ -534,7 +562,8 @@ def write_results(path, info, rows, blas_rows, growth_rows, largest, results, to
          f"Produced by `python -m bench` on {info['date']}: {info.get('cpu')}, {info['cpus']} CPUs, "
          f"Python {info['python']}, numpy {info['numpy']}, BLAS {info['blas']}; {info['openblas_env']}; "
          f"load average at start {info.get('load')}. Whole run: {total:.0f} s. Times are wall-clock seconds; "
-         "memory is each job's own subprocess peak RSS.", "",
+         "memory is each job's own subprocess peak RSS plus the peak RSS of each training worker process it used "
+         "(an upper bound: their peaks need not coincide, and shared library pages count in each).", "",
          "J1/J2 time this project's `core.trainer.train` without probes twice: training (loss and accuracy "
          "evaluated at the first and last epoch only, `TrainSettings(curve_points=1)`), the same job as the "
          "others, and as the dashboard runs it (train and test loss/accuracy after every epoch). PyTorch trains "
@@ -545,7 +574,9 @@ def write_results(path, info, rows, blas_rows, growth_rows, largest, results, to
     for job, what, r, note in rows:
         L.append(f"| {job} | {what} | {r['seconds']:.3f} | {r.get('rss_mb', float('nan')):.0f} | {note} |")
     L += ["", "## Matmul share of the machine's BLAS throughput", "",
-          "BLAS = the matmuls of one training step run alone (same shapes, same batched calls, best of 5); "
+          "BLAS = the matmuls of one training step run alone (same shapes, same batched calls): the larger of the "
+          "whole stack in one process with BLAS's own threads (best of 5) and the trainer's split of the stack, "
+          "one group per worker process with single-threaded BLAS, all groups at once (best of 3 rounds of 1 s); "
           "trainer = matmul FLOPs of training and evaluation / the trainer's wall time.", "",
           "| job | BLAS GFLOP/s | trainer GFLOP/s | share | square sgemm 256 / 1024 |",
           "| --- | ---: | ---: | ---: | --- |"]

@@ -250,6 +250,8 @@ def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = No
     Raises WorkerDied if a worker ended during its call; the next call starts a
     fresh one.
     """
+    if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
+        raise ValueError(f"workers.run: {fn.__qualname__} is defined in __main__; it must live in an importable module")
     call = _Call()
     futures = [_dispatch.submit(call.task, fn, args, i == 0) for i, args in enumerate(calls)]
     try:

@@ -150,6 +150,11 @@ def _die(progress):
 
 
 def test_errors_and_dead_workers_reach_the_caller_and_the_next_call_gets_fresh_workers():
+    def local(progress):
+        return 1
+    local.__module__ = "__main__"  # as a function of a script run directly: a worker cannot import it
+    with pytest.raises(ValueError, match="__main__"):
+        workers.run(local, [()])
     with pytest.raises(KeyError, match="inside"):
         workers.run(_fail, [()])
     with pytest.raises(workers.WorkerDied):
