@@ -48,22 +48,27 @@ class ResultCache(Generic[T]):
         return None
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-            pending = self._pending.get(key)
-            owner = pending is None
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key][0]
+                pending = self._pending.get(key)
+                owner = pending is None
+                if owner:
+                    pending = self._pending[key] = _Pending()
             if owner:
-                pending = self._pending[key] = _Pending()
-        if not owner:
+                break
             pending.done.wait()
-            if pending.error is not None:
+            if pending.error is None:
+                return pending.value
+            if isinstance(pending.error, Exception):  # the computation failed: the waiters see the same error
                 raise pending.error
-            return pending.value
+            # The owner was interrupted (Streamlit stops or reruns a script by raising a BaseException in it):
+            # that is its own business, not the waiters'. Try again: one of them computes it now.
         try:
             value = compute()
-        except BaseException as e:  # the waiters see the same error
+        except BaseException as e:
             pending.error = e
             with self._lock:
                 del self._pending[key]

@@ -11,6 +11,11 @@ do: its children import the parent's main module, which under Streamlit is
 the dashboard script (they ran it in bare mode), and in a user's unguarded
 script re-runs the script. These workers import ``core`` and nothing else.
 
+Messages are pickles behind an 8-byte length, each written whole: a worker
+reads its stdin unbuffered, so that select() sees a "stop" as soon as it
+arrives (a buffered reader could swallow it with the call before it), and a
+pickling failure never leaves half a message in a pipe.
+
 A call sends ``(function, args)`` to an idle worker and reads messages back:
 progress reports, then the result or the exception. The caller relays the
 first call's progress on its own thread (Streamlit's elements only work from
@@ -25,11 +30,13 @@ import importlib
 import os
 import pickle
 import select
+import signal
+import struct
 import subprocess
 import sys
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Callable
 
@@ -44,7 +51,32 @@ class Cancelled(Exception):
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended in the middle of a call (killed for memory, say)."""
+    """A worker process ended in the middle of a call (killed for memory, say), or its reply could not be
+    read."""
+
+
+_LEN = struct.Struct("<Q")
+
+
+def _frame(msg) -> bytes:
+    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)  # whole, before anything is written
+    return _LEN.pack(len(data)) + data
+
+
+def _read_exactly(read, n: int) -> bytes:
+    parts, got = [], 0
+    while got < n:
+        part = read(n - got)
+        if not part:
+            raise EOFError
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def _read_message(read):
+    n = _LEN.unpack(_read_exactly(read, _LEN.size))[0]
+    return pickle.loads(_read_exactly(read, n))
 
 
 def available() -> bool:
@@ -59,18 +91,29 @@ def workers() -> int:
 # ------------------------------------------------------------------- the worker's side
 def serve() -> None:
     """A worker's loop: read a call, run it, write back its messages; end when the parent closes stdin."""
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
+    out = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
 
+    def read(n: int) -> bytes:
+        return os.read(0, n)
+
     def send(msg):
-        pickle.dump(msg, out, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            frame = _frame(msg)
+        except Exception as e:  # noqa: BLE001 - an unpicklable result or exception: say so instead
+            frame = _frame(("error", RuntimeError(f"cannot send {type(msg[1]).__name__} back: {e!r}"), ""))
+        out.write(frame)
         out.flush()
 
     while True:
         try:
-            msg = pickle.load(inp)
+            msg = _read_message(read)
         except EOFError:
             return
+        except Exception as e:  # noqa: BLE001 - a call this worker cannot unpickle (say, a class only the caller has)
+            send(("error", RuntimeError(f"a training worker could not read its call: {e!r}"), traceback.format_exc()))
+            continue
         if msg[0] != "call":  # a "stop" that came after its call had ended
             continue
         _, module, name, args, report = msg
@@ -78,10 +121,8 @@ def serve() -> None:
         def progress(epoch: int, epochs: int):
             if report:
                 send(("progress", epoch, epochs))
-            # The only message that can arrive during a call is "stop". (If it came so soon that it sits in
-            # inp's buffer already, select misses it and the call runs to its end: slower, never wrong.)
-            if select.select([inp], [], [], 0)[0]:
-                pickle.load(inp)
+            if select.select([0], [], [], 0)[0]:  # the only message that can arrive during a call is "stop"
+                _read_message(read)
                 raise Cancelled
 
         try:
@@ -90,8 +131,8 @@ def serve() -> None:
             send(("cancelled",))
         except Exception as e:  # noqa: BLE001 - the caller re-raises it
             try:
-                pickle.dumps(e)
-            except Exception:  # noqa: BLE001
+                pickle.loads(pickle.dumps(e))
+            except Exception:  # noqa: BLE001 - it would not survive the trip
                 e = RuntimeError(repr(e))
             send(("error", e, traceback.format_exc()))
 
@@ -105,31 +146,40 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-c", "from core.workers import serve; serve()"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(ROOT))
         self.write_lock = threading.Lock()
+        self.dead = False
 
     def send(self, msg) -> None:
+        frame = _frame(msg)  # may raise (unpicklable arguments) before anything is written
         try:
             with self.write_lock:
-                pickle.dump(msg, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self.proc.stdin.write(frame)
                 self.proc.stdin.flush()
         except (OSError, ValueError) as e:  # a broken pipe, or a closed one
-            self.close()
+            self.kill()
             raise WorkerDied(f"a training worker ended (exit code {self.proc.poll()})") from e
 
     def recv(self):
         try:
-            return pickle.load(self.proc.stdout)
-        except (EOFError, pickle.UnpicklingError, OSError) as e:
-            self.close()
-            raise WorkerDied(f"a training worker ended (exit code {self.proc.poll()})") from e
+            return _read_message(self.proc.stdout.read)
+        except Exception as e:  # noqa: BLE001 - EOF, a broken pipe, or a reply that does not unpickle here
+            self.kill()
+            raise WorkerDied(f"a training worker's reply could not be read ({e!r}; exit code "
+                             f"{self.proc.poll()})") from e
 
     @property
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return not self.dead and self.proc.poll() is None
 
-    def close(self, kill: bool = False) -> None:
-        """End the worker: closing its stdin ends an idle one at once; ``kill`` ends a busy one too."""
-        if kill and self.alive:
+    def kill(self) -> None:
+        """End the worker now (busy or not); it is never used again."""
+        self.dead = True
+        if self.proc.poll() is None:
             self.proc.kill()
+        self.close()
+
+    def close(self) -> None:
+        """Close the pipes (an idle worker then ends by itself) and reap the process."""
+        self.dead = True
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 f.close()
@@ -139,12 +189,12 @@ class Worker:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait()
 
 
 _cond = threading.Condition()
 _idle: list[Worker] = []
 _all: set[Worker] = set()  # started and not known dead, idle or busy
-_dispatch = ThreadPoolExecutor(thread_name_prefix="initlab-dispatch")
 
 
 def _acquire() -> Worker:
@@ -180,17 +230,24 @@ def pids() -> list[int]:
 def warm() -> None:
     """Start every worker now (their imports take about a second, in the background), so that the first
     training does not wait for them."""
-    started = [_acquire() for _ in range(workers())]
-    for w in started:
-        _release(w)
+    started = []
+    try:
+        for _ in range(workers()):
+            started.append(_acquire())
+    finally:
+        for w in started:
+            _release(w)
 
 
 @atexit.register
 def _shutdown() -> None:
+    """End every worker, busy ones too: the threads waiting on them are daemons and end with the process."""
     with _cond:
-        for w in _idle:
-            w.close()
+        workers_now = list(_all)
         _idle.clear()
+        _all.clear()
+    for w in workers_now:
+        w.kill()
 
 
 class _Call:
@@ -227,10 +284,12 @@ class _Call:
             with self.lock:
                 self.busy.discard(w)
             if sent and not done:
-                w.close(kill=True)  # out of step with the protocol: never reuse it
+                w.kill()  # out of step with the protocol: never reuse it
             _release(w)
 
     def stop(self) -> None:
+        # Under the lock: a task takes its worker out of ``busy`` under it too, so a stop never reaches a worker
+        # that has moved on to another caller's call. (One that reaches a worker between calls is ignored there.)
         with self.lock:
             self.stopped = True
             for w in self.busy:
@@ -240,6 +299,22 @@ class _Call:
                     pass
 
 
+def _start(fn, *args) -> Future:
+    """``fn(*args)`` on a daemon thread: one waiting on a worker must not hold up the interpreter's exit."""
+    future: Future = Future()
+
+    def body():
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            future.set_exception(e)
+
+    threading.Thread(target=body, name="initlab-dispatch", daemon=True).start()
+    return future
+
+
 def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = None) -> list:
     """``[fn(*args, progress=...) for args in calls]``, each call in a worker process, in parallel.
 
@@ -247,13 +322,13 @@ def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = No
     ``progress(epoch, epochs)`` keyword that it calls now and then: the first
     call's reports are passed on to ``progress`` from this thread, and the
     calls stop there (raising Cancelled) once this caller has stopped waiting.
-    Raises WorkerDied if a worker ended during its call; the next call starts a
-    fresh one.
+    Raises WorkerDied if a worker ended during its call or its reply could not
+    be read; the next call starts a fresh one.
     """
     if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
         raise ValueError(f"workers.run: {fn.__qualname__} is defined in __main__; it must live in an importable module")
     call = _Call()
-    futures = [_dispatch.submit(call.task, fn, args, i == 0) for i, args in enumerate(calls)]
+    futures = [_start(call.task, fn, args, i == 0) for i, args in enumerate(calls)]
     try:
         pending, told = set(futures), None
         while pending:
@@ -268,6 +343,4 @@ def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = No
         return [f.result() for f in futures]
     finally:
         if not all(f.done() for f in futures):
-            for f in futures:
-                f.cancel()
             call.stop()

@@ -45,3 +45,34 @@ def test_an_error_reaches_every_waiter_and_is_not_cached():
     with pytest.raises(ValueError):
         cache.get_or_compute("k", bad)
     assert cache.get_or_compute("k", lambda: 5) == 5
+
+
+def test_an_interrupted_owner_does_not_interrupt_its_waiters():
+    # Streamlit stops or reruns a session by raising a BaseException in its script thread; a session waiting
+    # for the same run must not receive it (it would rerun with the other session's widget state).
+    class Rerun(BaseException):
+        pass
+
+    cache = ResultCache(max_entries=2, max_bytes=100, size_of=lambda v: 1)
+    started = threading.Event()
+
+    def interrupted():
+        started.set()
+        time.sleep(0.2)
+        raise Rerun
+
+    got, errors = [], []
+
+    def waiter():
+        started.wait()
+        try:
+            got.append(cache.get_or_compute("k", lambda: 7))
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    with pytest.raises(Rerun):
+        cache.get_or_compute("k", interrupted)
+    t.join()
+    assert got == [7] and errors == []

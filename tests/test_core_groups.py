@@ -173,3 +173,41 @@ def test_a_worker_loads_only_what_training_needs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(workers.ROOT)).stdout
     assert out.strip() == "[]"
+
+
+def _report_until_stopped(progress):
+    import time
+    for i in range(500):  # 5 s unless stopped
+        progress(i, 500)
+        time.sleep(0.01)
+    return "ran to the end"
+
+
+def test_a_stop_sent_right_behind_its_call_is_seen():
+    # the worker may not have read its call yet (it is still importing) when the stop arrives: both then
+    # wait in the pipe together, and the stop must still be seen at the first progress report
+    w = workers.Worker()
+    try:
+        w.send(("call", __name__, "_report_until_stopped", (), False))
+        w.send(("stop",))
+        assert w.recv() == ("cancelled",)
+    finally:
+        w.close()
+
+
+class _Picky(Exception):
+    def __init__(self, a, b):  # pickles, but does not unpickle (Exception's pickle passes args only)
+        super().__init__(a)
+
+
+def _raise_picky(progress):
+    raise _Picky(1, 2)
+
+
+def test_arguments_or_errors_that_do_not_travel_are_reported_and_the_workers_stay_usable():
+    import pickle
+    with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
+        workers.run(_report_then_wait, [(0.0, lambda: None)])  # a lambda does not pickle
+    with pytest.raises(RuntimeError, match="_Picky"):
+        workers.run(_raise_picky, [()])
+    assert workers.run(_report_then_wait, [(0.0, "")] * 2) == ["finished"] * 2
