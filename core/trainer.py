@@ -43,7 +43,7 @@ class TrainSettings:
     record_epochs: tuple[int, ...] = (0,)
     shuffle_seed: int = 0
     progress: Callable[[int, int], None] | None = None
-    groups: int | None = None  # model groups on parallel threads; None: from the work per step and the CPUs
+    groups: int | None = None  # model groups, one per worker process; None: auto_groups (the run's work, the CPUs)
     # Loss/accuracy evaluations after epoch 0 (the dashboard: every epoch). Evaluations also catch a model
     # whose loss on a whole split is infinite while its minibatch steps stay finite, so with fewer of them
     # such a model is frozen later.
