@@ -144,10 +144,11 @@ def unit_distances(records, models) -> pd.DataFrame:
 
 def boundaries(records, models, grid) -> pd.DataFrame:
     def build(rec):
-        k, g, _ = rec.boundary.shape
+        k, g = rec.predicted.shape
         cols = columns([("model", np.arange(k)), ("point", np.arange(g))],
                        {"x1": np.broadcast_to(grid[:, 0], (k, g)), "x2": np.broadcast_to(grid[:, 1], (k, g)),
-                        "predicted": rec.boundary[..., 0].astype(int), "probability": rec.boundary[..., 1]})
+                        "predicted": rec.predicted.astype(np.int64),
+                        "probability": rec.probability.astype(np.float64)})
         del cols["point"]
         return cols
     return _records_frame(records, models, build)

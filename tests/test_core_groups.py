@@ -26,8 +26,8 @@ def assert_outputs_identical(a, b):
     assert len(a.records) == len(b.records) > 0
     for ra, rb in zip(a.records, b.records):
         assert ra.epoch == rb.epoch
-        for name in ("stats", "counts", "left", "right", "init_distance", "relative_distance", "grad_norm",
-                     "distinct", "boundary", "alive"):
+        for name in ("stats", "counts", "bin_start", "bin_width", "init_distance", "relative_distance", "grad_norm",
+                     "distinct", "predicted", "probability", "alive"):
             x, y = getattr(ra, name), getattr(rb, name)
             assert (x is None) == (y is None), name
             if x is not None:

@@ -146,7 +146,7 @@ def test_pairwise_distances_and_distinct_units_helpers():
 
 
 def test_segment_stats_follow_moments_and_histograms_on_hard_sets():
-    from core.probes import StatsWork, histograms, moments, segment_stats
+    from core.probes import StatsWork, bin_edges, histograms, moments, segment_stats
     rng = np.random.default_rng(3)
     k = 4
     sets = [rng.standard_normal((k, 500)).astype(np.float32),
@@ -161,7 +161,8 @@ def test_segment_stats_follow_moments_and_histograms_on_hard_sets():
     sets.append(mixed)
     for work in (None, StatsWork()):
         for _ in range(2):  # work arrays reused
-            stats, counts, left, right = segment_stats(sets, work=work)
+            stats, counts, start, width = segment_stats(sets, work=work)
+            left, right = bin_edges(start, width)
             for i, v in enumerate(sets):
                 ref_counts, ref_left, ref_right = histograms(v)
                 np.testing.assert_allclose(stats[i], moments(v), rtol=1e-9, atol=1e-300)
