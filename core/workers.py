@@ -11,10 +11,13 @@ do: its children import the parent's main module, which under Streamlit is
 the dashboard script (they ran it in bare mode), and in a user's unguarded
 script re-runs the script. These workers import ``core`` and nothing else.
 
-Messages are pickles behind an 8-byte length, each written whole: a worker
-reads its stdin unbuffered, so that select() sees a "stop" as soon as it
-arrives (a buffered reader could swallow it with the call before it), and a
-pickling failure never leaves half a message in a pipe.
+Messages are pickles (protocol 5) behind a header of lengths, each pickled
+whole before anything is written, so a pickling failure never leaves half a
+message in a pipe. The arrays in a message travel out of band: written from
+their own memory and read into the buffers they are rebuilt on, rather than
+copied into and out of the pickle (a run's probe records are megabytes). A
+worker reads its stdin unbuffered, so that select() sees a "stop" as soon as
+it arrives (a buffered reader could swallow it with the call before it).
 
 A call sends ``(function, args)`` to an idle worker and reads messages back:
 progress reports, then the result or the exception. The caller relays the
@@ -58,25 +61,39 @@ class WorkerDied(RuntimeError):
 _LEN = struct.Struct("<Q")
 
 
-def _frame(msg) -> bytes:
-    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)  # whole, before anything is written
-    return _LEN.pack(len(data)) + data
+def _frame(msg) -> list:
+    """A message as the pieces to write in order: a header (the pickle's length, the number of out-of-band
+    buffers and their lengths), the pickle, the buffers."""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(msg, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]  # every array numpy hands out of band is contiguous
+    header = struct.pack(f"<QQ{len(raws)}Q", len(data), len(raws), *(r.nbytes for r in raws))
+    return [header, data, *raws]
 
 
-def _read_exactly(read, n: int) -> bytes:
-    parts, got = [], 0
+def _write_message(out, pieces: list) -> None:
+    for piece in pieces:
+        out.write(piece)
+    out.flush()
+
+
+def _read_exactly(readinto, n: int) -> bytearray:
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
     while got < n:
-        part = read(n - got)
+        part = readinto(view[got:])
         if not part:
             raise EOFError
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts)
+        got += part
+    return buf
 
 
-def _read_message(read):
-    n = _LEN.unpack(_read_exactly(read, _LEN.size))[0]
-    return pickle.loads(_read_exactly(read, n))
+def _read_message(readinto):
+    n_data, n_buffers = struct.unpack("<QQ", _read_exactly(readinto, 16))
+    sizes = struct.unpack(f"<{n_buffers}Q", _read_exactly(readinto, 8 * n_buffers)) if n_buffers else ()
+    data = _read_exactly(readinto, n_data)
+    # arrays are rebuilt on these buffers (bytearrays: writable), not copied out of them
+    return pickle.loads(data, buffers=[_read_exactly(readinto, s) for s in sizes])
 
 
 def available() -> bool:
@@ -94,17 +111,14 @@ def serve() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
-
-    def read(n: int) -> bytes:
-        return os.read(0, n)
+    read = sys.stdin.buffer.raw.readinto  # unbuffered: select() on fd 0 sees all that has not been read
 
     def send(msg):
         try:
             frame = _frame(msg)
         except Exception as e:  # noqa: BLE001 - an unpicklable result or exception: say so instead
             frame = _frame(("error", RuntimeError(f"cannot send {type(msg[1]).__name__} back: {e!r}"), ""))
-        out.write(frame)
-        out.flush()
+        _write_message(out, frame)
 
     while True:
         try:
@@ -152,15 +166,14 @@ class Worker:
         frame = _frame(msg)  # may raise (unpicklable arguments) before anything is written
         try:
             with self.write_lock:
-                self.proc.stdin.write(frame)
-                self.proc.stdin.flush()
+                _write_message(self.proc.stdin, frame)
         except (OSError, ValueError) as e:  # a broken pipe, or a closed one
             self.kill()
             raise WorkerDied(f"a training worker ended (exit code {self.proc.poll()})") from e
 
     def recv(self):
         try:
-            return _read_message(self.proc.stdout.read)
+            return _read_message(self.proc.stdout.readinto)
         except Exception as e:  # noqa: BLE001 - EOF, a broken pipe, or a reply that does not unpickle here
             self.kill()
             raise WorkerDied(f"a training worker's reply could not be read ({e!r}; exit code "
