@@ -208,3 +208,26 @@ def test_decision_boundary_is_each_models_own_prediction_on_the_grid():
                 assert len(rows) == 40 * 40
                 assert np.array_equal(rows["predicted"].to_numpy(), p.argmax(axis=1))
                 np.testing.assert_allclose(rows["probability"].to_numpy(), p.max(axis=1), rtol=1e-12)
+
+
+def test_boundary_class_is_argmax_even_for_ties_nan_and_inf():
+    """The grid's class loop stands in for argmax: the first of tied logits (a zero start ties them all), and
+    argmax's own answer where a logit is NaN (a blown-up start)."""
+    from core import experiment, network
+    from core.probes import Prober
+    p = experiment.prepare(ExperimentConfig(dataset="blobs", classes=4, n_samples=200, depth=2, width=(8,),
+                                            activation="relu", schemes=("he_normal", "zeros", "normal:std=1"),
+                                            seeds=1))
+    flat = p.init.copy()
+    flat[2] *= np.float32(1e20)  # hidden layers overflow to inf, and inf - inf is NaN in most logits
+    grid = experiment.boundary_grid(p.data)
+    prober = Prober(p.data.X_train, p.data.y_train, p.act, p.data.task, grid, flat.dtype)
+    with np.errstate(all="ignore"):  # as record() calls it
+        logits = network.forward(p.layout.views(flat), grid.astype(flat.dtype), p.act)
+        finite, _ = prober.session(p.layout, p.init[:2])._grid_boundary(flat[:2])  # the class loop
+        predicted, probability = prober.session(p.layout, p.init)._grid_boundary(flat)  # argmax, for the NaN
+    assert np.isnan(logits[2]).any() and not np.isnan(logits[:2]).any()
+    assert (finite[1] == 0).all()  # every logit of the zero start ties
+    assert np.array_equal(finite, logits[:2].argmax(axis=2))
+    assert np.array_equal(predicted, logits.argmax(axis=2))
+    assert predicted.dtype == np.int8 and probability.dtype == flat.dtype
