@@ -3,5 +3,5 @@ import sys
 
 from bench.run import main
 
-if __name__ == "__main__":  # the trainer's worker processes import the main module (multiprocessing's rule)
+if __name__ == "__main__":
     sys.exit(main())

@@ -271,10 +271,14 @@ def job_j3() -> dict:
     return {"first": times[0], "seconds": float(np.median(times)), "all": times}
 
 
-def job_j3_split(pairs: int = 11) -> dict:
+J3_PAIRS = 41
+
+
+def job_j3_split(pairs: int = J3_PAIRS) -> dict:
     """Training alone and with probes, in pairs run back to back. The machine's speed drifts by up to 1.6x
     over minutes, which best-of-n times taken minutes apart do not cancel; within a pair it mostly does, so
-    the overhead is the median of the pairs' ratios."""
+    the overhead is the median of the pairs' ratios. Single pairs still range from about 0% to 45%: with 11
+    pairs the median moved between 14% and 34% from one run to the next, with 41 it stayed near 20%."""
     from core import experiment
     from core.config import ExperimentConfig
     from core.trainer import train
@@ -522,11 +526,12 @@ def main(argv=None) -> int:
     sp = work("j3_split")
     over = sp["overhead"]
     q1, q3 = sp["overhead_quartiles"]
-    show("J3", "training alone (core.trainer.train, no probes; median of 11)",
+    show("J3", f"training alone (core.trainer.train, no probes; median of {J3_PAIRS})",
          {"seconds": sp["alone"], "rss_mb": sp["rss_mb"]})
-    show("J3", "training with probes (median of 11, each run right after one alone)",
+    show("J3", f"training with probes (median of {J3_PAIRS}, each run right after one alone)",
          {"seconds": sp["probed"], "rss_mb": sp["rss_mb"]},
-         f"probes add {100 * over:.0f}% (median of the 11 pairs' ratios; quartiles {100 * q1:.0f}%, {100 * q3:.0f}%)")
+         f"probes add {100 * over:.0f}% (median of the {J3_PAIRS} pairs' ratios; quartiles {100 * q1:.0f}%, "
+         f"{100 * q3:.0f}%)")
 
     g = work("growth")
     print("  growth (8 models, 3 x 64 tanh, 800 train, batch 32, 4 epochs; one thing varies):")
