@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from . import datasets
-from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE
+from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession
 from .trainer import EVAL_CHUNK, MAX_CURVE_POINTS
 
 # Set from bench/ (python -m bench, "largest admitted") on a 2-core machine: the slowest families run at
@@ -76,12 +76,15 @@ def estimate(config) -> Estimate:
     batch = n_train if config.batch_size in (0, None) or config.batch_size >= n_train else config.batch_size
     hidden = s[1:-1]
     # training buffers per batch size (z and a per layer, two ping-pong deltas, the batch; a shorter last
-    # batch gets its own set), the evaluator's two chunks, the probe batch's values in float64
+    # batch gets its own set), the evaluator's two chunks, the probe batch's values in float64, the grid's
+    # two chunk buffers and its classes and probabilities, the initial weights in float64
     sets = 1 if n_train % batch == 0 else 2
     per_sample = 2 * sum(hidden) + s[-1] + 2 * max(hidden, default=0) + s[0]
     activations = sets * k * batch * per_sample * item
     evaluation = 2 * min(EVAL_CHUNK, k * min(n, max(1, EVAL_CHUNK // max(1, k * max(s)))) * max(s)) * item
-    probes = k * (min(PROBE_SIZE, n_train) * (3 * sum(s[1:]) + 4 * max(s[1:])) * 8 + GRID * GRID * 2 * max(s) * item)
+    grid_chunk = min(GRID * GRID, ProbeSession.GRID_CHUNK)
+    probes = k * (min(PROBE_SIZE, n_train) * (3 * sum(s[1:]) + 4 * max(s[1:])) * 8
+                  + grid_chunk * 2 * (max(s) + 1) * item + GRID * GRID * (1 + item) + params * 8)
     param_mb = (k * params * PARAM_COPIES * item + activations + evaluation + probes) / 1e6
     steps = math.ceil(n_train / batch) * config.epochs
     chunks = math.ceil(n / max(1, min(n, EVAL_CHUNK // max(1, k * max(s))))) + 1

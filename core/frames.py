@@ -97,9 +97,10 @@ def layer_stats(records, models) -> pd.DataFrame:
 def histograms(records, models) -> pd.DataFrame:
     def build(rec):
         layers, kinds, k, bins = rec.counts.shape
+        left, right = rec.edges()
         cols = columns([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
                         ("model", np.arange(k)), ("bin", np.arange(bins))],
-                       {"bin_left": rec.left, "bin_right": rec.right, "count": rec.counts})
+                       {"bin_left": left, "bin_right": right, "count": rec.counts})
         del cols["bin"]
         return cols
     return _records_frame(records, models, build)

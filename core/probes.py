@@ -289,13 +289,6 @@ def distinct_units_stack(u: np.ndarray, tol: float = IDENTICAL_TOL) -> np.ndarra
     return out
 
 
-def _segment_norms(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """(K, P) float64 and the starts of consecutive segments of P -> (segments, K): each segment's Euclidean
-    norm. ``reduceat`` sums each row's segment on its own, in order, so a model's norms do not depend on its
-    stack (``tests/test_core_groups.py`` compares stacks of 1 to 10 models bit for bit)."""
-    return np.sqrt(np.add.reduceat(x * x, starts, axis=1)).T
-
-
 @dataclass
 class Record:
     """Probe results for all K models at one epoch."""
@@ -315,14 +308,9 @@ class Record:
     probability: np.ndarray | None
     alive: np.ndarray | None = None  # (K,) which models the record speaks for
 
-    @property
-    def left(self) -> np.ndarray:
-        """(layers, kinds, K, bins) left edges of the histograms' bins."""
-        return bin_edges(self.bin_start, self.bin_width, self.counts.shape[-1])[0]
-
-    @property
-    def right(self) -> np.ndarray:
-        return bin_edges(self.bin_start, self.bin_width, self.counts.shape[-1])[1]
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """(layers, kinds, K, bins) left and right edges of the histograms' bins."""
+        return bin_edges(self.bin_start, self.bin_width, self.counts.shape[-1])
 
     @staticmethod
     def concat(parts: list["Record"]) -> "Record":
@@ -359,22 +347,29 @@ class ProbeSession:
     against 3.2 ms per record for the default configuration's 40 x 40 grid).
     """
 
-    GRID_CHUNK = 400  # grid points per forward pass: its arrays stay in the core's cache
+    GRID_CHUNK = 400  # grid points per forward pass: for the default configuration its arrays stay in cache
+    UNIT_GROUP_VALUES = 1 << 18  # at most this many float64 unit values per pairwise/distinct call (2 MB)
 
     def __init__(self, prober: Prober, layout: network.Layout, init: np.ndarray):
         self.prober, self.layout = prober, layout
         k = init.shape[0]
         self.init64 = init.astype(np.float64)
-        offsets = list(layout.offsets())
-        self.layer_starts = np.array([w0 for w0, _, _ in offsets])
-        self.part_starts = np.array([s for w0, b0, _ in offsets for s in (w0, b0)])  # each layer's W, then its b
+        self.offsets = list(layout.offsets())
+        # one layer's squared distances, then squared gradients, in float64 (a whole-stack array would be
+        # the largest thing a record allocates)
+        self.layer_work = np.empty(k * max(end - w0 for w0, _, end in self.offsets))
         with np.errstate(all="ignore"):
-            self.init_norm = _segment_norms(self.init64, self.layer_starts)
-        # layers whose units have one shape (the hidden layers of one width) are measured in one call
-        shapes: dict[tuple[int, int], list[int]] = {}
-        for layer, shape in enumerate(zip(layout.sizes[:-1], layout.sizes[1:])):
-            shapes.setdefault(shape, []).append(layer)
-        self.same_shape = list(shapes.values())
+            self.init_norm = np.sqrt([np.square(self.init64[:, w0:end]).sum(axis=1) for w0, _, end in self.offsets])
+        # layers whose units have one shape (the hidden layers of one width) are measured in one call, up to
+        # UNIT_GROUP_VALUES values (a deep network of one width would otherwise copy all its weights at once)
+        self.same_shape: list[list[int]] = []
+        groups: dict[tuple[int, int], list[int]] = {}
+        for layer, (fi, fo) in enumerate(zip(layout.sizes[:-1], layout.sizes[1:])):
+            group = groups.get((fi, fo))
+            if group is None or k * fo * (fi + 1) * (len(group) + 1) > self.UNIT_GROUP_VALUES:
+                group = groups[(fi, fo)] = []
+                self.same_shape.append(group)
+            group.append(layer)
         self.buffers = network.Buffers(k, len(prober.X), layout.sizes, init.dtype)
         n_grid = 0 if prober.grid is None else len(prober.grid)
         self.grid_bufs = [np.empty(k * min(n_grid, self.GRID_CHUNK) * (max(layout.sizes[1:]) + 1), init.dtype)
@@ -449,17 +444,24 @@ class ProbeSession:
         st, c, lo, width = segment_stats(values, work=self.stats_work)
         stats[:, :, :, :4] = st.reshape(n_layers, 3, k, 4)
         counts = c.reshape(n_layers, 3, k, N_BINS)
-        f64 = flat.astype(np.float64)
+        dist, gnorm = np.empty((n_layers, k)), np.empty((n_layers, k, 2))
         with np.errstate(all="ignore"):
-            dist = _segment_norms(f64 - self.init64, self.layer_starts)
+            # row sums: a model's norms must not depend on its stack
+            for layer, (w0, b0, end) in enumerate(self.offsets):
+                w = network.view(self.layer_work, (k, end - w0))
+                np.subtract(flat[:, w0:end], self.init64[:, w0:end], out=w)
+                dist[layer] = np.sqrt(np.square(w, out=w).sum(axis=1))
+                np.square(grads[layer][0].reshape(k, -1), out=w[:, :b0 - w0], dtype=np.float64)
+                np.square(grads[layer][1].reshape(k, -1), out=w[:, b0 - w0:], dtype=np.float64)
+                gnorm[layer, :, 0] = np.sqrt(w[:, :b0 - w0].sum(axis=1))
+                gnorm[layer, :, 1] = np.sqrt(w[:, b0 - w0:].sum(axis=1))
             n0 = self.init_norm
             rel = np.where(n0 > 0, dist / np.where(n0 > 0, n0, 1), np.nan)
-            gnorm = _segment_norms(grads_flat.astype(np.float64), self.part_starts)
-        gnorm = gnorm.reshape(n_layers, 2, k).transpose(0, 2, 1)
-        blocks = layout.blocks(f64)
+        blocks = layout.blocks(flat)
         unit_d, distinct = [None] * n_layers, np.empty((n_layers, k), np.int64)
         for group in self.same_shape:
-            u = np.concatenate([network.swap(blocks[layer]) for layer in group])  # (layers x K, units, fan_in + 1)
+            # (layers x K, units, fan_in + 1) in float64
+            u = np.concatenate([network.swap(blocks[layer]) for layer in group], dtype=np.float64)
             d = pairwise_distances(u[:, :MAX_UNITS])
             same = distinct_units_stack(u)
             for j, layer in enumerate(group):

@@ -58,9 +58,6 @@ class WorkerDied(RuntimeError):
     read."""
 
 
-_LEN = struct.Struct("<Q")
-
-
 def _frame(msg) -> list:
     """A message as the pieces to write in order: a header (the pickle's length, the number of out-of-band
     buffers and their lengths), the pickle, the buffers."""
@@ -82,7 +79,9 @@ def _read_exactly(readinto, n: int) -> bytearray:
     view, got = memoryview(buf), 0
     while got < n:
         part = readinto(view[got:])
-        if not part:
+        if part is None:  # a non-blocking pipe with nothing in it: not an end, and not what these pipes are
+            raise BlockingIOError("a worker pipe is non-blocking")
+        if part == 0:
             raise EOFError
         got += part
     return buf
