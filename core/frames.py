@@ -134,7 +134,7 @@ def distinct_units(records, models, widths) -> pd.DataFrame:
 def unit_distances(records, models) -> pd.DataFrame:
     def build(rec):
         parts = []
-        for layer, d in enumerate(rec.unit_distances, start=1):
+        for layer, d in enumerate(rec.unit_distances(), start=1):
             k, m, _ = d.shape
             parts.append({"layer": np.full(d.size, layer),
                           **columns([("model", np.arange(k)), ("unit_i", np.arange(1, m + 1)),

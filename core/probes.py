@@ -7,6 +7,7 @@ bins and at most MAX_UNITS units, never on the batch: memory stays bounded by
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -300,13 +301,24 @@ class Record:
     init_distance: np.ndarray  # (layers, K)
     relative_distance: np.ndarray  # (layers, K)
     grad_norm: np.ndarray  # (layers, K, 2): weights, bias
-    unit_distances: list  # per layer (K, m, m)
+    unit_pairs: list  # per layer (K, m (m - 1) / 2): the strict upper triangle of its unit distances, by rows
     distinct: np.ndarray  # (layers, K)
     # Decision boundary, None without a grid: (K, grid points) predicted class (int8; at most 10 classes) and
     # its probability (the training dtype). Kept small: records travel back from the training workers.
     predicted: np.ndarray | None
     probability: np.ndarray | None
     alive: np.ndarray | None = None  # (K,) which models the record speaks for
+
+    def unit_distances(self) -> list[np.ndarray]:
+        """Per layer (K, m, m) distances between its first m units (symmetric, zero on the diagonal)."""
+        out = []
+        for pairs in self.unit_pairs:
+            m = int(round((1 + math.sqrt(1 + 8 * pairs.shape[1])) / 2))
+            upper = _upper(m)
+            d = np.zeros((len(pairs), m, m))
+            d[:, upper] = pairs
+            out.append(d + network.swap(d))
+        return out
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """(layers, kinds, K, bins) left and right edges of the histograms' bins."""
@@ -321,7 +333,7 @@ class Record:
         return Record(
             parts[0].epoch, cat("stats", 2), cat("counts", 2), cat("bin_start", 2), cat("bin_width", 2),
             cat("init_distance", 1), cat("relative_distance", 1), cat("grad_norm", 1),
-            [np.concatenate(layer) for layer in zip(*(p.unit_distances for p in parts))], cat("distinct", 1),
+            [np.concatenate(layer) for layer in zip(*(p.unit_pairs for p in parts))], cat("distinct", 1),
             cat("predicted", 0), cat("probability", 0), cat("alive", 0))
 
 
@@ -360,16 +372,21 @@ class ProbeSession:
         self.layer_work = np.empty(k * max(end - w0 for w0, _, end in self.offsets))
         with np.errstate(all="ignore"):
             self.init_norm = np.sqrt([np.square(self.init64[:, w0:end]).sum(axis=1) for w0, _, end in self.offsets])
-        # layers whose units have one shape (the hidden layers of one width) are measured in one call, up to
-        # UNIT_GROUP_VALUES values (a deep network of one width would otherwise copy all its weights at once)
-        self.same_shape: list[list[int]] = []
-        groups: dict[tuple[int, int], list[int]] = {}
+        # Layers with as many units (the first and the hidden layers of one width) are measured in one call,
+        # each unit padded with zero inputs to the group's widest (zeros change neither a distance nor which
+        # units coincide), up to UNIT_GROUP_VALUES values: a deep network of one width would otherwise copy all
+        # its weights at once. (layers, padded fan-in + 1) per group.
+        self.unit_groups: list[tuple[list[int], int]] = []
+        latest: dict[int, int] = {}  # units -> the last group of layers with that many
         for layer, (fi, fo) in enumerate(zip(layout.sizes[:-1], layout.sizes[1:])):
-            group = groups.get((fi, fo))
-            if group is None or k * fo * (fi + 1) * (len(group) + 1) > self.UNIT_GROUP_VALUES:
-                group = groups[(fi, fo)] = []
-                self.same_shape.append(group)
-            group.append(layer)
+            g = latest.get(fo)
+            if g is not None:
+                layers, d = self.unit_groups[g]
+                if k * fo * max(d, fi + 1) * (len(layers) + 1) <= self.UNIT_GROUP_VALUES:
+                    self.unit_groups[g] = (layers + [layer], max(d, fi + 1))
+                    continue
+            latest[fo] = len(self.unit_groups)
+            self.unit_groups.append(([layer], fi + 1))
         self.buffers = network.Buffers(k, len(prober.X), layout.sizes, init.dtype)
         n_grid = 0 if prober.grid is None else len(prober.grid)
         self.grid_bufs = [np.empty(k * min(n_grid, self.GRID_CHUNK) * (max(layout.sizes[1:]) + 1), init.dtype)
@@ -446,29 +463,31 @@ class ProbeSession:
         counts = c.reshape(n_layers, 3, k, N_BINS)
         dist, gnorm = np.empty((n_layers, k)), np.empty((n_layers, k, 2))
         with np.errstate(all="ignore"):
-            # row sums: a model's norms must not depend on its stack
+            # row reductions: a model's norms must not depend on its stack
             for layer, (w0, b0, end) in enumerate(self.offsets):
                 w = network.view(self.layer_work, (k, end - w0))
                 np.subtract(flat[:, w0:end], self.init64[:, w0:end], out=w)
-                dist[layer] = np.sqrt(np.square(w, out=w).sum(axis=1))
-                np.square(grads[layer][0].reshape(k, -1), out=w[:, :b0 - w0], dtype=np.float64)
-                np.square(grads[layer][1].reshape(k, -1), out=w[:, b0 - w0:], dtype=np.float64)
-                gnorm[layer, :, 0] = np.sqrt(w[:, :b0 - w0].sum(axis=1))
-                gnorm[layer, :, 1] = np.sqrt(w[:, b0 - w0:].sum(axis=1))
+                dist[layer] = np.square(w, out=w).sum(axis=1)
+                np.square(grads_flat[:, w0:end], out=w, dtype=np.float64)
+                gnorm[layer] = np.add.reduceat(w, [0, b0 - w0], axis=1)  # weights, bias
+            np.sqrt(dist, out=dist)
+            np.sqrt(gnorm, out=gnorm)
             n0 = self.init_norm
             rel = np.where(n0 > 0, dist / np.where(n0 > 0, n0, 1), np.nan)
         blocks = layout.blocks(flat)
-        unit_d, distinct = [None] * n_layers, np.empty((n_layers, k), np.int64)
-        for group in self.same_shape:
-            # (layers x K, units, fan_in + 1) in float64
-            u = np.concatenate([network.swap(blocks[layer]) for layer in group], dtype=np.float64)
-            d = pairwise_distances(u[:, :MAX_UNITS])
+        unit_pairs, distinct = [None] * n_layers, np.empty((n_layers, k), np.int64)
+        for layers, d in self.unit_groups:
+            u = np.zeros((len(layers) * k, blocks[layers[0]].shape[2], d))  # (layers x K, units, fan-in + 1)
+            for j, layer in enumerate(layers):
+                np.copyto(u[j * k:(j + 1) * k, :, :blocks[layer].shape[1]], network.swap(blocks[layer]))
+            pairs = pairwise_distances(u[:, :MAX_UNITS])
+            pairs = pairs[:, _upper(pairs.shape[1])]  # half the bytes back from a worker
             same = distinct_units_stack(u)
-            for j, layer in enumerate(group):
-                unit_d[layer], distinct[layer] = d[j * k:(j + 1) * k], same[j * k:(j + 1) * k]
+            for j, layer in enumerate(layers):
+                unit_pairs[layer], distinct[layer] = pairs[j * k:(j + 1) * k], same[j * k:(j + 1) * k]
         predicted = probability = None
         if pr.grid is not None:
             with np.errstate(all="ignore"):
                 predicted, probability = self._grid_boundary(flat)
         return Record(epoch, stats, counts, lo.reshape(n_layers, 3, k), width.reshape(n_layers, 3, k), dist, rel,
-                      gnorm, unit_d, distinct, predicted, probability)
+                      gnorm, unit_pairs, distinct, predicted, probability)

@@ -32,7 +32,7 @@ def assert_outputs_identical(a, b):
             assert (x is None) == (y is None), name
             if x is not None:
                 assert np.array_equal(x, y, equal_nan=True), name
-        for x, y in zip(ra.unit_distances, rb.unit_distances):
+        for x, y in zip(ra.unit_pairs, rb.unit_pairs):
             assert np.array_equal(x, y, equal_nan=True)
 
 
