@@ -38,12 +38,16 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Callable
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
+# A worker reports progress at most this often (and at the end): a report per epoch made the default
+# configuration's training 9% slower (0.424 s against 0.389 s, median of 15) for a bar drawn every 0.1 s.
+PROGRESS_EVERY_S = 0.05
 ROOT = Path(__file__).resolve().parents[1]  # the directory holding the core package
 # The workers share the cores: each runs its BLAS on one thread (see core.blas).
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -131,9 +135,13 @@ def serve() -> None:
             continue
         _, module, name, args, report = msg
 
+        last = -PROGRESS_EVERY_S
+
         def progress(epoch: int, epochs: int):
-            if report:
+            nonlocal last
+            if report and (epoch == epochs or time.monotonic() - last >= PROGRESS_EVERY_S):
                 send(("progress", epoch, epochs))
+                last = time.monotonic()
             if select.select([0], [], [], 0)[0]:  # the only message that can arrive during a call is "stop"
                 _read_message(read)
                 raise Cancelled
@@ -340,7 +348,8 @@ def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = No
     if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
         raise ValueError(f"workers.run: {fn.__qualname__} is defined in __main__; it must live in an importable module")
     call = _Call()
-    futures = [_start(call.task, fn, args, i == 0) for i, args in enumerate(calls)]
+    # only the first call reports, and only to a caller that listens: a report per epoch wakes this process
+    futures = [_start(call.task, fn, args, i == 0 and progress is not None) for i, args in enumerate(calls)]
     try:
         pending, told = set(futures), None
         while pending:
