@@ -164,8 +164,11 @@ class Worker:
         env = dict(os.environ, **WORKER_ENV)
         # the modules the caller sees (a test module, the dashboard's folder), core's folder first
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in sys.path if p and os.path.isdir(p)])
-        self.proc = subprocess.Popen([sys.executable, "-c", "from core.workers import serve; serve()"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(ROOT))
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", "from core.workers import serve; serve()"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(ROOT))
+        except OSError as e:  # no processes left to this user, say: the caller trains in its own process
+            raise WorkerDied(f"a training worker could not start ({e!r})") from e
         self.write_lock = threading.Lock()
         self.dead = False
 

@@ -211,3 +211,17 @@ def test_arguments_or_errors_that_do_not_travel_are_reported_and_the_workers_sta
     with pytest.raises(RuntimeError, match="_Picky"):
         workers.run(_raise_picky, [()])
     assert workers.run(_report_then_wait, [(0.0, "")] * 2) == ["finished"] * 2
+
+
+def test_training_falls_back_to_this_process_when_no_worker_can_start(monkeypatch):
+    init, layout, data, act, settings, prober = setup(**MIXED, batch_size=16)
+    whole = train(init, layout, data, act, replace(settings, groups=1), prober)
+
+    def cannot_start(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    workers._shutdown()  # no idle worker left to reuse: the next call must start one
+    monkeypatch.setattr(workers.subprocess, "Popen", cannot_start)
+    with pytest.warns(RuntimeWarning, match="training workers failed"):
+        fallback = train(init, layout, data, act, replace(settings, groups=2), prober)
+    assert_outputs_identical(whole, fallback)
