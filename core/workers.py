@@ -112,8 +112,12 @@ def workers() -> int:
 def serve() -> None:
     """A worker's loop: read a call, run it, write back its messages; end when the parent closes stdin."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
-    out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
+    # The protocol gets its own copy of the pipe, and fd 1 becomes stderr: a stray print, or a C library
+    # writing to its stdout, must not corrupt the protocol.
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     read = sys.stdin.buffer.raw.readinto  # unbuffered: select() on fd 0 sees all that has not been read
 
     def send(msg):

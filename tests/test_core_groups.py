@@ -225,3 +225,17 @@ def test_training_falls_back_to_this_process_when_no_worker_can_start(monkeypatc
     with pytest.warns(RuntimeWarning, match="training workers failed"):
         fallback = train(init, layout, data, act, replace(settings, groups=2), prober)
     assert_outputs_identical(whole, fallback)
+
+
+def _write_to_stdout(progress):
+    import os
+    import sys
+    print("a stray print")
+    sys.stdout.flush()
+    os.write(1, b"\x00" * 64)  # as a C library writing to its stdout would
+    return "intact"
+
+
+def test_output_to_stdout_in_a_worker_does_not_corrupt_its_replies():
+    assert workers.run(_write_to_stdout, [()] * 2) == ["intact"] * 2
+    assert workers.run(_report_then_wait, [(0.0, "")] * 2) == ["finished"] * 2
