@@ -197,8 +197,9 @@ def _finite_rows(V: np.ndarray, lo: np.ndarray, width: np.ndarray, bins: int, wo
     counts[...] = c[:, :bins]
 
 
-def pairwise_distances(u: np.ndarray) -> np.ndarray:
-    """(K, m, d) -> (K, m, m) Euclidean distances.
+def pair_distances(u: np.ndarray) -> np.ndarray:
+    """(K, m, d) -> (K, m (m - 1) / 2): the Euclidean distance of every pair of the m units, the strict upper
+    triangle of the distance matrix by rows (``square`` gives the matrix).
 
     From the Gram matrix (one batched matmul), except for pairs that are close
     relative to their norms, where the cancellation in |a|^2 + |b|^2 - 2ab
@@ -206,7 +207,8 @@ def pairwise_distances(u: np.ndarray) -> np.ndarray:
     identical units come out exactly 0 (symmetry is what these heatmaps show).
     """
     k, m, _ = u.shape
-    out = np.zeros((k, m, m))
+    upper = _upper(m)
+    out = np.zeros((k, int(upper.sum())))
     # models whose units are all exactly the same (zero or constant starts) are all zeros: skip them
     rest = np.flatnonzero((u != u[:, :1]).any(axis=(1, 2)))
     if len(rest) == 0:
@@ -215,15 +217,26 @@ def pairwise_distances(u: np.ndarray) -> np.ndarray:
     sq = np.einsum("kid,kid->ki", v, v)
     norms = sq[:, :, None] + sq[:, None, :]
     d2 = norms - 2.0 * np.matmul(v, network.swap(v))
-    upper = _upper(m)
     kk, iu, ju = np.nonzero((d2 <= CLOSE_PAIRS * norms) & upper)
     if len(kk):
         diff = v[kk, iu] - v[kk, ju]
         d2[kk, iu, ju] = np.einsum("pd,pd->p", diff, diff)
-    d2 = np.where(upper, d2, 0.0)
-    d2 = d2 + network.swap(d2)  # exactly symmetric, zero on the diagonal
-    out[rest] = np.sqrt(np.maximum(d2, 0.0, out=d2), out=d2)
+    pairs = d2[:, upper]
+    out[rest] = np.sqrt(np.maximum(pairs, 0.0, out=pairs), out=pairs)
     return out
+
+
+def square(pairs: np.ndarray) -> np.ndarray:
+    """``pair_distances``' (K, m (m - 1) / 2) -> (K, m, m): exactly symmetric, zero on the diagonal."""
+    m = int(round((1 + math.sqrt(1 + 8 * pairs.shape[1])) / 2))
+    d = np.zeros((len(pairs), m, m))
+    d[:, _upper(m)] = pairs
+    return d + network.swap(d)
+
+
+def pairwise_distances(u: np.ndarray) -> np.ndarray:
+    """(K, m, d) -> (K, m, m) Euclidean distances between the units (rows) of each model."""
+    return square(pair_distances(u))
 
 
 @functools.lru_cache(maxsize=64)
@@ -311,14 +324,7 @@ class Record:
 
     def unit_distances(self) -> list[np.ndarray]:
         """Per layer (K, m, m) distances between its first m units (symmetric, zero on the diagonal)."""
-        out = []
-        for pairs in self.unit_pairs:
-            m = int(round((1 + math.sqrt(1 + 8 * pairs.shape[1])) / 2))
-            upper = _upper(m)
-            d = np.zeros((len(pairs), m, m))
-            d[:, upper] = pairs
-            out.append(d + network.swap(d))
-        return out
+        return [square(pairs) for pairs in self.unit_pairs]
 
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """(layers, kinds, K, bins) left and right edges of the histograms' bins."""
@@ -436,16 +442,19 @@ class ProbeSession:
 
     def record(self, epoch: int, flat: np.ndarray) -> Record:
         """Everything the probes measure, for the models stacked in ``flat`` (K, P)."""
+        with np.errstate(all="ignore"):  # an exploding model's inf and NaN are what its record shows
+            return self._record(epoch, flat)
+
+    def _record(self, epoch: int, flat: np.ndarray) -> Record:
         pr, layout = self.prober, self.layout
         params = layout.views(flat)
         k, n_layers = flat.shape[0], len(params)
         grads_flat = np.zeros_like(flat)
         grads = layout.views(grads_flat)
-        with np.errstate(all="ignore"):
-            logits, zs, as_ = network.forward(params, pr.X, pr.act, keep=True, buffers=self.buffers)
-            _, dz = network.loss_and_grad(logits, pr.y, pr.task)
-            _, out_act = network.loss_and_grad(logits, pr.y, pr.task, want_grad=False)
-            dzs = network.backward(params, pr.X, zs, as_, dz, pr.act, grads)
+        logits, zs, as_ = network.forward(params, pr.X, pr.act, keep=True, buffers=self.buffers)
+        _, dz = network.loss_and_grad(logits, pr.y, pr.task)
+        _, out_act = network.loss_and_grad(logits, pr.y, pr.task, want_grad=False)
+        dzs = network.backward(params, pr.X, zs, as_, dz, pr.act, grads)
         n = pr.X.shape[0]
         stats = np.full((n_layers, 3, k, 5), np.nan)
         values = []
@@ -456,38 +465,32 @@ class ProbeSession:
             # per-sample gradients: the mean loss divides by the batch, undo it
             values += [z.reshape(k, -1), a.reshape(k, -1), (dzs[layer] * n).reshape(k, -1)]
             if hidden:
-                with np.errstate(all="ignore"):
-                    stats[layer, :, :, 4] = inactive_fraction(pr.act, z, a)[None, :]
+                stats[layer, :, :, 4] = inactive_fraction(pr.act, z, a)[None, :]
         st, c, lo, width = segment_stats(values, work=self.stats_work)
         stats[:, :, :, :4] = st.reshape(n_layers, 3, k, 4)
         counts = c.reshape(n_layers, 3, k, N_BINS)
         dist, gnorm = np.empty((n_layers, k)), np.empty((n_layers, k, 2))
-        with np.errstate(all="ignore"):
-            # row reductions: a model's norms must not depend on its stack
-            for layer, (w0, b0, end) in enumerate(self.offsets):
-                w = network.view(self.layer_work, (k, end - w0))
-                np.subtract(flat[:, w0:end], self.init64[:, w0:end], out=w)
-                dist[layer] = np.square(w, out=w).sum(axis=1)
-                np.square(grads_flat[:, w0:end], out=w, dtype=np.float64)
-                gnorm[layer] = np.add.reduceat(w, [0, b0 - w0], axis=1)  # weights, bias
-            np.sqrt(dist, out=dist)
-            np.sqrt(gnorm, out=gnorm)
-            n0 = self.init_norm
-            rel = np.where(n0 > 0, dist / np.where(n0 > 0, n0, 1), np.nan)
+        # row reductions: a model's norms must not depend on its stack
+        for layer, (w0, b0, end) in enumerate(self.offsets):
+            w = network.view(self.layer_work, (k, end - w0))
+            np.subtract(flat[:, w0:end], self.init64[:, w0:end], out=w)
+            dist[layer] = np.square(w, out=w).sum(axis=1)
+            np.square(grads_flat[:, w0:end], out=w, dtype=np.float64)
+            gnorm[layer] = np.add.reduceat(w, [0, b0 - w0], axis=1)  # weights, bias
+        np.sqrt(dist, out=dist)
+        np.sqrt(gnorm, out=gnorm)
+        n0 = self.init_norm
+        rel = np.where(n0 > 0, dist / np.where(n0 > 0, n0, 1), np.nan)
         blocks = layout.blocks(flat)
         unit_pairs, distinct = [None] * n_layers, np.empty((n_layers, k), np.int64)
         for layers, d in self.unit_groups:
             u = np.zeros((len(layers) * k, blocks[layers[0]].shape[2], d))  # (layers x K, units, fan-in + 1)
             for j, layer in enumerate(layers):
                 np.copyto(u[j * k:(j + 1) * k, :, :blocks[layer].shape[1]], network.swap(blocks[layer]))
-            pairs = pairwise_distances(u[:, :MAX_UNITS])
-            pairs = pairs[:, _upper(pairs.shape[1])]  # half the bytes back from a worker
+            pairs = pair_distances(u[:, :MAX_UNITS])  # half the matrix: half the bytes back from a worker
             same = distinct_units_stack(u)
             for j, layer in enumerate(layers):
                 unit_pairs[layer], distinct[layer] = pairs[j * k:(j + 1) * k], same[j * k:(j + 1) * k]
-        predicted = probability = None
-        if pr.grid is not None:
-            with np.errstate(all="ignore"):
-                predicted, probability = self._grid_boundary(flat)
+        predicted, probability = self._grid_boundary(flat) if pr.grid is not None else (None, None)
         return Record(epoch, stats, counts, lo.reshape(n_layers, 3, k), width.reshape(n_layers, 3, k), dist, rel,
                       gnorm, unit_pairs, distinct, predicted, probability)
