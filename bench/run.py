@@ -86,13 +86,12 @@ def time_ours(overrides: dict, repeat: int = 1, curve_points: int | None = None)
     every epoch, as the dashboard does."""
     from dataclasses import replace
 
-    from core.trainer import auto_groups, batch_size, curve_epochs, steps, train
+    from core.trainer import curve_epochs, groups_for, train
     cfg, data, layout, init, act, settings = setup(**overrides)
     if curve_points is not None:
         settings = replace(settings, curve_points=int(curve_points))
     # warm up BLAS, caches and (when the run will use them) the worker processes, as a running dashboard has
-    groups = auto_groups(len(init), layout.sizes, batch_size(settings, len(data.X_train)),
-                         steps(settings, len(data.X_train)))
+    groups = groups_for(len(init), layout.sizes, settings, len(data.X_train))  # of the whole run, not 1 epoch
     train(init, layout, data, act, replace(settings, epochs=1, groups=groups))
     best = math.inf
     for _ in range(repeat):
@@ -237,11 +236,11 @@ def job_blas(overrides: dict) -> dict:
     n = trainer.batch_size(settings, len(data.X_train))
     k = len(init)
     whole = blas_step(layout.sizes, k, n)
-    groups = trainer.auto_groups(k, layout.sizes, n, trainer.steps(settings, len(data.X_train)))
+    groups = trainer.groups_for(k, layout.sizes, settings, len(data.X_train))
     out = {"whole_gflops": whole["gflops"], "groups": groups}
     if groups > 1:
         step_fn = importlib.import_module("bench.run").blas_step  # by its importable name, not __main__'s
-        bounds = np.linspace(0, k, groups + 1).round().astype(int)
+        bounds = trainer.group_bounds(k, groups)
         calls = [(layout.sizes, int(b - a), n, 1.0) for a, b in zip(bounds[:-1], bounds[1:])]
         workers.run(step_fn, [(layout.sizes, 1, n, 0.0, 1)] * groups)  # start them
         # best of 3 rounds: the machine's speed drifts, and this is the reference the trainer is held to

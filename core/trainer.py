@@ -149,6 +149,17 @@ def auto_groups(k: int, sizes: tuple[int, ...], batch: int, n_steps: int) -> int
     return min(workers.workers(), k) if n_steps * step_mflop(k, sizes, batch) >= PARALLEL_MIN_MFLOP else 1
 
 
+def groups_for(k: int, sizes: tuple[int, ...], settings: TrainSettings, n_train: int) -> int:
+    """How many groups ``train`` splits a stack of k models into."""
+    chosen = settings.groups or auto_groups(k, sizes, batch_size(settings, n_train), steps(settings, n_train))
+    return max(1, min(chosen, k))
+
+
+def group_bounds(k: int, groups: int) -> np.ndarray:
+    """Where ``train`` cuts a stack of k models into groups of consecutive models."""
+    return np.linspace(0, k, groups + 1).round().astype(int)
+
+
 def train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,
           prober: Prober | None = None) -> TrainOutput:
     """Train the K models stacked in ``init`` (K, P).
@@ -163,9 +174,9 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
     n_max = max(len(data.X_train), len(data.X_test))
     step = Evaluator.chunk(k, layout.sizes, n_max)
     batch = batch_size(settings, len(data.X_train))
-    groups = max(1, min(settings.groups or auto_groups(k, layout.sizes, batch, steps(settings, len(data.X_train))), k))
+    groups = groups_for(k, layout.sizes, settings, len(data.X_train))
     if groups > 1 and workers.available():
-        bounds = np.linspace(0, k, groups + 1).round().astype(int)
+        bounds = group_bounds(k, groups)
         quiet = replace(settings, progress=None)  # a callback stays here: workers.run relays the progress
         # only what training reads: a Dataset would make each worker import scikit-learn (+130 MB)
         splits = TrainData(data.task, data.X_train, data.y_train, data.X_test, data.y_test)
