@@ -12,11 +12,14 @@ import pandas as pd
 from .probes import KINDS
 
 
-def columns(axes: list[tuple[str, np.ndarray]], values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Arrays sharing one shape, plus a label array per axis -> long 1-D columns, axes first."""
+def columns(axes: list[tuple[str | None, np.ndarray | None]], values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Arrays sharing one shape, plus a label array per axis -> long 1-D columns, axes first. An axis named
+    None gets no column."""
     shape = next(iter(values.values())).shape
     data = {}
     for i, (name, labels) in enumerate(axes):
+        if name is None:
+            continue
         view = [1] * len(shape)
         view[i] = -1
         data[name] = np.broadcast_to(np.asarray(labels).reshape(view), shape).ravel()
@@ -36,13 +39,15 @@ def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([p.pop(name) for p in parts]) for name in list(parts[0])}
 
 
+def _scheme_seed(models: list[tuple[str, int]], idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The scheme and seed columns of model indices ``idx``."""
+    return {"scheme": np.array([m[0] for m in models], dtype=object)[idx], "seed": np.array([m[1] for m in models])[idx]}
+
+
 def _with_models(df: pd.DataFrame, models: list[tuple[str, int]]) -> pd.DataFrame:
     """Replace the 'model' index column with scheme and seed, first in order."""
-    idx = df.pop("model").to_numpy()
-    schemes = np.array([m[0] for m in models], dtype=object)
-    seeds = np.array([m[1] for m in models])
-    df.insert(0, "seed", seeds[idx])
-    df.insert(0, "scheme", schemes[idx])
+    for i, (name, col) in enumerate(_scheme_seed(models, df.pop("model").to_numpy()).items()):
+        df.insert(i, name, col)
     return df
 
 
@@ -78,9 +83,7 @@ def _records_frame(records, models, build) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame()
     data = _concat(parts)
-    model = data.pop("model")
-    return pd.DataFrame({"scheme": np.array([m[0] for m in models], dtype=object)[model],
-                         "seed": np.array([m[1] for m in models])[model], **data}, copy=False)
+    return pd.DataFrame({**_scheme_seed(models, data.pop("model")), **data}, copy=False)
 
 
 def layer_stats(records, models) -> pd.DataFrame:
@@ -98,11 +101,9 @@ def histograms(records, models) -> pd.DataFrame:
     def build(rec):
         layers, kinds, k, bins = rec.counts.shape
         left, right = rec.edges()
-        cols = columns([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
-                        ("model", np.arange(k)), ("bin", np.arange(bins))],
+        return columns([("layer", np.arange(1, layers + 1)), ("kind", np.array(KINDS, dtype=object)),
+                        ("model", np.arange(k)), (None, None)],
                        {"bin_left": left, "bin_right": right, "count": rec.counts})
-        del cols["bin"]
-        return cols
     return _records_frame(records, models, build)
 
 
@@ -146,12 +147,10 @@ def unit_distances(records, models) -> pd.DataFrame:
 def boundaries(records, models, grid) -> pd.DataFrame:
     def build(rec):
         k, g = rec.predicted.shape
-        cols = columns([("model", np.arange(k)), ("point", np.arange(g))],
+        return columns([("model", np.arange(k)), (None, None)],
                        {"x1": np.broadcast_to(grid[:, 0], (k, g)), "x2": np.broadcast_to(grid[:, 1], (k, g)),
                         "predicted": rec.predicted.astype(np.int64),
                         "probability": rec.probability.astype(np.float64)})
-        del cols["point"]
-        return cols
     return _records_frame(records, models, build)
 
 
