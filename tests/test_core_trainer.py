@@ -1,4 +1,6 @@
 """The stacked trainer: models are independent, divergence is masked and flagged, runs are deterministic."""
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,12 +196,7 @@ def test_full_batch_curve_points_taken_from_the_next_step_equal_a_separate_evalu
     p = experiment.prepare(cfg)
     whole = train(p.init, p.layout, p.data, p.act, p.settings)
     for e in (1, 3, 5):
-        short = train(p.init, p.layout, p.data, p.act, replace_settings(p.settings, epochs=e))
+        short = train(p.init, p.layout, p.data, p.act, dataclasses.replace(p.settings, epochs=e))
         for what in ("loss", "accuracy"):
             assert np.array_equal(getattr(whole, what)["train"][e], getattr(short, what)["train"][e]), (e, what)
             assert np.array_equal(getattr(whole, what)["test"][e], getattr(short, what)["test"][e]), (e, what)
-
-
-def replace_settings(settings, **changes):
-    from dataclasses import replace as dc_replace
-    return dc_replace(settings, **changes)
