@@ -231,3 +231,23 @@ def test_boundary_class_is_argmax_even_for_ties_nan_and_inf():
     assert np.array_equal(finite, logits[:2].argmax(axis=2))
     assert np.array_equal(predicted, logits.argmax(axis=2))
     assert predicted.dtype == np.int8 and probability.dtype == flat.dtype
+
+
+def test_a_record_is_the_same_whatever_the_unit_groups_hold(monkeypatch):
+    """Layers of one width share a pairwise/distinct call up to UNIT_GROUP_VALUES, padded to the group's widest
+    input: a cap that forces one layer per call must give the same record."""
+    from core import experiment
+    from core.probes import ProbeSession
+    p = experiment.prepare(ExperimentConfig(dataset="moons", n_samples=200, depth=4, width=(40, 12, 40, 40),
+                                            schemes=("he_normal", "zeros", "constant:value=0.3"), seeds=2))
+    flat = p.init * np.float32(1.5)
+    grouped = p.prober.session(p.layout, p.init)
+    assert any(len(layers) > 1 for layers, _ in grouped.unit_groups)
+    monkeypatch.setattr(ProbeSession, "UNIT_GROUP_VALUES", 1)
+    alone = p.prober.session(p.layout, p.init)
+    assert all(len(layers) == 1 for layers, _ in alone.unit_groups)
+    a, b = grouped.record(1, flat), alone.record(1, flat)
+    assert np.array_equal(a.distinct, b.distinct)
+    for x, y in zip(a.unit_distances(), b.unit_distances()):
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=0)
+        assert np.array_equal(x == 0, y == 0)  # exact zeros (identical units) stay exact
