@@ -15,11 +15,14 @@ import dataclasses
 import hashlib
 import json
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from . import activations, datasets, initializers
+from .i18n import LANGUAGES
+from .numbers import plain_number
 from .trainer import OPTIMIZERS
 
 SCHEMA_VERSION = 1
@@ -33,14 +36,12 @@ def _fail(field: str, raw: Any, allowed: str):
 
 
 def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: bool = False):
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         _fail(field, raw, "a number")
     try:
-        value = float(raw)
-    except (TypeError, ValueError):
+        value = plain_number(raw) if isinstance(raw, str) else float(raw)
+    except (ValueError, OverflowError):
         value = math.nan
-        if not isinstance(raw, (str, int, float)):
-            _fail(field, raw, "a number")
     kind = "a whole number" if integer else "a number"
     left = "(" if lo_open else "["
     allowed = f"{kind} in {left}{lo:g}, {hi:g}]"
@@ -65,6 +66,8 @@ def parse_scheme(entry: str) -> tuple[str, dict]:
     """'normal:std=0.01' -> ('normal', {'std': 0.01}), validated."""
     if not isinstance(entry, str) or not entry.strip():
         _fail("schemes", entry, "a scheme name, optionally with parameters: name:key=value,key=value")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in entry):
+        _fail("schemes", entry, "printable characters only (no line breaks or control characters)")
     name, _, rest = entry.strip().partition(":")
     params: dict[str, str] = {}
     for part in filter(None, rest.split(",")):
@@ -83,14 +86,22 @@ def parse_scheme(entry: str) -> tuple[str, dict]:
     return name.strip(), {k: resolved[k] for k in params}
 
 
+def scheme_label(entry: str) -> str:
+    """The label a valid scheme entry goes by: as written, without the spaces around its parts
+    ('normal: std = 1 ' -> 'normal:std=1'). Raises ValueError for an invalid entry."""
+    parse_scheme(entry)
+    name, _, rest = entry.strip().partition(":")
+    parts = [f"{k.strip()}={v.strip()}" for k, _, v in (p.partition("=") for p in filter(None, rest.split(",")))]
+    return name.strip() + (":" + ",".join(parts) if parts else "")
+
+
 def _schemes(raw) -> tuple[str, ...]:
     entries = [raw] if isinstance(raw, str) else list(raw)
     if not 1 <= len(entries) <= MAX_SCHEMES:
         _fail("schemes", raw, f"1 to {MAX_SCHEMES} entries")
     out = []
     for e in entries:
-        parse_scheme(e)
-        e = e.strip()
+        e = scheme_label(e)
         if e in out:
             _fail("schemes", e, "each entry once")
         out.append(e)
@@ -151,6 +162,33 @@ FIELDS: dict[str, Field] = {
     "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, "L2 penalty on weights"),
     "record_epochs": _num("record_epochs", 2, 51, 11, "epochs probed, evenly spaced, epoch 0 included", True),
     "dtype": _pick("dtype", ("float32", "float64"), "float32", "float precision"),
+}
+
+
+def _flag(name: str, default: bool, help: str) -> Field:
+    def parse(raw):
+        if isinstance(raw, bool):
+            return raw
+        if raw in ("true", "false"):
+            return raw == "true"
+        _fail(name, raw, "true, false")
+    return Field(parse, default, help, choices=("true", "false"))
+
+
+# View keys: what a page shows of the results (which epoch, layer, seed, quantity...), never the numbers.
+# They travel in links beside the experiment keys and are validated here the same way; a page then checks
+# a value against what the results hold (a recorded epoch, an existing layer) and warns if it is not there.
+# A default of None means "the page's own default" (the first or the last recorded epoch, say).
+VIEWS: dict[str, Field] = {
+    "lang": _pick("lang", tuple(LANGUAGES), "en", "language of the dashboard"),
+    "epoch": _num("epoch", 0, 5000, None, "recorded epoch shown", True),
+    "layer": _num("layer", 1, 51, None, "layer shown: 1 is the first hidden layer, the last is the output layer",
+                  True),
+    "seed": _num("seed", 0, 19, 0, "seed shown", True),
+    "quantity": _pick("quantity", ("preactivation", "activation", "gradient"), "preactivation", "quantity shown"),
+    "stat": _pick("stat", ("second_moment", "std", "mean"), "second_moment", "statistic shown"),
+    "metric": _pick("metric", ("loss", "accuracy"), "loss", "metric shown"),
+    "log": _flag("log", True, "logarithmic scale"),
 }
 
 
@@ -300,10 +338,10 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             if str(v) != str(SCHEMA_VERSION):
                 problem(f"v: got {v!r}; allowed: {SCHEMA_VERSION} (this link was made by another version)")
             continue
-        if key in FOREIGN_KEYS:
+        if key in FOREIGN_KEYS or key in VIEWS:  # view keys: see parse_views
             continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join(FIELDS)}")
+            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS])}")
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
@@ -330,21 +368,41 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             values.pop(blamed[0])
 
 
+def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The view keys of a query (``query_to_dict``'s form or single values), validated by ``VIEWS``: the valid
+    ones, and a warning naming each bad one (strict: ValueError). Other keys are ``_build``'s business."""
+    views, warnings = {}, []
+    for key, got in raw.items():
+        if key not in VIEWS:
+            continue
+        try:
+            if isinstance(got, list):
+                if len(got) != 1:
+                    _fail(key, got, "once")
+                got = got[0]
+            views[key] = VIEWS[key].parse(got)
+        except ValueError as e:
+            if strict:
+                raise
+            warnings.append(f"{e}; using the page's default")
+    return views, warnings
+
+
 def _lenient_schemes(got, problem) -> list[str]:
     keep = []
     for entry in ([got] if isinstance(got, str) else got):
         try:
-            parse_scheme(entry)
+            label = scheme_label(entry)
         except ValueError as e:
             problem(f"{e}; entry dropped")
             continue
-        if entry.strip() in keep:
+        if label in keep:
             problem(f"schemes: {entry!r} given twice; kept once")
             continue
         if len(keep) == MAX_SCHEMES:
             problem(f"schemes: more than {MAX_SCHEMES} entries; kept the first {MAX_SCHEMES}")
             break
-        keep.append(entry.strip())
+        keep.append(label)
     if not keep:
         problem(f"schemes: no valid entry; using the default {format_default('schemes')}")
     return keep

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from . import activations
+from .numbers import plain_number
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,9 @@ class Param:
                 raise ValueError(f"{where}: got {raw!r}; allowed: {', '.join(self.choices)}")
             return raw
         try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: got {raw!r}; allowed: a number") from None
+            value = plain_number(raw) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{where}: got {raw!r}; allowed: a number written in plain digits, e.g. 0.5 or 1e-3") from None
         if not math.isfinite(value):
             raise ValueError(f"{where}: got {raw!r}; allowed: a finite number")
         if self.integer:

@@ -1,7 +1,9 @@
 import streamlit as st
 
 from core import charts
-from pages import current, downloads, ensure_navigation, epoch_picker, seed_picker, show_chart
+from app.context import current
+from app.navigation import ensure_navigation
+from app.widgets import downloads, epoch_picker, seed_picker, show_chart
 
 ensure_navigation()
 ctx = current()

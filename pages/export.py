@@ -1,7 +1,9 @@
 import streamlit as st
 
 from core import export
-from pages import current, download_csv, ensure_navigation, page_url
+from app.context import current
+from app.navigation import ensure_navigation, page_url
+from app.widgets import download_csv
 
 ensure_navigation()
 ctx = current()

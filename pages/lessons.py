@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core.lessons import LESSONS
-from pages import ensure_navigation, page_url
+from app.navigation import ensure_navigation, page_url
 
 ensure_navigation()
 

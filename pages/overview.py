@@ -3,7 +3,10 @@ import streamlit as st
 
 from core import charts, initializers
 from core.config import parse_scheme
-from pages import current, downloads, ensure_navigation, scheme_badge, show_chart
+from app.context import current
+from app.navigation import ensure_navigation
+from app.text import literal
+from app.widgets import downloads, scheme_badge, show_chart
 
 ensure_navigation()
 ctx = current()
@@ -37,8 +40,9 @@ st.subheader("Summary")
 st.dataframe(agg.reset_index(), hide_index=True, width="stretch")
 bad = summary[summary["diverged_epoch"].notna()]
 if len(bad):
-    st.warning("Diverged (NaN or inf), stopped and marked ✚ on the curves: "
-               + "; ".join(f"{r.scheme} seed {r.seed}: {r.status}" for r in bad.itertuples()), icon=":material/error:")
+    st.warning(literal("Diverged (NaN or inf), stopped and marked ✚ on the curves: "
+                       + "; ".join(f"{r.scheme} seed {r.seed}: {r.status}" for r in bad.itertuples())),
+               icon=":material/error:")
 with st.expander("Per seed"):
     st.dataframe(summary, hide_index=True, width="stretch")
 

@@ -1,7 +1,9 @@
 import streamlit as st
 
 from core import charts
-from pages import current, downloads, ensure_navigation, show_chart
+from app.context import current
+from app.navigation import ensure_navigation
+from app.widgets import downloads, show_chart
 
 ensure_navigation()
 ctx = current()

@@ -17,13 +17,15 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import pages as glue
+from app import context as app_context
+from app.registry import PAGES as PAGE_SPECS
+from app.results import RESULTS
 from core import ExperimentConfig, run
 from core.lessons import LESSONS
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
-PAGES = ["overview", "activations", "gradients", "weights", "symmetry", "boundaries", "lessons", "export"]
+PAGES = [p.path for p in PAGE_SPECS]
 # Charts each page must show with a 2-D classification config (lessons/export draw none).
 EXPECTED_CHARTS = {"overview": 1, "activations": 3, "gradients": 3, "weights": 2, "symmetry": 2, "boundaries": 1,
                    "lessons": 0, "export": 0}
@@ -32,9 +34,9 @@ SMALL = "v=1&schemes=zeros&schemes=normal%3Astd%3D1&schemes=he_normal&seeds=2&ep
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    glue.RESULTS.clear()
+    RESULTS.clear()
     yield
-    glue.RESULTS.clear()
+    RESULTS.clear()
 
 
 def app(query: str = "") -> AppTest:
@@ -64,7 +66,7 @@ def schemes_in(frames: list[pd.DataFrame]) -> set[str]:
 
 
 def context(at: AppTest):
-    return at.session_state[glue.CTX_KEY]
+    return at.session_state[app_context.CTX_KEY]
 
 
 def no_errors(at: AppTest):
@@ -168,7 +170,7 @@ def test_over_budget_config_trains_nothing_and_says_why():
     at = app(q)
     assert not at.exception
     assert any("too large" in e.value and "GFLOP" in e.value for e in at.error)
-    assert glue.RESULTS.computed == 0 and len(glue.RESULTS) == 0
+    assert RESULTS.computed == 0 and len(RESULTS) == 0
     goto(at, "activations")
     assert not at.exception
 
@@ -191,7 +193,7 @@ def test_a_broken_chart_leaves_the_page_and_the_app_usable(monkeypatch):
 
 def test_switching_pages_and_options_never_retrains():
     at = app(SMALL)
-    assert glue.RESULTS.computed == 1
+    assert RESULTS.computed == 1
     at.toggle(key="ov_log").set_value(False).run()  # the overview's chart options
     at.radio(key="ov_metric").set_value("accuracy").run()
     no_errors(at)
@@ -201,7 +203,7 @@ def test_switching_pages_and_options_never_retrains():
     goto(at, "activations")
     at.select_slider(key="act_epoch").set_value(context(at).epochs[-1]).run()
     no_errors(at)
-    assert glue.RESULTS.computed == 1
+    assert RESULTS.computed == 1
 
 
 def test_link_numbers_equal_the_cli(tmp_path):

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from app.registry import PAGES as PAGE_SPECS
 from bench import serve
 from core import ExperimentConfig, run
 from core.lessons import BY_SLUG
@@ -41,8 +42,9 @@ LINK_QUERY = ("v=1&dataset=circles&schemes=zeros&schemes=he_normal&seeds=2&depth
               "&activation=relu")
 LINK = ExperimentConfig.from_query(LINK_QUERY)
 FIRST_PAGE = "activations"
-# url path -> (nav label = page title, charts drawn, download buttons on the page: label -> frame)
-PAGES = {
+# url path -> (nav label = page title, charts drawn, download buttons on the page: label -> frame); the paths
+# and titles are app.registry's
+EXPECT = {
     "overview": ("Overview", 1, {"Curves": "curves", "Summary": "summary"}),
     "activations": ("Activations", 3, {"Layer statistics": "layer_stats", "Histograms": "histograms"}),
     "gradients": ("Gradients", 3, {"Gradient norms": "gradient_norms", "Histograms": "histograms"}),
@@ -52,6 +54,8 @@ PAGES = {
     "lessons": ("Lessons", 0, {}),
     "export": ("Export", 0, None),  # one button per frame, checked separately
 }
+PAGES = {p.path: (p.title, *EXPECT[p.path][1:]) for p in PAGE_SPECS}
+assert all(EXPECT[p][0] == PAGES[p][0] for p in PAGES), "titles in EXPECT differ from app.registry's"
 
 
 # ------------------------------------------------------------------ fixtures

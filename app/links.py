@@ -1,0 +1,46 @@
+"""The address bar: every control is bound to a query key, so the URL is always a shareable link.
+
+``repair_link`` checks a link once per session, before any widget binds to it: Streamlit drops a bound
+parameter it cannot use without a word, and accepts some we must refuse (free text, typed scheme names, a
+repeated key, digits in odd spellings). If any parameter is wrong it rewrites the URL to the values actually
+used and reruns; the warnings (escaped: they quote the link) stay on screen for the session.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.config import FIELDS, SCHEMA_VERSION, VIEWS, ExperimentConfig, format_value, parse_views
+
+WARNINGS_KEY = "_link_warnings"
+
+
+def url_value(key: str, value) -> list[str] | str:
+    """How a bound widget writes ``value`` into the URL."""
+    if key == "schemes":
+        return list(value)
+    if key == "width":
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return format_value(value)
+
+
+def repair_link() -> list[str]:
+    if WARNINGS_KEY in st.session_state:
+        return st.session_state[WARNINGS_KEY]
+    raw = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    config, warnings = ExperimentConfig.from_query_lenient(raw)
+    views, view_warnings = parse_views(raw)
+    warnings = warnings + view_warnings
+    st.session_state[WARNINGS_KEY] = warnings
+    if warnings:
+        fixed = {"v": str(SCHEMA_VERSION)}
+        for key in FIELDS:
+            value = getattr(config, key)
+            if key in raw and value != FIELDS[key].parse(FIELDS[key].default):
+                fixed[key] = url_value(key, value)
+        fixed.update({key: url_value(key, value) for key, value in views.items() if key in VIEWS})
+        st.query_params.clear()
+        st.query_params.update(fixed)
+        st.rerun()
+    return warnings
