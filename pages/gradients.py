@@ -1,28 +1,50 @@
 import streamlit as st
 
-from core import charts
+from core import charts, notice
+from core.charts import GRAD_WORDS
+from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
-from app.widgets import downloads, epoch_picker, seed_picker, show_chart
+from app.views import PageView
+from app.widgets import density_section, downloads, show_chart, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
+grad = f["gradient_norms"]
 
-st.title("Gradients")
-st.caption("Back-propagated gradients on the probe batch. A slope across layers means vanishing (falling "
-           "towards the input) or exploding (rising) gradients: the early layers then learn far slower or far "
-           "faster than the late ones.")
+st.title(_("Gradients"))
+view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log"))
+opening = st.container()
+st.caption(_("Back-propagated gradients on the probe batch. A slope across layers means vanishing (falling "
+             "towards the input) or exploding (rising) gradients: the early layers then learn far slower or far "
+             "faster than the late ones."))
 
-epoch = epoch_picker(ctx, key="grad_epoch")
-st.subheader(f"Gradient norm per layer at epoch {epoch}")
-show_chart(charts.grad_vs_layer_chart, f["gradient_norms"], ctx.schemes, epoch)
+# the measures these results hold (RMS columns come with newer frames)
+measures = {c: GRAD_WORDS[c] for c in ("weight_grad_norm", "bias_grad_norm", "weight_grad_rms", "bias_grad_rms")
+            if c in grad.columns}
+c1, c2 = st.columns([1, 1])
+with c1:
+    epoch = view.epoch(ctx.epochs, ctx.epochs[0])
+with c2:
+    column = view.choice("norm", measures, "weight_grad_norm", _("Measure"), horizontal=False)
+with opening:
+    what_to_notice(notice.gradients(grad, ctx.schemes, epoch, column, ctx.config.depth))
 
-st.subheader("Gradient norms over training")
-show_chart(charts.grad_over_training_chart, f["gradient_norms"], ctx.schemes)
+st.subheader(_("Gradient per layer"))
+show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column)
+st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser. Exact zeros "
+             "(a layer that receives no gradient) cannot be drawn on the log scale."))
 
-st.subheader("Histograms of back-propagated gradients")
-seed = seed_picker(ctx, key="grad_seed")
-show_chart(charts.histogram_chart, f["histograms"], ctx.schemes, epoch, seed, "gradient")
+st.subheader(_("Over training"))
+data = charts.grad_over_training_data(grad, column)
+domain = charts.positive_domain(data["mean"])
+layers = sorted(grad["layer"].unique().tolist())
+small_multiples(ctx.schemes, lambda s, i: charts.grad_over_training_panel(data, s, i, column, layers, ctx.epochs, domain), data,
+                _("No values: every gradient is 0, which a log scale cannot draw, or the model diverged at once."))
 
-downloads(ctx, ("Gradient norms", "gradient_norms"), ("Histograms", "histograms"))
+st.subheader(_("Distributions of back-propagated gradients ∂L/∂z at epoch {epoch}").format(epoch=epoch))
+seed = view.seed(ctx.config.seeds)
+density_section(ctx, view, "gradient", epoch, seed)
+
+downloads(ctx, (_("Gradient norms"), "gradient_norms"), (_("Histograms"), "histograms"))

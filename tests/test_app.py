@@ -7,6 +7,7 @@ with Results.frames of the same configuration.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,15 +21,19 @@ from streamlit.testing.v1 import AppTest
 from app import context as app_context
 from app.registry import PAGES as PAGE_SPECS
 from app.results import RESULTS
+from app.views import widget_key
 from core import ExperimentConfig, run
 from core.lessons import LESSONS
+from tests.test_charts import check_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 PAGES = [p.path for p in PAGE_SPECS]
-# Charts each page must show with a 2-D classification config (lessons/export draw none).
-EXPECTED_CHARTS = {"overview": 1, "activations": 3, "gradients": 3, "weights": 2, "symmetry": 2, "boundaries": 1,
-                   "lessons": 0, "export": 0}
+# Charts each page draws for the default configuration (4 schemes, tanh, 3 hidden layers): single charts,
+# plus one panel per scheme for small multiples. Zero weights under tanh give exact-zero weight gradients,
+# which a log scale cannot draw: that panel is a sentence instead. Lessons and export draw none.
+EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 4 + 1, "gradients": 1 + 3 + 4 + 4,
+                   "weights": 4 + 3, "symmetry": 2, "boundaries": 4, "lessons": 0, "export": 0}
 SMALL = "v=1&schemes=zeros&schemes=normal%3Astd%3D1&schemes=he_normal&seeds=2&epochs=15&width=8&record_epochs=4"
 
 
@@ -61,6 +66,37 @@ def chart_frames(at: AppTest) -> list[list[pd.DataFrame]]:
     return out
 
 
+def chart_specs(at: AppTest) -> list[dict]:
+    """Per chart on the page, the Vega-Lite spec the browser gets, its datasets (by name) as frames."""
+    out = []
+    for el in at.get("vega_lite_chart"):
+        spec = json.loads(el.proto.spec)
+        spec["datasets"] = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in el.proto.datasets}
+        out.append(spec)
+    return out
+
+
+def notice_text(at: AppTest) -> str:
+    """The page's "What to notice" sentences, unescaped."""
+    found = [m.value for m in at.markdown if "What to notice" in m.value]
+    assert len(found) == 1, [m.value for m in at.markdown][:5]
+    return re.sub(r"\\(.)", r"\1", found[0])
+
+
+def open_at(page: str, query: str) -> AppTest:
+    """A session whose first run is ``page`` (as a link to it opens), with the query's parameters."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        existing = at.query_params.get(key)
+        at.query_params[key] = (existing if isinstance(existing, list) else [existing] if existing else []) + [value]
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def link_warnings(at: AppTest) -> list[str]:
+    return [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning if "Link parameter ignored" in w.value]
+
+
 def schemes_in(frames: list[pd.DataFrame]) -> set[str]:
     return set().union(*[set(df["scheme"]) for df in frames if "scheme" in df.columns])
 
@@ -82,12 +118,16 @@ def test_every_page_with_the_default_configuration():
     for page in PAGES:
         goto(at, page)
         no_errors(at)
+        assert not at.warning, (page, [w.value for w in at.warning])
         charts = chart_frames(at)
         assert len(charts) == EXPECTED_CHARTS[page], page
         for frames in charts:
             found = schemes_in(frames)
             if found:  # every scheme-coloured chart shows exactly the selected schemes
                 assert found <= set(ctx.schemes), (page, found)
+        for spec in chart_specs(at):  # valid Vega-Lite, container-wide, tall enough, titled axes and tooltips
+            check_spec(spec)
+        assert notice_text(at)  # every page opens with "What to notice"
     assert context(at).config == ExperimentConfig()  # switching pages never changed the experiment
 
 
@@ -95,21 +135,31 @@ def test_chart_data_matches_results_frames():
     at = app(SMALL)
     ctx = context(at)
     f = ctx.results.frames
-    # Overview: the loss chart's mean line is the seed mean of the curves frame
-    charts = chart_frames(at)
-    data = pd.concat([d for d in charts[0] if "mean" in d.columns])
-    expect = f["curves"].groupby(["scheme", "split", "epoch"])["loss"].mean()
-    got = data.drop_duplicates(["scheme", "split", "epoch"]).set_index(["scheme", "split", "epoch"])["mean"]
-    pd.testing.assert_series_equal(got.sort_index(), expect.loc[got.index].sort_index(), check_names=False)
-    assert set(got.index.get_level_values(0)) == set(ctx.schemes)  # every scheme has a curve (losses > 0)
-    # Activations: one histogram facet column per selected scheme, counts equal the frame's
+    # Overview: each split's panel draws the seed mean of the curves frame
+    for panel, split in zip(chart_frames(at), ("train", "test")):
+        data = pd.concat([d for d in panel if "mean" in d.columns])
+        expect = f["curves"][f["curves"]["split"] == split].groupby(["scheme", "epoch"])["loss"].mean()
+        got = data.drop_duplicates(["scheme", "epoch"]).set_index(["scheme", "epoch"])["mean"]
+        pd.testing.assert_series_equal(got.sort_index(), expect.loc[got.index].sort_index(), check_names=False)
+        assert set(got.index.get_level_values(0)) == set(ctx.schemes)  # every scheme has a curve (losses > 0)
+    # Activations: the layer × value densities hold every probe value of the epoch's histograms, per scheme
+    # and layer; the recorded histograms (opened) are the frame's own bins
+    at.session_state["histograms_preactivation"] = True
     goto(at, "activations")
-    hist = [d for frames in chart_frames(at) for d in frames if "count" in d.columns][0]
-    assert set(hist["scheme"]) == set(ctx.schemes)
+    no_errors(at)
     h = f["histograms"]
     want = h[(h["epoch"] == 0) & (h["seed"] == 0) & (h["kind"] == "preactivation")]
-    assert hist["count"].sum() == want["count"].sum()
-    assert len(hist) == len(want)
+    dens = [d for frames in chart_frames(at) for d in frames if {"share", "layer", "lo"} <= set(d.columns)]
+    assert len(dens) == len(ctx.schemes)
+    got = pd.concat(dens).groupby(["scheme", "layer"])["count"].sum()
+    total = want.groupby(["scheme", "layer"])["count"].sum()
+    pd.testing.assert_series_equal(got.sort_index(), total[total > 0].astype(float).sort_index(), check_names=False,
+                                   rtol=1e-9)
+    hist = pd.concat([d for frames in chart_frames(at) for d in frames if "bin_left" in d.columns])
+    assert set(hist["scheme"]) == set(ctx.schemes)
+    layer = ctx.config.depth  # the layer followed by default: the last hidden layer
+    one = want[want["layer"] == layer]
+    assert hist["count"].sum() == one["count"].sum() and len(hist) == len(one)
 
 
 def test_symmetry_page_shows_constant_units_as_one():
@@ -181,27 +231,27 @@ def test_a_broken_chart_leaves_the_page_and_the_app_usable(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(charts, "loss_curves", broken)
+    monkeypatch.setattr(charts, "loss_curve_panel", broken)
     at = app(SMALL)
     assert not at.exception
-    assert any("could not be drawn" in e.value and "boom" in e.value for e in at.error)
+    assert sum("could not be drawn" in e.value and "boom" in e.value for e in at.error) == 2  # train and test
     assert len(at.dataframe) >= 1  # the summary table is still there
     goto(at, "activations")
     no_errors(at)
-    assert len(at.get("vega_lite_chart")) == 3
+    assert len(at.get("vega_lite_chart")) == 1 + 3 + 3 + 1
 
 
 def test_switching_pages_and_options_never_retrains():
     at = app(SMALL)
     assert RESULTS.computed == 1
-    at.toggle(key="ov_log").set_value(False).run()  # the overview's chart options
-    at.radio(key="ov_metric").set_value("accuracy").run()
+    at.toggle(key=widget_key("overview", "log")).set_value(False).run()  # the overview's chart options
+    at.radio(key=widget_key("overview", "metric")).set_value("accuracy").run()
     no_errors(at)
-    assert len(at.get("vega_lite_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 2
     for page in PAGES:
         goto(at, page)
     goto(at, "activations")
-    at.select_slider(key="act_epoch").set_value(context(at).epochs[-1]).run()
+    at.select_slider(key=widget_key("activations", "epoch")).set_value(context(at).epochs[-1]).run()
     no_errors(at)
     assert RESULTS.computed == 1
 
@@ -227,3 +277,140 @@ def test_sidebar_scheme_variant_is_added_with_its_parameters():
     at.button[0].click().run()
     no_errors(at)
     assert "normal:std=0.05" in context(at).config.schemes
+
+
+# ------------------------------------------------------------------ views in the link
+VIEWED = SMALL + "&epoch=10&layer=2&seed=1"  # recorded epochs of SMALL: 0, 5, 10, 15
+
+
+def test_a_link_with_view_keys_opens_the_page_in_that_view():
+    at = open_at("weights", VIEWED)
+    no_errors(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.title[0].value == "Weight distances"
+    assert at.select_slider(key=widget_key("weights", "epoch")).value == 10
+    assert at.selectbox(key=widget_key("weights", "layer")).value == 2
+    assert at.selectbox(key=widget_key("weights", "seed")).value == 1
+    assert (at.query_params["epoch"], at.query_params["layer"], at.query_params["seed"]) == ("10", "2", "1")
+    # the charts show that view: layer 2's unit distances at epoch 10, seed 1
+    ud = context(at).results.frames["unit_distances"]
+    want = ud[(ud["epoch"] == 10) & (ud["seed"] == 1) & (ud["layer"] == 2)]
+    drawn = pd.concat([d for frames in chart_frames(at) for d in frames if "unit_i" in d.columns])
+    assert len(drawn) == len(want)
+    assert sorted(drawn["distance"]) == pytest.approx(sorted(want["distance"]))
+    # a control moved writes the view into the link; the page's default leaves it out
+    at.selectbox(key=widget_key("weights", "layer")).set_value(3).run()
+    assert at.query_params["layer"] == "3"
+    at.select_slider(key=widget_key("weights", "epoch")).set_value(15).run()  # the default: the last epoch
+    assert "epoch" not in at.query_params
+
+
+def test_switching_pages_drops_the_previous_pages_view():
+    at = open_at("weights", VIEWED)
+    goto(at, "activations")
+    no_errors(at)
+    assert not {"epoch", "layer", "seed"} & set(at.query_params), dict(at.query_params)
+    assert at.select_slider(key=widget_key("activations", "epoch")).value == 0  # this page's default
+    at.radio(key=widget_key("activations", "quantity")).set_value("activation").run()
+    assert at.query_params["quantity"] == "activation"
+    goto(at, "weights")
+    assert "quantity" not in at.query_params
+    assert at.select_slider(key=widget_key("weights", "epoch")).value == 15  # back at its default
+    assert not at.warning
+
+
+@pytest.mark.parametrize("view, named", [
+    ("epoch=7", ["epoch: got 7"]),  # 7 was not recorded
+    ("layer=9", ["layer: got 9"]),  # 3 layers here
+    ("seed=4", ["seed: got 4"]),  # 2 seeds
+    ("epoch=abc&layer=-1", ["epoch: got 'abc'", "layer: got '-1'"]),  # refused by the view table
+    ("quantity=gradient", ["quantity: not a view of this page"]),
+    ("epoch=5&epoch=10", ["epoch: got ['5', '10']; allowed: once"]),
+])
+def test_a_bad_view_value_warns_naming_it_and_the_default_is_used(view, named):
+    at = open_at("weights", SMALL + "&" + view)
+    assert not at.exception
+    warnings = link_warnings(at)
+    for name in named:
+        assert any(name in w for w in warnings), (name, warnings)
+    assert at.select_slider(key=widget_key("weights", "epoch")).value == 15
+    assert at.selectbox(key=widget_key("weights", "layer")).value == 1
+    assert at.selectbox(key=widget_key("weights", "seed")).value == 0
+    for key in ("epoch", "layer", "seed", "quantity"):
+        assert key not in at.query_params
+    at.run()  # the warnings stay on the page while it is shown
+    assert len(link_warnings(at)) == len(warnings)
+
+
+def test_a_hostile_view_value_is_shown_literally():
+    at = open_at("activations", SMALL + "&quantity=" + "%5Bx%5D(javascript%3Aalert(1))%3Cb%3E")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "quantity" in text and "\\[x\\]\\(javascript" in text  # escaped: no link, no HTML
+
+
+def test_every_view_control_is_in_the_link_and_back():
+    """Each page's controls, moved off their defaults, write their keys; the link reopens the same view."""
+    moves = {
+        "overview": {"metric": "accuracy", "log": True},
+        "activations": {"epoch": 10, "quantity": "activation", "seed": 1, "stat": "std", "layer": 1, "log": False},
+        "gradients": {"epoch": 5, "norm": "bias_grad_norm", "seed": 1, "layer": 2, "log": False},
+        "weights": {"epoch": 5, "layer": 3, "seed": 1, "relative": False},
+        "symmetry": {"epoch": 0, "metric": "accuracy", "split": "train"},
+        "boundaries": {"epoch": 5, "seed": 1},
+    }
+    at = app(SMALL)
+    for page, view in moves.items():
+        goto(at, page)
+        for key, value in view.items():
+            wk = widget_key(page, key)
+            widget = next(w for w in at.get("select_slider") + at.get("selectbox") + at.get("radio") + at.get("toggle")
+                          if getattr(w, "key", None) == wk)
+            widget.set_value(value).run()
+        no_errors(at)
+        query = dict(at.query_params)
+        link = {k: query[k] for k in view}
+        expect = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in view.items()}
+        if page == "overview":  # log scale is the loss's default, accuracy's is linear
+            expect["log"] = "true"
+        assert link == expect, (page, link)
+        again = open_at(page, SMALL + "&" + "&".join(f"{k}={v}" for k, v in link.items()))
+        no_errors(again)
+        assert not again.warning, (page, [w.value for w in again.warning])
+        for key, value in view.items():
+            assert again.session_state[widget_key(page, key)] == value, (page, key)
+
+
+def test_the_export_link_carries_the_last_pages_view():
+    at = open_at("weights", VIEWED)
+    goto(at, "export")
+    no_errors(at)
+    assert at.selectbox(key="_share_page").value == "weights"
+    link = at.code[0].value
+    assert "/weights?" in link and ExperimentConfig.from_query(link.split("?", 1)[1]) == context(at).config
+    params = dict(parse_qsl(link.split("?", 1)[1]))
+    assert (params["epoch"], params["layer"], params["seed"]) == ("10", "2", "1")
+    at.selectbox(key="_share_page").set_value("overview").run()
+    link = at.code[0].value
+    assert "epoch=" not in link and link.split("?")[0].endswith("/")
+
+
+# ------------------------------------------------------------------ what to notice
+def test_what_to_notice_follows_the_configuration():
+    at = app("v=1&schemes=xavier_normal&schemes=he_normal&activation=relu&depth=4&width=32&seeds=2&epochs=6"
+             "&record_epochs=3")
+    goto(at, "activations")
+    first = notice_text(at)
+    assert "xavier_normal: second moment" in first and "predicted ×0.50" in first
+    assert "zeros" not in first
+    at2 = app("v=1&schemes=zeros&schemes=he_normal&activation=relu&depth=4&width=32&seeds=2&epochs=6"
+              "&record_epochs=3")
+    goto(at2, "activations")
+    second = notice_text(at2)
+    assert second != first and "zeros: every pre-activation is 0" in second and "xavier_normal" not in second
+    goto(at2, "symmetry")
+    assert "zeros: 1 distinct unit out of 32 in every hidden layer, at every recorded epoch" in notice_text(at2)
+    # the view changes it too: at the last epoch the prediction (at initialization) is not quoted
+    goto(at, "activations")
+    at.select_slider(key=widget_key("activations", "epoch")).set_value(6).run()
+    assert "At epoch 6" in notice_text(at) and "predicted" not in notice_text(at)
