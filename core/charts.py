@@ -374,6 +374,13 @@ def _int_axis(**kwargs) -> alt.Axis:
     return alt.Axis(tickMinStep=1, format="d", **kwargs)
 
 
+def _epoch_axis(epochs) -> alt.Axis:
+    """Ticks at recorded epochs (every second or third one when there are many)."""
+    e = sorted(int(x) for x in epochs)
+    step = max(1, math.ceil(len(e) / 11))
+    return alt.Axis(values=e[::step], format="d")
+
+
 def layer_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: ValueAxis, layers: list[int],
                         kind: str, share_max: float) -> alt.Chart:
     """One scheme's layer × value density at one epoch: each row a layer (the first on top), the colour the
@@ -400,7 +407,8 @@ def epoch_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: Value
     data = _cells(dens[dens["scheme"] == scheme], "epoch", half)
     domain = [min(epochs) - half, max(epochs) + half]
     return _size(alt.Chart(data).mark_rect().encode(
-        x=alt.X("epoch_lo:Q", title=_("training epoch"), scale=alt.Scale(domain=domain, nice=False, zero=False)),
+        x=alt.X("epoch_lo:Q", title=_("training epoch"), scale=alt.Scale(domain=domain, nice=False, zero=False),
+                axis=_epoch_axis(epochs)),
         x2=alt.X2("epoch_hi:Q"),
         y=alt.Y("lo:Q", title=lines(value_title(kind, axis)), axis=_value_axis(axis),
                 scale=alt.Scale(domain=list(axis.domain), nice=False, zero=False)),
@@ -519,8 +527,8 @@ def init_distance_panel(data: pd.DataFrame, scheme: str, index: int, relative: b
     d = _cells(_cells(data[data["scheme"] == scheme], "epoch", half), "layer")
     layers = data["layer"]
     return _size(alt.Chart(d).mark_rect().encode(
-        x=alt.X("epoch_lo:Q", title=_("training epoch"), scale=alt.Scale(domain=[min(epochs) - half, max(epochs) + half],
-                                                                 nice=False, zero=False)),
+        x=alt.X("epoch_lo:Q", title=_("training epoch"), axis=_epoch_axis(epochs),
+                scale=alt.Scale(domain=[min(epochs) - half, max(epochs) + half], nice=False, zero=False)),
         x2=alt.X2("epoch_hi:Q"),
         y=alt.Y("layer_lo:Q", title=lines(_("layer (last = output layer)")), axis=_int_axis(),
                 scale=alt.Scale(domain=[layers.max() + 0.5, layers.min() - 0.5], nice=False, zero=False)),
