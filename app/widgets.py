@@ -9,6 +9,7 @@ from typing import Callable
 
 import pandas as pd
 import streamlit as st
+from altair.utils.schemapi import debug_mode
 
 from core import charts, density, export, notice, theory
 from core.i18n import _
@@ -21,9 +22,13 @@ LOG = logging.getLogger("initlab")
 
 
 def show_chart(build, *args, **kwargs) -> None:
-    """Draw one chart as wide as its container; if building it fails, say so briefly and let the page go on."""
+    """Draw one chart as wide as its container; if building it fails, say so briefly and let the page go on.
+    Altair's checks of every object as it is made are off while it builds (a quarter of the time of a page
+    of charts); tests/test_charts.py validates each builder's spec."""
     try:
-        st.vega_lite_chart(charts.to_spec(build(*args, **kwargs)), width="stretch")
+        with debug_mode(False):
+            spec = charts.to_spec(build(*args, **kwargs))
+        st.vega_lite_chart(spec, width="stretch")
     except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
         LOG.error("chart %s failed:\n%s", getattr(build, "__name__", build), traceback.format_exc())
         st.error(literal(_("This chart could not be drawn ({error}). The rest of the page still works.").format(

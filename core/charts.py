@@ -137,7 +137,17 @@ def _dom(domain):
 
 
 def _size(chart, height: int = HEIGHT):
-    return chart.properties(width="container", height=max(height, MIN_HEIGHT))
+    """``chart`` as wide as its container and ``height`` tall. Set in place: Altair's ``properties`` deep-copies
+    and validates the chart, and the builders own the object they size."""
+    chart.width, chart.height = "container", max(height, MIN_HEIGHT)
+    return chart
+
+
+def _filtered(chart, expr: str):
+    """``chart`` with a filter transform appended, in place (``transform_filter`` deep-copies)."""
+    chart.transform = [*(chart.transform if chart.transform is not alt.Undefined else []),
+                       alt.FilterTransform(filter=expr)]
+    return chart
 
 
 def seed_band(df: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
@@ -191,12 +201,15 @@ def _epoch_label(epochs, epoch: int, scrubbing: bool) -> alt.Chart:
     rows = rows.assign(label=[_("epoch {epoch}").format(epoch=e) for e in rows["epoch"]])
     text = alt.Chart(rows).mark_text(align="left", baseline="top", fontSize=13, fontWeight="bold", dx=4, dy=4).encode(
         x=alt.XValue(0), y=alt.YValue(0), text=alt.Text("label:N"), tooltip=[tip("epoch:Q", _("epoch shown"))])
-    return text.transform_filter(_scrub_filter()) if scrubbing else text
+    return _filtered(text, _scrub_filter()) if scrubbing else text
 
 
 def _layer(charts: list, scrubbing: bool, epochs, epoch: int):
-    chart = alt.layer(*charts)
-    return chart.add_params(_scrub_param(epochs, epoch)) if scrubbing else chart
+    """The layers in one chart, with the scrub parameter when it scrubs (its filters refer to it)."""
+    chart = alt.LayerChart(layer=charts)
+    if scrubbing:
+        chart.params = [_scrub_param(epochs, epoch).param]  # the schema object alt.param wraps
+    return chart
 
 
 # ---------------------------------------------------------------- overview
@@ -247,7 +260,9 @@ def loss_curve_panel(curves: pd.DataFrame, summary: pd.DataFrame, schemes, split
             tooltip=[scheme_tip(), tip("seed:Q", _("seed")), tip("status:N", _("status")),
                      tip("epoch:Q", _("last finite epoch")), tip(f"{metric}:Q", _("last finite value"), NUM)]))
     title = _("training set") if split == "train" else _("test set")
-    return _size(alt.layer(*layers).properties(title=title), PANEL_HEIGHT + 40)
+    chart = alt.LayerChart(layer=layers)
+    chart.title = title
+    return _size(chart, PANEL_HEIGHT + 40)
 
 
 def divergence_marks(curves: pd.DataFrame, summary: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -312,9 +327,9 @@ def signal_chart(layer_stats: pd.DataFrame, prediction: pd.DataFrame, schemes, e
             tooltip=[scheme_tip(), tip("layer:Q", _("layer")),
                      tip("second_moment:Q", _("predicted second moment"), NUM)]))
     if scrubbing:
-        layers = [l.transform_filter(_scrub_filter()) for l in layers]
+        layers = [_filtered(l, _scrub_filter()) for l in layers]
     layers.append(_epoch_label(epochs, epoch, scrubbing))
-    return _size(_layer(layers, scrubbing, epochs, epoch).resolve_scale(strokeDash="shared"), HEIGHT)
+    return _size(_layer(layers, scrubbing, epochs, epoch), HEIGHT)
 
 
 def dead_chart(layer_stats: pd.DataFrame, schemes, epoch: int) -> alt.Chart:
@@ -458,7 +473,7 @@ def grad_vs_layer_chart(grad: pd.DataFrame, schemes, epochs, epoch: int, column:
         tooltip=tips)
     layers = [band, line]
     if scrubbing:
-        layers = [l.transform_filter(_scrub_filter()) for l in layers]
+        layers = [_filtered(l, _scrub_filter()) for l in layers]
     layers.append(_epoch_label(epochs, epoch, scrubbing))
     return _size(_layer(layers, scrubbing, epochs, epoch), HEIGHT)
 
@@ -562,7 +577,7 @@ def distinct_units_chart(distinct: pd.DataFrame, schemes, epochs, epoch: int, co
         x=x, y=alt.Y("mean:Q", title=ytitle, scale=yscale), color=scheme_color(schemes), tooltip=tips)
     layers = [band, line]
     if scrubbing:
-        layers = [l.transform_filter(_scrub_filter()) for l in layers]
+        layers = [_filtered(l, _scrub_filter()) for l in layers]
     layers.append(_epoch_label(epochs, epoch, scrubbing))
     return _size(_layer(layers, scrubbing, epochs, epoch), PANEL_HEIGHT + 40)
 
@@ -591,7 +606,7 @@ def restarts_chart(summary: pd.DataFrame, schemes, metric: str = "loss", split: 
         x=x, y=alt.Y("mean(value):Q", title=lines(ytitle)),
         tooltip=[scheme_tip(), tip("mean(value):Q", _("mean over seeds"), NUM),
                  tip("count(value):Q", _("seeds"))])
-    return _size(alt.layer(points, means), PANEL_HEIGHT + 40)
+    return _size(alt.LayerChart(layer=[points, means]), PANEL_HEIGHT + 40)
 
 
 def best_of_k_chart(frame: pd.DataFrame, schemes, value: str, value_title: str, k: str = "k") -> alt.LayerChart:
@@ -608,7 +623,7 @@ def best_of_k_chart(frame: pd.DataFrame, schemes, value: str, value_title: str, 
         x=x, y=alt.Y(f"{value}:Q", title=lines(value_title), scale=alt.Scale(zero=False)),
         color=scheme_color(schemes),
         tooltip=tips))
-    return _size(alt.layer(*layers), PANEL_HEIGHT + 40)
+    return _size(alt.LayerChart(layer=layers), PANEL_HEIGHT + 40)
 
 
 # ------------------------------------------------------- decision boundary
@@ -648,4 +663,4 @@ def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index
         x=x, y=y, fill=alt.Fill("label:N", scale=point_scale, title=_("true class"),
                                           legend=alt.Legend(orient="bottom", symbolOpacity=1)),
         tooltip=[tip("label:N", _("true class")), tip("x1:Q", _("feature 1"), NUM), tip("x2:Q", _("feature 2"), NUM)])
-    return _size(alt.layer(heat, dots).resolve_scale(color="independent"), PANEL_HEIGHT + 40)
+    return _size(alt.LayerChart(layer=[heat, dots]), PANEL_HEIGHT + 40)

@@ -117,11 +117,10 @@ def value_axis(hist: pd.DataFrame, symlog_axis: bool = True, bins: int = BINS) -
 
 def _points(hist_keys: pd.DataFrame, stats: pd.DataFrame | None) -> np.ndarray:
     """Per histogram, the value of a constant sample (std 0), else NaN."""
-    if stats is None or stats.empty:
+    constant = stats[stats["std"] == 0][KEYS + ["mean"]] if stats is not None and len(stats) else None
+    if constant is None or constant.empty:
         return np.full(len(hist_keys), np.nan)
-    s = stats[KEYS + ["mean", "std"]]
-    merged = hist_keys.merge(s, on=KEYS, how="left")
-    return np.where(merged["std"].to_numpy() == 0, merged["mean"].to_numpy(), np.nan)
+    return hist_keys.merge(constant, on=KEYS, how="left")["mean"].to_numpy(dtype=float)
 
 
 def density(hist: pd.DataFrame, stats: pd.DataFrame | None, axis: ValueAxis, by: str) -> pd.DataFrame:
