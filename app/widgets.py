@@ -115,41 +115,62 @@ def second_moment_prediction(ctx: Context) -> pd.DataFrame:
                                            ctx.config.activation)
 
 
-def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: int) -> int:
-    """Layer × value densities at ``epoch`` (every layer, one panel per scheme), then the chosen layer's
-    epoch × value density over training, then its recorded histograms in an expander. Returns the layer."""
-    hist, stats = ctx.frames["histograms"], ctx.frames["layer_stats"]
-    log = view.flag("log", True, _("Symmetric log value axis"),
-                    help=_("sign(x)·log10(1 + |x|/0.001): linear within about 0.001 of zero, logarithmic beyond, so "
-                           "vanishing (a line at 0) and exploding (far out) values fit one axis. Off: a linear axis."))
-    at = hist[(hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)]
-    axis = density.value_axis(at, symlog_axis=log)
-    dens = density.density(at, stats, axis, by="layer")
-    layers = sorted(hist["layer"].unique().tolist())
-    share_max = charts.share_top(dens)
-    st.caption(_("Each row is a layer, each colour the share of that layer's probe values in a value bin; every "
-                 "scheme is drawn on the same value axis. A signal that vanishes shrinks to a line at 0 layer by "
-                 "layer; one that explodes spreads further out."))
-    diverged = _("No values: the model diverged before this epoch.")
-    small_multiples(ctx.schemes, lambda s, i: charts.layer_density_panel(dens, s, i, axis, layers, kind, share_max),
-                    dens, diverged)
+def lazy_tabs(key: str, labels: list[str]):
+    """Tabs whose content is built only while shown (Streamlit's stateful tabs: a click reruns the page):
+    each panel is a chart the browser draws, so a page builds only the tab in view."""
+    return st.tabs(labels, key=key, on_change="rerun")
 
-    n_hidden = ctx.config.depth
-    layer = view.layer(layers, n_hidden, label=_("Layer followed over training"))
-    st.subheader(_("Layer {layer} over training (seed {seed})").format(layer=layer, seed=seed))
-    over = hist[(hist["layer"] == layer) & (hist["seed"] == seed) & (hist["kind"] == kind)]
-    axis_t = density.value_axis(over, symlog_axis=log)
-    dens_t = density.density(over, stats, axis_t, by="epoch")
-    share_t = charts.share_top(dens_t)
-    st.caption(_("Each column is a recorded epoch: how the layer's values spread or gather while the network "
-                 "trains (as TensorBoard's distributions)."))
-    small_multiples(ctx.schemes, lambda s, i: charts.epoch_density_panel(dens_t, s, i, axis_t, ctx.epochs, kind,
-                                                                          share_t), dens_t, diverged)
-    # built only while open: four more charts on every run would slow every page switch
-    details = st.expander(_("Histograms of layer {layer} at epoch {epoch}, as recorded (each on its own range)").format(
-        layer=layer, epoch=epoch), key=f"histograms_{kind}", on_change="rerun")
-    if details.open:
-        with details:
+
+def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: int,
+                    first_tab: tuple[str, Callable[[], None]] | None = None) -> int:
+    """The distributions of ``kind`` in tabs: every layer at ``epoch`` (layer × value, one panel per scheme),
+    the chosen layer over training (epoch × value), and its recorded histograms; ``first_tab`` (a label and
+    what draws it) goes before them. Returns the layer."""
+    hist, stats = ctx.frames["histograms"], ctx.frames["layer_stats"]
+    layers = sorted(hist["layer"].unique().tolist())
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        layer = view.layer(layers, ctx.config.depth, label=_("Layer followed over training"))
+    with c2:
+        log = view.flag("log", True, _("Symmetric log value axis"),
+                        help=_("sign(x)·log10(1 + |x|/0.001): linear within about 0.001 of zero, logarithmic beyond, "
+                               "so vanishing (a line at 0) and exploding (far out) values fit one axis. Off: a linear "
+                               "axis."))
+    labels = [_("Every layer"), _("One layer over training"), _("Recorded histograms")]
+    tabs = lazy_tabs(f"tabs_{kind}", ([first_tab[0]] if first_tab else []) + labels)
+    if first_tab:
+        if tabs[0].open:
+            with tabs[0]:
+                first_tab[1]()
+        tabs = tabs[1:]
+    diverged = _("No values: the model diverged before this epoch.")
+    at = hist[(hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)]
+    if tabs[0].open:
+        with tabs[0]:
+            axis = density.value_axis(at, symlog_axis=log)
+            dens = density.density(at, stats, axis, by="layer")
+            top = charts.share_top(dens)
+            st.caption(_("Every layer at epoch {epoch} (seed {seed}): each row is a layer, each colour the share of "
+                         "that layer's probe values in a value bin, on one value axis for every scheme. A signal "
+                         "that vanishes shrinks to a line at 0 layer by layer; one that explodes spreads further "
+                         "out.").format(epoch=epoch, seed=seed))
+            small_multiples(ctx.schemes, lambda s, i: charts.layer_density_panel(dens, s, i, axis, layers, kind, top),
+                            dens, diverged)
+    if tabs[1].open:
+        with tabs[1]:
+            over = hist[(hist["layer"] == layer) & (hist["seed"] == seed) & (hist["kind"] == kind)]
+            axis_t = density.value_axis(over, symlog_axis=log)
+            dens_t = density.density(over, stats, axis_t, by="epoch")
+            top_t = charts.share_top(dens_t)
+            st.caption(_("Layer {layer} (seed {seed}), each column a recorded epoch: how the layer's values spread or "
+                         "gather while the network trains (as TensorBoard's distributions).").format(
+                layer=layer, seed=seed))
+            small_multiples(ctx.schemes, lambda s, i: charts.epoch_density_panel(dens_t, s, i, axis_t, ctx.epochs,
+                                                                                  kind, top_t), dens_t, diverged)
+    if tabs[2].open:
+        with tabs[2]:
             one = at[at["layer"] == layer]
+            st.caption(_("Layer {layer} at epoch {epoch} (seed {seed}), as the probe recorded it: each model's own "
+                         "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
             small_multiples(ctx.schemes, lambda s, i: charts.histogram_panel(one, s, i, kind), one, diverged)
     return layer

@@ -39,7 +39,7 @@ SCRUB_ROW_LIMIT = 20_000
 SCRUB = "scrub_epoch"  # the Vega-Lite parameter's name
 NUM = ".6~g"  # tooltip numbers: six significant digits
 
-STAT_WORDS = {"second_moment": N_("second moment E[x²]"), "std": N_("standard deviation"), "mean": N_("mean")}
+STAT_WORDS = {"second_moment": N_("second moment (mean square)"), "std": N_("standard deviation"), "mean": N_("mean")}
 KIND_WORDS = {"preactivation": N_("pre-activations z"), "activation": N_("activations f(z)"),
               "gradient": N_("back-propagated gradients ∂L/∂z")}
 GRAD_WORDS = {"weight_grad_norm": N_("‖∂L/∂W‖, Frobenius norm of the weight gradient"),
@@ -69,6 +69,9 @@ def to_spec(chart) -> dict:
     name_data(chart)
     spec = chart.to_dict(validate=False)
     spec["datasets"] = frames
+    # Drawn on a canvas, not as SVG: a heatmap is thousands of rects, and as SVG nodes the browser spent
+    # seconds painting a page of them. Streamlit passes usermeta.embedOptions on to vega-embed.
+    spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
     return spec
 
 
@@ -262,7 +265,7 @@ def loss_curve_panel(curves: pd.DataFrame, summary: pd.DataFrame, schemes, split
     title = _("training set") if split == "train" else _("test set")
     chart = alt.LayerChart(layer=layers)
     chart.title = title
-    return _size(chart, PANEL_HEIGHT + 40)
+    return _size(chart, HEIGHT - 40)
 
 
 def divergence_marks(curves: pd.DataFrame, summary: pd.DataFrame, metric: str) -> pd.DataFrame:

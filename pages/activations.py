@@ -46,16 +46,20 @@ with table_col:
         epoch=epoch))
 if stat == "second_moment" and kind == "preactivation":
     if prediction.empty:
-        st.caption(_("No closed-form prediction for {activation} (it exists for relu, leaky_relu, linear), nor for "
-                     "deterministic or data-dependent schemes.").format(activation=ctx.config.activation))
-    else:
+        st.caption(_("No prediction drawn for {activation} with these schemes (deterministic and data-dependent "
+                     "schemes have none).").format(activation=ctx.config.activation))
+    elif ctx.config.activation in ("relu", "leaky_relu", "linear"):
         st.caption(_("Dashed: q(l+1) = n·Var(W)·c·q(l), c = ½ for ReLU (He et al. 2015), anchored at the measured "
                      "layer 1, mean over seeds; drawn at epoch 0, where its independence assumptions hold. "
                      "Solid: measured."))
+    else:
+        st.caption(_("Dashed: the predicted second moment for {activation} (core.theory), anchored at the measured "
+                     "layer 1, mean over seeds; drawn at epoch 0, where its independence assumptions hold. "
+                     "Solid: measured.").format(activation=ctx.config.activation))
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser; the Epoch "
              "control above sets where it starts, the other charts and the link."))
 
-st.subheader(_("Distributions at epoch {epoch} (seed {seed})").format(epoch=epoch, seed=seed))
+st.subheader(_("Distributions"))
 density_section(ctx, view, kind, epoch, seed)
 
 st.subheader(_("Dead or saturated units"))

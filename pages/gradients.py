@@ -36,15 +36,20 @@ show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, col
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser. Exact zeros "
              "(a layer that receives no gradient) cannot be drawn on the log scale."))
 
-st.subheader(_("Over training"))
-data = charts.grad_over_training_data(grad, column)
-domain = charts.positive_domain(data["mean"])
-layers = sorted(grad["layer"].unique().tolist())
-small_multiples(ctx.schemes, lambda s, i: charts.grad_over_training_panel(data, s, i, column, layers, ctx.epochs, domain), data,
-                _("No values: every gradient is 0, which a log scale cannot draw, or the model diverged at once."))
 
-st.subheader(_("Distributions of back-propagated gradients ∂L/∂z at epoch {epoch}").format(epoch=epoch))
+def norms_over_training():
+    data = charts.grad_over_training_data(grad, column)
+    domain = charts.positive_domain(data["mean"])
+    layers = sorted(grad["layer"].unique().tolist())
+    st.caption(_("Each scheme's {measure} per layer over training (seed mean); the colour goes from the first layer "
+                 "to the output layer.").format(measure=_(GRAD_WORDS[column])))
+    small_multiples(ctx.schemes, lambda s, i: charts.grad_over_training_panel(data, s, i, column, layers, ctx.epochs,
+                                                                             domain), data,
+                    _("No values: every gradient is 0, which a log scale cannot draw, or the model diverged at once."))
+
+
+st.subheader(_("Over training, and the distributions of back-propagated gradients ∂L/∂z"))
 seed = view.seed(ctx.config.seeds)
-density_section(ctx, view, "gradient", epoch, seed)
+density_section(ctx, view, "gradient", epoch, seed, first_tab=(_("Norms over training"), norms_over_training))
 
 downloads(ctx, (_("Gradient norms"), "gradient_norms"), (_("Histograms"), "histograms"))

@@ -40,6 +40,9 @@ agg = summary.groupby("scheme", sort=False).agg(
 hidden = [f"distinct_units_layer_{i}" for i in range(1, ctx.config.depth + 1)]
 if all(c in summary.columns for c in hidden):
     agg["fewest distinct hidden units"] = summary.groupby("scheme", sort=False)[hidden].min().min(axis=1)
+functional = [f"functional_{c}" for c in hidden]  # where the frames count units by what they compute too
+if all(c in summary.columns for c in functional):
+    agg["fewest functional hidden units"] = summary.groupby("scheme", sort=False)[functional].min().min(axis=1)
 st.subheader(_("Summary"))
 st.dataframe(agg.reset_index(), hide_index=True, width="stretch")
 bad = summary[summary["diverged_epoch"].notna()]

@@ -6,7 +6,7 @@ from core.probes import MAX_UNITS
 from app.context import current
 from app.navigation import ensure_navigation
 from app.views import PageView
-from app.widgets import downloads, small_multiples, what_to_notice
+from app.widgets import downloads, lazy_tabs, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
@@ -31,20 +31,25 @@ with c3:
 with opening:
     what_to_notice(notice.weights(ud_all, f["init_distances"], ctx.schemes, epoch, seed, layer))
 
-st.subheader(_("Distances between the units of layer {layer} at epoch {epoch} (seed {seed})").format(
-    layer=layer, epoch=epoch, seed=seed))
-ud = ud_all[(ud_all["epoch"] == epoch) & (ud_all["seed"] == seed) & (ud_all["layer"] == layer)]
-top = float(ud["distance"].max()) if len(ud) else 1.0
-small_multiples(ctx.schemes, lambda s, i: charts.unit_distance_panel(ud, s, i, top), ud,
-                _("No values: the model diverged before this epoch."))
-
-st.subheader(_("How far training moved the weights"))
-relative = view.flag("relative", True, _("Relative to the initial norm"),
-                     help=_("‖W − W₀‖ / ‖W₀‖; undefined (blank) where W₀ = 0"))
-moved = charts.init_distance_data(f["init_distances"], relative)
-top_moved = float(moved["mean"].max()) if moved["mean"].notna().any() else 1.0
-small_multiples(ctx.schemes, lambda s, i: charts.init_distance_panel(moved, s, i, relative, ctx.epochs, top_moved),
-                moved, _("No values: the relative distance is undefined when the initial weights are 0 (turn off "
-                         "“Relative to the initial norm”), or the model diverged at once."))
+between, moved = lazy_tabs("tabs_weights", [_("Between the units of a layer"), _("How far training moved the weights")])
+if between.open:
+    with between:
+        st.subheader(_("Distances between the units of layer {layer} at epoch {epoch} (seed {seed})").format(
+            layer=layer, epoch=epoch, seed=seed))
+        ud = ud_all[(ud_all["epoch"] == epoch) & (ud_all["seed"] == seed) & (ud_all["layer"] == layer)]
+        top = float(ud["distance"].max()) if len(ud) else 1.0
+        small_multiples(ctx.schemes, lambda s, i: charts.unit_distance_panel(ud, s, i, top), ud,
+                        _("No values: the model diverged before this epoch."))
+with moved:
+    relative = view.flag("relative", True, _("Relative to the initial norm"),
+                         help=_("‖W − W₀‖ / ‖W₀‖; undefined (blank) where W₀ = 0"))
+    if moved.open:
+        st.subheader(_("How far training moved the weights, every layer and epoch"))
+        data = charts.init_distance_data(f["init_distances"], relative)
+        top_moved = float(data["mean"].max()) if len(data) else 1.0
+        small_multiples(ctx.schemes, lambda s, i: charts.init_distance_panel(data, s, i, relative, ctx.epochs,
+                                                                              top_moved), data,
+                        _("No values: the relative distance is undefined when the initial weights are 0 (turn off "
+                          "“Relative to the initial norm”), or the model diverged at once."))
 
 downloads(ctx, (_("Unit distances"), "unit_distances"), (_("Distance from init"), "init_distances"))

@@ -29,11 +29,12 @@ from tests.test_charts import check_spec
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 PAGES = [p.path for p in PAGE_SPECS]
-# Charts each page draws for the default configuration (4 schemes, tanh, 3 hidden layers): single charts,
-# plus one panel per scheme for small multiples. Zero weights under tanh give exact-zero weight gradients,
-# which a log scale cannot draw: that panel is a sentence instead. Lessons and export draw none.
-EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 4 + 1, "gradients": 1 + 3 + 4 + 4,
-                   "weights": 4 + 3, "symmetry": 2, "boundaries": 4, "lessons": 0, "export": 0}
+# Charts each page draws for the default configuration (4 schemes, tanh, 3 hidden layers): single charts, plus
+# one panel per scheme for small multiples, in the first tab of a page's tabs (the others are built when
+# opened). Zero weights under tanh give exact-zero weight gradients, which a log scale cannot draw: that panel
+# is a sentence instead. Lessons and export draw none.
+EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 1, "gradients": 1 + 3, "weights": 4, "symmetry": 2,
+                   "boundaries": 4, "lessons": 0, "export": 0}
 SMALL = "v=1&schemes=zeros&schemes=normal%3Astd%3D1&schemes=he_normal&seeds=2&epochs=15&width=8&record_epochs=4"
 
 
@@ -143,8 +144,7 @@ def test_chart_data_matches_results_frames():
         pd.testing.assert_series_equal(got.sort_index(), expect.loc[got.index].sort_index(), check_names=False)
         assert set(got.index.get_level_values(0)) == set(ctx.schemes)  # every scheme has a curve (losses > 0)
     # Activations: the layer × value densities hold every probe value of the epoch's histograms, per scheme
-    # and layer; the recorded histograms (opened) are the frame's own bins
-    at.session_state["histograms_preactivation"] = True
+    # and layer; the recorded histograms (their tab) are the frame's own bins
     goto(at, "activations")
     no_errors(at)
     h = f["histograms"]
@@ -155,6 +155,8 @@ def test_chart_data_matches_results_frames():
     total = want.groupby(["scheme", "layer"])["count"].sum()
     pd.testing.assert_series_equal(got.sort_index(), total[total > 0].astype(float).sort_index(), check_names=False,
                                    rtol=1e-9)
+    at.session_state["tabs_preactivation"] = "Recorded histograms"
+    at.run()
     hist = pd.concat([d for frames in chart_frames(at) for d in frames if "bin_left" in d.columns])
     assert set(hist["scheme"]) == set(ctx.schemes)
     layer = ctx.config.depth  # the layer followed by default: the last hidden layer
@@ -238,7 +240,7 @@ def test_a_broken_chart_leaves_the_page_and_the_app_usable(monkeypatch):
     assert len(at.dataframe) >= 1  # the summary table is still there
     goto(at, "activations")
     no_errors(at)
-    assert len(at.get("vega_lite_chart")) == 1 + 3 + 3 + 1
+    assert len(at.get("vega_lite_chart")) == 1 + 3 + 1
 
 
 def test_switching_pages_and_options_never_retrains():

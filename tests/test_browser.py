@@ -55,14 +55,14 @@ FIRST_PAGE = "weights"
 VIEW = {"epoch": "10", "layer": "2", "seed": "1"}
 VIEW_QUERY = "&".join(f"{k}={v}" for k, v in VIEW.items())
 # url path -> (nav label = page title, charts drawn for LINK, download buttons on the page: label -> frame); the
-# paths and titles are app.registry's. Small multiples draw one panel per scheme (zeros, he_normal), except
-# where zero weights leave nothing to draw: ReLU gives them exact-zero weight gradients (no log-scale line)
-# and an undefined distance relative to their zero initial norm.
+# paths and titles are app.registry's. Small multiples draw one panel per scheme (zeros, he_normal) in a page's
+# first tab, except where zero weights leave nothing to draw: ReLU gives them exact-zero weight gradients (no
+# line on a log scale).
 EXPECT = {
     "overview": ("Overview", 2, {"Curves": "curves", "Summary": "summary"}),
-    "activations": ("Activations", 1 + 2 + 2 + 1, {"Layer statistics": "layer_stats", "Histograms": "histograms"}),
-    "gradients": ("Gradients", 1 + 1 + 2 + 2, {"Gradient norms": "gradient_norms", "Histograms": "histograms"}),
-    "weights": ("Weight distances", 2 + 1, {"Unit distances": "unit_distances", "Distance from init": "init_distances"}),
+    "activations": ("Activations", 1 + 2 + 1, {"Layer statistics": "layer_stats", "Histograms": "histograms"}),
+    "gradients": ("Gradients", 1 + 1, {"Gradient norms": "gradient_norms", "Histograms": "histograms"}),
+    "weights": ("Weight distances", 2, {"Unit distances": "unit_distances", "Distance from init": "init_distances"}),
     "symmetry": ("Symmetry & restarts", 2, {"Distinct units": "distinct_units", "Summary": "summary"}),
     "boundaries": ("Decision boundaries", 2, {"Boundaries": "boundaries", "Data points": "data_points"}),
     "lessons": ("Lessons", 0, {}),
@@ -358,7 +358,7 @@ def test_a_fifty_layer_network_is_one_picture(server, browser, first_session):
         wait_ready(page, "Activations", timeout=LOAD_TIMEOUT)
         got = layout(page)
         assert got["overflow"] <= 1
-        assert len(got["charts"]) == 1 + 2 + 2 + 1
+        assert len(got["charts"]) == 1 + 2 + 1
         assert all(250 <= c["height"] <= 700 for c in got["charts"]), [c["height"] for c in got["charts"]]
         shoot(page, SHOTS / "activations-50-layers.png", 1280)
     finally:
@@ -443,7 +443,7 @@ def test_garbage_link_warns_and_falls_back(open_link):
     # the warnings stay for the session, and other pages draw too
     goto_via_sidebar(page, "Activations")
     assert len(eventually(lambda: link_warnings(page), ok=lambda w: len(w) == 5)) == 5
-    wait_charts(page, 1 + 1 + 1 + 1)  # one scheme: the depth chart, two densities, dead units
+    wait_charts(page, 1 + 1 + 1)  # one scheme: the depth chart, its layer x value density, dead units
 
 
 def test_hostile_view_keys_warn_and_never_trace(open_link):
@@ -459,7 +459,7 @@ def test_hostile_view_keys_warn_and_never_trace(open_link):
     assert page.evaluate("() => window.hacked") is None
     assert not {"epoch", "seed", "quantity", "layer"} & set(query(page)), query(page)
     expect(page.locator("[data-testid=stSliderThumbValue]").first).to_have_text("20")  # the page's default
-    wait_charts(page, 2 + 1)
+    wait_charts(page, 2)
 
 
 def test_exploding_lesson_shows_diverged_markers(open_link):
