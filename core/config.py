@@ -96,6 +96,8 @@ def scheme_label(entry: str) -> str:
 
 
 def _schemes(raw) -> tuple[str, ...]:
+    if not isinstance(raw, (str, list, tuple)):
+        _fail("schemes", raw, "a scheme entry or a list of them")
     entries = [raw] if isinstance(raw, str) else list(raw)
     if not 1 <= len(entries) <= MAX_SCHEMES:
         _fail("schemes", raw, f"1 to {MAX_SCHEMES} entries")
@@ -109,6 +111,8 @@ def _schemes(raw) -> tuple[str, ...]:
 
 
 def _widths(raw) -> tuple[int, ...]:
+    if not isinstance(raw, (str, int, float, list, tuple)) or isinstance(raw, bool):
+        _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer")
     parts = raw.split(",") if isinstance(raw, str) else ([raw] if isinstance(raw, (int, float)) else list(raw))
     if not parts:
         _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer separated by commas")
@@ -334,7 +338,7 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
     values: dict[str, Any] = {}
     for key, got in raw.items():
         if key == "v":
-            v = got[-1] if isinstance(got, list) else got
+            v = (got[-1] if got else None) if isinstance(got, list) else got
             if str(v) != str(SCHEMA_VERSION):
                 problem(f"v: got {v!r}; allowed: {SCHEMA_VERSION} (this link was made by another version)")
             continue
