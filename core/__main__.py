@@ -123,14 +123,22 @@ def _json_kind(value) -> str:
 
 
 def one_line(message: str) -> str:
-    """``message`` on one printable line: control characters escaped, bytes that are not text shown as
-    \\x.., and a very long message shortened in the middle."""
-    text = message.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    text = "".join(ch.encode("unicode_escape").decode() if unicodedata.category(ch) == "Cc" else ch
-                   for ch in text)
+    """``message`` as one line a terminal shows as it is: line breaks, control and format characters
+    escaped (\\n, \\x1b, \\u202e), the bytes of a file name that are not UTF-8 shown as \\xNN, and a very
+    long message shortened in the middle."""
+    text = "".join(_escaped(ch) if unicodedata.category(ch) in _HIDDEN else ch for ch in message)
     if len(text) > MAX_MESSAGE:
         text = text[:MAX_MESSAGE * 3 // 4] + " … " + text[-MAX_MESSAGE // 4:]
     return text
+
+
+_HIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def _escaped(ch: str) -> str:
+    if 0xDC80 <= ord(ch) <= 0xDCFF:  # how Python holds a byte of a file name that is not UTF-8
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return ch.encode("unicode_escape").decode()
 
 
 def main(argv=None) -> int:
