@@ -6,7 +6,9 @@ import errno
 import io
 import json
 import os
+import select
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -154,9 +156,13 @@ def _main_as_nobody(argv) -> tuple[int, str]:
         finally:
             os._exit(0)
     os.close(write_end)
+    # a child forked from a process with threads could hang on a lock one of them held: never wait forever
+    if not select.select([read_end], [], [], 120)[0]:
+        os.kill(pid, signal.SIGKILL)
     with os.fdopen(read_end, "rb") as f:
         data = f.read().decode()
     os.waitpid(pid, 0)
+    assert data, "the child process ended without an answer"
     code, _, err = data.partition("\n")
     return int(code), err
 
@@ -317,6 +323,15 @@ def test_an_earlier_export_is_replaced_whole_and_said_so(tmp_path, capsys):
     assert snapshot(tmp_path / "o") == fresh  # no boundaries.csv left from the moons run
     assert sorted(out.split()) == sorted(str(tmp_path / "o" / name) for name in fresh)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "o"]  # nothing left beside it
+
+
+def test_an_export_reruns_into_its_own_folder(tmp_path, capsys):
+    """The README's rerun, in place: --config o/config.json --out o reads the file before replacing o."""
+    before = export_into(tmp_path / "o", MOONS)
+    code, _, err = main(capsys, "--config", tmp_path / "o" / "config.json", "--out", tmp_path / "o", "--quiet")
+    assert code == 0 and err.startswith("note: replaced the earlier export in ")
+    assert snapshot(tmp_path / "o") == before  # same configuration, same bytes
+    assert [p.name for p in tmp_path.iterdir()] == ["o"]
 
 
 def test_an_empty_folder_is_used_with_the_permissions_of_a_new_one(tmp_path, capsys):
