@@ -134,10 +134,11 @@ def write_dir(results, out: Path) -> tuple[list[Path], dict | None]:
     """
     earlier = check_target(out)
     target = Path(os.path.abspath(out)).resolve()
-    made = _make_parents(target.parent)
+    made: list[Path] = []
     tmp = aside = None
     emptied = False
     try:
+        _make_parents(target.parent, made)
         tmp = _fresh_dir(target.parent, target.name, "partial")
         names = []
         for name, data in files(results):
@@ -197,15 +198,15 @@ def _sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _make_parents(folder: Path) -> list[Path]:
-    """Creates ``folder`` and its missing parents; returns those it created, outermost first."""
+def _make_parents(folder: Path, made: list[Path]) -> None:
+    """Creates ``folder`` and its missing parents, outermost first, adding each to ``made`` as it goes."""
     missing = []
     while not folder.exists():
         missing.append(folder)
         folder = folder.parent
     for f in reversed(missing):
         f.mkdir()
-    return list(reversed(missing))
+        made.append(f)
 
 
 def _remove_if_empty(folder: Path) -> None:

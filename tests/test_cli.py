@@ -379,6 +379,22 @@ def test_a_full_disk_on_a_new_path_leaves_nothing_not_even_its_parents(tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_parent_folder_that_cannot_be_made_leaves_none_of_the_others(tmp_path, capsys, monkeypatch):
+    real_mkdir, made = Path.mkdir, []
+
+    def mkdir(self, *a, **k):  # the second missing parent fails, as on a disk out of inodes
+        if self.name.startswith("."):  # check_target's probe and the hidden working folders
+            return real_mkdir(self, *a, **k)
+        if len(made) == 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        made.append(self)
+        real_mkdir(self, *a, **k)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    code, _, err = main(capsys, "--query", MOONS, "--out", tmp_path / "a" / "b" / "o", "--quiet")
+    assert code == 1 and "No space left on device" in err
+    assert made == [tmp_path / "a"] and list(tmp_path.iterdir()) == []
+
+
 def test_an_interrupt_while_writing_leaves_nothing(tmp_path, capsys, monkeypatch):
     before = export_into(tmp_path / "o", MOONS)
     _failing_writer(monkeypatch, 4, KeyboardInterrupt())
