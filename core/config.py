@@ -194,7 +194,7 @@ VIEWS: dict[str, Field] = {
 
 # Sweep keys: the map of the Scale x depth page (core.sweep.SweepConfig). Two axes, each a numeric experiment
 # field or a numeric scheme parameter (sigma_w: the gain of a fan-in-scaled scheme, Var(W) = sigma_w^2 / fan_in),
-# with their values, and the measure the map shows. A new numeric field joins the sweep by adding its name to
+# with their values, the measure the map shows, and whether the page trains the sweep. A new numeric field joins the sweep by adding its name to
 # SWEEP_FIELD_AXES; every numeric scheme parameter is an axis already. Here the keys are checked as text (an axis
 # name, a list of numbers); core.sweep checks each value against its axis's range.
 SWEEP_FIELD_AXES = ("depth", "width", "lr", "momentum", "batch_size", "epochs", "n_samples", "noise", "weight_decay")
@@ -229,6 +229,8 @@ SWEEP_FIELDS: dict[str, Field] = {
     "sweep_y_values": Field(lambda raw: _axis_values("sweep_y_values", raw), None,
                             "values along the vertical axis, separated by commas"),
     "sweep_metric": _pick("sweep_metric", SWEEP_METRICS, "final_test_accuracy", "measure shown on the map"),
+    # a sweep trains many models: the page trains it when asked, and a link that asks for it carries sweep=true
+    "sweep": _flag("sweep", False, "train the sweep and draw its map"),
 }
 
 

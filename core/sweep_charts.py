@@ -22,8 +22,9 @@ from .sweep import AXES
 
 # measure -> (title in words with units, legend title, colour scale)
 METRICS = {
+    # accuracy on a fixed 0-1 scale: an automatic one would paint 0.85 against 0.87 as failure against success
     "final_test_accuracy": (N_("test accuracy after the last epoch (fraction correct)"), N_("test accuracy"),
-                            dict(scheme="viridis")),
+                            dict(scheme="viridis", domain=[0, 1])),
     "final_test_loss": (N_("test loss after the last epoch (log scale)"), N_("test loss"),
                         dict(scheme="viridis", type="log", reverse=True)),
     "signal_growth": (N_("signal growth at epoch 0: ln of the pre-activations' second-moment factor per layer"),
@@ -34,7 +35,7 @@ METRICS = {
 }
 # A theory frame: one row per sigma_w; boundary marks the rows where chi_1 = 1 (the order/chaos boundary).
 THEORY_COLUMNS = ("sigma_w", "chi_1", "xi", "depth_6xi", "boundary")
-HEIGHT = 340
+HEIGHT = 400  # the whole chart; its plot area is about 280 px of it
 TRAINS_AT = 0.9  # mean test accuracy from which the sentence says a point trains
 
 
