@@ -20,6 +20,7 @@ none does, the axis's own scheme is used (sigma_w: he_normal), so every link dra
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -270,7 +271,6 @@ class SweepConfig:
     # ---- identity and round trips
     @property
     def run_id(self) -> str:
-        import hashlib
         return hashlib.sha256(self.to_query().encode()).hexdigest()[:10]
 
     def sweep_keys(self) -> dict[str, str]:

@@ -2,11 +2,11 @@
 
 ``run_task`` is what a sweep's worker processes run (loky's or a Dask cluster's): it takes the task's query
 string and returns its rows, one per (scheme entry, seed), which the sweep joins to its grid points. It
-trains with ``core.experiment.prepare`` and ``core.trainer.train`` exactly as ``run`` does, on one group of
-models with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training
-workers as well would oversubscribe the cores), and probes only epoch 0 and the last epoch, the two the
-measures read. Probes never change the training numbers, so every number here is the one the dashboard
-shows for the same configuration.
+trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``run`` does, in this process
+with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
+well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and
+probes only epoch 0 and the last epoch, the two the measures read. Neither the grouping nor the probes change
+a model's numbers, so every number here is the one the dashboard shows for the grid point's link.
 
 The measures, per model:
 
@@ -33,9 +33,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import blas, experiment, frames
+from . import experiment, frames
 from .config import ExperimentConfig
-from .trainer import train
+from .probes import KINDS, PROBE_SIZE
+from .trainer import Evaluator, TrainOutput, group_bounds, train_group
+
+# Models trained at once in a task: at most this many probe values per record (models x units x probe samples x
+# kinds). A record's work arrays are a few times its values: a depth-30 stack of 36 models took 190 MB at once.
+GROUP_VALUES = 8_000_000
 
 # Every task row's columns and their types: as computed, and as read back from a task file.
 COLUMNS = {
@@ -53,8 +58,14 @@ def run_task(query: str) -> pd.DataFrame:
     config = ExperimentConfig.from_query(query)
     p = experiment.prepare(config)
     settings = replace(p.settings, record_epochs=(0, config.epochs), groups=1, progress=None)
-    with blas.single_threaded():
-        out = train(p.init, p.layout, p.data, p.act, settings, p.prober)
+    k = len(p.init)
+    # the evaluation chunk of a grid point's own link (its seeds alone): the chunks fix the order of the float64
+    # sums, so with the link's chunk every curve is the link's to the bit, however many models share this stack
+    step = Evaluator.chunk(config.seeds, p.layout.sizes, max(len(p.data.X_train), len(p.data.X_test)))
+    per_model = sum(p.layout.sizes[1:]) * PROBE_SIZE * len(KINDS)
+    bounds = group_bounds(k, min(k, -(-k * per_model // GROUP_VALUES)))
+    out = TrainOutput.concat([train_group(p.init[a:b], p.layout, p.data, p.act, settings, p.prober, step, None)
+                              for a, b in zip(bounds[:-1], bounds[1:])])
     models = config.models
     distinct = frames.distinct_units(out.records, models, p.layout.sizes[1:])
     rows = frames.summary(out, models, distinct)[
