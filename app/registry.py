@@ -29,6 +29,7 @@ PAGES: list[PageSpec] = [
     PageSpec("weights", N_("Weight distances"), ":material/grid_on:"),
     PageSpec("symmetry", N_("Symmetry & restarts"), ":material/flip:"),
     PageSpec("boundaries", N_("Decision boundaries"), ":material/map:"),
+    PageSpec("scale_depth", N_("Scale × depth"), ":material/grid_view:", needs_results=False),
     PageSpec("lessons", N_("Lessons"), ":material/school:", needs_results=False),
     PageSpec("export", N_("Export"), ":material/download:"),
 ]

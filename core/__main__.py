@@ -1,4 +1,5 @@
 """python -m core --query "dataset=moons&schemes=zeros&schemes=he_normal&seeds=3" --out DIR
+python -m core sweep --query "...&sweep_x=sigma_w&sweep_x_values=..." --out DIR   (see core.sweep_cli)
 
 Runs a configuration headless and writes one CSV per frame, config.json and
 weights.npz into DIR: the same numbers as the dashboard for the same query.
@@ -142,6 +143,10 @@ def _escaped(ch: str) -> str:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["sweep"]:
+        from .sweep_cli import main as sweep_main
+        return sweep_main(argv[1:])
     ap = _Parser(prog="python -m core", description=__doc__.strip().splitlines()[0])
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--query", default="", help="a dashboard link's query string (the part after '?')")

@@ -196,6 +196,48 @@ VIEWS: dict[str, Field] = {
 }
 
 
+# Sweep keys: the map of the Scale x depth page (core.sweep.SweepConfig). Two axes, each a numeric experiment
+# field or a numeric scheme parameter (sigma_w: the gain of a fan-in-scaled scheme, Var(W) = sigma_w^2 / fan_in),
+# with their values, the measure the map shows, and whether the page trains the sweep. A new numeric field joins the sweep by adding its name to
+# SWEEP_FIELD_AXES; every numeric scheme parameter is an axis already. Here the keys are checked as text (an axis
+# name, a list of numbers); core.sweep checks each value against its axis's range.
+SWEEP_FIELD_AXES = ("depth", "width", "lr", "momentum", "batch_size", "epochs", "n_samples", "noise", "weight_decay")
+SWEEP_SCHEME_AXES = ("sigma_w", *sorted({p.name for i in initializers.INITIALIZERS.values() for p in i.params
+                                         if p.choices is None}))
+SWEEP_AXES = SWEEP_FIELD_AXES + SWEEP_SCHEME_AXES
+SWEEP_METRICS = ("final_test_accuracy", "final_test_loss", "signal_growth", "gradient_ratio")
+MAX_AXIS_VALUES = 50
+
+
+def _axis_values(field: str, raw: Any) -> str:
+    """'0.5, 1,2' -> '0.5,1,2': numbers separated by commas (each checked against its axis by core.sweep)."""
+    allowed = f"numbers in plain digits separated by commas, 1 to {MAX_AXIS_VALUES} of them"
+    if not isinstance(raw, str):
+        _fail(field, raw, allowed)
+    parts = [p.strip() for p in raw.split(",")]
+    if not 1 <= len(parts) <= MAX_AXIS_VALUES:
+        _fail(field, raw, allowed)
+    for part in parts:
+        try:
+            plain_number(part)
+        except ValueError:
+            _fail(field, raw, allowed)
+    return ",".join(parts)
+
+
+SWEEP_FIELDS: dict[str, Field] = {
+    "sweep_x": _pick("sweep_x", SWEEP_AXES, "sigma_w", "horizontal axis of the map"),
+    "sweep_x_values": Field(lambda raw: _axis_values("sweep_x_values", raw), None,
+                            "values along the horizontal axis, separated by commas"),
+    "sweep_y": _pick("sweep_y", SWEEP_AXES, "depth", "vertical axis of the map"),
+    "sweep_y_values": Field(lambda raw: _axis_values("sweep_y_values", raw), None,
+                            "values along the vertical axis, separated by commas"),
+    "sweep_metric": _pick("sweep_metric", SWEEP_METRICS, "final_test_accuracy", "measure shown on the map"),
+    # a sweep trains many models: the page trains it when asked, and a link that asks for it carries sweep=true
+    "sweep": _flag("sweep", False, "train the sweep and draw its map"),
+}
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     dataset: str = FIELDS["dataset"].default
@@ -344,8 +386,10 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             continue
         if key in FOREIGN_KEYS or key in VIEWS:  # view keys: see parse_views
             continue
+        if key in SWEEP_FIELDS:  # sweep keys: see parse_sweep_keys
+            continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS])}")
+            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS, *SWEEP_FIELDS])}")
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
@@ -372,24 +416,29 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             values.pop(blamed[0])
 
 
-def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+def parse_views(raw: dict, strict: bool = False, table: dict[str, Field] = VIEWS) -> tuple[dict[str, Any], list[str]]:
     """The view keys of a query (``query_to_dict``'s form or single values), validated by ``VIEWS``: the valid
     ones, and a warning naming each bad one (strict: ValueError). Other keys are ``_build``'s business."""
     views, warnings = {}, []
     for key, got in raw.items():
-        if key not in VIEWS:
+        if key not in table:
             continue
         try:
             if isinstance(got, list):
                 if len(got) != 1:
                     _fail(key, got, "once")
                 got = got[0]
-            views[key] = VIEWS[key].parse(got)
+            views[key] = table[key].parse(got)
         except ValueError as e:
             if strict:
                 raise
             warnings.append(f"{e}; using the page's default")
     return views, warnings
+
+
+def parse_sweep_keys(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """``parse_views`` for the sweep keys (``SWEEP_FIELDS``)."""
+    return parse_views(raw, strict, SWEEP_FIELDS)
 
 
 def _lenient_schemes(got, problem) -> list[str]:
