@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import FIELDS, SCHEMA_VERSION, VIEWS, ExperimentConfig, format_value, parse_views
+from core.config import (FIELDS, RESTART_FIELDS, SCHEMA_VERSION, VIEWS, ExperimentConfig, format_value,
+                         parse_restart_fields, parse_views)
 
 WARNINGS_KEY = "_link_warnings"
 
@@ -31,7 +32,8 @@ def repair_link() -> list[str]:
     raw = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     config, warnings = ExperimentConfig.from_query_lenient(raw)
     views, view_warnings = parse_views(raw)
-    warnings = warnings + view_warnings
+    restart_keys, restart_warnings = parse_restart_fields(raw)
+    warnings = warnings + view_warnings + restart_warnings
     st.session_state[WARNINGS_KEY] = warnings
     if warnings:
         fixed = {"v": str(SCHEMA_VERSION)}
@@ -40,6 +42,8 @@ def repair_link() -> list[str]:
             if key in raw and value != FIELDS[key].parse(FIELDS[key].default):
                 fixed[key] = url_value(key, value)
         fixed.update({key: url_value(key, value) for key, value in views.items() if key in VIEWS})
+        fixed.update({key: url_value(key, value) for key, value in restart_keys.items()
+                      if value != RESTART_FIELDS[key].default})
         st.query_params.clear()
         st.query_params.update(fixed)
         st.rerun()

@@ -191,6 +191,16 @@ VIEWS: dict[str, Field] = {
     "log": _flag("log", True, "logarithmic scale"),
 }
 
+# The "Restarts beyond networks" page's keys (core.restarts): what it fits on the experiment's dataset, and
+# which fit it draws. They travel in links beside the other keys and are checked by parse_restart_fields.
+RESTART_FITS = ("kmeans.random", "kmeans.k-means++", "gmm.random", "gmm.random_from_data", "gmm.kmeans")
+RESTART_FIELDS: dict[str, Field] = {
+    "restarts": _num("restarts", 2, 50, 20, "restarts per method and init (random_state 0 .. n-1)", True),
+    "clusters": _num("clusters", 2, 12, 9, "k-means clusters", True),
+    "components": _num("components", 2, 12, 4, "Gaussian mixture components (EM)", True),
+    "fit": _pick("fit", RESTART_FITS, "kmeans.random", "method.init whose best and worst restart are drawn"),
+}
+
 
 @dataclass(frozen=True)
 class ExperimentConfig:
@@ -338,10 +348,10 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             if str(v) != str(SCHEMA_VERSION):
                 problem(f"v: got {v!r}; allowed: {SCHEMA_VERSION} (this link was made by another version)")
             continue
-        if key in FOREIGN_KEYS or key in VIEWS:  # view keys: see parse_views
+        if key in FOREIGN_KEYS or key in VIEWS or key in RESTART_FIELDS:  # see parse_views, parse_restart_fields
             continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS])}")
+            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS, *RESTART_FIELDS])}")
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
@@ -386,6 +396,27 @@ def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[s
                 raise
             warnings.append(f"{e}; using the page's default")
     return views, warnings
+
+
+def parse_restart_fields(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The restarts page's keys of a query (``query_to_dict``'s form or single values), validated by
+    ``RESTART_FIELDS``: the valid ones, and a warning naming each bad one and its default (strict: ValueError)."""
+    values, warnings = {}, []
+    for key, got in raw.items():
+        if key not in RESTART_FIELDS:
+            continue
+        field = RESTART_FIELDS[key]
+        try:
+            if isinstance(got, list):
+                if len(got) != 1:
+                    _fail(key, got, "once")
+                got = got[0]
+            values[key] = field.parse(got)
+        except ValueError as e:
+            if strict:
+                raise
+            warnings.append(f"{e}; using the default {format_value(field.default)}")
+    return values, warnings
 
 
 def _lenient_schemes(got, problem) -> list[str]:
