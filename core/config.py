@@ -195,6 +195,16 @@ VIEWS: dict[str, Field] = {
     "log": _flag("log", True, "logarithmic scale"),
 }
 
+# The "Restarts beyond networks" page's keys (core.restarts): what it fits on the experiment's dataset, and
+# which fit it draws. They travel in links beside the other keys and are checked by parse_restart_fields.
+RESTART_FITS = ("kmeans.random", "kmeans.k-means++", "gmm.random", "gmm.random_from_data", "gmm.kmeans")
+RESTART_FIELDS: dict[str, Field] = {
+    "restarts": _num("restarts", 2, 50, 20, "restarts per method and init (random_state 0 .. n-1)", True),
+    "clusters": _num("clusters", 2, 12, 9, "k-means clusters", True),
+    "components": _num("components", 2, 12, 4, "Gaussian mixture components (EM)", True),
+    "fit": _pick("fit", RESTART_FITS, "kmeans.random", "method.init whose best and worst restart are drawn"),
+}
+
 
 # Sweep keys: the map of the Scale x depth page (core.sweep.SweepConfig). Two axes, each a numeric experiment
 # field or a numeric scheme parameter (sigma_w: the gain of a fan-in-scaled scheme, Var(W) = sigma_w^2 / fan_in),
@@ -236,6 +246,12 @@ SWEEP_FIELDS: dict[str, Field] = {
     # a sweep trains many models: the page trains it when asked, and a link that asks for it carries sweep=true
     "sweep": _flag("sweep", False, "train the sweep and draw its map"),
 }
+
+# Every key a link may carry besides the experiment's: what a page shows (views) and the keys of the pages that
+# compute something of their own (restarts, sweeps). They never change the experiment's numbers.
+PAGE_KEYS: dict[str, Field] = {**VIEWS, **RESTART_FIELDS, **SWEEP_FIELDS}
+assert len(PAGE_KEYS) == len(VIEWS) + len(RESTART_FIELDS) + len(SWEEP_FIELDS), "a key in two tables"
+assert not set(PAGE_KEYS) & set(FIELDS), "a page key named like an experiment key"
 
 
 @dataclass(frozen=True)
@@ -384,12 +400,10 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             if str(v) != str(SCHEMA_VERSION):
                 problem(f"v: got {v!r}; allowed: {SCHEMA_VERSION} (this link was made by another version)")
             continue
-        if key in FOREIGN_KEYS or key in VIEWS:  # view keys: see parse_views
-            continue
-        if key in SWEEP_FIELDS:  # sweep keys: see parse_sweep_keys
+        if key in FOREIGN_KEYS or key in PAGE_KEYS:  # a page's keys: see parse_page_keys
             continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS, *SWEEP_FIELDS])}")
+            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *PAGE_KEYS])}")
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
@@ -416,29 +430,41 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             values.pop(blamed[0])
 
 
-def parse_views(raw: dict, strict: bool = False, table: dict[str, Field] = VIEWS) -> tuple[dict[str, Any], list[str]]:
-    """The view keys of a query (``query_to_dict``'s form or single values), validated by ``VIEWS``: the valid
-    ones, and a warning naming each bad one (strict: ValueError). Other keys are ``_build``'s business."""
-    views, warnings = {}, []
+def parse_page_keys(raw: dict, strict: bool = False,
+                    table: dict[str, Field] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The keys of a query that belong to ``table`` (by default every page's: ``PAGE_KEYS``), in
+    ``query_to_dict``'s form or as single values, validated: the valid ones, and a warning naming each bad one
+    and the default used (strict: ValueError). The experiment keys are ``_build``'s business."""
+    table = PAGE_KEYS if table is None else table
+    values, warnings = {}, []
     for key, got in raw.items():
         if key not in table:
             continue
+        field = table[key]
         try:
             if isinstance(got, list):
                 if len(got) != 1:
                     _fail(key, got, "once")
                 got = got[0]
-            views[key] = table[key].parse(got)
+            values[key] = field.parse(got)
         except ValueError as e:
             if strict:
                 raise
-            warnings.append(f"{e}; using the page's default")
-    return views, warnings
+            default = "the page's default" if field.default is None else f"the default {format_value(field.default)}"
+            warnings.append(f"{e}; using {default}")
+    return values, warnings
+
+
+def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, VIEWS)
+
+
+def parse_restart_fields(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, RESTART_FIELDS)
 
 
 def parse_sweep_keys(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
-    """``parse_views`` for the sweep keys (``SWEEP_FIELDS``)."""
-    return parse_views(raw, strict, SWEEP_FIELDS)
+    return parse_page_keys(raw, strict, SWEEP_FIELDS)
 
 
 def _lenient_schemes(got, problem) -> list[str]:

@@ -28,7 +28,8 @@ APP = str(ROOT / "dashboard.py")
 PAGES = [p.path for p in PAGE_SPECS]
 # Charts each page must show with a 2-D classification config (lessons/export draw none).
 EXPECTED_CHARTS = {"overview": 1, "activations": 3, "gradients": 3, "weights": 2, "symmetry": 2, "boundaries": 1,
-                   "scale_depth": 0, "lessons": 0, "export": 0}  # scale_depth trains its sweep when asked (sweep=true)
+                   "scale_depth": 0, "lessons": 0, "export": 0,  # scale_depth trains its sweep when asked (sweep=true)
+                   "restarts": 7}
 SMALL = "v=1&schemes=zeros&schemes=normal%3Astd%3D1&schemes=he_normal&seeds=2&epochs=15&width=8&record_epochs=4"
 
 
@@ -319,3 +320,58 @@ def test_scale_depth_over_the_budget_shows_the_command_that_runs_it(fresh_sweeps
 def dataclasses_replace(config, **changes):
     import dataclasses
     return dataclasses.replace(config, **changes)
+
+
+# ------------------------------------------------------------------ restarts beyond networks
+RESTARTS_LINK = ("v=1&dataset=circles&noise=0.1&data_seed=2&schemes=he_normal&seeds=1&epochs=3&width=4"
+                 "&restarts=5&clusters=4&components=3&fit=gmm.random_from_data")
+
+
+def test_restarts_page_draws_core_restarts_for_its_link():
+    from core import restarts
+    from core.restarts import RestartSettings
+
+    at = goto(app(RESTARTS_LINK), "restarts")
+    no_errors(at)
+    assert not at.warning
+    settings = RestartSettings(dataset="circles", noise=0.1, data_seed=2, restarts=5, clusters=4, components=3)
+    expected = restarts.fit_restarts(settings)
+    assert at.number_input(key="restarts").value == 5 and at.selectbox(key="fit").value == "gmm.random_from_data"
+    charts = chart_frames(at)
+    assert len(charts) == EXPECTED_CHARTS["restarts"]
+    runs = expected.frames["restart_runs"]
+    drawn = pd.concat([d for frames in charts for d in frames if {"objective", "iterations"} <= set(d.columns)])
+    want = runs[runs["method"] != "logistic"]
+    pd.testing.assert_frame_equal(
+        drawn.sort_values(["init", "restart", "objective"])[["init", "restart", "objective", "iterations"]]
+        .reset_index(drop=True),
+        want.sort_values(["init", "restart", "objective"])[["init", "restart", "objective", "iterations"]]
+        .reset_index(drop=True), check_dtype=False)
+    # the chosen fit's ellipses: EM from random data points, best and worst restart
+    ellipses = [d for frames in charts for d in frames if "point" in d.columns]
+    e = expected.frames["restart_ellipses"].query("init == 'random_from_data'")
+    assert sum(len(d) for d in ellipses) == len(e) and len(e) > 0
+    # what to notice: the sentences core.restarts reads off these frames
+    shown = " ".join(m.value for m in at.markdown).replace("\\", "")
+    for sentence in restarts.notices(expected):
+        assert sentence in shown, sentence
+    labels = [b.label for b in at.get("download_button")]
+    assert f"⬇ Restarts (CSV, {len(runs)} rows)" in labels and len(runs) == 5 * 6, labels
+
+
+def test_restarts_page_bad_keys_warn_name_the_default_and_fall_back():
+    at = goto(app("v=1&seeds=1&epochs=3&width=4&restarts=999&fit=nope&components=3"), "restarts")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "restarts: got '999'" in text and "using the default 20" in text
+    assert "fit: got 'nope'" in text and "using the default kmeans.random" in text
+    assert at.number_input(key="restarts").value == 20 and at.number_input(key="components").value == 3
+    assert "restarts" not in at.query_params and "fit" not in at.query_params
+    assert at.query_params["components"] == "3"
+
+
+def test_restarts_page_refuses_more_work_than_its_bound():
+    at = goto(app("v=1&seeds=1&epochs=3&width=4&restarts=50&clusters=12&components=12"), "restarts")
+    assert not at.exception
+    assert any("CPU seconds" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(at.get("vega_lite_chart")) == 0

@@ -55,6 +55,7 @@ EXPECT = {
     "scale_depth": ("Scale × depth", 0, {}),  # trains its sweep only when asked (sweep=true): see below
     "lessons": ("Lessons", 0, {}),
     "export": ("Export", 0, None),  # one button per frame, checked separately
+    "restarts": ("Restarts beyond networks", 7, {}),  # its own frames: test_restarts_link_reproduces_its_csv
 }
 PAGES = {p.path: (p.title, *EXPECT[p.path][1:]) for p in PAGE_SPECS}
 assert all(EXPECT[p][0] == PAGES[p][0] for p in PAGES), "titles in EXPECT differ from app.registry's"
@@ -402,6 +403,34 @@ def test_lesson_link_opens_its_configuration(open_link):
     assert eventually(lambda: selected_schemes(lesson_page), schemes) == schemes
     expect_sidebar_value(lesson_page, "Hidden layers", str(lesson.config.depth))
     wait_charts(lesson_page, PAGES[lesson.page][1])
+
+
+def test_restarts_link_reproduces_its_csv(open_link, tmp_path):
+    from core import restarts
+    from core.restarts import RestartSettings
+
+    own = "&restarts=6&clusters=5&components=3&fit=gmm.random_from_data"
+    page = open_link(f"restarts?{LINK_QUERY}{own}", "Restarts beyond networks")
+    wait_charts(page, PAGES["restarts"][1])
+    q = query(page)
+    assert (q["restarts"], q["clusters"], q["components"], q["fit"]) == (["6"], ["5"], ["3"], ["gmm.random_from_data"])
+    assert q["dataset"] == ["circles"] and not alerts(page), alerts(page)
+    expect(page.get_by_role("spinbutton", name="Restarts per init", exact=True)).to_have_value("6")
+    settings = RestartSettings.from_config(LINK, restarts=6, clusters=5, components=3)
+    expected = restarts.fit_restarts(settings).frames
+    for label, name in (("Restarts", "restart_runs"), ("Centres", "restart_centres")):
+        button = page.locator("[data-testid=stDownloadButton]").filter(has_text=f"{label} (CSV").get_by_role("button")
+        with page.expect_download(timeout=RUN_TIMEOUT) as info:
+            button.click()
+        assert info.value.suggested_filename == f"initlab_{name}_{settings.run_id}.csv"
+        df = pd.read_csv(info.value.path())
+        assert set(df.pop("run_id")) == {settings.run_id}
+        want = pd.read_csv(pd.io.common.StringIO(expected[name].to_csv(index=False)))
+        pd.testing.assert_frame_equal(df, want, check_exact=True)
+    # the centres drawn are the linked fit's: EM from random data points, with its ellipses
+    centres = pd.read_csv(pd.io.common.StringIO(expected["restart_centres"].to_csv(index=False)))
+    assert "random_from_data" in set(centres["init"])
+    screenshot(page, "restarts-link")
 
 
 def test_server_log_has_no_traceback(server, first_session):
