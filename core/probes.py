@@ -22,6 +22,7 @@ GRID = 40  # decision-boundary grid is GRID x GRID
 # Two units are one when they differ by at most this many machine epsilons of the training dtype, relative
 # to their scale (see same_unit_tolerance).
 SAME_UNIT_EPS = 2 ** 14
+SCREEN_DIMS = 8  # wide layers' units are first told apart along this many directions (_twins)
 UNIT_VALUES = 1 << 18  # at most this many values (models x units x max(units, inputs)) per _twins call
 # Pairs with squared distance below this share of their squared norms are measured from their difference:
 # there the Gram form's rounding (about 1e-16 of the norms) would be more than a 1e-6 relative error.
@@ -328,24 +329,40 @@ def distinct_units_stack(u: np.ndarray, rtol: float) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _screen(d: int) -> np.ndarray:
+    """(d, SCREEN_DIMS) fixed orthonormal columns: the directions ``_twins`` compares long rows along."""
+    q, _ = np.linalg.qr(np.random.default_rng(12345).standard_normal((d, SCREEN_DIMS)))
+    q.flags.writeable = False
+    return q
+
+
 def _twins(u: np.ndarray, rtol: float) -> np.ndarray:
     """(K, m) which rows of u (K, m, d) may be the same unit as another row of their model.
 
     Each model's rows are divided by its largest |value| (free of overflow and underflow). Two rows of one
-    unit are then within rtol in every coordinate, so within sqrt(d) rtol in Euclidean distance:
-    |w_i|^2 + |w_j|^2 - 2 w_i.w_j <= d rtol^2, from the Gram matrix (one batched product in u's dtype,
-    whose rounding, at most 8 d eps of the largest squared norm, is added to the bound). A row outside
-    every other row's bound is a unit of its own. In a model with NaN or inf every row stays in.
+    unit are then within rtol in every coordinate, so within sqrt(d) rtol in Euclidean distance, and so
+    are their projections on SCREEN_DIMS orthonormal directions, which wide layers are compared by (m^2 d
+    operations would be more than the probes' forward pass: a layer of 1024 units has 1025 inputs). The
+    distances come from the Gram matrix, in u's dtype; the bound adds the projection's rounding (at most
+    sqrt(dims) d^1.5 eps for two rows with entries in [-1, 1]) and the Gram form's (at most 8 dims eps of
+    the largest squared norm). A row outside every other row's bound is a unit of its own. In a model with
+    NaN or inf every row stays in.
     """
     k, m, d = u.shape
+    eps = np.finfo(u.dtype).eps
     with np.errstate(invalid="ignore"):
         top = np.maximum(u.max(axis=(1, 2)), -u.min(axis=(1, 2)))  # NaN in a model with NaN
     finite = np.isfinite(top) & (top > 0)
+    reach = math.sqrt(d) * rtol
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf models: every row stays in below
         w = u / np.where(finite, top, 1).astype(u.dtype)[:, None, None]
+        if m * d > 4 * SCREEN_DIMS * (m + d):  # the projection's work is under a quarter of the Gram's
+            w = np.matmul(w, _screen(d).astype(u.dtype))
+            reach += 2 * math.sqrt(SCREEN_DIMS) * d ** 1.5 * eps
         gram = np.matmul(w, network.swap(w))
         sq = np.diagonal(gram, axis1=1, axis2=2)
-        bound = d * rtol * rtol + 8 * d * np.finfo(u.dtype).eps * sq.max(axis=1)
+        bound = reach * reach + 8 * w.shape[2] * eps * sq.max(axis=1)
         # |w_i - w_j|^2 <= bound, as w_i.w_j - |w_i|^2 / 2 >= (|w_j|^2 - bound) / 2
         near = gram - sq[:, :, None] / 2 >= ((sq - bound[:, None]) / 2)[:, None, :]
     near[:, np.arange(m), np.arange(m)] = False

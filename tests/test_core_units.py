@@ -14,15 +14,17 @@ F32, F64 = same_unit_tolerance(np.float32), same_unit_tolerance(np.float64)
 def brute_force(u: np.ndarray, rtol: float) -> int:
     """The definition, pair by pair: the first row left takes every row within rtol x the larger of the two
     rows' largest finite |value| in every coordinate (a NaN or inf must be the same NaN or inf)."""
-    scale = [max((abs(x) for x in row if math.isfinite(x)), default=0.0) for row in u.tolist()]
+    u = np.asarray(u, np.float64)  # float32 values and their differences are exact in float64
+    finite = np.where(np.isfinite(u), np.abs(u), 0)
+    scale = finite.max(axis=1) if u.shape[1] else np.zeros(len(u))
+    a, b = u[:, None, :], u[None, :, :]
+    tol = rtol * np.maximum(scale[:, None], scale[None, :])[..., None]
+    with np.errstate(invalid="ignore"):
+        same = ((np.abs(a - b) <= tol) | (a == b) | (np.isnan(a) & np.isnan(b))).all(axis=2)
     left, count = list(range(len(u))), 0
     while left:
         first, count = left[0], count + 1
-        def same(j):
-            tol = rtol * max(scale[first], scale[j])
-            return all(a == b or (math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol
-                       for a, b in zip(u[first].tolist(), u[j].tolist()))
-        left = [j for j in left if not same(j)]
+        left = [j for j in left if not same[first, j]]
     return count
 
 
@@ -56,10 +58,10 @@ def test_units_apart_by_rounding_are_one_and_units_apart_by_more_are_not(dtype):
         assert distinct_units(pair, rtol) == brute_force(pair, rtol) == 1
 
 
-def _planted(rng, dtype, rtol):
-    """A random model: a few prototype units, copies of them moved by 0 to 10x the tolerance, sometimes a NaN
-    or inf row, sometimes every coordinate moved (the Euclidean screen's worst case)."""
-    m, d = int(rng.integers(1, 40)), int(rng.integers(1, 20))
+def _planted(rng, dtype, rtol, m, d):
+    """A random model of m units of d values: a few prototype units, copies of them moved by 0 to 10x the
+    tolerance, sometimes a NaN or inf row, sometimes every coordinate moved (the Euclidean screen's worst
+    case)."""
     protos = rng.standard_normal((int(rng.integers(1, 6)), d)) * 10.0 ** rng.uniform(-8, 8)
     u = protos[rng.integers(0, len(protos), m)]
     scale = np.abs(u).max(axis=1, keepdims=True)
@@ -73,14 +75,14 @@ def _planted(rng, dtype, rtol):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_distinct_units_equal_brute_force_on_planted_copies(dtype):
+@pytest.mark.parametrize("wide", [False, True], ids=["narrow", "wide"])  # wide: the screen projects the rows
+def test_distinct_units_equal_brute_force_on_planted_copies(dtype, wide):
     rtol = same_unit_tolerance(dtype)
     rng = np.random.default_rng(1)
-    for _ in range(40):
-        models = [_planted(rng, dtype, rtol) for _ in range(5)]
-        m, d = max(u.shape[0] for u in models), max(u.shape[1] for u in models)
-        models = [np.pad(u, ((0, 0), (0, d - u.shape[1]))) for u in models]  # zero inputs change nothing
-        models = [u for u in models if u.shape[0] == models[0].shape[0]]
+    for _ in range(10 if wide else 40):
+        m, d = (int(rng.integers(60, 150)), int(rng.integers(100, 300))) if wide else (
+            int(rng.integers(1, 40)), int(rng.integers(1, 20)))
+        models = [_planted(rng, dtype, rtol, m, d) for _ in range(5)]
         want = [brute_force(u, rtol) for u in models]
         assert distinct_units_stack(np.stack(models), rtol).tolist() == want
         assert [distinct_units(u, rtol) for u in models] == want
@@ -172,6 +174,19 @@ def test_zero_hadamard_gives_few_distinct_functions_from_two_inputs(activation, 
     pd_equal(counts["float32"], counts["float64"])
 
 
+@pytest.mark.parametrize("features", [3, 5])
+def test_zero_hadamard_first_layer_has_at_most_a_power_of_two_distinct_units(features):
+    """Column c < 2^b of a Sylvester Hadamard matrix is (-1)^popcount(j & c) in row j: it depends on the low b
+    bits of j only, so n inputs give at most 2^ceil(log2 n) distinct units (3 -> 4, 5 -> 8), by weights and so
+    by function."""
+    c = ExperimentConfig(schemes=("zero_hadamard",), dataset="blobs", features=features, classes=3, n_samples=200,
+                         depth=2, width=(32,), seeds=1, epochs=1, record_epochs=2, dtype="float64")
+    r = run(c)
+    bound = 2 ** math.ceil(math.log2(features))
+    assert _counts(r, "distinct_units").loc[("zero_hadamard", 0, 0, 1)] == bound
+    assert 1 < _counts(r, "functional_distinct_units").loc[("zero_hadamard", 0, 0, 1)] <= bound
+
+
 @pytest.mark.parametrize("data_seed", [0, 1, 2, 3])
 def test_he_units_are_all_distinct_and_relu_dead_units_are_one_function(data_seed):
     c = ExperimentConfig(schemes=("he_normal",), activation="tanh", data_seed=data_seed,
@@ -209,3 +224,21 @@ def test_functional_count_sees_copies_the_weights_do_not():
     rtol = same_unit_tolerance(np.float64)
     assert rec.functional[:2, 0].tolist() == [brute_force(a1.T, rtol), brute_force(a2.T, rtol)] == [3, 3]
     assert rec.distinct[:2, 0].tolist() == [3, 6]
+
+
+def test_csv_columns_are_added_never_renamed():
+    c = ExperimentConfig(schemes=("he_normal",), **{**SMALL, "depth": 2, "epochs": 2, "record_epochs": 2})
+    f = run(c).frames
+    assert list(f["distinct_units"].columns) == ["scheme", "seed", "epoch", "layer", "distinct_units", "units",
+                                                 "functional_distinct_units"]
+    assert list(f["gradient_norms"].columns) == ["scheme", "seed", "epoch", "layer", "weight_grad_norm",
+                                                 "bias_grad_norm", "weight_grad_rms", "bias_grad_rms"]
+    assert list(f["summary"].columns)[9:] == ["distinct_units_layer_1", "distinct_units_layer_2",
+                                              "distinct_units_layer_3", "functional_distinct_units_layer_1",
+                                              "functional_distinct_units_layer_2", "functional_distinct_units_layer_3"]
+    d = f["distinct_units"]
+    last = d[d["epoch"] == c.epochs].set_index("layer")
+    s = f["summary"].iloc[0]
+    for layer in (1, 2, 3):
+        assert s[f"functional_distinct_units_layer_{layer}"] == last.loc[layer, "functional_distinct_units"]
+        assert s[f"distinct_units_layer_{layer}"] == last.loc[layer, "distinct_units"]
