@@ -22,7 +22,8 @@ INIT_COLORS = {"random": PALETTE[1], "random_from_data": PALETTE[3], "k-means++"
 def _sized(chart, title: str | None = None, height: int = HEIGHT):
     """The plot ``height`` tall, its width fitted to the page's column (Streamlit's default "fit" would
     count the legend and axis titles into the height and squash the plot)."""
-    props = {"height": height, "autosize": alt.AutoSizeParams(type="fit-x", contains="padding")}
+    props = {"width": "container", "height": height,
+             "autosize": alt.AutoSizeParams(type="fit-x", contains="padding")}
     if title is not None:
         props["title"] = title
     return chart.properties(**props)
@@ -53,7 +54,8 @@ def outcomes_chart(runs: pd.DataFrame, method: str) -> alt.LayerChart:
     data = runs[runs["method"] == method][["init", "restart", "objective", "iterations", "converged", "gap",
                                            "near_best"]]
     best = data["objective"].min() if m.better == "lower" else data["objective"].max()
-    y = alt.Y("objective:Q", title=_(m.axis),
+    y_title = _(m.axis)
+    y = alt.Y("objective:Q", title=y_title,
               scale=alt.Scale(domain=_domain(data["objective"], 0.02 * abs(best) + 1e-9), zero=False))
     # restarts that end identically would hide each other: spread them a little along x (the tooltip keeps
     # the exact iteration count)
@@ -67,7 +69,7 @@ def outcomes_chart(runs: pd.DataFrame, method: str) -> alt.LayerChart:
                  alt.Tooltip("converged:N", title=_("converged")),
                  alt.Tooltip("near_best:N", title=_("in the best group"))])
     rule = alt.Chart(pd.DataFrame({"best": [best]})).mark_rule(strokeDash=[5, 4], color="black").encode(
-        y=alt.Y("best:Q"), tooltip=[alt.Tooltip("best:Q", title=_("best found"), format=".10g")])
+        y=alt.Y("best:Q", title=y_title), tooltip=[alt.Tooltip("best:Q", title=_("best found"), format=".10g")])
     return _sized(alt.layer(dots, rule), _(m.title))
 
 
@@ -85,7 +87,7 @@ def convex_chart(runs: pd.DataFrame) -> alt.LayerChart:
                       scale=alt.Scale(domain=stages, range=[PALETTE[9], PALETTE[2]]),
                       legend=alt.Legend(orient="bottom", symbolOpacity=1))
     base = alt.Chart(long).encode(
-        x=alt.X("restart:Q", title=_("restart"), axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("restart:Q", title=_("restart (its random_state)"), axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("log_loss:Q", title=_(m.axis), scale=alt.Scale(zero=True)),
         tooltip=[alt.Tooltip("restart:Q", title=_("restart")), alt.Tooltip("stage:N", title=_("stage")),
                  alt.Tooltip("log_loss:Q", title=_(m.noun), format=".10g"),
@@ -102,7 +104,8 @@ def best_of_k_chart(best_of_k: pd.DataFrame, runs: pd.DataFrame, method: str) ->
     data = best_of_k[best_of_k["method"] == method]
     found = runs[runs["method"] == method]["objective"]
     best = found.min() if m.better == "lower" else found.max()
-    y = alt.Y("expected_best:Q", title=[_("expected best of k"), _(m.axis)],
+    y_title = [_("expected best of k"), _(m.axis)]
+    y = alt.Y("expected_best:Q", title=y_title,
               scale=alt.Scale(domain=_domain(np.r_[data["expected_best"], best], 0.02 * abs(best) + 1e-9),
                               zero=False))
     lines = alt.Chart(data).mark_line(point=True).encode(
@@ -112,7 +115,7 @@ def best_of_k_chart(best_of_k: pd.DataFrame, runs: pd.DataFrame, method: str) ->
                  alt.Tooltip("expected_best:Q", title=_("expected best"), format=".10g"),
                  alt.Tooltip("chance_near_best:Q", title=_("chance of one in the best group"), format=".1%")])
     rule = alt.Chart(pd.DataFrame({"best": [best]})).mark_rule(strokeDash=[5, 4], color="black").encode(
-        y=alt.Y("best:Q"), tooltip=[alt.Tooltip("best:Q", title=_("best found"), format=".10g")])
+        y=alt.Y("best:Q", title=y_title), tooltip=[alt.Tooltip("best:Q", title=_("best found"), format=".10g")])
     return _sized(alt.layer(lines, rule), _(m.title))
 
 
@@ -131,17 +134,18 @@ def centres_chart(points: pd.DataFrame, centres: pd.DataFrame, ellipses: pd.Data
     x = alt.X("x1:Q", title=_("feature 1 (standardized)"), scale=alt.Scale(zero=False))
     y = alt.Y("x2:Q", title=_("feature 2 (standardized)"), scale=alt.Scale(zero=False))
     layers = [alt.Chart(points).mark_circle(size=14, color="#9a9a9a", opacity=0.45).encode(
-        x=x, y=y, tooltip=[alt.Tooltip("x1:Q", format=".4g"), alt.Tooltip("x2:Q", format=".4g"),
+        x=x, y=y, tooltip=[alt.Tooltip("x1:Q", title=_("feature 1"), format=".4g"),
+                           alt.Tooltip("x2:Q", title=_("feature 2"), format=".4g"),
                            alt.Tooltip("label:N", title=_("label"))])]
     e = ellipses[(ellipses["method"] == method) & (ellipses["init"] == init) & (ellipses["which"] == which)]
     if len(e):
         layers.append(alt.Chart(e).mark_line(color=INIT_COLORS[init], strokeWidth=2).encode(
-            x="x1:Q", y="x2:Q", detail="cluster:N", order="point:Q",
+            x=x, y=y, detail="cluster:N", order="point:Q",
             tooltip=[alt.Tooltip("cluster:N", title=_("component"))]))
     layers.append(alt.Chart(c).mark_point(shape="cross", size=220, filled=True, color="black", opacity=1).encode(
-        x="x1:Q", y="x2:Q",
-        tooltip=[alt.Tooltip("cluster:N", title=_("cluster")), alt.Tooltip("x1:Q", format=".6g"),
-                 alt.Tooltip("x2:Q", format=".6g"), alt.Tooltip("weight:Q", title=_("weight"), format=".4f")]))
+        x=x, y=y,
+        tooltip=[alt.Tooltip("cluster:N", title=_("cluster")), alt.Tooltip("x1:Q", title=_("feature 1"), format=".6g"),
+                 alt.Tooltip("x2:Q", title=_("feature 2"), format=".6g"), alt.Tooltip("weight:Q", title=_("weight"), format=".4f")]))
     return _sized(alt.layer(*layers), title, HEIGHT + 40)
 
 
@@ -151,16 +155,17 @@ def network_best_of_k_chart(best_of_k: pd.DataFrame, summary: pd.DataFrame, sche
     metric = str(best_of_k["metric"].iloc[0])
     title = metric.replace("_", " ")
     data = best_of_k[np.isfinite(best_of_k["expected_best"].to_numpy(dtype=float))]
+    x = alt.X("k:Q", title=_("seeds kept (k): the best of k is used"), axis=alt.Axis(tickMinStep=1))
+    y_title = _("expected best {metric}").format(metric=title)
     lines = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("k:Q", title=_("seeds kept (k): the best of k is used"), axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("expected_best:Q", title=_("expected best {metric}").format(metric=title),
-                scale=alt.Scale(zero=False)),
+        x=x, y=alt.Y("expected_best:Q", title=y_title, scale=alt.Scale(zero=False)),
         color=scheme_color(schemes),
-        tooltip=["scheme", alt.Tooltip("k:Q", title=_("seeds")),
+        tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("k:Q", title=_("seeds")),
                  alt.Tooltip("expected_best:Q", title=_("expected best"), format=".10g")])
     seen = summary[["scheme", "seed", metric]].assign(k=1)
     seen = seen[np.isfinite(seen[metric].to_numpy(dtype=float))]
     dots = alt.Chart(seen).mark_circle(size=45, opacity=0.6).encode(
-        x="k:Q", y=alt.Y(f"{metric}:Q"), color=scheme_color(schemes, legend=False),
-        tooltip=["scheme", "seed", alt.Tooltip(f"{metric}:Q", format=".10g")])
+        x=x, y=alt.Y(f"{metric}:Q", title=y_title), color=scheme_color(schemes, legend=False),
+        tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("seed:Q", title=_("seed")),
+                 alt.Tooltip(f"{metric}:Q", title=_("observed {metric}").format(metric=title), format=".10g")])
     return _sized(alt.layer(dots, lines))

@@ -7,6 +7,7 @@ import streamlit as st
 from app.context import current
 from app.navigation import ensure_navigation
 from app.text import literal
+from app.widgets import what_to_notice
 from core import export, restart_charts, restarts
 from core.config import RESTART_FIELDS
 from core.i18n import _
@@ -67,8 +68,7 @@ with st.spinner(_("Fitting {n} restarts of each method and init…").format(n=se
 f = res.frames
 runs = f["restart_runs"]
 
-st.subheader(_("What to notice"))
-st.markdown("\n".join(f"- {literal(line)}" for line in restarts.notices(res)))
+what_to_notice(restarts.notices(res))
 
 st.subheader(_("Where each restart ends"))
 st.caption(_("One dot per restart: its final objective against the iterations it took; the dashed line is the best "

@@ -108,7 +108,7 @@ def test_symmetry_counts_units_of_the_configured_width(cache, width):
     for scheme in config.schemes:
         # constant weights stay equal in exact arithmetic; in float they may split at the 1e-9 level
         one = (hidden[hidden["scheme"] == scheme]["distinct_units"] == 1).all()
-        clause = f"{scheme}: 1 distinct unit out of {width} in every hidden layer, at every recorded epoch"
+        clause = f"{scheme}: 1 functional unit out of {width} in every hidden layer, at every recorded epoch"
         assert (clause in sentences[0]) == one, (clause, sentences)
     he = hidden[(hidden["scheme"] == "he_normal") & (hidden["epoch"] == hidden["epoch"].max())]
     if (he["distinct_units"] == width).all():
