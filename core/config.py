@@ -126,6 +126,8 @@ def _bias(raw) -> str:
 
 
 def _schemes(raw) -> tuple[str, ...]:
+    if not isinstance(raw, (str, list, tuple)):
+        _fail("schemes", raw, "a scheme entry or a list of them")
     entries = [raw] if isinstance(raw, str) else list(raw)
     if not 1 <= len(entries) <= MAX_SCHEMES:
         _fail("schemes", raw, f"1 to {MAX_SCHEMES} entries")
@@ -139,6 +141,8 @@ def _schemes(raw) -> tuple[str, ...]:
 
 
 def _widths(raw) -> tuple[int, ...]:
+    if not isinstance(raw, (str, int, float, list, tuple)) or isinstance(raw, bool):
+        _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer")
     parts = raw.split(",") if isinstance(raw, str) else ([raw] if isinstance(raw, (int, float)) else list(raw))
     if not parts:
         _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer separated by commas")
@@ -222,6 +226,64 @@ VIEWS: dict[str, Field] = {
     "metric": _pick("metric", ("loss", "accuracy"), "loss", "metric shown"),
     "log": _flag("log", True, "logarithmic scale"),
 }
+
+# The "Restarts beyond networks" page's keys (core.restarts): what it fits on the experiment's dataset, and
+# which fit it draws. They travel in links beside the other keys and are checked by parse_restart_fields.
+RESTART_FITS = ("kmeans.random", "kmeans.k-means++", "gmm.random", "gmm.random_from_data", "gmm.kmeans")
+RESTART_FIELDS: dict[str, Field] = {
+    "restarts": _num("restarts", 2, 50, 20, "restarts per method and init (random_state 0 .. n-1)", True),
+    "clusters": _num("clusters", 2, 12, 9, "k-means clusters", True),
+    "components": _num("components", 2, 12, 4, "Gaussian mixture components (EM)", True),
+    "fit": _pick("fit", RESTART_FITS, "kmeans.random", "method.init whose best and worst restart are drawn"),
+}
+
+
+# Sweep keys: the map of the Scale x depth page (core.sweep.SweepConfig). Two axes, each a numeric experiment
+# field or a numeric scheme parameter (sigma_w: the gain of a fan-in-scaled scheme, Var(W) = sigma_w^2 / fan_in),
+# with their values, the measure the map shows, and whether the page trains the sweep. A new numeric field joins the sweep by adding its name to
+# SWEEP_FIELD_AXES; every numeric scheme parameter is an axis already. Here the keys are checked as text (an axis
+# name, a list of numbers); core.sweep checks each value against its axis's range.
+SWEEP_FIELD_AXES = ("depth", "width", "lr", "momentum", "batch_size", "epochs", "n_samples", "noise", "weight_decay")
+SWEEP_SCHEME_AXES = ("sigma_w", *sorted({p.name for i in initializers.INITIALIZERS.values() for p in i.params
+                                         if p.choices is None}))
+SWEEP_AXES = SWEEP_FIELD_AXES + SWEEP_SCHEME_AXES
+SWEEP_METRICS = ("final_test_accuracy", "final_test_loss", "signal_growth", "gradient_ratio")
+MAX_AXIS_VALUES = 50
+
+
+def _axis_values(field: str, raw: Any) -> str:
+    """'0.5, 1,2' -> '0.5,1,2': numbers separated by commas (each checked against its axis by core.sweep)."""
+    allowed = f"numbers in plain digits separated by commas, 1 to {MAX_AXIS_VALUES} of them"
+    if not isinstance(raw, str):
+        _fail(field, raw, allowed)
+    parts = [p.strip() for p in raw.split(",")]
+    if not 1 <= len(parts) <= MAX_AXIS_VALUES:
+        _fail(field, raw, allowed)
+    for part in parts:
+        try:
+            plain_number(part)
+        except ValueError:
+            _fail(field, raw, allowed)
+    return ",".join(parts)
+
+
+SWEEP_FIELDS: dict[str, Field] = {
+    "sweep_x": _pick("sweep_x", SWEEP_AXES, "sigma_w", "horizontal axis of the map"),
+    "sweep_x_values": Field(lambda raw: _axis_values("sweep_x_values", raw), None,
+                            "values along the horizontal axis, separated by commas"),
+    "sweep_y": _pick("sweep_y", SWEEP_AXES, "depth", "vertical axis of the map"),
+    "sweep_y_values": Field(lambda raw: _axis_values("sweep_y_values", raw), None,
+                            "values along the vertical axis, separated by commas"),
+    "sweep_metric": _pick("sweep_metric", SWEEP_METRICS, "final_test_accuracy", "measure shown on the map"),
+    # a sweep trains many models: the page trains it when asked, and a link that asks for it carries sweep=true
+    "sweep": _flag("sweep", False, "train the sweep and draw its map"),
+}
+
+# Every key a link may carry besides the experiment's: what a page shows (views) and the keys of the pages that
+# compute something of their own (restarts, sweeps). They never change the experiment's numbers.
+PAGE_KEYS: dict[str, Field] = {**VIEWS, **RESTART_FIELDS, **SWEEP_FIELDS}
+assert len(PAGE_KEYS) == len(VIEWS) + len(RESTART_FIELDS) + len(SWEEP_FIELDS), "a key in two tables"
+assert not set(PAGE_KEYS) & set(FIELDS), "a page key named like an experiment key"
 
 
 @dataclass(frozen=True)
@@ -395,17 +457,17 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
     values: dict[str, Any] = {}
     for key, got in raw.items():
         if key == "v":
-            v = got[-1] if isinstance(got, list) else got
+            v = (got[-1] if got else None) if isinstance(got, list) else got
             if str(v) not in map(str, CHANGES):
                 problem(f"v: got {v!r}; allowed: {', '.join(map(str, CHANGES))} (this link was made by another "
                         "version)")
             else:
                 version = int(v)
             continue
-        if key in FOREIGN_KEYS or key in VIEWS:  # view keys: see parse_views
+        if key in FOREIGN_KEYS or key in PAGE_KEYS:  # a page's keys: see parse_page_keys
             continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS])}")
+            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *PAGE_KEYS])}")
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
@@ -442,24 +504,41 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
     return config, warnings
 
 
-def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
-    """The view keys of a query (``query_to_dict``'s form or single values), validated by ``VIEWS``: the valid
-    ones, and a warning naming each bad one (strict: ValueError). Other keys are ``_build``'s business."""
-    views, warnings = {}, []
+def parse_page_keys(raw: dict, strict: bool = False,
+                    table: dict[str, Field] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The keys of a query that belong to ``table`` (by default every page's: ``PAGE_KEYS``), in
+    ``query_to_dict``'s form or as single values, validated: the valid ones, and a warning naming each bad one
+    and the default used (strict: ValueError). The experiment keys are ``_build``'s business."""
+    table = PAGE_KEYS if table is None else table
+    values, warnings = {}, []
     for key, got in raw.items():
-        if key not in VIEWS:
+        if key not in table:
             continue
+        field = table[key]
         try:
             if isinstance(got, list):
                 if len(got) != 1:
                     _fail(key, got, "once")
                 got = got[0]
-            views[key] = VIEWS[key].parse(got)
+            values[key] = field.parse(got)
         except ValueError as e:
             if strict:
                 raise
-            warnings.append(f"{e}; using the page's default")
-    return views, warnings
+            default = "the page's default" if field.default is None else f"the default {format_value(field.default)}"
+            warnings.append(f"{e}; using {default}")
+    return values, warnings
+
+
+def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, VIEWS)
+
+
+def parse_restart_fields(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, RESTART_FIELDS)
+
+
+def parse_sweep_keys(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, SWEEP_FIELDS)
 
 
 def _lenient_schemes(got, problem) -> list[str]:

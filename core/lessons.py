@@ -19,6 +19,7 @@ import pandas as pd
 
 from .config import VIEWS, ExperimentConfig
 from .i18n import N_
+from .restarts import two_groups
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,8 @@ def _selu(f) -> bool:
 
 def _restarts(f) -> bool:
     s = f["summary"]
-    losses = s[s["scheme"] == "he_normal"]["final_train_loss"].to_numpy()
-    return bool(np.ptp(losses) > 0.2 * np.median(losses))
+    # every scheme's final train losses fall into a stuck and a fitted group, far apart for their spread
+    return all(two_groups(g["final_train_loss"]) for _, g in s.groupby("scheme"))
 
 
 LESSONS: list[Lesson] = [
@@ -207,13 +208,16 @@ LESSONS: list[Lesson] = [
            ExperimentConfig(schemes=("lecun_normal", "normal:std=1", "xavier_uniform"), seeds=2, activation="selu",
                             depth=20, width=(64,), lr=0.01, epochs=20, record_epochs=5), _selu,
            {"epoch": 0, "quantity": "activation", "stat": "std", "log": False}),
-    Lesson("restarts", "Random restarts land in different minima",
-           "The same network, data and batches, only the initial draw changes: the final losses spread out. "
-           "That spread is why a single run proves little and why people restart or ensemble.",
+    Lesson("restarts", N_("Some restarts get stuck, and more epochs do not free them"),
+           N_("Twelve restarts of a 3-unit ReLU network on moons: same data, same batches, only the initial draw "
+              "differs. With He init, 5 of the 12 stop near train loss 0.2 (85 to 92% of the training points right) "
+              "while the other 7 fit the data (loss under 0.02); with Xavier, 7 of 12 stop. Three times the epochs "
+              "leave every stuck run stuck: only a new start finds the better solution. On data seeds 1 to 3, 4 or 5 "
+              "of 12 He runs and 8 or 9 of 12 Xavier runs get stuck."),
            "symmetry",
-           ExperimentConfig(dataset="spirals", n_samples=600, noise=0.5, schemes=("he_normal",), seeds=10,
-                            activation="relu", depth=2, width=(16,), optimizer="adam", lr=0.01, epochs=150),
-           _restarts),
+           ExperimentConfig(dataset="moons", n_samples=500, noise=0.1, schemes=("he_normal", "xavier_normal"),
+                            seeds=12, depth=1, width=(3,), activation="relu", optimizer="adam", lr=0.01,
+                            epochs=200), _restarts, {"metric": "loss"}),
 ]
 
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}

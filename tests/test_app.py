@@ -28,7 +28,8 @@ APP = str(ROOT / "dashboard.py")
 PAGES = [p.path for p in PAGE_SPECS]
 # Charts each page must show with a 2-D classification config (lessons/export draw none).
 EXPECTED_CHARTS = {"overview": 1, "activations": 3, "gradients": 3, "weights": 2, "symmetry": 2, "boundaries": 1,
-                   "lessons": 0, "export": 0}
+                   "scale_depth": 0, "lessons": 0, "export": 0,  # scale_depth trains its sweep when asked (sweep=true)
+                   "restarts": 7}
 SMALL = "v=1&schemes=zeros&schemes=normal%3Astd%3D1&schemes=he_normal&seeds=2&epochs=15&width=8&record_epochs=4"
 
 
@@ -227,3 +228,150 @@ def test_sidebar_scheme_variant_is_added_with_its_parameters():
     at.button[0].click().run()
     no_errors(at)
     assert "normal:std=0.05" in context(at).config.schemes
+
+
+# ------------------------------------------------------------------ Scale x depth
+SWEEP_BASE = ExperimentConfig(schemes=("zeros", "he_normal"), seeds=2, epochs=4, n_samples=120, width=(6,),
+                              activation="relu", record_epochs=3)
+
+
+def sweep_link(**keys) -> str:
+    from core.sweep import SweepConfig
+    sweep = SweepConfig(SWEEP_BASE, (("sigma_w", "0.7,1.4"), ("depth", "1,2")))
+    return sweep.to_query() + "".join(f"&{k}={v}" for k, v in keys.items())
+
+
+@pytest.fixture
+def fresh_sweeps():
+    from app.sweeps import SWEEPS
+    SWEEPS.clear()
+    yield SWEEPS
+    SWEEPS.clear()
+
+
+def test_scale_depth_page_shows_the_cost_and_trains_only_when_asked(fresh_sweeps):
+    at = app(sweep_link())
+    goto(at, "scale_depth")
+    no_errors(at)
+    assert not at.get("vega_lite_chart") and fresh_sweeps.computed == 0
+    captions = " ".join(c.value for c in at.caption)
+    assert "8 trainings" in captions and "limit" in captions and "left out of the sweep" in captions
+    at.toggle(key="sweep").set_value(True).run()
+    no_errors(at)
+    assert len(at.get("vega_lite_chart")) == 1 and fresh_sweeps.computed == 1  # (the browser test: sweep=true)
+
+
+def test_scale_depth_link_reproduces_the_map(fresh_sweeps):
+    from core.sweep import SweepConfig, run_sweep
+    from core.sweep_charts import map_data
+    link = sweep_link(sweep="true", sweep_metric="final_test_loss")
+    at = app(link)
+    goto(at, "scale_depth")
+    no_errors(at)
+    assert not at.warning
+    charts = chart_frames(at)
+    assert len(charts) == 1
+    shown = pd.concat([d for d in charts[0] if "mean" in d.columns]).sort_values(["x", "y"]).reset_index(drop=True)
+    sweep = SweepConfig.from_query(link)
+    frame = run_sweep(sweep, workers=1).frame
+    want = map_data(frame, "sigma_w", "depth", "final_test_loss", "he_normal", link=lambda q: f"/?{q}")
+    want = want.sort_values(["x", "y"]).reset_index(drop=True)
+    for col in ("x", "y", "mean", "low", "high", "seeds", "url"):
+        assert shown[col].tolist() == want[col].tolist(), col
+    # every cell links to its point's full dashboard: the configuration with that scheme entry and depth
+    for url, x, y in zip(shown["url"], shown["x"], shown["y"]):
+        c = ExperimentConfig.from_query(url.split("?", 1)[1])
+        assert c.schemes == (f"he_normal:gain={x}",) and c.depth == y and c.epochs == 4
+    notice = [m.value for m in at.markdown if "What to notice" in m.value]
+    assert len(notice) == 1 and "he\\_normal" in notice[0]
+    assert any(f"CSV, {len(frame)} rows" in b.proto.label for b in at.get("download_button"))
+    code = at.get("code")[0].proto.code_text
+    assert code == f'python -m core sweep --query "{sweep.to_query()}" --out sweep-results'
+
+
+def test_scale_depth_bad_sweep_keys_warn_name_the_key_and_fall_back(fresh_sweeps):
+    at = app(sweep_link().replace("sweep_x_values=0.7%2C1.4", "sweep_x_values=1%2Cabc")
+             .replace("sweep_y_values=1%2C2", "sweep_y_values=1%2C0.5") + "&sweep_metric=bogus")
+    goto(at, "scale_depth")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "sweep\\_x\\_values" in text and "abc" in text  # refused by the link check: not numbers
+    assert "sweep\\_metric" in text and "bogus" in text
+    assert "sweep\\_y\\_values" in text and "0\\.5" in text  # numbers, but not depths: refused by the page
+    code = at.get("code")[0].proto.code_text
+    assert "sweep_x_values=0.5%2C1.0%2C1.5%2C2.0%2C3.0" in code and "sweep_y_values=1%2C2%2C4%2C8%2C16" in code
+    assert fresh_sweeps.computed == 0
+
+
+def test_scale_depth_over_the_budget_shows_the_command_that_runs_it(fresh_sweeps):
+    from core.sweep import SweepConfig
+    big = dataclasses_replace(SWEEP_BASE, epochs=2000, n_samples=5000, width=(64,))
+    link = SweepConfig(big, (("sigma_w", "0.5,1,2"), ("depth", "10,20,30"))).to_query() + "&sweep=true"
+    at = app(link)
+    goto(at, "scale_depth")
+    assert not at.exception
+    assert any("larger than this server runs" in w.value and "GFLOP" in w.value for w in at.warning)
+    code = at.get("code")[0].proto.code_text
+    query = code.split('--query "', 1)[1].split('"', 1)[0]
+    assert SweepConfig.from_query(query) == SweepConfig.from_query(link)
+    assert not at.get("vega_lite_chart") and fresh_sweeps.computed == 0
+
+
+def dataclasses_replace(config, **changes):
+    import dataclasses
+    return dataclasses.replace(config, **changes)
+
+
+# ------------------------------------------------------------------ restarts beyond networks
+RESTARTS_LINK = ("v=1&dataset=circles&noise=0.1&data_seed=2&schemes=he_normal&seeds=1&epochs=3&width=4"
+                 "&restarts=5&clusters=4&components=3&fit=gmm.random_from_data")
+
+
+def test_restarts_page_draws_core_restarts_for_its_link():
+    from core import restarts
+    from core.restarts import RestartSettings
+
+    at = goto(app(RESTARTS_LINK), "restarts")
+    no_errors(at)
+    assert not at.warning
+    settings = RestartSettings(dataset="circles", noise=0.1, data_seed=2, restarts=5, clusters=4, components=3)
+    expected = restarts.fit_restarts(settings)
+    assert at.number_input(key="restarts").value == 5 and at.selectbox(key="fit").value == "gmm.random_from_data"
+    charts = chart_frames(at)
+    assert len(charts) == EXPECTED_CHARTS["restarts"]
+    runs = expected.frames["restart_runs"]
+    drawn = pd.concat([d for frames in charts for d in frames if {"objective", "iterations"} <= set(d.columns)])
+    want = runs[runs["method"] != "logistic"]
+    pd.testing.assert_frame_equal(
+        drawn.sort_values(["init", "restart", "objective"])[["init", "restart", "objective", "iterations"]]
+        .reset_index(drop=True),
+        want.sort_values(["init", "restart", "objective"])[["init", "restart", "objective", "iterations"]]
+        .reset_index(drop=True), check_dtype=False)
+    # the chosen fit's ellipses: EM from random data points, best and worst restart
+    ellipses = [d for frames in charts for d in frames if "point" in d.columns]
+    e = expected.frames["restart_ellipses"].query("init == 'random_from_data'")
+    assert sum(len(d) for d in ellipses) == len(e) and len(e) > 0
+    # what to notice: the sentences core.restarts reads off these frames
+    shown = " ".join(m.value for m in at.markdown).replace("\\", "")
+    for sentence in restarts.notices(expected):
+        assert sentence in shown, sentence
+    labels = [b.label for b in at.get("download_button")]
+    assert f"⬇ Restarts (CSV, {len(runs)} rows)" in labels and len(runs) == 5 * 6, labels
+
+
+def test_restarts_page_bad_keys_warn_name_the_default_and_fall_back():
+    at = goto(app("v=1&seeds=1&epochs=3&width=4&restarts=999&fit=nope&components=3"), "restarts")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "restarts: got '999'" in text and "using the default 20" in text
+    assert "fit: got 'nope'" in text and "using the default kmeans.random" in text
+    assert at.number_input(key="restarts").value == 20 and at.number_input(key="components").value == 3
+    assert "restarts" not in at.query_params and "fit" not in at.query_params
+    assert at.query_params["components"] == "3"
+
+
+def test_restarts_page_refuses_more_work_than_its_bound():
+    at = goto(app("v=1&seeds=1&epochs=3&width=4&restarts=50&clusters=12&components=12"), "restarts")
+    assert not at.exception
+    assert any("CPU seconds" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(at.get("vega_lite_chart")) == 0

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app.registry import PAGES as PAGE_SPECS
 from bench import serve
@@ -51,8 +52,10 @@ EXPECT = {
     "weights": ("Weight distances", 2, {"Unit distances": "unit_distances", "Distance from init": "init_distances"}),
     "symmetry": ("Symmetry & restarts", 2, {"Distinct units": "distinct_units", "Summary": "summary"}),
     "boundaries": ("Decision boundaries", 1, {"Boundaries": "boundaries", "Data points": "data_points"}),
+    "scale_depth": ("Scale × depth", 0, {}),  # trains its sweep only when asked (sweep=true): see below
     "lessons": ("Lessons", 0, {}),
     "export": ("Export", 0, None),  # one button per frame, checked separately
+    "restarts": ("Restarts beyond networks", 7, {}),  # its own frames: test_restarts_link_reproduces_its_csv
 }
 PAGES = {p.path: (p.title, *EXPECT[p.path][1:]) for p in PAGE_SPECS}
 assert all(EXPECT[p][0] == PAGES[p][0] for p in PAGES), "titles in EXPECT differ from app.registry's"
@@ -402,6 +405,70 @@ def test_lesson_link_opens_its_configuration(open_link):
     wait_charts(lesson_page, PAGES[lesson.page][1])
 
 
+def test_restarts_link_reproduces_its_csv(open_link, tmp_path):
+    from core import restarts
+    from core.restarts import RestartSettings
+
+    own = "&restarts=6&clusters=5&components=3&fit=gmm.random_from_data"
+    page = open_link(f"restarts?{LINK_QUERY}{own}", "Restarts beyond networks")
+    wait_charts(page, PAGES["restarts"][1])
+    q = query(page)
+    assert (q["restarts"], q["clusters"], q["components"], q["fit"]) == (["6"], ["5"], ["3"], ["gmm.random_from_data"])
+    assert q["dataset"] == ["circles"] and not alerts(page), alerts(page)
+    expect(page.get_by_role("spinbutton", name="Restarts per init", exact=True)).to_have_value("6")
+    settings = RestartSettings.from_config(LINK, restarts=6, clusters=5, components=3)
+    expected = restarts.fit_restarts(settings).frames
+    for label, name in (("Restarts", "restart_runs"), ("Centres", "restart_centres")):
+        button = page.locator("[data-testid=stDownloadButton]").filter(has_text=f"{label} (CSV").get_by_role("button")
+        with page.expect_download(timeout=RUN_TIMEOUT) as info:
+            button.click()
+        assert info.value.suggested_filename == f"initlab_{name}_{settings.run_id}.csv"
+        df = pd.read_csv(info.value.path())
+        assert set(df.pop("run_id")) == {settings.run_id}
+        want = pd.read_csv(pd.io.common.StringIO(expected[name].to_csv(index=False)))
+        pd.testing.assert_frame_equal(df, want, check_exact=True)
+    # the centres drawn are the linked fit's: EM from random data points, with its ellipses
+    centres = pd.read_csv(pd.io.common.StringIO(expected["restart_centres"].to_csv(index=False)))
+    assert "random_from_data" in set(centres["init"])
+    screenshot(page, "restarts-link")
+
+
 def test_server_log_has_no_traceback(server, first_session):
     text = Path(server["log"]).read_text()
     assert "Traceback" not in text, text[-3000:]
+
+
+def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
+    from core.sweep import SweepConfig
+    sweep = SweepConfig(LINK, (("sigma_w", "0.7,1.4"), ("depth", "1,2")))
+    page = open_link(f"scale_depth?{sweep.to_query()}", "Scale × depth")
+    wait_charts(page, 0)
+    page.get_by_test_id("stCheckbox").get_by_text("Train and draw the map").click()  # the toggle: the map goes into the link
+    page.wait_for_url(re.compile(r"[?&]sweep=true(&|$)"), timeout=RUN_TIMEOUT)
+    wait_ready(page, "Scale × depth")
+    wait_charts(page, 1)
+    assert SweepConfig.from_query(urlparse(page.url).query) == sweep
+    expect(page.get_by_text("What to notice")).to_be_visible()
+    screenshot(page, "scale_depth-map")
+    # the plot area is tiled by the four cells: its middle is one of them, and selecting it opens its dashboard
+    plot = page.locator("[data-testid=stVegaLiteChart]").first.locator("canvas, svg").first
+    plot.scroll_into_view_if_needed()
+    box = plot.bounding_box()
+    x, y = box["x"] + 0.45 * box["width"], box["y"] + 0.45 * box["height"]
+    page.mouse.move(x, y)
+    under = "(() => { const e = document.elementFromPoint(%s, %s); return [getComputedStyle(e).cursor, e.outerHTML.slice(0, 200)]; })()"
+    cursor, element = page.evaluate(under % (x, y))
+    assert cursor == "pointer" and "mean over seeds" in element, element  # a cell, with its link
+    overview = re.compile(r"^https?://[^/]+/\?v=1&")  # the default page lives at "/"
+    for _ in range(3):  # a click that lands while Vega is still wiring its handlers does nothing: click again
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_url(overview, timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    wait_ready(page, "Overview", timeout=LOAD_TIMEOUT)
+    point = ExperimentConfig.from_query(urlparse(page.url).query)
+    assert point.to_query() in {p.query for p in sweep.points}, page.url
+    assert point.depth in (1, 2) and point.schemes[0].startswith("he_normal:gain=")
+    wait_charts(page, 1)
