@@ -403,6 +403,10 @@ CLAIMS: dict[tuple[str, str], Claim] = {
                                           width=(32,), seeds=4, activation="relu", optimizer="momentum"),
     ("lesson", "tanh-standard"): lesson_claim("tanh-standard", ("0.58", "1", "2010", "3"), activation="tanh"),
     ("lesson", "selu"): lesson_claim("selu", ("0", "0.2", "1", "10", "20"), depth=20, activation="selu"),
+    # the counts, losses and accuracies per data seed, and the 3x-epochs run: tests/test_core_restarts.py
+    ("lesson", "restarts"): lesson_claim("restarts", ("0.02", "0.2", "1", "12", "3", "4", "5", "7", "8", "85", "9",
+                                                      "92"), seeds=12, width=(3,), depth=1, activation="relu",
+                                         dataset="moons"),
 }
 
 
