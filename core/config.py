@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import unicodedata
+import warnings as _warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
@@ -25,7 +26,7 @@ from .i18n import LANGUAGES
 from .numbers import plain_number
 from .trainer import OPTIMIZERS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_SCHEMES = 12
 # Query keys Streamlit itself may put in a URL: never ours, never a warning.
 FOREIGN_KEYS = frozenset({"embed", "embed_options"})
@@ -62,37 +63,66 @@ def _choice(field: str, raw: Any, choices) -> str:
     return raw
 
 
-def parse_scheme(entry: str) -> tuple[str, dict]:
-    """'normal:std=0.01' -> ('normal', {'std': 0.01}), validated."""
+def _split_entry(field: str, entry: str) -> tuple[str, dict[str, str]]:
+    """'name:key=value,key=value' -> ('name', {'key': 'value', ...}), the texts unparsed."""
     if not isinstance(entry, str) or not entry.strip():
-        _fail("schemes", entry, "a scheme name, optionally with parameters: name:key=value,key=value")
+        _fail(field, entry, "a name, optionally with parameters: name:key=value,key=value")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in entry):
-        _fail("schemes", entry, "printable characters only (no line breaks or control characters)")
+        _fail(field, entry, "printable characters only (no line breaks or control characters)")
     name, _, rest = entry.strip().partition(":")
     params: dict[str, str] = {}
     for part in filter(None, rest.split(",")):
         key, eq, value = part.partition("=")
         if not eq or not key.strip() or not value.strip():
-            _fail("schemes", entry, "parameters written key=value, separated by commas")
+            _fail(field, entry, "parameters written key=value, separated by commas")
         if key.strip() in params:
-            _fail("schemes", entry, "each parameter once")
+            _fail(field, entry, "each parameter once")
         params[key.strip()] = value.strip()
-    if name.strip() not in initializers.INITIALIZERS:
+    return name.strip(), params
+
+
+def _label(entry: str) -> str:
+    """An entry as written, without the spaces around its parts ('normal: std = 1 ' -> 'normal:std=1')."""
+    name, _, rest = entry.strip().partition(":")
+    parts = [f"{k.strip()}={v.strip()}" for k, _, v in (p.partition("=") for p in filter(None, rest.split(",")))]
+    return name.strip() + (":" + ",".join(parts) if parts else "")
+
+
+def parse_scheme(entry: str) -> tuple[str, dict]:
+    """'normal:std=0.01' -> ('normal', {'std': 0.01}), validated."""
+    name, params = _split_entry("schemes", entry)
+    if name not in initializers.INITIALIZERS:
         _fail("schemes", entry, ", ".join(initializers.INITIALIZERS))
     try:
-        resolved = initializers.resolve_params(name.strip(), None, **params)
+        resolved = initializers.resolve_params(name, None, **params)
     except ValueError as e:
         raise ValueError(f"schemes: {e}") from None
-    return name.strip(), {k: resolved[k] for k in params}
+    return name, {k: resolved[k] for k in params}
 
 
 def scheme_label(entry: str) -> str:
     """The label a valid scheme entry goes by: as written, without the spaces around its parts
     ('normal: std = 1 ' -> 'normal:std=1'). Raises ValueError for an invalid entry."""
     parse_scheme(entry)
-    name, _, rest = entry.strip().partition(":")
-    parts = [f"{k.strip()}={v.strip()}" for k, _, v in (p.partition("=") for p in filter(None, rest.split(",")))]
-    return name.strip() + (":" + ",".join(parts) if parts else "")
+    return _label(entry)
+
+
+def parse_bias(entry: str) -> tuple[str, dict]:
+    """'normal:std=0.1' -> ('normal', {'std': 0.1}), validated against initializers.BIASES."""
+    name, params = _split_entry("bias", entry)
+    if name not in initializers.BIASES:
+        _fail("bias", entry, ", ".join(f"{b}:{','.join(p.name + '=...' for p in i.params)}" if i.params else b
+                                       for b, i in initializers.BIASES.items()))
+    try:
+        resolved = initializers.resolve_bias_params(name, **params)
+    except ValueError as e:
+        raise ValueError(f"bias: {e}") from None
+    return name, {k: resolved[k] for k in params}
+
+
+def _bias(raw) -> str:
+    parse_bias(raw)
+    return _label(raw)
 
 
 def _schemes(raw) -> tuple[str, ...]:
@@ -166,6 +196,8 @@ FIELDS: dict[str, Field] = {
     "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, "L2 penalty on weights"),
     "record_epochs": _num("record_epochs", 2, 51, 11, "epochs probed, evenly spaced, epoch 0 included", True),
     "dtype": _pick("dtype", ("float32", "float64"), "float32", "float precision"),
+    "bias": Field(_bias, "zeros", "how every bias starts: zeros, constant:value=c or normal:std=s "
+                  "(torch_default keeps its own)"),
 }
 
 
@@ -280,6 +312,7 @@ class ExperimentConfig:
     weight_decay: float = FIELDS["weight_decay"].default
     record_epochs: int = FIELDS["record_epochs"].default
     dtype: str = FIELDS["dtype"].default
+    bias: str = FIELDS["bias"].default
 
     def __post_init__(self):
         for name, f in FIELDS.items():
@@ -389,8 +422,36 @@ def _check_cross(c: ExperimentConfig):
             f"(test_size from {need:.3g} to {1 - need:.3g} here)", ("test_size", "n_samples"))
 
 
+def _changed_in_2(c: ExperimentConfig) -> list[str]:
+    """Version 2 derived He's gain for the activations PyTorch has none for (it was 1 in version 1), and counts
+    ELU units as "nearly off" by their slope (version 1 called a unit dead when z <= 0 on every probe sample)."""
+    out = []
+    if c.activation == "elu":
+        out.append("dead_or_saturated now counts ELU units whose slope is under 5% of its peak on every probe "
+                   "sample (version 1: z <= 0 on every probe sample)")
+    if activations.get(c.activation).gain_source == "derived":
+        gain = activations.get(c.activation).gain
+        for label in c.schemes:
+            name, params = parse_scheme(label)
+            if initializers.INITIALIZERS[name].gain_from_activation and "gain" not in params:
+                out.append(f"{label} with activation={c.activation} now draws with the derived gain {gain:.4f} "
+                           "(version 1 used gain 1)")
+    return out
+
+
+# Link schema versions still read, each with what changed in the numbers since the one before it: a link made
+# under an older version opens under the current one, with a warning when its numbers are not the same.
+CHANGES: dict[int, Callable[[ExperimentConfig], list[str]]] = {1: lambda c: [], 2: _changed_in_2}
+
+
+def version_changes(version: int, config: ExperimentConfig) -> list[str]:
+    """What differs for ``config`` between link version ``version`` and the current one (empty: nothing)."""
+    return [msg for v in range(version + 1, SCHEMA_VERSION + 1) for msg in CHANGES[v](config)]
+
+
 def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[ExperimentConfig, list[str]]:
     warnings: list[str] = []
+    version = SCHEMA_VERSION  # a link without v is read as the current version
 
     def problem(msg: str, fallback: str = ""):
         if strict:
@@ -401,8 +462,11 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
     for key, got in raw.items():
         if key == "v":
             v = (got[-1] if got else None) if isinstance(got, list) else got
-            if str(v) != str(SCHEMA_VERSION):
-                problem(f"v: got {v!r}; allowed: {SCHEMA_VERSION} (this link was made by another version)")
+            if str(v) not in map(str, CHANGES):
+                problem(f"v: got {v!r}; allowed: {', '.join(map(str, CHANGES))} (this link was made by another "
+                        "version)")
+            else:
+                version = int(v)
             continue
         if key in FOREIGN_KEYS or key in PAGE_KEYS:  # a page's keys: see parse_page_keys
             continue
@@ -425,13 +489,23 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             problem(str(e), f"; using the default {format_default(key)}")
     while True:
         try:
-            return ExperimentConfig(**values), warnings
+            config = ExperimentConfig(**values)
+            break
         except CrossFieldError as e:  # defaults satisfy every rule, so this ends
             blamed = [f for f in e.reset if f in values]
             if not blamed:
                 raise
             problem(str(e), f"; using the default {blamed[0]} {format_default(blamed[0])}")
             values.pop(blamed[0])
+    changes = version_changes(version, config)
+    if changes:  # not an error: the link opens, under the current version's numbers
+        note = (f"v: this link was made with version {version}; under version {SCHEMA_VERSION} its numbers "
+                f"differ: {'; '.join(changes)}")
+        if strict:
+            _warnings.warn(note, UserWarning, stacklevel=3)
+        else:
+            warnings.append(note)
+    return config, warnings
 
 
 def parse_page_keys(raw: dict, strict: bool = False,
