@@ -310,7 +310,8 @@ def test_first_session_deep_link_survives_every_page(first_session, frames):
             assert eventually(lambda: download_rows(page), rows) == rows, where
         elif path == "lessons":
             expect(page.get_by_text("Open this lesson")).to_have_count(len(BY_SLUG))
-        expect(page.get_by_text("What to notice")).to_have_count(1)
+        if path != "scale_depth":  # its sentences read a trained sweep (sweep=true): see its own tests
+            expect(page.get_by_text("What to notice")).to_have_count(1)
         if path not in seen:
             screenshot(page, path)
             seen.add(path)
