@@ -69,8 +69,10 @@ def what_to_notice(sentences: list[str]) -> None:
         st.markdown("**" + _("What to notice") + "**\n\n" + "\n".join(f"- {literal(s)}" for s in sentences))
 
 
-def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = None) -> None:
-    df = ctx.frames[frame_name]
+def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = None,
+                 frame: pd.DataFrame | None = None) -> None:
+    """A CSV download of one of the run's frames, or of ``frame`` (a page's derived frame) under that name."""
+    df = ctx.frames[frame_name] if frame is None else frame
     st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{len(df):,}"),
                        data=lambda: export.csv_bytes(df, ctx.config.run_id),
                        file_name=f"initlab_{frame_name}_{ctx.config.run_id}.csv", mime="text/csv",
@@ -111,8 +113,7 @@ def factor_table(factors: pd.DataFrame) -> str:
 def second_moment_prediction(ctx: Context) -> pd.DataFrame:
     """The theory's predicted second moment per (scheme, layer) at epoch 0: the one call site, so that a
     change of ``core.theory``'s signature is one change here."""
-    return theory.second_moment_prediction(ctx.frames["layer_stats"], ctx.results.layout.sizes,
-                                           ctx.config.activation)
+    return theory.second_moment_prediction(ctx.results)
 
 
 def lazy_tabs(key: str, labels: list[str]):

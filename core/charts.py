@@ -42,7 +42,8 @@ NUM = ".6~g"  # tooltip numbers: six significant digits
 STAT_WORDS = {"second_moment": N_("second moment (mean square)"), "std": N_("standard deviation"), "mean": N_("mean")}
 KIND_WORDS = {"preactivation": N_("pre-activations z"), "activation": N_("activations f(z)"),
               "gradient": N_("back-propagated gradients ∂L/∂z")}
-GRAD_WORDS = {"weight_grad_norm": N_("‖∂L/∂W‖, Frobenius norm of the weight gradient"),
+GRAD_WORDS = {"dz_second_moment": N_("E[(∂L/∂z)²], second moment of the back-propagated gradient"),
+              "weight_grad_norm": N_("‖∂L/∂W‖, Frobenius norm of the weight gradient"),
               "bias_grad_norm": N_("‖∂L/∂b‖, norm of the bias gradient"),
               "weight_grad_rms": N_("RMS of ∂L/∂W, per weight"),
               "bias_grad_rms": N_("RMS of ∂L/∂b, per bias")}

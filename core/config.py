@@ -223,12 +223,14 @@ VIEWS: dict[str, Field] = {
     "seed": _num("seed", 0, 19, 0, "seed shown", True),
     "quantity": _pick("quantity", ("preactivation", "activation", "gradient"), "preactivation", "quantity shown"),
     "stat": _pick("stat", ("second_moment", "std", "mean"), "second_moment", "statistic shown"),
-    "norm": _pick("norm", ("weight_grad_norm", "bias_grad_norm", "weight_grad_rms", "bias_grad_rms"),
-                  "weight_grad_norm", "gradient measure shown"),
+    "norm": _pick("norm", ("dz_second_moment", "weight_grad_rms", "bias_grad_rms", "weight_grad_norm",
+                           "bias_grad_norm"), "dz_second_moment", "gradient measure shown"),
     "metric": _pick("metric", ("loss", "accuracy"), "loss", "metric shown"),
     "split": _pick("split", ("test", "train"), "test", "data split shown"),
     "log": _flag("log", True, "logarithmic scale (loss curves; symmetric log value axis of densities)"),
     "relative": _flag("relative", True, "distance from the initial weights relative to their norm"),
+    "count": _pick("count", ("functional", "weights"), "functional",
+                   "distinct units counted by function on the probe batch, or by incoming weights"),
 }
 
 # The "Restarts beyond networks" page's keys (core.restarts): what it fits on the experiment's dataset, and

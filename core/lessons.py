@@ -217,7 +217,7 @@ LESSONS: list[Lesson] = [
            "symmetry",
            ExperimentConfig(dataset="moons", n_samples=500, noise=0.1, schemes=("he_normal", "xavier_normal"),
                             seeds=12, depth=1, width=(3,), activation="relu", optimizer="adam", lr=0.01,
-                            epochs=200), _restarts, {"metric": "loss"}),
+                            epochs=200), _restarts, {"split": "train"}),
 ]
 
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}

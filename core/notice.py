@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .i18n import _, ngettext
+from .i18n import N_, _, ngettext
 
 MAX_CLAUSES = 4  # schemes named in one sentence; past it, the extremes only
 
@@ -214,7 +214,38 @@ def _kind_words(kind: str) -> str:
             "gradient": _("back-propagated gradients")}[kind]
 
 
-def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: int) -> list[str]:
+def gradient_frame(gradient_norms: pd.DataFrame, layer_stats: pd.DataFrame) -> pd.DataFrame:
+    """``gradient_norms`` with a ``dz_second_moment`` column: layer_stats' second moment of the back-propagated
+    gradient dL/dz of the layer's pre-activations (the same layer numbering: W_l makes z_l)."""
+    dz = layer_stats[layer_stats["kind"] == "gradient"][["scheme", "seed", "epoch", "layer", "second_moment"]]
+    return gradient_norms.merge(dz.rename(columns={"second_moment": "dz_second_moment"}),
+                                on=["scheme", "seed", "epoch", "layer"], how="left")
+
+
+# What "layer 1's value is the output layer's times r" means for each measure: only the per-element measures
+# compare layers of different sizes; a norm also counts how many weights the layer has.
+_RATIO_SENTENCES = {
+    "dz_second_moment": N_("At epoch {epoch}, the back-propagated gradient's second moment at layer 1 is the output "
+                           "layer's multiplied by: {clauses}."),
+    "weight_grad_rms": N_("At epoch {epoch}, layer 1's RMS of ∂L/∂W per weight is the output layer's multiplied by: "
+                          "{clauses}."),
+    "bias_grad_rms": N_("At epoch {epoch}, layer 1's RMS of ∂L/∂b per bias is the output layer's multiplied by: "
+                        "{clauses}."),
+    "weight_grad_norm": N_("At epoch {epoch}, layer 1's weight-gradient norm is the output layer's multiplied by: "
+                           "{clauses}. A norm also grows with the number of weights in the layer: compare layers by "
+                           "the RMS per weight."),
+    "bias_grad_norm": N_("At epoch {epoch}, layer 1's bias-gradient norm is the output layer's multiplied by: "
+                         "{clauses}. A norm also grows with the number of biases in the layer: compare layers by "
+                         "the RMS per bias."),
+}
+
+
+def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: int,
+              optimizer: str = "sgd") -> list[str]:
+    """Sentences for the Gradients page: layers that get no gradient, and layer 1 against the output layer in
+    ``column`` (a column of ``gradient_frame``). The reading of an extreme ratio depends on the measure: for
+    dL/dz it is the gradient signal vanishing or growing on its way back; for the per-weight RMS under plain
+    SGD it is the ratio of step sizes (lr x gradient; momentum and Adam change that)."""
     out = []
     g = grad[grad["epoch"] == epoch].groupby(["scheme", "layer"])[column].mean()
     ratios, frozen = {}, []
@@ -231,22 +262,27 @@ def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: in
     if ratios:
         r = pd.Series(ratios)
         clauses = [_("{scheme} {factor}").format(scheme=s, factor=factor(r[s])) for s in _extremes(r)]
-        out.append(_("At epoch {epoch}, layer 1's gradient norm is the output layer's multiplied by: {clauses}.").format(
-            epoch=epoch, clauses=_join(clauses)))
+        out.append(_(_RATIO_SENTENCES[column]).format(epoch=epoch, clauses=_join(clauses)))
         if r.min() < 0.01 or r.max() > 100:
             worst = r.idxmin() if abs(math.log10(r.min())) >= abs(math.log10(r.max())) else r.idxmax()
-            out.append(_("{scheme}: the first layer learns {factor} as fast as the last, in step size.").format(
-                scheme=worst, factor=factor(r[worst])))
+            if column == "dz_second_moment":
+                out.append((_("{scheme}: the gradient signal vanishes on its way back to the input.") if r[worst] < 1
+                            else _("{scheme}: the gradient signal grows on its way back to the input.")).format(
+                    scheme=worst))
+            elif column == "weight_grad_rms" and optimizer == "sgd":
+                out.append(_("{scheme}: with plain SGD, a weight of layer 1 takes steps {factor} the size of an "
+                             "output-layer weight's.").format(scheme=worst, factor=factor(r[worst])))
     if frozen:
-        out.insert(0, _("{schemes}: {measure} is exactly 0 in every hidden layer at epoch {epoch}, so those layers do "
-                        "not move.").format(schemes=", ".join(frozen), measure=_measure_words(column), epoch=epoch))
+        out.insert(0, _("{schemes}: {measure} is exactly 0 in every hidden layer at epoch {epoch}: the loss gives "
+                        "those layers no update.").format(schemes=", ".join(frozen), measure=_measure_words(column),
+                                                          epoch=epoch))
     return out[:3]
 
 
 def _measure_words(column: str) -> str:
     return {"weight_grad_norm": _("the weight gradient"), "bias_grad_norm": _("the bias gradient"),
-            "weight_grad_rms": _("the weight gradient"), "bias_grad_rms": _("the bias gradient")}.get(
-        column, column)
+            "weight_grad_rms": _("the weight gradient"), "bias_grad_rms": _("the bias gradient"),
+            "dz_second_moment": _("the back-propagated gradient")}.get(column, column)
 
 
 def weights(unit_distances: pd.DataFrame, init_distances: pd.DataFrame, schemes, epoch: int, seed: int,

@@ -116,6 +116,8 @@ _TITLES = {
     "a": (N_("lower cut a of the truncated normal"), "-3,-2,-1"),
     "b": (N_("upper cut b of the truncated normal"), "1,2,3"),
     "gain": (N_("gain (multiplies the weights)"), "0.5,1,1.5,2,3"),
+    "k": (N_("non-zero incoming weights per unit (Martens' k)"), "1,5,15,30"),
+    "scale": (N_("std of the non-zero weights (Martens' scale)"), "0.1,0.3,1,3"),
     "limit": (N_("limit a of U(−a, a)"), "0.01,0.1,0.5,1,2"),
     "max_iter": (N_("LSUV iterations"), "1,5,10"),
     "mean": (N_("mean of the weights"), "-0.5,0,0.5"),

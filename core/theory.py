@@ -65,20 +65,10 @@ def predict(schemes, sizes: tuple[int, ...], activation: str, inputs: np.ndarray
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def second_moment_prediction(results, sizes: tuple[int, ...] | None = None,
-                             activation: str | None = None) -> pd.DataFrame:
-    """``predict`` for a run's results, from its probe batch (the first PROBE_SIZE training samples).
-
-    Called as (layer_stats, sizes, activation), as pages/activations.py did before the results carried what the
-    prediction needs, it predicts from standardized inputs (mean ||x||^2 = n_in over the training split) with
-    zero biases; that form goes when the page passes the results.
-    """
+def second_moment_prediction(results) -> pd.DataFrame:
+    """``predict`` for a run's results, from its probe batch (the first PROBE_SIZE training samples) and its
+    bias scheme."""
     from .probes import PROBE_SIZE
-    if isinstance(results, pd.DataFrame):
-        if results.empty:
-            return pd.DataFrame(columns=COLUMNS)
-        schemes = list(dict.fromkeys(results["scheme"]))
-        return predict(schemes, sizes, activation, np.ones((1, sizes[0])))
     c = results.config
     return predict(c.schemes, results.layout.sizes, c.activation, results.data.X_train[:PROBE_SIZE], c.bias)
 

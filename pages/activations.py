@@ -1,9 +1,10 @@
 import streamlit as st
 
-from core import charts, notice
+from core import charts, notice, theory
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
+from app.text import literal
 from app.views import PageView
 from app.widgets import (density_section, downloads, factor_table, second_moment_prediction, show_chart,
                          what_to_notice)
@@ -45,17 +46,7 @@ with table_col:
                  "consecutive hidden layers at epoch {epoch}, seed mean. Predicted at epoch 0 only.").format(
         epoch=epoch))
 if stat == "second_moment" and kind == "preactivation":
-    if prediction.empty:
-        st.caption(_("No prediction drawn for {activation} with these schemes (deterministic and data-dependent "
-                     "schemes have none).").format(activation=ctx.config.activation))
-    elif ctx.config.activation in ("relu", "leaky_relu", "linear"):
-        st.caption(_("Dashed: q(l+1) = n·Var(W)·c·q(l), c = ½ for ReLU (He et al. 2015), anchored at the measured "
-                     "layer 1, mean over seeds; drawn at epoch 0, where its independence assumptions hold. "
-                     "Solid: measured."))
-    else:
-        st.caption(_("Dashed: the predicted second moment for {activation} (core.theory), anchored at the measured "
-                     "layer 1, mean over seeds; drawn at epoch 0, where its independence assumptions hold. "
-                     "Solid: measured.").format(activation=ctx.config.activation))
+    st.caption(literal(theory.prediction_caption(ctx.schemes, ctx.config.bias)))
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser; the Epoch "
              "control above sets where it starts, the other charts and the link."))
 

@@ -11,7 +11,7 @@ from app.widgets import density_section, downloads, show_chart, small_multiples,
 ensure_navigation()
 ctx = current()
 f = ctx.frames
-grad = f["gradient_norms"]
+grad = notice.gradient_frame(f["gradient_norms"], f["layer_stats"])
 
 st.title(_("Gradients"))
 view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log"))
@@ -20,19 +20,34 @@ st.caption(_("Back-propagated gradients on the probe batch. A slope across layer
              "towards the input) or exploding (rising) gradients: the early layers then learn far slower or far "
              "faster than the late ones."))
 
-# the measures these results hold (RMS columns come with newer frames)
-measures = {c: GRAD_WORDS[c] for c in ("weight_grad_norm", "bias_grad_norm", "weight_grad_rms", "bias_grad_rms")
-            if c in grad.columns}
+measures = {c: GRAD_WORDS[c] for c in ("dz_second_moment", "weight_grad_rms", "bias_grad_rms", "weight_grad_norm",
+                                      "bias_grad_norm")}
+# How to read what is plotted: only per-element measures compare layers of different sizes.
+READING = {
+    "dz_second_moment": N_("Read: E[(∂L/∂z)²] per unit of each layer. Falling from the output layer towards layer 1 "
+                           "is a vanishing gradient signal, rising is an exploding one; a flat line means every "
+                           "layer hears the loss equally loudly."),
+    "weight_grad_rms": N_("Read: the typical size of one weight's gradient in each layer. With plain SGD a weight's "
+                          "step is the learning rate times its gradient, so the ratio between layers is the ratio "
+                          "of their step sizes (momentum averages steps over time; Adam divides the size out)."),
+    "bias_grad_rms": N_("Read: the typical size of one bias's gradient in each layer."),
+    "weight_grad_norm": N_("Read with care: ‖∂L/∂W‖ sums over every weight of the layer, so a layer with more "
+                           "weights has a larger norm at the same per-weight gradient (the first hidden layer of a "
+                           "2-input net has few). Compare layers by the RMS per weight or by E[(∂L/∂z)²]."),
+    "bias_grad_norm": N_("Read with care: ‖∂L/∂b‖ grows with the number of units of the layer; compare layers by "
+                         "the RMS per bias."),
+}
 c1, c2 = st.columns([1, 1])
 with c1:
     epoch = view.epoch(ctx.epochs, ctx.epochs[0])
 with c2:
     column = view.choice("norm", measures, "weight_grad_norm", _("Measure"), horizontal=False)
 with opening:
-    what_to_notice(notice.gradients(grad, ctx.schemes, epoch, column, ctx.config.depth))
+    what_to_notice(notice.gradients(grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer))
 
 st.subheader(_("Gradient per layer"))
 show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column)
+st.caption(_(READING[column]))
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser. Exact zeros "
              "(a layer that receives no gradient) cannot be drawn on the log scale."))
 
@@ -52,4 +67,5 @@ st.subheader(_("Over training, and the distributions of back-propagated gradient
 seed = view.seed(ctx.config.seeds)
 density_section(ctx, view, "gradient", epoch, seed, first_tab=(_("Norms over training"), norms_over_training))
 
-downloads(ctx, (_("Gradient norms"), "gradient_norms"), (_("Histograms"), "histograms"))
+downloads(ctx, (_("Gradient norms"), "gradient_norms"), (_("Layer statistics"), "layer_stats"),
+          (_("Histograms"), "histograms"))

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import charts, initializers, notice
-from core.config import parse_scheme
+from core.config import parse_bias, parse_scheme
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
@@ -31,6 +31,13 @@ with st.expander(_("The schemes compared"), expanded=True):
             resolved = initializers.resolve_params(name, ctx.config.activation, **params)
             extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in resolved.items())
             st.caption(_(init.description) + (f" ({extra})" if extra else ""))
+    bias_name, bias_params = parse_bias(ctx.config.bias)
+    bias = initializers.BIASES[bias_name]
+    own = [label for label in ctx.schemes if initializers.INITIALIZERS[parse_scheme(label)[0]].bias is not None]
+    st.markdown(_("**Biases** (link key `bias`):"))
+    st.latex(initializers.bias_formula(bias_name, **bias_params))
+    st.caption(_(bias.description) + (" " + _("Except {schemes}, which draw their own biases.").format(
+        schemes=", ".join(literal(s) for s in own)) if own else ""))
 
 summary = f["summary"]
 agg = summary.groupby("scheme", sort=False).agg(

@@ -33,7 +33,7 @@ PAGES = [p.path for p in PAGE_SPECS]
 # one panel per scheme for small multiples, in the first tab of a page's tabs (the others are built when
 # opened). Zero weights under tanh give exact-zero weight gradients, which a log scale cannot draw: that panel
 # is a sentence instead. Lessons and export draw none.
-EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 1, "gradients": 1 + 3, "weights": 4, "symmetry": 2,
+EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 1, "gradients": 1 + 3, "weights": 4, "symmetry": 3,
                    "boundaries": 4, "lessons": 0, "export": 0,
                    "scale_depth": 0,  # trains its sweep when asked (sweep=true)
                    "restarts": 7}

@@ -36,6 +36,7 @@ from bench import serve
 from bench.gallery import layout, settle, shoot
 from core import ExperimentConfig, run
 from core.lessons import BY_SLUG
+from core.restarts import best_of_k_frame
 from tests.conftest import browser_or_skip
 from tests.test_charts import check_spec
 
@@ -62,9 +63,11 @@ VIEW_QUERY = "&".join(f"{k}={v}" for k, v in VIEW.items())
 EXPECT = {
     "overview": ("Overview", 2, {"Curves": "curves", "Summary": "summary"}),
     "activations": ("Activations", 1 + 2 + 1, {"Layer statistics": "layer_stats", "Histograms": "histograms"}),
-    "gradients": ("Gradients", 1 + 1, {"Gradient norms": "gradient_norms", "Histograms": "histograms"}),
+    "gradients": ("Gradients", 1 + 1, {"Gradient norms": "gradient_norms", "Layer statistics": "layer_stats",
+                                       "Histograms": "histograms"}),
     "weights": ("Weight distances", 2, {"Unit distances": "unit_distances", "Distance from init": "init_distances"}),
-    "symmetry": ("Symmetry & restarts", 2, {"Distinct units": "distinct_units", "Summary": "summary"}),
+    "symmetry": ("Symmetry & restarts", 3, {"Distinct units": "distinct_units", "Summary": "summary",
+                                        "Best of k": "best_of_k"}),
     "boundaries": ("Decision boundaries", 2, {"Boundaries": "boundaries", "Data points": "data_points"}),
     "scale_depth": ("Scale × depth", 0, {}),  # trains its sweep only when asked (sweep=true): see below
     "lessons": ("Lessons", 0, {}),
@@ -134,8 +137,11 @@ def open_link(server, browser, first_session):
 
 @pytest.fixture(scope="module")
 def frames():
-    """The frames of the linked configuration, from the core API: what every page must be drawing."""
-    return run(LINK).frames
+    """The frames of the linked configuration, from the core API: what every page must be drawing (with the
+    Symmetry page's best-of-k frame, derived from the summary for the test loss it shows by default)."""
+    f = dict(run(LINK).frames)
+    f["best_of_k"] = best_of_k_frame(f["summary"], "final_test_loss")
+    return f
 
 
 # ------------------------------------------------------------------ helpers
@@ -295,8 +301,8 @@ def test_first_session_deep_link_survives_every_page(first_session, frames):
             assert "fewest distinct hidden units" in table.columns
             assert page.get_by_text("diverged at epoch").count() == 0
         elif path == "activations":
-            # ReLU has a closed-form variance prediction; the default tanh would say there is none
-            expect(page.get_by_text("½ for ReLU", exact=False)).to_be_visible()
+            # the mean-field prediction's caption, for every activation
+            expect(page.get_by_text("Poole et al. 2016", exact=False)).to_be_visible()
             # the in-chart epoch slider (a Vega-Lite parameter: no round trip to the server)
             expect(page.locator("[data-testid=stVegaLiteChart] .vega-bindings input[type=range]")).to_have_count(1)
         elif path in ("weights", "boundaries"):

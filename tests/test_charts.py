@@ -74,7 +74,7 @@ def check_spec(spec: dict, min_height: int = charts.MIN_HEIGHT) -> None:
 def all_specs(results) -> dict[str, dict]:
     f, schemes = results.frames, list(SMALL.schemes)
     epochs = sorted(f["layer_stats"]["epoch"].unique().tolist())
-    pred = theory.second_moment_prediction(f["layer_stats"], results.layout.sizes, SMALL.activation)
+    pred = theory.second_moment_prediction(results)
     hist = f["histograms"]
     at = hist[(hist["epoch"] == 0) & (hist["seed"] == 0) & (hist["kind"] == "preactivation")]
     axis = density.value_axis(at)
@@ -193,7 +193,7 @@ def test_scrub_step_is_the_recording_interval():
 
 def test_signal_chart_draws_the_prediction_dashed_at_epoch_zero(results):
     f = results.frames
-    pred = theory.second_moment_prediction(f["layer_stats"], results.layout.sizes, "relu")
+    pred = theory.second_moment_prediction(results)
     assert len(pred)
     spec = charts.to_spec(charts.signal_chart(f["layer_stats"], pred, list(SMALL.schemes), [0, 2, 4, 6, 8], 0,
                                               "preactivation", "second_moment"))

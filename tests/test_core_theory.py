@@ -268,11 +268,3 @@ def test_sparse_martens_prediction_holds_for_relu():
     measured = s.groupby("layer")["second_moment"].mean().to_numpy()
     predicted = theory.second_moment_prediction(results)["second_moment"].to_numpy()[:4]
     assert np.all(np.abs(np.log(measured / predicted)) < TOLERANCE)
-
-
-def test_the_layer_stats_call_still_gives_a_prediction_for_every_activation():
-    frame = pd.DataFrame({"scheme": ["he_normal", "zeros"]})
-    for name in ACT:
-        p = theory.second_moment_prediction(frame, (2, 8, 8, 2), name)
-        assert list(p["layer"]) == [1, 2, 3] and (p["scheme"] == "he_normal").all()
-        assert p["second_moment"].iloc[0] == pytest.approx(ACT[name].gain ** 2)

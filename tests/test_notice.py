@@ -41,7 +41,7 @@ def test_activations_name_each_scheme_with_its_measured_and_predicted_factor(cac
     config = ExperimentConfig(schemes=("xavier_normal", "he_normal"), depth=5, data_seed=data_seed, **RELU)
     r = cache(config)
     ls = r.frames["layer_stats"]
-    pred = theory.second_moment_prediction(ls, r.layout.sizes, config.activation)
+    pred = theory.second_moment_prediction(r)
     first_sentence = notice.activations(ls, pred, config.schemes, 0, "preactivation", config.depth)[0]
     for scheme in config.schemes:
         measured = geometric_factor(ls, scheme, 0, 1, config.depth)
@@ -61,7 +61,7 @@ def test_activations_change_with_the_configuration(cache):
     for config in (a, b):
         r = cache(config)
         ls = r.frames["layer_stats"]
-        pred = theory.second_moment_prediction(ls, r.layout.sizes, config.activation)
+        pred = theory.second_moment_prediction(r)
         out[config] = notice.activations(ls, pred, config.schemes, 0, "preactivation", config.depth)
     assert out[a] != out[b]
     assert "zeros: every pre-activation is 0" in out[b][0]
@@ -69,8 +69,7 @@ def test_activations_change_with_the_configuration(cache):
     measured = geometric_factor(cache(b).frames["layer_stats"], "normal:std=0.05", 0, 1, b.depth)
     assert f"normal:std=0.05: second moment {notice.factor(measured)} per hidden layer" in out[b][0]
     # at a later epoch the prediction (which holds at initialization) is not quoted
-    later = notice.activations(cache(a).frames["layer_stats"], theory.second_moment_prediction(
-        cache(a).frames["layer_stats"], cache(a).layout.sizes, "relu"), a.schemes, a.epochs, "preactivation", a.depth)
+    later = notice.activations(cache(a).frames["layer_stats"], theory.second_moment_prediction(cache(a)), a.schemes, a.epochs, "preactivation", a.depth)
     assert "predicted" not in later[0] and f"At epoch {a.epochs}" in later[0]
 
 
