@@ -9,6 +9,7 @@ import streamlit as st
 from core import initializers
 from core.config import FIELDS, format_value, scheme_label
 from core.datasets import DATASETS
+from core.i18n import _
 
 BIND = "query-params"
 
@@ -44,17 +45,23 @@ def _add_variant():
         st.session_state["schemes"] = current + [entry]
 
 
+def _help(f) -> str | None:
+    """A field's or a scheme parameter's help text in the visitor's language (core.config and
+    core.initializers own the English text)."""
+    return _(f.help) if f.help else None
+
+
 def _number(key: str, label: str, step=None, fmt=None, disabled=False):
     f = FIELDS[key]
     kind = int if f.integer else float
     return st.number_input(label, min_value=kind(f.lo), max_value=kind(f.hi), value=kind(f.default),
                            step=kind(step) if step is not None else None, format=fmt, key=key, bind=BIND,
-                           help=f.help, disabled=disabled)
+                           help=_help(f), disabled=disabled)
 
 
 def _select(key: str, label: str):
     f = FIELDS[key]
-    return st.selectbox(label, f.choices, index=f.choices.index(f.default), key=key, bind=BIND, help=f.help)
+    return st.selectbox(label, f.choices, index=f.choices.index(f.default), key=key, bind=BIND, help=_help(f))
 
 
 def sidebar() -> tuple[dict, list[str]]:
@@ -65,47 +72,47 @@ def sidebar() -> tuple[dict, list[str]]:
     with sb:
         options = list(dict.fromkeys([*initializers.INITIALIZERS, *SCHEME_VARIANTS]))
         values["schemes"] = st.multiselect(
-            "Schemes compared", options, default=list(FIELDS["schemes"].default), key="schemes", bind=BIND,
+            _("Schemes compared"), options, default=list(FIELDS["schemes"].default), key="schemes", bind=BIND,
             accept_new_options=True, on_change=_on_schemes_change, max_selections=12,
-            help="A scheme name, or a name with parameters typed as name:key=value,key=value "
-                 "(e.g. normal:std=0.05). Each entry is one side of the comparison.")
-        with st.expander("Add a scheme with parameters"):
-            name = st.selectbox("Scheme", [n for n, i in initializers.INITIALIZERS.items() if i.params],
+            help=_("A scheme name, or a name with parameters typed as name:key=value,key=value "
+                   "(e.g. normal:std=0.05). Each entry is one side of the comparison."))
+        with st.expander(_("Add a scheme with parameters")):
+            name = st.selectbox(_("Scheme"), [n for n, i in initializers.INITIALIZERS.items() if i.params],
                                 key="_variant_name")
             for p in initializers.INITIALIZERS[name].params:
                 if p.choices:
-                    st.selectbox(p.name, p.choices, key=f"_variant_{p.name}")
+                    st.selectbox(p.name, p.choices, key=f"_variant_{p.name}", help=_help(p))
                 else:
                     st.number_input(p.name, value=p.default, min_value=p.lo if not p.lo_open else None,
                                     max_value=p.hi, key=f"_variant_{p.name}", format="%g",
-                                    step=1 if p.integer else None)
-            st.button("Add to the comparison", on_click=_add_variant, width="stretch")
-        values["seeds"] = _number("seeds", "Seeds per scheme")
-        with st.expander("Data", expanded=False):
-            values["dataset"] = _select("dataset", "Dataset")
+                                    step=1 if p.integer else None, help=_help(p))
+            st.button(_("Add to the comparison"), on_click=_add_variant, width="stretch")
+        values["seeds"] = _number("seeds", _("Seeds per scheme"))
+        with st.expander(_("Data"), expanded=False):
+            values["dataset"] = _select("dataset", _("Dataset"))
             spec = DATASETS[values["dataset"]]
-            st.caption(spec.description)
-            values["n_samples"] = _number("n_samples", "Samples", step=50, disabled=False)
-            values["noise"] = _number("noise", "Noise", step=0.05, disabled=not spec.uses_noise)
-            values["test_size"] = _number("test_size", "Test fraction", step=0.05)
-            values["features"] = _number("features", "Features", disabled=not spec.uses_features)
-            values["classes"] = _number("classes", "Classes", disabled=not spec.uses_classes)
-            values["data_seed"] = _number("data_seed", "Data seed")
-        with st.expander("Network", expanded=False):
-            values["depth"] = _number("depth", "Hidden layers")
-            values["width"] = st.text_input("Width", value="32", key="width", bind=BIND, help=FIELDS["width"].help)
-            values["activation"] = _select("activation", "Activation")
-            values["bias"] = st.text_input("Bias init", value=FIELDS["bias"].default, key="bias", bind=BIND,
-                                           help=FIELDS["bias"].help)
-        with st.expander("Training", expanded=False):
-            values["optimizer"] = _select("optimizer", "Optimizer")
-            values["lr"] = _number("lr", "Learning rate", step=0.01, fmt="%g")
-            values["momentum"] = _number("momentum", "Momentum", step=0.05, fmt="%g",
+            st.caption(_(spec.description))
+            values["n_samples"] = _number("n_samples", _("Samples"), step=50, disabled=False)
+            values["noise"] = _number("noise", _("Noise"), step=0.05, disabled=not spec.uses_noise)
+            values["test_size"] = _number("test_size", _("Test fraction"), step=0.05)
+            values["features"] = _number("features", _("Features"), disabled=not spec.uses_features)
+            values["classes"] = _number("classes", _("Classes"), disabled=not spec.uses_classes)
+            values["data_seed"] = _number("data_seed", _("Data seed"))
+        with st.expander(_("Network"), expanded=False):
+            values["depth"] = _number("depth", _("Hidden layers"))
+            values["width"] = st.text_input(_("Width"), value="32", key="width", bind=BIND, help=_help(FIELDS["width"]))
+            values["activation"] = _select("activation", _("Activation"))
+            values["bias"] = st.text_input(_("Bias init"), value=FIELDS["bias"].default, key="bias", bind=BIND,
+                                           help=_help(FIELDS["bias"]))
+        with st.expander(_("Training"), expanded=False):
+            values["optimizer"] = _select("optimizer", _("Optimizer"))
+            values["lr"] = _number("lr", _("Learning rate"), step=0.01, fmt="%g")
+            values["momentum"] = _number("momentum", _("Momentum"), step=0.05, fmt="%g",
                                          disabled=values["optimizer"] != "momentum")
-            values["batch_size"] = _number("batch_size", "Batch size (0 = full batch)")
-            values["epochs"] = _number("epochs", "Epochs", step=10)
-            values["weight_decay"] = _number("weight_decay", "Weight decay (L2)", step=0.0001, fmt="%g")
-        with st.expander("Probes and precision", expanded=False):
-            values["record_epochs"] = _number("record_epochs", "Recorded epochs")
-            values["dtype"] = _select("dtype", "Precision")
+            values["batch_size"] = _number("batch_size", _("Batch size (0 = full batch)"))
+            values["epochs"] = _number("epochs", _("Epochs"), step=10)
+            values["weight_decay"] = _number("weight_decay", _("Weight decay (L2)"), step=0.0001, fmt="%g")
+        with st.expander(_("Probes and precision"), expanded=False):
+            values["record_epochs"] = _number("record_epochs", _("Recorded epochs"))
+            values["dtype"] = _select("dtype", _("Precision"))
     return values, notes

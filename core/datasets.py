@@ -12,6 +12,8 @@ from typing import Callable
 
 import numpy as np
 
+from .i18n import N_
+
 
 def _skd():
     """scikit-learn's datasets, imported on first use: importing scikit-learn takes seconds on a busy
@@ -46,7 +48,7 @@ class DatasetSpec:
     name: str
     make: Callable[..., tuple[np.ndarray, np.ndarray]]
     task: str
-    description: str
+    description: str  # marked for translation: show it with _()
     uses_noise: bool = True
     uses_features: bool = False
     uses_classes: bool = False
@@ -135,27 +137,27 @@ def _real(loader: str):
 DATASETS: dict[str, DatasetSpec] = {
     d.name: d
     for d in [
-        DatasetSpec("moons", _moons, "classification", "two interleaving half circles"),
-        DatasetSpec("circles", _circles, "classification", "a circle inside a circle"),
-        DatasetSpec("blobs", _blobs, "classification", "Gaussian clusters, one per class",
+        DatasetSpec("moons", _moons, "classification", N_("two interleaving half circles")),
+        DatasetSpec("circles", _circles, "classification", N_("a circle inside a circle")),
+        DatasetSpec("blobs", _blobs, "classification", N_("Gaussian clusters, one per class"),
                     uses_features=True, uses_classes=True),
-        DatasetSpec("xor", _xor, "classification", "the four quadrants: not linearly separable"),
-        DatasetSpec("spirals", _spirals, "classification", "two interleaved spirals: hard for shallow nets"),
+        DatasetSpec("xor", _xor, "classification", N_("the four quadrants: not linearly separable")),
+        DatasetSpec("spirals", _spirals, "classification", N_("two interleaved spirals: hard for shallow nets")),
         DatasetSpec("gaussian_quantiles", _quantiles, "classification",
-                    "nested shells of one Gaussian, split by quantiles", uses_features=True, uses_classes=True),
+                    N_("nested shells of one Gaussian, split by quantiles"), uses_features=True, uses_classes=True),
         DatasetSpec("classification", _classification, "classification",
-                    "scikit-learn make_classification: n features, some informative",
+                    N_("scikit-learn make_classification: n features, some informative"),
                     uses_features=True, uses_classes=True),
         DatasetSpec("regression", _regression, "regression",
-                    "1 feature: a noisy sine; n features: a noisy linear map", uses_features=True),
-        DatasetSpec("digits", _real("load_digits"), "classification", "8x8 handwritten digits (1,797, 64 features)",
+                    N_("1 feature: a noisy sine; n features: a noisy linear map"), uses_features=True),
+        DatasetSpec("digits", _real("load_digits"), "classification", N_("8x8 handwritten digits (1,797, 64 features)"),
                     uses_noise=False, shape=(1797, 64, 10)),
-        DatasetSpec("iris", _real("load_iris"), "classification", "Fisher's iris (150, 4 features, 3 classes)",
+        DatasetSpec("iris", _real("load_iris"), "classification", N_("Fisher's iris (150, 4 features, 3 classes)"),
                     uses_noise=False, shape=(150, 4, 3)),
-        DatasetSpec("wine", _real("load_wine"), "classification", "wine cultivars (178, 13 features, 3 classes)",
+        DatasetSpec("wine", _real("load_wine"), "classification", N_("wine cultivars (178, 13 features, 3 classes)"),
                     uses_noise=False, shape=(178, 13, 3)),
         DatasetSpec("breast_cancer", _real("load_breast_cancer"), "classification",
-                    "breast cancer diagnosis (569, 30 features, 2 classes)", uses_noise=False, shape=(569, 30, 2)),
+                    N_("breast cancer diagnosis (569, 30 features, 2 classes)"), uses_noise=False, shape=(569, 30, 2)),
     ]
 }
 

@@ -69,7 +69,7 @@ class Param:
         return value
 
 
-GAIN = Param("gain", 1.0, 0.0, 100.0, lo_open=True, help="multiplies the weights")
+GAIN = Param("gain", 1.0, 0.0, 100.0, lo_open=True, help=N_("multiplies the weights"))
 
 
 @dataclass(frozen=True)
@@ -301,7 +301,7 @@ INITIALIZERS: dict[str, Initializer] = {
                     N_("Martens (2010), section 5: each unit gets exactly k non-zero incoming weights (15 in the "
                        "paper) from N(0, s²) (s = 1 in the paper), the others 0; all of them when n_in ≤ k. "
                        "Martens also starts the biases at 0 (bias=zeros)"),
-                    (Param("k", 15, 1, 1024, integer=True, help="non-zero incoming weights per unit"),
+                    (Param("k", 15, 1, 1024, integer=True, help=N_("non-zero incoming weights per unit")),
                      Param("scale", 1.0, 0.0, 100.0, lo_open=True, help="s"))),
         Initializer("torch_default", _torch_default,
                     r"W_{ij}, b_j \sim \mathcal{U}\!\left(-\tfrac{1}{\sqrt{n_{in}}},\ \tfrac{1}{\sqrt{n_{in}}}\right)",

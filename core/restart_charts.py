@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .charts import PALETTE, scheme_color
-from .i18n import _
+from .i18n import N_, _
 from .restarts import METHODS
 
 HEIGHT = 320
@@ -149,11 +149,17 @@ def centres_chart(points: pd.DataFrame, centres: pd.DataFrame, ellipses: pd.Data
     return _sized(alt.layer(*layers), title, HEIGHT + 40)
 
 
+# the summary columns a network's best-of-k curve is drawn for, in words
+FINAL_METRIC_WORDS = {"final_train_loss": N_("final training loss"), "final_test_loss": N_("final test loss"),
+                      "final_train_accuracy": N_("final training accuracy"),
+                      "final_test_accuracy": N_("final test accuracy")}
+
+
 def network_best_of_k_chart(best_of_k: pd.DataFrame, summary: pd.DataFrame, schemes) -> alt.LayerChart:
     """For a network run (core.restarts.best_of_k_frame): the expected best final metric of k seeds per
     scheme, with every seed's observed value as a dot at k = 1 (where the curve is their mean)."""
     metric = str(best_of_k["metric"].iloc[0])
-    title = metric.replace("_", " ")
+    title = _(FINAL_METRIC_WORDS[metric]) if metric in FINAL_METRIC_WORDS else metric.replace("_", " ")
     data = best_of_k[np.isfinite(best_of_k["expected_best"].to_numpy(dtype=float))]
     x = alt.X("k:Q", title=_("seeds kept (k): the best of k is used"), axis=alt.Axis(tickMinStep=1))
     y_title = _("expected best {metric}").format(metric=title)
