@@ -27,5 +27,5 @@ for lesson in LESSONS:
         view = getattr(lesson, "view", None) or {}  # view keys the lesson opens with (epoch, layer, ...)
         query = lesson.query + ("&" + urlencode(sorted(view.items())) if view else "")
         url = page_url(lesson.page, query)
-        st.markdown(f"[{_('Open this lesson →')}]({url})")
+        st.markdown("[" + _("Open this lesson →") + f"]({url})")
         st.code(url, language=None, wrap_lines=True)

@@ -1,0 +1,270 @@
+"""Translations: every marked string has a French translation, the compiled catalog matches its source,
+placeholders survive translation, and every page in French shows no English sentence of the catalog.
+
+The page tours run through streamlit.testing.v1.AppTest (as tests/test_app.py); one test opens a French
+lesson link in Chromium (as tests/test_browser.py).
+"""
+from __future__ import annotations
+
+import ast
+import gettext
+import io
+import json
+import re
+import string
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pyarrow as pa
+import pytest
+
+from app.registry import BY_PATH, PAGES as PAGE_SPECS
+from core import i18n
+from core.lessons import BY_SLUG
+from tests.test_app import SMALL, app, goto
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = i18n.extract()
+FRENCH = i18n.read_catalog("fr")
+PAGES = [p.path for p in PAGE_SPECS]
+
+
+def _ids(catalog):
+    return {m.id for m in catalog if m.id}
+
+
+def _forms(value) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _french(message_id) -> str | tuple[str, ...]:
+    with open(i18n.po_path("fr").with_suffix(".mo"), "rb") as f:
+        return gettext.GNUTranslations(f).gettext(message_id)
+
+
+# ------------------------------------------------------------------ the catalog
+def test_every_marked_string_has_a_french_translation():
+    missing = [mid for mid in _ids(TEMPLATE) if not (FRENCH.get(mid) and all(_forms(FRENCH.get(mid).string))
+                                                         and not FRENCH.get(mid).fuzzy)]
+    assert not missing, f"{len(missing)} strings have no French translation (run python -m core.i18n): {missing[:10]}"
+
+
+def test_the_catalog_holds_only_marked_strings():
+    # python -m core.i18n drops what the code no longer marks; a stale catalog means it was not run
+    assert _ids(FRENCH) == _ids(TEMPLATE)
+
+
+def test_the_compiled_catalog_is_the_source_catalog():
+    with open(i18n.po_path("fr").with_suffix(".mo"), "rb") as f:
+        installed = gettext.GNUTranslations(f)._catalog
+    fresh = gettext.GNUTranslations(io.BytesIO(i18n.compiled(FRENCH)))._catalog
+    assert installed == fresh, "core/locales/fr/LC_MESSAGES/initlab.mo is stale: run python -m core.i18n"
+
+
+def _fields(text: str) -> list[tuple[str, str]]:
+    """The str.format fields of ``text``, with their format specs ({t:g} must stay {t:g})."""
+    return sorted((f, spec) for _, f, spec, _ in string.Formatter().parse(text) if f is not None)
+
+
+def test_placeholders_survive_translation():
+    for m in FRENCH:
+        if m.id and m.string:
+            ids, strs = _forms(m.id), _forms(m.string)
+            for s in strs:
+                # a plural form may say "1" where the English singular has {n}, never the reverse
+                assert _fields(s) in (_fields(ids[0]), _fields(ids[-1])), (m.id, s)
+                s.format(**{f: 1.0 for f, _ in _fields(s)})  # well formed: no stray brace
+
+
+def test_translations_keep_numbers_formulas_and_code():
+    """Numbers are checked against runs and code spans are typed by users: both stay as the source writes them."""
+    number = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:e-?\d+)?%?")
+    for m in FRENCH:
+        if not m.id or not m.string:
+            continue
+        for source, translated in zip(_forms(m.id), _forms(m.string)):
+            assert re.findall(r"`[^`]*`", translated) == re.findall(r"`[^`]*`", source), (source, translated)
+            assert sorted(number.findall(translated)) == sorted(number.findall(source)), (source, translated)
+
+
+def test_plural_forms_exist_where_ngettext_is_used():
+    plurals = [m.id for m in TEMPLATE if isinstance(m.id, tuple)]
+    assert plurals, "no ngettext in the code: this test no longer tests anything"
+    with open(i18n.po_path("fr").with_suffix(".mo"), "rb") as f:
+        french = gettext.GNUTranslations(f)
+    for singular, plural in plurals:
+        forms = FRENCH.get((singular, plural)).string
+        assert len(forms) == FRENCH.num_plurals and all(forms), (singular, forms)
+        one, two = french.ngettext(singular, plural, 1), french.ngettext(singular, plural, 2)
+        assert one != two, (singular, one)  # French says "1 graine" but "2 graines"
+        assert one == forms[0] and two == forms[-1]
+        assert french.ngettext(singular, plural, 0) == one  # in French, 0 takes the singular
+
+
+def _marked_literals():
+    """(file, line, text) of every string literal passed to _, N_ or ngettext, found by Python's own parser:
+    also inside f-strings, where Babel's extractor (before Python 3.12) does not look."""
+    for source in i18n.SOURCES:
+        path = ROOT / source
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            for node in ast.walk(ast.parse(file.read_text(), str(file))):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in i18n.KEYWORDS:
+                    for arg in node.args[:2]:
+                        yield file.relative_to(ROOT).as_posix(), node.lineno, arg
+
+
+def test_every_marked_literal_is_extracted_and_none_is_an_f_string():
+    extracted = {piece for mid in _ids(TEMPLATE) for piece in _forms(mid)}
+    for file, line, arg in _marked_literals():
+        # _(f"...") would look its message up after formatting: never found, never translated
+        assert not isinstance(arg, ast.JoinedStr), f"{file}:{line}: an f-string inside a translation call"
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            assert arg.value in extracted, f"{file}:{line}: {arg.value!r} is marked but Babel does not extract it"
+
+
+# ------------------------------------------------------------------ the pages in French
+def _english_pieces(min_len: int = 20) -> set[str]:
+    """Text an English page shows that its French version must not: the literal parts of every catalog message
+    (between its placeholders) longer than ``min_len`` characters, unless the French translation keeps them
+    (a formula, a scheme name)."""
+    pieces = set()
+    for m in FRENCH:
+        if not m.id:
+            continue
+        french = " ".join(_forms(m.string))
+        for text in _forms(m.id):
+            for literal, *_ in string.Formatter().parse(text):
+                for piece in re.split(r"\s*\n\s*", literal.strip()):
+                    if len(piece) > min_len and piece not in french:
+                        pieces.add(piece)
+    return pieces
+
+
+ENGLISH = _english_pieces()
+
+
+def _strings(value):
+    """Every string of a Vega-Lite spec (a title split into lines is joined back)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        if value and all(isinstance(v, str) for v in value):
+            yield " ".join(value)
+        for v in value:
+            yield from _strings(v)
+
+
+def shown_texts(at) -> list[str]:
+    """What a visitor reads on the page: text elements, widget labels and help, chart titles and tooltips."""
+    out = []
+    for kind in ("markdown", "caption", "title", "header", "subheader", "warning", "info", "error", "success"):
+        out += [str(el.value) for el in getattr(at, kind)]
+    for kind in ("button", "selectbox", "radio", "toggle", "checkbox", "number_input", "text_input", "multiselect",
+                 "slider", "select_slider", "expander", "tabs", "download_button"):
+        for el in at.get(kind):
+            label = getattr(el.proto, "label", "") or getattr(el, "label", "")
+            out += [str(label), str(getattr(el.proto, "help", "") or "")]
+            out += [str(o) for o in getattr(el, "options", None) or []]
+    for el in at.get("vega_lite_chart"):
+        out += list(_strings(json.loads(el.proto.spec)))
+    # markdown shown literally escapes punctuation with backslashes (app.text.literal)
+    return [re.sub(r"\\(.)", r"\1", t) for t in out]
+
+
+def english_left(at) -> list[str]:
+    return sorted({piece for text in shown_texts(at) for piece in ENGLISH if piece in text})
+
+
+def chart_rows(at) -> list[list[int]]:
+    """Per chart, the row count of each of its datasets: what it draws, whatever the language."""
+    return [[pa.ipc.open_stream(d.data.data).read_all().num_rows for d in el.proto.datasets]
+            for el in at.get("vega_lite_chart")]
+
+
+@pytest.fixture
+def speak():
+    """AppTest computes a radio's or selectbox's state in the test's own thread, with the format_func the page
+    gave it: that function translates, so the test thread must speak the page's language too."""
+    yield i18n.set_language
+    i18n.set_language(i18n.DEFAULT)
+
+
+def test_the_english_pieces_are_real_english():
+    # the check below is only as good as this list: it must hold the long sentences, not just a few
+    assert len(ENGLISH) > 250
+    assert any(p.startswith("What each layer passes on, measured on a fixed probe batch") for p in ENGLISH)
+
+
+def test_every_page_in_french_shows_no_english_sentence_and_the_same_charts(speak):
+    speak("en")
+    english = app(SMALL)
+    drawn = {}
+    for page in PAGES:
+        goto(english, page)
+        drawn[page] = chart_rows(english)
+        assert english_left(english), f"{page}: the check finds no English on the English page"
+    speak("fr")
+    at = app(SMALL + "&lang=fr")
+    for page in PAGES:
+        goto(at, page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        assert at.title[0].value == _french(BY_PATH[page].title), page
+        assert english_left(at) == [], page
+        assert chart_rows(at) == drawn[page], page  # the same charts, drawing the same data
+        if page != "scale_depth":  # its sentences read a trained sweep
+            assert any(m.value.startswith("**Ce qu'il faut remarquer**") for m in at.markdown), page
+        assert at.query_params.get("lang") in ("fr", ["fr"]), page  # the link keeps its language
+
+
+def test_the_language_selector_switches_back_to_english_and_drops_the_key(speak):
+    speak("fr")
+    at = app(SMALL + "&lang=fr")
+    goto(at, "lessons")
+    assert at.title[0].value == "Leçons"
+    speak("en")
+    at.selectbox(key="_language").select("en").run()
+    assert at.title[0].value == "Lessons"
+    assert "lang" not in at.query_params
+    assert english_left(at), "the check finds no English on the English page"
+
+
+def test_an_unknown_language_is_english_with_a_warning(speak):
+    at = app(SMALL + "&lang=xx")
+    assert at.title[0].value == "Overview"
+    assert any("lang" in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+# ------------------------------------------------------------------ a French lesson link in Chromium
+def test_a_french_lesson_link_opens_in_french():
+    pytest.importorskip("playwright")
+    from playwright.sync_api import expect, sync_playwright
+
+    from bench import serve
+    from tests.conftest import browser_or_skip
+    from tests.test_browser import CHROMIUM_ARGS, LOAD_TIMEOUT, VIEWPORT, goto_via_sidebar, query, wait_ready
+
+    chromium = browser_or_skip()
+    lesson = BY_SLUG["vanish-explode"]
+    view = getattr(lesson, "view", None) or {}
+    path = "" if lesson.page == PAGES[0] else lesson.page
+    link = f"/{path}?{lesson.query}" + ("&" + urlencode(sorted(view.items())) if view else "") + "&lang=fr"
+    page_title = _french(BY_PATH[lesson.page].title)
+    lessons_title = _french(BY_PATH["lessons"].title)
+    with serve.server() as (base, _), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport=VIEWPORT).new_page()
+            page.goto(base + link)
+            wait_ready(page, page_title, timeout=LOAD_TIMEOUT)
+            expect(page.get_by_text("Ce qu'il faut remarquer").first).to_be_visible()
+            expect(page.locator("[data-testid=stSidebarNav] a").filter(has_text=lessons_title)).to_have_count(1)
+            goto_via_sidebar(page, lessons_title)
+            expect(page.get_by_role("heading", name=_french(lesson.title))).to_be_visible()
+            expect(page.get_by_text("Votre configuration actuelle est la leçon").first).to_be_visible()
+            assert query(page).get("lang") == ["fr"]
+        finally:
+            browser.close()
