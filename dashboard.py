@@ -8,7 +8,7 @@ from app.context import Context, set_context
 from app.links import repair_link
 from app.navigation import ensure_navigation
 from app.registry import DEFAULT_PAGE, PAGES
-from app.results import over_budget_message, start_workers
+from app.results import over_budget_message, start_server
 from app.sidebar import sidebar
 from app.text import literal
 from core.config import SCHEMA_VERSION, ExperimentConfig
@@ -17,7 +17,7 @@ from core.i18n import _
 st.set_page_config(page_title="initlab: weight initialization, side by side", page_icon=":material/casino:",
                    layout="wide")
 ensure_navigation()
-start_workers()
+start_server()
 
 page = st.navigation([st.Page(p.file, title=_(p.title), icon=p.icon, url_path=p.path, default=p.path == DEFAULT_PAGE)
                       for p in PAGES])
@@ -48,3 +48,5 @@ except Exception as e:  # noqa: BLE001 - a broken page must leave the sidebar an
     logging.getLogger("initlab").error("page %s failed:\n%s", page.title, traceback.format_exc())
     st.error(literal(_("This page failed ({error}). The sidebar and the other pages still work.").format(
         error=f"{type(e).__name__}: {e}")))
+finally:
+    ctx.release()  # the session keeps its configuration, not its results (the shared cache does)

@@ -10,6 +10,7 @@ from core import charts, export
 from core.i18n import _
 
 from .context import Context
+from .results import frame_for
 from .text import literal
 
 LOG = logging.getLogger("initlab")
@@ -27,9 +28,12 @@ def show_chart(build, *args, **kwargs) -> None:
 
 
 def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = None) -> None:
-    df = ctx.frames[frame_name]
-    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{len(df):,}"),
-                       data=lambda: export.csv_bytes(df, ctx.config.run_id),
+    rows = len(ctx.frames[frame_name])
+    config = ctx.config
+    # The file is made when clicked, from the shared cache: the button must not hold the frame itself
+    # (Streamlit keeps it as long as the session shows the page, past the cache's bound).
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{rows:,}"),
+                       data=lambda: export.csv_bytes(frame_for(config, frame_name), config.run_id),
                        file_name=f"initlab_{frame_name}_{ctx.config.run_id}.csv", mime="text/csv",
                        on_click="ignore", key=key or f"dl_{frame_name}")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -39,12 +41,13 @@ def fresh_cache():
     RESULTS.clear()
 
 
-def app(query: str = "") -> AppTest:
+def app(query: str = "", run: bool = True) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in parse_qsl(query, keep_blank_values=True):
         existing = at.query_params.get(key)
         at.query_params[key] = (existing if isinstance(existing, list) else [existing] if existing else []) + [value]
-    at.run()
+    if run:
+        at.run()
     return at
 
 
@@ -227,3 +230,73 @@ def test_sidebar_scheme_variant_is_added_with_its_parameters():
     at.button[0].click().run()
     no_errors(at)
     assert "normal:std=0.05" in context(at).config.schemes
+
+
+# ------------------------------------------------------------------ runs, sessions and the shared cache
+def test_a_session_keeps_no_results_after_its_script_run():
+    import gc
+    import weakref
+
+    at = app(SMALL)
+    no_errors(at)
+    assert context(at)._results is None  # released when the script run ended
+    held = weakref.ref(RESULTS.get(context(at).config))
+    RESULTS.clear()  # the cache drops them: nothing else may keep them alive
+    gc.collect()
+    assert held() is None
+
+
+def _endless_first(monkeypatch, endless_epochs: int):
+    """Make the configuration with ``endless_epochs`` epochs train until it is stopped (a fake run that only
+    checks its control block); every other configuration trains for real. Returns what the fake saw."""
+    from app import results as app_results
+    from core.control import Stopped
+
+    real_run = app_results.run
+    seen = {"started": threading.Event(), "stopped": threading.Event()}
+
+    def run_or_wait(config, progress=None, enforce_budget=True, control=None):
+        if config.epochs != endless_epochs:
+            return real_run(config, progress=progress, enforce_budget=enforce_budget, control=control)
+        seen["started"].set()
+        try:
+            while True:
+                control.check()
+                time.sleep(0.002)
+        except Stopped:
+            seen["stopped"].set()
+            raise
+
+    monkeypatch.setattr(app_results, "run", run_or_wait)
+    return seen
+
+
+def test_a_configuration_change_stops_the_previous_run(monkeypatch):
+    from app import results as app_results
+
+    seen = _endless_first(monkeypatch, 777)
+    # Only the one-run-per-session rule may stop the first run here, not the grace after its last subscriber.
+    monkeypatch.setattr(app_results.scheduler(), "grace_s", 1000.0)
+    first = app(SMALL.replace("epochs=15", "epochs=777"), run=False)
+    waiting = threading.Thread(target=first.run)  # its script waits for the endless run
+    waiting.start()
+    assert seen["started"].wait(120)
+    # The same session (AppTest's sessions share one id) now asks for another configuration, as a rerun after a
+    # sidebar change does.
+    second = app(SMALL)
+    assert seen["stopped"].wait(20)
+    waiting.join(60)
+    no_errors(second)
+    assert len(second.get("vega_lite_chart")) == EXPECTED_CHARTS["overview"]
+    assert any("stopped before it finished" in e.value for e in first.error)
+    assert RESULTS.get(context(second).config) is not None and len(RESULTS) == 1
+
+
+def test_a_closed_session_stops_its_run_after_the_grace(monkeypatch):
+    seen = _endless_first(monkeypatch, 778)
+    app(SMALL)  # the imports are done: the next script reaches its run quickly
+    at = app(SMALL.replace("epochs=15", "epochs=778"), run=False)
+    with pytest.raises(RuntimeError, match="timed out"):
+        at.run(timeout=10)  # AppTest then stops the script, as Streamlit does when a tab closes
+    assert seen["started"].is_set()
+    assert seen["stopped"].wait(20)
