@@ -4,20 +4,23 @@ import traceback
 
 import streamlit as st
 
-from app.context import Context, set_context
-from app.links import repair_link
-from app.navigation import ensure_navigation
-from app.registry import DEFAULT_PAGE, PAGES
-from app.results import over_budget_message, start_server
-from app.sidebar import sidebar
-from app.text import literal
-from core.config import SCHEMA_VERSION, ExperimentConfig
-from core.i18n import _
+from app import server  # first: it starts the training workers while the imports below run
+
+server.start()
+
+from app.context import Context, set_context  # noqa: E402
+from app.links import repair_link  # noqa: E402
+from app.navigation import ensure_navigation  # noqa: E402
+from app.registry import DEFAULT_PAGE, PAGES  # noqa: E402
+from app.results import over_budget_message  # noqa: E402
+from app.sidebar import sidebar  # noqa: E402
+from app.text import literal  # noqa: E402
+from core.config import SCHEMA_VERSION, ExperimentConfig  # noqa: E402
+from core.i18n import _  # noqa: E402
 
 st.set_page_config(page_title="initlab: weight initialization, side by side", page_icon=":material/casino:",
                    layout="wide")
 ensure_navigation()
-start_server()
 
 page = st.navigation([st.Page(p.file, title=_(p.title), icon=p.icon, url_path=p.path, default=p.path == DEFAULT_PAGE)
                       for p in PAGES])

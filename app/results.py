@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from functools import partial
 
 import streamlit as st
@@ -25,6 +24,7 @@ import streamlit as st
 from core import budget, workers
 from core.cache import ResultCache
 from core.config import ExperimentConfig
+from core.control import Stopped
 from core.experiment import Results, run
 from core.i18n import _
 from core.scheduler import Job, JobSpec, JobStopped, Scheduler
@@ -75,30 +75,16 @@ def limits() -> budget.Limits:
 
 def scheduler() -> Scheduler:
     global _scheduler
+    lim = limits()
     with _lock:
         if _scheduler is None:
-            lim = _limits or budget.PUBLIC
+            # a paused run keeps its workers: start others for the run that goes first
             _scheduler = Scheduler(cores=workers.workers(), memory_mb=lim.jobs_mb or float("inf"),
-                                   max_started=MAX_STARTED, run_seconds=lim.run_seconds)
+                                   max_started=MAX_STARTED, run_seconds=lim.run_seconds,
+                                   on_pause=workers.prestart if workers.available() else None,
+                                   alive=lambda session: not _session_gone(session))
             workers.set_pool_size(workers.workers() * MAX_STARTED)
         return _scheduler
-
-
-@st.cache_resource(show_spinner=False)
-def start_server() -> None:
-    """Once per server: read the limits, create the scheduler and start the training workers in the
-    background, so that the first run does not wait for them."""
-    limits()
-    scheduler()
-
-    def warm():
-        try:
-            workers.warm()
-        except Exception:  # noqa: BLE001 - training then starts them itself, or runs in this process
-            LOG.warning("could not start the training workers:\n%s", traceback.format_exc())
-
-    if workers.available():
-        threading.Thread(target=warm, name="initlab-workers", daemon=True).start()
 
 
 def over_budget_message(config: ExperimentConfig) -> str | None:
@@ -112,9 +98,17 @@ def over_budget_message(config: ExperimentConfig) -> str | None:
 def _train(config: ExperimentConfig, job: Job) -> Results:
     """A job's work, on its own thread: train, then store the results for everyone."""
     start = time.perf_counter()
-    results = run(config, progress=job.report, control=job.control, enforce_budget=False)
-    RESULTS.put(config, results)
-    LOG.warning("trained run %s (%d models) in %.2f s", config.run_id, len(config.models), time.perf_counter() - start)
+    LOG.warning("run %s (%d models): started", config.run_id, len(config.models))
+    try:
+        results = run(config, progress=job.report, control=job.control, enforce_budget=False)
+        RESULTS.put(config, results)
+    except Stopped:
+        LOG.warning("run %s: stopped after %.2f s", config.run_id, time.perf_counter() - start)
+        raise
+    finally:
+        # the run's temporaries (and any results the cache just dropped) are free: give the memory back
+        workers.release_memory()
+    LOG.warning("run %s: trained in %.2f s", config.run_id, time.perf_counter() - start)
     return results
 
 
@@ -124,11 +118,14 @@ def _session() -> str | None:
     return ctx.session_id if ctx is not None else None
 
 
-def _session_gone(session: str | None) -> bool:
-    """True once the session's browser tab is gone (Streamlit also stops its script then; this is the
-    belt to those braces)."""
+def _session_gone(session) -> bool:
+    """True once the session's browser tab is gone. Streamlit then stops the session's script too, but the
+    scheduler's monitor asks this as well: it does not wait for that thread. (Only sessions of a real
+    server: an anonymous subscriber, or a session under AppTest, is never gone.)"""
     from streamlit import runtime
-    return session is not None and runtime.exists() and not runtime.get_instance().is_active_session(session)
+
+    from .server import real_server
+    return isinstance(session, str) and real_server() and not runtime.get_instance().is_active_session(session)
 
 
 def _seconds(s: float) -> str:
@@ -192,20 +189,23 @@ def results_for(config: ExperimentConfig) -> Results:
     return results
 
 
+def prefetch(config: ExperimentConfig) -> Results:
+    """``config``'s results without a page to draw on: from the cache, or trained by the scheduler for an
+    anonymous subscriber (who never leaves before the end, so the run is not stopped for want of one)."""
+    cached = RESULTS.get(config)
+    if cached is not None:
+        return cached
+    e = budget.estimate(config)
+    ticket = scheduler().subscribe(config, None, lambda: JobSpec(partial(_train, config), e.seconds, e.memory_mb,
+                                                                 e.cores))
+    try:
+        return ticket.result()
+    finally:
+        ticket.close()
+
+
 def frame_for(config: ExperimentConfig, name: str):
     """One frame of ``config``'s results, for a download made after the script run: from the cache, or
-    trained again (no page to draw on) if the cache dropped it meanwhile. Download buttons call this rather
-    than holding a frame, so a session keeps no results the cache has dropped."""
-    cached = RESULTS.get(config)
-    if cached is None:
-        ticket = scheduler().subscribe(config, None, lambda: JobSpec(partial(_train, config), *_spec(config)))
-        try:
-            cached = ticket.result()
-        finally:
-            ticket.close()
-    return cached.frames[name]
-
-
-def _spec(config: ExperimentConfig) -> tuple[float, float, int]:
-    e = budget.estimate(config)
-    return e.seconds, e.memory_mb, e.cores
+    trained again if the cache dropped it meanwhile. Download buttons call this rather than holding a
+    frame, so a session keeps no results the cache has dropped."""
+    return prefetch(config).frames[name]

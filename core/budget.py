@@ -66,6 +66,8 @@ TIME: dict[str, float] = {
     "param_gb": 1 / 4.0,  # s per GB of optimizer passes
     "numpy_calls": 1.5e-6,  # s per NumPy call
     "probe_values": 40e-9,  # s per probed value (statistics and histograms)
+    "model_records": 0.5e-3,  # s per model and record (per-model work of the probes, the records' trip back)
+    "train_fixed": 0.05,  # s per worker group and run (buffers, the trip to a worker and back)
     "rows": 150e-9,  # s per table row (on the server, after training)
     "fixed": 0.3,  # s per run: data, initial weights, the trip to the workers
 }
@@ -275,6 +277,7 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
                                         + sum(min(w, MAX_UNITS) ** 2 * (a + 1) + w * (a + 1)
                                               for a, w in zip(sh.sizes[:-1], sh.sizes[1:])))
     numpy_calls += sh.groups * sh.records * (60 + 40 * sh.layers)
+    probe_values += sh.k * sh.records * grid_rows * (sh.sizes[-1] + 4)  # the grid's classes and probabilities
     gflop = flop / 1e9
     return {
         "gflop32": gflop if dtype == "float32" else 0.0,
@@ -286,6 +289,8 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
         "param_gb": param_bytes / 1e9,
         "numpy_calls": numpy_calls,
         "probe_values": probe_values,
+        "model_records": sh.k * sh.records,
+        "train_fixed": sh.groups,
         "rows": frame_rows(sh),
         "fixed": 1.0,
     }

@@ -14,6 +14,8 @@ asked for it:
   a short run is never stuck behind long ones. A job starts only if the memory estimates of the jobs already
   started (running or paused: a paused job keeps its arrays) plus its own stay within ``memory_mb``, and at
   most ``max_started`` jobs hold memory at once.
+- The monitor thread also drops the tickets of sessions that are gone (``alive``), so a closed tab stops its
+  run even when the session's own thread is slow to notice.
 - A job's running time, not its time queued or paused, is capped at ``run_seconds``; past it the job is
   stopped and its subscribers get ``JobStopped`` saying so. A stopped job that has not ended ``kill_after_s``
   later is killed (``Control.kill``: its worker processes).
@@ -133,12 +135,10 @@ class Job:
         return self.ran + (now - self.resumed_at if self.resumed_at is not None else 0.0)
 
     def remaining_s(self, now: float) -> float:
-        """Estimated running seconds left: the estimate's share not done yet, or, once a tenth is done and
-        the job is slower than estimated, its own pace."""
-        total = self.spec.seconds
-        if self.progress >= 0.1:
-            total = max(total, self.ran_s(now) / self.progress)
-        return max(0.0, total * (1.0 - self.progress))
+        """Estimated running seconds left: the estimate's share not done yet. (Not the job's own pace: on a
+        busy server every job is slower than estimated, and mixing paces with estimates would let a fresh
+        job overtake one half done, then the other way round, each holding its memory.)"""
+        return max(0.0, self.spec.seconds * (1.0 - self.progress))
 
     @property
     def cores(self) -> int:
@@ -171,10 +171,15 @@ class Ticket:
 class Scheduler:
     def __init__(self, cores: int, memory_mb: float, max_started: int, run_seconds: float | None = None,
                  grace_s: float = GRACE_S, kill_after_s: float = KILL_AFTER_S, tick_s: float = TICK_S,
-                 clock: Callable[[], float] = time.monotonic, monitor: bool = True):
+                 clock: Callable[[], float] = time.monotonic, monitor: bool = True,
+                 on_pause: Callable[[], None] | None = None, alive: Callable[[Hashable], bool] | None = None):
         self.cores, self.memory_mb, self.max_started = max(1, cores), memory_mb, max(1, max_started)
         self.run_seconds, self.grace_s, self.kill_after_s, self.tick_s = run_seconds, grace_s, kill_after_s, tick_s
         self.clock = clock
+        self.on_pause = on_pause  # called (on its own thread) when a job is paused: its resources stay taken
+        # whether a session is still there (its tab open): the monitor drops the tickets of one that is not,
+        # without waiting for that session's own thread to notice
+        self.alive = alive
         self._lock = threading.RLock()
         self._wake = threading.Condition(self._lock)
         self._jobs: dict[Hashable, Job] = {}  # live jobs by key
@@ -271,6 +276,8 @@ class Scheduler:
                 job.control.pause()
                 job.ran, job.resumed_at, job.state = job.ran_s(now), None, "paused"
                 self.paused += 1
+                if self.on_pause is not None:
+                    threading.Thread(target=self.on_pause, name="initlab-on-pause", daemon=True).start()
 
     def _start(self, job: Job, now: float) -> None:
         job.control = Control()
@@ -330,6 +337,9 @@ class Scheduler:
         """One look at every job: stop orphans past the grace and runs past the time cap, kill stopped runs
         that did not end, and re-plan (remaining times change as jobs progress)."""
         with self._lock:
+            if self.alive is not None:
+                for t in [t for t in self._tickets.values() if not self.alive(t.session)]:
+                    self._drop(t)
             now = self.clock()
             for job in list(self._jobs.values()):
                 if job.orphaned_at is not None and now - job.orphaned_at >= self.grace_s:

@@ -54,6 +54,8 @@ from pathlib import Path
 from typing import Callable
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
+# Modules a worker imports as it starts, before its first call: a call then finds the trainer loaded.
+PRELOAD = ("core.trainer",)
 # A worker reports progress at most this often (and at the end): a report per epoch made the default
 # configuration's training 9% slower (0.424 s against 0.389 s, median of 15) for a bar drawn every 0.1 s.
 PROGRESS_EVERY_S = 0.05
@@ -161,6 +163,8 @@ def _malloc_trim():
 def serve() -> None:
     """A worker's loop: read a call, run it, write back its messages; end when the parent closes stdin."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
+    for module in PRELOAD:
+        importlib.import_module(module)
     # The protocol gets its own copy of the pipe, and fd 1 becomes stderr: a stray print, or a C library
     # writing to its stdout, must not corrupt the protocol.
     sys.stdout.flush()
@@ -319,6 +323,23 @@ def warm() -> None:
     finally:
         for w in started:
             _release(w)
+
+
+def prestart() -> None:
+    """Start workers now, up to one idle worker per CPU within the pool's size, without waiting for them
+    (a worker's imports take a while): called when a paused run keeps its workers busy, so the run that
+    goes first finds workers ready."""
+    with _cond:
+        room = min(workers() - len(_idle), pool_size() - len(_all))
+    for _ in range(max(0, room)):
+        try:
+            w = Worker()
+        except WorkerDied:
+            return
+        with _cond:
+            _all.add(w)
+            _idle.append(w)
+            _cond.notify()
 
 
 @atexit.register

@@ -402,6 +402,30 @@ def test_lesson_link_opens_its_configuration(open_link):
     wait_charts(lesson_page, PAGES[lesson.page][1])
 
 
+def test_closing_a_tab_stops_its_run(server, browser, first_session):
+    """A closed tab's run stops (the server log says so) instead of training on for nobody."""
+    from core import budget
+    from core.config import replace
+
+    base = replace(LINK, n_samples=2000, data_seed=7)  # a run of tens of seconds, admitted by the budget
+    long = next(c for c in (replace(base, epochs=e) for e in (5000, 3000, 2000, 1000))
+                if budget.estimate(c).seconds <= 0.8 * budget.PUBLIC.seconds)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{server['base']}/?{long.to_query()}")
+    log = server["log"]
+    deadline = time.monotonic() + LOAD_TIMEOUT / 1000
+    while f"run {long.run_id} (" not in log.read_text():
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.2)
+    context.close()
+    deadline = time.monotonic() + 60
+    while f"run {long.run_id}: stopped" not in log.read_text():
+        assert time.monotonic() < deadline, "the closed tab's run was not stopped"
+        time.sleep(0.2)
+    assert f"run {long.run_id}: trained" not in log.read_text()
+
+
 def test_server_log_has_no_traceback(server, first_session):
     text = Path(server["log"]).read_text()
     assert "Traceback" not in text, text[-3000:]

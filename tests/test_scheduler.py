@@ -318,3 +318,22 @@ def test_a_failing_job_gives_every_subscriber_its_error_and_a_new_job_tries_agai
     t3 = s.subscribe("k", "c", spec(good))
     good.finish.set()
     assert t3.result() == "ok" and s.started == 2
+
+
+def test_the_monitor_drops_the_tickets_of_sessions_that_are_gone():
+    clock = Clock()
+    gone = set()
+    s = make(clock, alive=lambda session: session not in gone)
+    work, other = FakeWork(), FakeWork("other")
+    t = s.subscribe("k", "alice", spec(work))
+    t_other = s.subscribe("k2", "bob", spec(other))
+    gone.add("alice")  # her tab closed; her script thread has not noticed (it never unsubscribes here)
+    s.tick()
+    clock.now += 0.6
+    s.tick()
+    until(lambda: work.stopped)
+    assert states(s) == {"k2": "running"}
+    other.finish.set()
+    assert t_other.result() == "other"
+    with pytest.raises(JobStopped):
+        t.result()
