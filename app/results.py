@@ -21,7 +21,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import budget, workers
+from core import budget, memory, workers
 from core.cache import ResultCache
 from core.config import ExperimentConfig
 from core.control import Stopped
@@ -107,7 +107,7 @@ def _train(config: ExperimentConfig, job: Job) -> Results:
         raise
     finally:
         # the run's temporaries (and any results the cache just dropped) are free: give the memory back
-        workers.release_memory()
+        memory.trim()
     LOG.warning("run %s: trained in %.2f s", config.run_id, time.perf_counter() - start)
     return results
 
@@ -172,8 +172,9 @@ def results_for(config: ExperimentConfig) -> Results:
         while not ticket.wait(POLL_S):
             if _session_gone(session):
                 break
+            status = ticket.status()
             with box.container():
-                st.progress(min(1.0, ticket.status().progress), text=_status_text(ticket.status(), config))
+                st.progress(min(1.0, status.progress), text=_status_text(status, config))
                 if cap is not None:
                     st.caption(_("A run may train for at most {seconds} s on this server; time in the queue or "
                                  "paused does not count.").format(seconds=_seconds(cap)))

@@ -49,6 +49,10 @@ ACTIVATION_NS: dict[str, dict[str, tuple[float, float]]] = {
                 "selu": (25.3, 8.2), "gelu": (30.2, 57.6), "tanh": (18.0, 1.9), "sigmoid": (10.3, 1.7),
                 "softplus": (33.5, 7.3)},
 }
+# NumPy calls (and temporaries) of one activation's forward and derivative (core.activations): for small
+# layers each call's fixed cost, not the elements, is the price.
+ACTIVATION_CALLS = {"linear": (1, 1), "relu": (1, 1), "leaky_relu": (4, 3), "elu": (6, 4), "selu": (7, 4),
+                    "gelu": (6, 9), "tanh": (1, 2), "sigmoid": (1, 2), "softplus": (1, 1)}
 # Passes over the (K, P) parameters per step: the finiteness check, the update, its temporaries.
 OPTIMIZER_PASSES = {"sgd": 3, "momentum": 5, "adam": 13}
 # NumPy calls per layer of a step (forward, backward, their buffers) and per step beyond the layers.
@@ -253,7 +257,10 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
     activation = _activation_s(sh, dtype, act, sh.batch, True) * sh.steps
     units = sum(sh.sizes[1:])
     elems = sh.k * sh.batch * (2 * units + 2 * sum(sh.hidden) + 10 * sh.sizes[-1]) * sh.steps
-    numpy_calls = sh.groups * sh.steps * (CALLS_PER_STEP + CALLS_PER_LAYER_STEP * sh.layers)
+    act_fwd, act_back = ACTIVATION_CALLS[act]
+    hidden = len(sh.hidden)
+    numpy_calls = sh.groups * sh.steps * (CALLS_PER_STEP + CALLS_PER_LAYER_STEP * sh.layers
+                                          + (act_fwd + act_back) * hidden)
     param_bytes = sh.k * sh.params * sh.item * OPTIMIZER_PASSES[config.optimizer] * sh.steps
     if config.weight_decay:
         param_bytes += 2 * sh.k * sh.params * sh.item * sh.steps
@@ -264,7 +271,7 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
     model_calls += calls * chunks * sh.curve_points
     activation += _activation_s(sh, dtype, act, n, False) * sh.curve_points
     elems += sh.k * n * (units + 10 * sh.sizes[-1]) * sh.curve_points
-    numpy_calls += sh.groups * sh.curve_points * chunks * (4 + 3 * sh.layers)
+    numpy_calls += sh.groups * sh.curve_points * chunks * (4 + 3 * sh.layers + act_fwd * hidden)
     # probes: forward and backward on the probe batch, the grid forward, statistics of every value
     f, wb, calls = _products(sh, probe_rows, backward=True)
     fg, wg, cg = _products(sh, grid_rows, backward=False)
@@ -276,7 +283,9 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
     probe_values = sh.k * sh.records * (len(KINDS) * probe_rows * units + 4 * sh.params
                                         + sum(min(w, MAX_UNITS) ** 2 * (a + 1) + w * (a + 1)
                                               for a, w in zip(sh.sizes[:-1], sh.sizes[1:])))
-    numpy_calls += sh.groups * sh.records * (60 + 40 * sh.layers)
+    grid_chunks = math.ceil(grid_rows / ProbeSession.GRID_CHUNK)
+    numpy_calls += sh.groups * sh.records * (60 + 40 * sh.layers + (3 * act_fwd + 2 * act_back) * hidden
+                                             + grid_chunks * (4 + act_fwd) * sh.layers)
     probe_values += sh.k * sh.records * grid_rows * (sh.sizes[-1] + 4)  # the grid's classes and probabilities
     gflop = flop / 1e9
     return {

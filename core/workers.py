@@ -36,8 +36,6 @@ holding its peak.
 from __future__ import annotations
 
 import atexit
-import ctypes
-import ctypes.util
 import importlib
 import os
 import pickle
@@ -52,6 +50,8 @@ import traceback
 from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Callable
+
+from . import memory
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
 # Modules a worker imports as it starts, before its first call: a call then finds the trainer loaded.
@@ -134,31 +134,6 @@ def set_pool_size(n: int | None) -> None:
     _pool_size = n
 
 
-def release_memory() -> None:
-    """Give the heap's free memory back to the system (glibc's malloc_trim); elsewhere, nothing."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-_trim_fn: list = []
-
-
-def _malloc_trim():
-    if not _trim_fn:
-        fn = None
-        try:
-            name = ctypes.util.find_library("c")
-            libc = ctypes.CDLL(name) if name else None
-            fn = getattr(libc, "malloc_trim", None)
-            if fn is not None:
-                fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
-        except OSError:
-            fn = None
-        _trim_fn.append(fn)
-    return _trim_fn[0]
-
-
 # ------------------------------------------------------------------- the worker's side
 def serve() -> None:
     """A worker's loop: read a call, run it, write back its messages; end when the parent closes stdin."""
@@ -214,7 +189,7 @@ def serve() -> None:
                 e = RuntimeError(repr(e))
             send(("error", e, traceback.format_exc()))
         del msg, args
-        release_memory()
+        memory.trim()
 
 
 # ------------------------------------------------------------------- the caller's side
