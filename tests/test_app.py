@@ -300,3 +300,20 @@ def test_a_closed_session_stops_its_run_after_the_grace(monkeypatch):
         at.run(timeout=10)  # AppTest then stops the script, as Streamlit does when a tab closes
     assert seen["started"].is_set()
     assert seen["stopped"].wait(20)
+
+
+def test_the_limits_are_a_setting_of_the_server(monkeypatch):
+    from app import results as app_results
+    from core import budget
+
+    small = ExperimentConfig.from_query(SMALL)
+    monkeypatch.setenv("INITLAB_SECONDS", str(budget.estimate(small).seconds / 2))
+    monkeypatch.setattr(app_results, "_limits", None)  # read again, as a server starting with this setting does
+    at = app(SMALL)
+    assert any("too large" in e.value for e in at.error)
+    assert RESULTS.computed == 0
+    monkeypatch.setenv("INITLAB_SECONDS", "none")
+    monkeypatch.setattr(app_results, "_limits", None)
+    at = app(SMALL)
+    no_errors(at)
+    assert RESULTS.computed == 1
