@@ -1,6 +1,7 @@
 """initlab: why weights start random, and which random. `streamlit run dashboard.py`"""
 import logging
 import traceback
+from pathlib import Path
 
 import streamlit as st
 
@@ -9,6 +10,7 @@ from app import server  # first: it starts the training workers while the import
 server.start()
 
 from app.context import Context, set_context  # noqa: E402
+from app.language import language_selector, use_visitor_language  # noqa: E402
 from app.links import repair_link  # noqa: E402
 from app.navigation import ensure_navigation  # noqa: E402
 from app.registry import DEFAULT_PAGE, PAGES  # noqa: E402
@@ -18,7 +20,12 @@ from app.text import literal  # noqa: E402
 from core.config import SCHEMA_VERSION, ExperimentConfig  # noqa: E402
 from core.i18n import _  # noqa: E402
 
-st.set_page_config(page_title="initlab: weight initialization, side by side", page_icon=":material/casino:",
+# A file served by the app itself: a ":material/...:" page icon makes every visitor's browser fetch it from
+# fonts.gstatic.com (seen in Chromium's request log).
+ICON = str(Path(__file__).resolve().parent / "app" / "icon.png")
+
+use_visitor_language()
+st.set_page_config(page_title=_("initlab: weight initialization, side by side"), page_icon=ICON,
                    layout="wide")
 ensure_navigation()
 
@@ -31,6 +38,8 @@ if st.query_params.get("v") != str(SCHEMA_VERSION):
 
 st.sidebar.title("initlab")
 st.sidebar.caption(_("Why should weights start random, and which random? Pick schemes, train, compare."))
+with st.sidebar:
+    language_selector()
 values, notes = sidebar()
 config, problems = ExperimentConfig.from_query_lenient(values)
 

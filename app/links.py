@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import FIELDS, SCHEMA_VERSION, VIEWS, ExperimentConfig, format_value, parse_views
+from core.config import FIELDS, SCHEMA_VERSION, ExperimentConfig, format_value, parse_page_keys
 
 WARNINGS_KEY = "_link_warnings"
 
@@ -30,8 +30,8 @@ def repair_link() -> list[str]:
         return st.session_state[WARNINGS_KEY]
     raw = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     config, warnings = ExperimentConfig.from_query_lenient(raw)
-    views, view_warnings = parse_views(raw)
-    warnings = warnings + view_warnings
+    page_keys, page_warnings = parse_page_keys(raw)
+    warnings = warnings + page_warnings
     st.session_state[WARNINGS_KEY] = warnings
     if warnings:
         fixed = {"v": str(SCHEMA_VERSION)}
@@ -39,7 +39,8 @@ def repair_link() -> list[str]:
             value = getattr(config, key)
             if key in raw and value != FIELDS[key].parse(FIELDS[key].default):
                 fixed[key] = url_value(key, value)
-        fixed.update({key: url_value(key, value) for key, value in views.items() if key in VIEWS})
+        # every valid page key the link gave stays (a view's default may differ from page to page)
+        fixed.update({key: url_value(key, value) for key, value in page_keys.items()})
         st.query_params.clear()
         st.query_params.update(fixed)
         st.rerun()

@@ -28,7 +28,9 @@ PAGES: list[PageSpec] = [
     PageSpec("gradients", N_("Gradients"), ":material/waves:"),
     PageSpec("weights", N_("Weight distances"), ":material/grid_on:"),
     PageSpec("symmetry", N_("Symmetry & restarts"), ":material/flip:"),
+    PageSpec("restarts", N_("Restarts beyond networks"), ":material/replay:", needs_results=False),
     PageSpec("boundaries", N_("Decision boundaries"), ":material/map:"),
+    PageSpec("scale_depth", N_("Scale × depth"), ":material/grid_view:", needs_results=False),
     PageSpec("lessons", N_("Lessons"), ":material/school:", needs_results=False),
     PageSpec("export", N_("Export"), ":material/download:"),
 ]

@@ -95,6 +95,8 @@ def sidebar() -> tuple[dict, list[str]]:
             values["depth"] = _number("depth", "Hidden layers")
             values["width"] = st.text_input("Width", value="32", key="width", bind=BIND, help=FIELDS["width"].help)
             values["activation"] = _select("activation", "Activation")
+            values["bias"] = st.text_input("Bias init", value=FIELDS["bias"].default, key="bias", bind=BIND,
+                                           help=FIELDS["bias"].help)
         with st.expander("Training", expanded=False):
             values["optimizer"] = _select("optimizer", "Optimizer")
             values["lr"] = _number("lr", "Learning rate", step=0.01, fmt="%g")

@@ -1,39 +1,85 @@
-"""What pages place: charts that fail alone, CSV downloads of a chart's data, pickers, scheme badges."""
+"""What pages place: charts that fail alone, small multiples, "What to notice", CSV downloads, scheme badges,
+and the density section the Activations and Gradients pages share."""
 from __future__ import annotations
 
+import html
 import logging
 import traceback
+from typing import Callable
 
+import pandas as pd
 import streamlit as st
+from altair.utils.schemapi import debug_mode
 
-from core import charts, export
+from core import charts, density, export, notice, theory
 from core.i18n import _
 
 from .context import Context
 from .results import frame_for
 from .text import literal
+from .views import PageView
 
 LOG = logging.getLogger("initlab")
 
 
 def show_chart(build, *args, **kwargs) -> None:
-    """Draw one chart; if building it fails, say so briefly and let the page go on."""
+    """Draw one chart as wide as its container; if building it fails, say so briefly and let the page go on.
+    Altair's checks of every object as it is made are off while it builds (a quarter of the time of a page
+    of charts); tests/test_charts.py validates each builder's spec."""
     try:
-        chart = build(*args, **kwargs)
-        st.altair_chart(chart, width="content")
+        with debug_mode(False):
+            spec = charts.to_spec(build(*args, **kwargs))
+        st.vega_lite_chart(spec, width="stretch")
     except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
         LOG.error("chart %s failed:\n%s", getattr(build, "__name__", build), traceback.format_exc())
         st.error(literal(_("This chart could not be drawn ({error}). The rest of the page still works.").format(
             error=f"{type(e).__name__}: {e}")))
 
 
-def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = None) -> None:
-    rows = len(ctx.frames[frame_name])
+def panels_per_row(n: int) -> int:
+    """Small multiples per row: 2 or 3 (4 schemes as 2 × 2), so that a panel stays readable at 1280 px.
+    Streamlit stacks columns into one on a narrow screen (a phone)."""
+    return n if n <= 3 else (2 if n == 4 else 3)
+
+
+def small_multiples(schemes, build: Callable[[str, int], object], data: pd.DataFrame | None = None,
+                    empty: str | None = None) -> None:
+    """One chart per scheme, ``build(scheme, index)``, in rows of ``panels_per_row`` columns. A scheme with no row in ``data`` gets the ``empty`` sentence (a model that diverged
+    has no rows after it) instead."""
+    schemes = list(schemes)
+    present = set(data["scheme"]) if data is not None else set(schemes)
+    k = panels_per_row(len(schemes))
+    for start in range(0, len(schemes), k):
+        for j, col in enumerate(st.columns(k)):
+            i = start + j
+            if i >= len(schemes):
+                continue
+            with col:
+                st.markdown(scheme_badge(i, schemes[i]), unsafe_allow_html=True)
+                if schemes[i] in present:
+                    show_chart(build, schemes[i], i)
+                else:
+                    st.caption(empty or _("No values to draw here."))
+
+
+def what_to_notice(sentences: list[str]) -> None:
+    """The page's opening: sentences computed from the results (escaped: they quote scheme labels)."""
+    if not sentences:
+        return
+    with st.container(border=True):
+        st.markdown("**" + _("What to notice") + "**\n\n" + "\n".join(f"- {literal(s)}" for s in sentences))
+
+
+def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = None,
+                 frame: pd.DataFrame | None = None) -> None:
+    """A CSV download of one of the run's frames, or of ``frame`` (a page's small derived frame) under that name.
+    A run's frame is made when clicked, from the shared cache: the button must not hold the frame itself
+    (Streamlit keeps it as long as the session shows the page, past the cache's bound)."""
     config = ctx.config
-    # The file is made when clicked, from the shared cache: the button must not hold the frame itself
-    # (Streamlit keeps it as long as the session shows the page, past the cache's bound).
+    rows = len(ctx.frames[frame_name] if frame is None else frame)
     st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{rows:,}"),
-                       data=lambda: export.csv_bytes(frame_for(config, frame_name), config.run_id),
+                       data=lambda: export.csv_bytes(frame_for(config, frame_name) if frame is None else frame,
+                                                     config.run_id),
                        file_name=f"initlab_{frame_name}_{ctx.config.run_id}.csv", mime="text/csv",
                        on_click="ignore", key=key or f"dl_{frame_name}")
 
@@ -45,17 +91,92 @@ def downloads(ctx: Context, *items: tuple[str, str]) -> None:
             download_csv(label, frame_name, ctx)
 
 
-def epoch_picker(ctx: Context, label: str | None = None, key: str = "epoch", default_last: bool = False) -> int:
-    epochs = ctx.epochs
-    return st.select_slider(label or _("Epoch"), epochs, value=epochs[-1] if default_last else epochs[0], key=key)
-
-
-def seed_picker(ctx: Context, key: str = "seed") -> int:
-    if ctx.config.seeds == 1:
-        return 0
-    return st.selectbox(_("Seed"), list(range(ctx.config.seeds)), key=key)
-
-
 def scheme_badge(i: int, label: str) -> str:
-    """Markdown (with HTML) for a scheme's colour swatch and its label; the label is escaped."""
-    return f"<span style='color:{charts.PALETTE[i % len(charts.PALETTE)]}'>■</span> **{literal(label)}**"
+    """Markdown (with HTML) for a scheme's colour swatch and its label, on one line; the label is escaped."""
+    return (f"<span style='white-space:nowrap'><span style='color:{charts.scheme_colour(i)}'>■</span> "
+            f"**{literal(label)}**</span>")
+
+
+def factor_table(factors: pd.DataFrame) -> str:
+    """``core.notice.depth_factors`` as a small HTML table (scheme in its colour, measured, theory) that
+    scrolls inside its column rather than run past the page's edge. Labels are HTML-escaped: they come from
+    the link."""
+    head = "".join(f"<th style='text-align:{a};padding:4px 8px'>{html.escape(t)}</th>"
+                   for t, a in ((_("scheme"), "left"), (_("measured"), "right"), (_("theory"), "right")))
+    rows = []
+    for i, r in enumerate(factors.itertuples()):
+        measured = _("all 0") if r.all_zero else notice.factor(r.measured)
+        cells = (f"<td style='padding:4px 8px;white-space:nowrap'><span style='color:{charts.scheme_colour(i)}'>■"
+                 f"</span> {html.escape(r.scheme)}</td>"
+                 f"<td style='text-align:right;padding:4px 8px'>{html.escape(measured)}</td>"
+                 f"<td style='text-align:right;padding:4px 8px'>{html.escape(notice.factor(r.predicted))}</td>")
+        rows.append(f"<tr>{cells}</tr>")
+    return (f"<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:0.9rem'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def second_moment_prediction(ctx: Context) -> pd.DataFrame:
+    """The theory's predicted second moment per (scheme, layer) at epoch 0: the one call site, so that a
+    change of ``core.theory``'s signature is one change here."""
+    return theory.second_moment_prediction(ctx.results)
+
+
+def lazy_tabs(key: str, labels: list[str]):
+    """Tabs whose content is built only while shown (Streamlit's stateful tabs: a click reruns the page):
+    each panel is a chart the browser draws, so a page builds only the tab in view."""
+    return st.tabs(labels, key=key, on_change="rerun")
+
+
+def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: int,
+                    first_tab: tuple[str, Callable[[], None]] | None = None) -> int:
+    """The distributions of ``kind`` in tabs: every layer at ``epoch`` (layer × value, one panel per scheme),
+    the chosen layer over training (epoch × value), and its recorded histograms; ``first_tab`` (a label and
+    what draws it) goes before them. Returns the layer."""
+    hist, stats = ctx.frames["histograms"], ctx.frames["layer_stats"]
+    layers = sorted(hist["layer"].unique().tolist())
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        layer = view.layer(layers, ctx.config.depth, label=_("Layer followed over training"))
+    with c2:
+        log = view.flag("log", True, _("Symmetric log value axis"),
+                        help=_("sign(x)·log10(1 + |x|/0.001): linear within about 0.001 of zero, logarithmic beyond, "
+                               "so vanishing (a line at 0) and exploding (far out) values fit one axis. Off: a linear "
+                               "axis."))
+    labels = [_("Every layer"), _("One layer over training"), _("Recorded histograms")]
+    tabs = lazy_tabs(f"tabs_{kind}", ([first_tab[0]] if first_tab else []) + labels)
+    if first_tab:
+        if tabs[0].open:
+            with tabs[0]:
+                first_tab[1]()
+        tabs = tabs[1:]
+    diverged = _("No values: the model diverged before this epoch.")
+    at = hist[(hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)]
+    if tabs[0].open:
+        with tabs[0]:
+            axis = density.value_axis(at, symlog_axis=log)
+            dens = density.density(at, stats, axis, by="layer")
+            top = charts.share_top(dens)
+            st.caption(_("Every layer at epoch {epoch} (seed {seed}): each row is a layer, each colour the share of "
+                         "that layer's probe values in a value bin, on one value axis for every scheme. A signal "
+                         "that vanishes shrinks to a line at 0 layer by layer; one that explodes spreads further "
+                         "out.").format(epoch=epoch, seed=seed))
+            small_multiples(ctx.schemes, lambda s, i: charts.layer_density_panel(dens, s, i, axis, layers, kind, top),
+                            dens, diverged)
+    if tabs[1].open:
+        with tabs[1]:
+            over = hist[(hist["layer"] == layer) & (hist["seed"] == seed) & (hist["kind"] == kind)]
+            axis_t = density.value_axis(over, symlog_axis=log)
+            dens_t = density.density(over, stats, axis_t, by="epoch")
+            top_t = charts.share_top(dens_t)
+            st.caption(_("Layer {layer} (seed {seed}), each column a recorded epoch: how the layer's values spread or "
+                         "gather while the network trains (as TensorBoard's distributions).").format(
+                layer=layer, seed=seed))
+            small_multiples(ctx.schemes, lambda s, i: charts.epoch_density_panel(dens_t, s, i, axis_t, ctx.epochs,
+                                                                                  kind, top_t), dens_t, diverged)
+    if tabs[2].open:
+        with tabs[2]:
+            one = at[at["layer"] == layer]
+            st.caption(_("Layer {layer} at epoch {epoch} (seed {seed}), as the probe recorded it: each model's own "
+                         "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
+            small_multiples(ctx.schemes, lambda s, i: charts.histogram_panel(one, s, i, kind), one, diverged)
+    return layer

@@ -1,35 +1,163 @@
 """Tidy frame -> Altair chart. Pure functions; the dashboard only places them.
 
-One colour per scheme everywhere: every chart takes the ordered scheme list
-and builds its colour scale from ``scheme_scale``. Frames are aggregated
-over seeds (mean with a min-max band) and filtered to one epoch before they
-reach a chart, so the browser gets summaries, never raw samples.
+Every chart is as wide as its container (``width="container"``) and at least ``MIN_HEIGHT`` tall. Small
+multiples are one chart per scheme (``*_panel`` builders), which the page lays out in columns that wrap and
+stack on a phone: Vega-Lite facets and concatenations cannot be container-wide. Scales that must agree across
+the panels (a value range, a colour range) are computed here in Python and passed to every panel.
+
+One colour per scheme everywhere, from ``PALETTE`` in the order of the scheme list. Frames are summarized
+before they reach a chart (mean over seeds with a min–max band, one epoch, one seed, re-binned densities), so
+the browser gets summaries, never raw samples. Axis titles are words with units, never column names, and
+every mark has a tooltip whose fields are titled in words.
+
+Epoch scrubbing: charts that take ``scrub=True`` carry every recorded epoch and a Vega-Lite parameter bound
+to a range input under the chart, so moving it redraws in the browser without a round trip to the server; a
+chart whose data would pass ``SCRUB_ROW_LIMIT`` rows with every epoch shows only the page's epoch instead.
 """
 from __future__ import annotations
+
+import hashlib
+import math
+import textwrap
+from functools import reduce
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from .density import ValueAxis
+from .i18n import N_, _
+
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
            "#eeca3b", "#9d755d", "#ff9da6", "#bab0ac", "#17becf", "#7f7f7f"]
-FACET_WIDTH = 180
+HEIGHT = 440  # a page's main chart
+PANEL_HEIGHT = 320  # one panel of small multiples, or a secondary chart
+MIN_HEIGHT = 280
+# Above this many rows with every epoch, a chart shows one epoch and the page's slider moves it (a server
+# round trip): Streamlit ships the rows to the browser as Arrow, and Vega redraws them at every step.
+SCRUB_ROW_LIMIT = 20_000
+SCRUB = "scrub_epoch"  # the Vega-Lite parameter's name
+NUM = ".6~g"  # tooltip numbers: six significant digits
+
+STAT_WORDS = {"second_moment": N_("second moment (mean square)"), "std": N_("standard deviation"), "mean": N_("mean")}
+KIND_WORDS = {"preactivation": N_("pre-activations z"), "activation": N_("activations f(z)"),
+              "gradient": N_("back-propagated gradients ∂L/∂z")}
+GRAD_WORDS = {"dz_second_moment": N_("E[(∂L/∂z)²], second moment of the back-propagated gradient"),
+              "weight_grad_norm": N_("‖∂L/∂W‖, Frobenius norm of the weight gradient"),
+              "bias_grad_norm": N_("‖∂L/∂b‖, norm of the bias gradient"),
+              "weight_grad_rms": N_("RMS of ∂L/∂W, per weight"),
+              "bias_grad_rms": N_("RMS of ∂L/∂b, per bias")}
+METRIC_WORDS = {"loss": N_("loss"), "accuracy": N_("accuracy (fraction correct)")}
+
+
+def to_spec(chart) -> dict:
+    """``chart``'s Vega-Lite spec, its data frames under ``datasets`` by content hash (Streamlit ships them to
+    the browser as Arrow). Altair's schema validation is skipped: it cost more than building the chart (about
+    40 ms a chart, a second on a page of small multiples); the tests validate every spec a page draws."""
+    frames: dict[str, pd.DataFrame] = {}
+
+    def name_data(c):
+        if isinstance(getattr(c, "data", None), pd.DataFrame):
+            df = c.data
+            digest = hashlib.sha1(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+            digest.update(repr(list(df.columns)).encode())
+            name = "data-" + digest.hexdigest()[:20]
+            frames[name] = df
+            c.data = alt.NamedData(name=name)
+        for sub in getattr(c, "layer", None) or []:
+            name_data(sub)
+
+    name_data(chart)
+    spec = chart.to_dict(validate=False)
+    spec["datasets"] = frames
+    # Drawn on a canvas, not as SVG: a heatmap is thousands of rects, and as SVG nodes the browser spent
+    # seconds painting a page of them. Streamlit passes usermeta.embedOptions on to vega-embed.
+    spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
+    return spec
+
+
+def scheme_colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
 
 
 def scheme_scale(schemes) -> alt.Scale:
-    return alt.Scale(domain=list(schemes), range=PALETTE[: len(schemes)])
+    return alt.Scale(domain=list(schemes), range=[scheme_colour(i) for i in range(len(schemes))])
 
 
 def scheme_color(schemes, legend=True) -> alt.Color:
-    return alt.Color("scheme:N", scale=scheme_scale(schemes), sort=list(schemes),
-                     legend=alt.Legend(title="scheme", orient="bottom", columns=4) if legend else None)
+    """The scheme colour channel. In a layered chart give every layer the same legend (Vega-Lite merges
+    the layers' legends of a shared scale, and one layer without a legend removes it for all)."""
+    leg = alt.Legend(title=_("scheme"), orient="bottom", columns=2, symbolOpacity=1, labelLimit=0,
+                     symbolStrokeWidth=3, symbolType="stroke") if legend else None
+    return alt.Color("scheme:N", scale=scheme_scale(schemes), sort=list(schemes), legend=leg)
+
+
+def tip(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
+    return alt.Tooltip(field, title=title, format=fmt) if fmt else alt.Tooltip(field, title=title)
+
+
+def scheme_tip() -> alt.Tooltip:
+    return tip("scheme:N", _("scheme"))
+
+
+def lines(title: str, width: int = 30) -> list[str] | str:
+    """A y-axis title broken into lines: Vega counts an axis title's full length in the chart's height, so a
+    vertical title longer than the plot would squeeze the plot to make room for it."""
+    parts = textwrap.wrap(title, width)
+    return parts if len(parts) > 1 else title
+
+
+def log_axis(*values, **kwargs) -> alt.Axis:
+    """A log scale's axis over the positive finite ``values``: ticks at powers of ten (every second or third
+    one over a wide range), labelled as plain numbers near 1 and as 1e-12, 1e+09 far from it. Over less than a
+    decade, Vega's own ticks."""
+    v = np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in values]) if values else np.array([])
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) == 0 or v.max() / v.min() < 10:
+        return alt.Axis(format="~g", **kwargs)
+    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    step = max(1, math.ceil((hi - lo) / 8))
+    ticks = [10.0 ** k for k in range(lo, hi + 1, step)]
+    return alt.Axis(values=ticks, labelExpr="abs(datum.value) >= 0.001 && abs(datum.value) < 10000 ? "
+                                            "format(datum.value, '~g') : format(datum.value, '.0e')", **kwargs)
+
+
+def positive_domain(*values) -> list[float] | None:
+    """[min, max] of the positive finite ``values`` (a log scale's domain), None if there are none."""
+    v = np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in values]) if values else np.array([])
+    v = v[np.isfinite(v) & (v > 0)]
+    return [float(v.min()), float(v.max())] if len(v) else None
+
+
+def finite_domain(*values) -> list[float] | None:
+    v = np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in values]) if values else np.array([])
+    v = v[np.isfinite(v)]
+    return [float(v.min()), float(v.max())] if len(v) and v.max() > v.min() else None
+
+
+def _dom(domain):
+    """A scale domain, or Vega's own (from the data) where there is none."""
+    return alt.Undefined if domain is None else domain
+
+
+def _size(chart, height: int = HEIGHT):
+    """``chart`` as wide as its container and ``height`` tall. Set in place: Altair's ``properties`` deep-copies
+    and validates the chart, and the builders own the object they size."""
+    chart.width, chart.height = "container", max(height, MIN_HEIGHT)
+    return chart
+
+
+def _filtered(chart, expr: str):
+    """``chart`` with a filter transform appended, in place (``transform_filter`` deep-copies)."""
+    chart.transform = [*(chart.transform if chart.transform is not alt.Undefined else []),
+                       alt.FilterTransform(filter=expr)]
+    return chart
 
 
 def seed_band(df: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
     """Mean, min, max and count of ``value`` over seeds, per ``by`` group."""
     g = df.groupby(by, sort=False)[value]
-    out = g.agg(mean="mean", low="min", high="max", seeds="count").reset_index()
-    return out
+    return g.agg(mean="mean", low="min", high="max", seeds="count").reset_index()
 
 
 def _finite(df: pd.DataFrame, cols) -> pd.DataFrame:
@@ -37,38 +165,108 @@ def _finite(df: pd.DataFrame, cols) -> pd.DataFrame:
     return df[np.isfinite(vals).all(axis=1)]
 
 
+# ------------------------------------------------------------- epoch scrub
+def scrub_windows(epochs) -> pd.DataFrame:
+    """Per recorded epoch, the slider positions [shown_from, shown_to) at which it is the one shown: from
+    itself up to the next recorded epoch (the slider moves in steps of their greatest common divisor, which
+    is the recording interval when the epochs are evenly spaced)."""
+    e = sorted(int(x) for x in epochs)
+    return pd.DataFrame({"epoch": e, "shown_from": e, "shown_to": e[1:] + [e[-1] + 1]})
+
+
+def scrub_step(epochs) -> int:
+    e = sorted(int(x) for x in epochs)
+    return max(1, reduce(math.gcd, np.diff(e).tolist(), 0)) if len(e) > 1 else 1
+
+
+def _scrub_param(epochs, start: int) -> alt.Parameter:
+    e = sorted(int(x) for x in epochs)
+    return alt.param(name=SCRUB, value=int(start),
+                     bind=alt.binding_range(min=e[0], max=e[-1], step=scrub_step(e), name=_("epoch shown ")))
+
+
+def _scrub_filter() -> str:
+    return f"datum.shown_from <= {SCRUB} && {SCRUB} < datum.shown_to"
+
+
+def _epoch_frames(frames: list[pd.DataFrame], epochs, epoch: int, scrub: bool) -> tuple[list[pd.DataFrame], bool]:
+    """``frames`` (with an epoch column) for a chart at ``epoch``: every epoch with its scrub window if
+    ``scrub`` and their rows stay under the limit, else only ``epoch``. Returns the frames and whether the
+    chart scrubs."""
+    if scrub and len(epochs) > 1 and sum(len(f) for f in frames) <= SCRUB_ROW_LIMIT:
+        w = scrub_windows(epochs)
+        return [f.merge(w, on="epoch", how="left") for f in frames], True
+    return [f[f["epoch"] == epoch] for f in frames], False
+
+
+def _epoch_label(epochs, epoch: int, scrubbing: bool) -> alt.Chart:
+    """'epoch N' in the top-left corner: the epoch drawn (under a scrub, the one the slider points at)."""
+    rows = scrub_windows(epochs) if scrubbing else pd.DataFrame({"epoch": [int(epoch)]})
+    rows = rows.assign(label=[_("epoch {epoch}").format(epoch=e) for e in rows["epoch"]])
+    text = alt.Chart(rows).mark_text(align="left", baseline="top", fontSize=13, fontWeight="bold", dx=4, dy=4).encode(
+        x=alt.XValue(0), y=alt.YValue(0), text=alt.Text("label:N"), tooltip=[tip("epoch:Q", _("epoch shown"))])
+    return _filtered(text, _scrub_filter()) if scrubbing else text
+
+
+def _layer(charts: list, scrubbing: bool, epochs, epoch: int):
+    """The layers in one chart, with the scrub parameter when it scrubs (its filters refer to it)."""
+    chart = alt.LayerChart(layer=charts)
+    if scrubbing:
+        chart.params = [_scrub_param(epochs, epoch).param]  # the schema object alt.param wraps
+    return chart
+
+
 # ---------------------------------------------------------------- overview
 def curve_data(curves: pd.DataFrame, metric: str) -> pd.DataFrame:
     return seed_band(curves.dropna(subset=[metric]), ["scheme", "split", "epoch"], metric)
 
 
-def loss_curves(curves: pd.DataFrame, summary: pd.DataFrame, schemes, metric: str = "loss",
-                log: bool = False) -> alt.Chart:
-    data = curve_data(curves, metric)
+def curve_domain(curves: pd.DataFrame, metric: str, log: bool) -> list[float] | None:
+    """The y range both splits' panels share: every seed's values, positive ones on a log scale."""
+    v = curves[metric].to_numpy(dtype=float)
+    v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    if not len(v):
+        return None
+    return [float(v.min()), float(v.max())]
+
+
+def metric_title(metric: str, task: str = "classification") -> str:
+    if metric == "loss":
+        return _("loss (cross-entropy)") if task == "classification" else _("loss (mean squared error)")
+    return _(METRIC_WORDS[metric])
+
+
+def loss_curve_panel(curves: pd.DataFrame, summary: pd.DataFrame, schemes, split: str, metric: str = "loss",
+                     log: bool = False, domain=None, task: str = "classification") -> alt.LayerChart:
+    """One split's curves: seed mean per scheme with its min–max band, ✚ where a model diverged."""
+    data = curve_data(curves[curves["split"] == split], metric)
     if log:
-        data = data[(data["low"] > 0)]
-    yscale = alt.Scale(type="log") if log else alt.Scale(zero=False)
-    base = alt.Chart(data).encode(x=alt.X("epoch:Q", title="epoch"), color=scheme_color(schemes))
-    band = base.mark_area(opacity=0.18).encode(y=alt.Y("low:Q", title=metric, scale=yscale), y2="high:Q")
-    line = base.mark_line().encode(
-        y=alt.Y("mean:Q", scale=yscale),
-        tooltip=["scheme", "split", "epoch", alt.Tooltip("mean:Q", format=".4g"), "seeds"])
+        data = data[data["low"] > 0]
+    yscale = alt.Scale(type="log", domain=_dom(domain)) if log else alt.Scale(zero=False, domain=_dom(domain))
+    ytitle = metric_title(metric, task) + (_(", log scale") if log else "")
+    yaxis = log_axis(domain if domain else data[["low", "high"]].to_numpy()) if log else alt.Axis()
+    x = alt.X("epoch:Q", title=_("training epoch"))
+    tips = [scheme_tip(), tip("epoch:Q", _("epoch")), tip("mean:Q", _("mean over seeds"), NUM),
+            tip("low:Q", _("lowest seed"), NUM), tip("high:Q", _("highest seed"), NUM), tip("seeds:Q", _("seeds"))]
+    band = alt.Chart(data).mark_area(opacity=0.2).encode(
+        x=x, y=alt.Y("low:Q", title=lines(ytitle), scale=yscale, axis=yaxis), y2=alt.Y2("high:Q"),
+        color=scheme_color(schemes), tooltip=tips)
+    line = alt.Chart(data).mark_line(strokeWidth=2).encode(
+        x=x, y=alt.Y("mean:Q", title=lines(ytitle), scale=yscale, axis=yaxis), color=scheme_color(schemes),
+        tooltip=tips)
     layers = [band, line]
-    marks = divergence_marks(curves, summary, metric)
+    marks = divergence_marks(curves[curves["split"] == split], summary, metric)
+    if log:
+        marks = marks[marks[metric] > 0]
     if len(marks):
-        layers.append(alt.Chart(marks).mark_point(shape="cross", size=120, strokeWidth=3, filled=True).encode(
-            x="epoch:Q", y=alt.Y(f"{metric}:Q", scale=yscale), color=scheme_color(schemes),
-            tooltip=["scheme", "seed", "status", "split"]))
-    return _facet_layers(layers, "split", ["train", "test"], width=FACET_WIDTH * 1.6)
-
-
-def _facet_layers(layers, field, order, width=FACET_WIDTH, height=220):
-    """Facet a layered chart whose layers have different data frames."""
-    charts = []
-    for value in order:
-        parts = [l.transform_filter(alt.datum[field] == value) for l in layers]
-        charts.append(alt.layer(*parts).properties(title=str(value), width=width, height=height))
-    return alt.hconcat(*charts).resolve_scale(y="shared")
+        layers.append(alt.Chart(marks).mark_point(shape="cross", size=140, strokeWidth=3, filled=True).encode(
+            x=x, y=alt.Y(f"{metric}:Q", title=lines(ytitle), scale=yscale, axis=yaxis), color=scheme_color(schemes),
+            tooltip=[scheme_tip(), tip("seed:Q", _("seed")), tip("status:N", _("status")),
+                     tip("epoch:Q", _("last finite epoch")), tip(f"{metric}:Q", _("last finite value"), NUM)]))
+    title = _("training set") if split == "train" else _("test set")
+    chart = alt.LayerChart(layer=layers)
+    chart.title = title
+    return _size(chart, HEIGHT - 40)
 
 
 def divergence_marks(curves: pd.DataFrame, summary: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -82,116 +280,354 @@ def divergence_marks(curves: pd.DataFrame, summary: pd.DataFrame, metric: str) -
 
 
 # ------------------------------------------------------------- activations
-def histogram_chart(hist: pd.DataFrame, schemes, epoch: int, seed: int, kind: str) -> alt.FacetChart:
-    data = hist[(hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)]
-    data = data[["scheme", "layer", "bin_left", "bin_right", "count"]]
-    # rect with an explicit zero baseline: pre-binned bars, no stacking
-    return alt.Chart(data).mark_rect(opacity=0.85).encode(
-        x=alt.X("bin_left:Q", title=kind, axis=alt.Axis(format="~g", tickCount=4)), x2="bin_right:Q",
-        y=alt.Y("count:Q", title=None, axis=alt.Axis(tickCount=3)), y2=alt.datum(0),
-        color=scheme_color(schemes, legend=False),
-        tooltip=["scheme", "layer", alt.Tooltip("bin_left:Q", format=".3g"),
-                 alt.Tooltip("bin_right:Q", format=".3g"), "count"],
-    ).properties(width=FACET_WIDTH, height=90).facet(
-        row=alt.Row("layer:O", title="layer"), column=alt.Column("scheme:N", sort=list(schemes), title=None),
-    ).resolve_scale(x="independent", y="independent")
+def signal_data(layer_stats: pd.DataFrame, kind: str, stat: str) -> pd.DataFrame:
+    """Mean over seeds with the min–max band of ``stat`` per (scheme, epoch, layer); on the log scales
+    (second moment, std) only positive means, and a band edge at or below zero left open."""
+    data = layer_stats[layer_stats["kind"] == kind]
+    band = _finite(seed_band(data, ["scheme", "epoch", "layer"], stat), ["mean"])
+    if stat in ("second_moment", "std"):
+        band = band[band["mean"] > 0].copy()
+        band.loc[band["low"] <= 0, "low"] = np.nan
+    return band
 
 
-def moments_chart(layer_stats: pd.DataFrame, theory: pd.DataFrame, schemes, epoch: int, kind: str,
-                  stat: str) -> alt.LayerChart:
-    data = layer_stats[(layer_stats["epoch"] == epoch) & (layer_stats["kind"] == kind)]
-    data = _finite(seed_band(data, ["scheme", "layer"], stat), ["mean"])
-    # second moments span orders of magnitude: log scale, leaving out exact zeros (zero init)
+def signal_chart(layer_stats: pd.DataFrame, prediction: pd.DataFrame, schemes, epochs, epoch: int, kind: str,
+                 stat: str, scrub: bool = True) -> alt.LayerChart:
+    """How the signal changes with depth: measured ``stat`` of ``kind`` per layer (seed mean, min–max band),
+    and where given the predicted second moment (dashed, same colour; at epoch 0, where it holds)."""
     log = stat in ("second_moment", "std")
-    if log:
-        data = data[data["mean"] > 0]
-    yscale = alt.Scale(type="log") if log else alt.Scale(zero=False)
-    measured = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("layer:Q", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("mean:Q", title=f"{stat} of {kind}s" + (" (log)" if log else ""), scale=yscale),
-        color=scheme_color(schemes), tooltip=["scheme", "layer", alt.Tooltip("mean:Q", format=".3g"), "seeds"])
-    layers = [measured]
-    if stat == "second_moment" and kind == "preactivation" and epoch == 0 and len(theory):
-        layers.append(alt.Chart(theory.assign(source="theory")).mark_line(strokeDash=[5, 4], opacity=0.8).encode(
-            x="layer:Q", y=alt.Y("second_moment:Q", scale=yscale), color=scheme_color(schemes),
-            tooltip=["scheme", "layer", alt.Tooltip("second_moment:Q", format=".3g", title="predicted")]))
-    return alt.layer(*layers).properties(width=520, height=260)
+    measured = signal_data(layer_stats, kind, stat).assign(source=_("measured"))
+    show_theory = stat == "second_moment" and kind == "preactivation" and len(prediction) > 0
+    theory = (prediction.assign(epoch=0, source=_("predicted")) if show_theory
+              else pd.DataFrame(columns=["scheme", "layer", "second_moment", "epoch", "source"]))
+    (measured, theory), scrubbing = _epoch_frames([measured, theory], epochs, epoch, scrub)
+    # the y range of every epoch the chart holds, so that it stays put while the slider moves
+    values = [measured["mean"], measured["low"].dropna(), measured["high"], theory["second_moment"]]
+    yscale = (alt.Scale(type="log", domain=_dom(positive_domain(*values))) if log
+              else alt.Scale(zero=False, domain=_dom(finite_domain(*values))))
+    ytitle = lines(_("{stat} of {kind}").format(stat=_(STAT_WORDS[stat]), kind=_(KIND_WORDS[kind])) + (
+        _(", log scale") if log else ""))
+    yaxis = log_axis(*values) if log else alt.Axis()
+    x = alt.X("layer:Q", title=_("layer (1 = first hidden layer, last = output layer)"),
+              axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False))
+    dash = alt.StrokeDash("source:N", title=None, scale=alt.Scale(domain=[_("measured"), _("predicted")],
+                                                                  range=[[1, 0], [7, 4]]),
+                          legend=None)  # the page's caption says which line is which
+    tips = [scheme_tip(), tip("layer:Q", _("layer")), tip("epoch:Q", _("epoch")),
+            tip("mean:Q", _("mean over seeds"), NUM), tip("low:Q", _("lowest seed"), NUM),
+            tip("high:Q", _("highest seed"), NUM), tip("seeds:Q", _("seeds"))]
+    band = alt.Chart(measured).mark_area(opacity=0.18).encode(
+        x=x, y=alt.Y("low:Q", title=ytitle, scale=yscale, axis=yaxis), y2=alt.Y2("high:Q"),
+        color=scheme_color(schemes), tooltip=tips)
+    line = alt.Chart(measured).mark_line(point=True, strokeWidth=2).encode(
+        x=x, y=alt.Y("mean:Q", title=ytitle, scale=yscale, axis=yaxis), color=scheme_color(schemes),
+        strokeDash=dash,
+        tooltip=tips)
+    layers = [band, line]
+    if show_theory and len(theory):
+        layers.append(alt.Chart(theory).mark_line(strokeWidth=2).encode(
+            x=x, y=alt.Y("second_moment:Q", title=ytitle, scale=yscale, axis=yaxis), color=scheme_color(schemes),
+            strokeDash=dash,
+            tooltip=[scheme_tip(), tip("layer:Q", _("layer")),
+                     tip("second_moment:Q", _("predicted second moment"), NUM)]))
+    if scrubbing:
+        layers = [_filtered(l, _scrub_filter()) for l in layers]
+    layers.append(_epoch_label(epochs, epoch, scrubbing))
+    return _size(_layer(layers, scrubbing, epochs, epoch), HEIGHT)
 
 
 def dead_chart(layer_stats: pd.DataFrame, schemes, epoch: int) -> alt.Chart:
     data = layer_stats[(layer_stats["epoch"] == epoch) & (layer_stats["kind"] == "activation")]
     data = _finite(seed_band(data, ["scheme", "layer"], "dead_or_saturated"), ["mean"])
-    return alt.Chart(data).mark_bar().encode(
-        x=alt.X("layer:O"), xOffset=alt.XOffset("scheme:N", sort=list(schemes)),
-        y=alt.Y("mean:Q", title="dead or saturated fraction", scale=alt.Scale(domain=[0, 1])),
-        color=scheme_color(schemes), tooltip=["scheme", "layer", alt.Tooltip("mean:Q", format=".2f")],
-    ).properties(width=520, height=200)
+    return _size(alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2).encode(
+        x=alt.X("layer:Q", title=_("layer (1 = first hidden layer)"), axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("mean:Q", title=lines(_("share of units dead or saturated")), scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
+        color=scheme_color(schemes),
+        tooltip=[scheme_tip(), tip("layer:Q", _("layer")), tip("mean:Q", _("share, mean over seeds"), ".4~%"),
+                 tip("low:Q", _("lowest seed"), ".4~%"), tip("high:Q", _("highest seed"), ".4~%")]),
+        PANEL_HEIGHT)
+
+
+# ------------------------------------------------------------- densities
+def _value_axis(axis: ValueAxis) -> alt.Axis:
+    if not axis.symlog:
+        return alt.Axis(format="~g", tickCount=6)
+    expr = "''"
+    for t, label in zip(reversed(axis.ticks), reversed(axis.labels)):
+        expr = f"abs(datum.value - ({t!r})) < 1e-9 ? '{label}' : {expr}"
+    return alt.Axis(values=list(axis.ticks), labelExpr=expr)
+
+
+def value_title(kind: str, axis: ValueAxis) -> str:
+    words = _(KIND_WORDS[kind])
+    return (_("{values}, symmetric log scale").format(values=words) if axis.symlog else words)
+
+
+def gradient_legend(title, top: float, fmt: str = "~g", values=None) -> alt.Legend:
+    """A colour-gradient legend under the plot, its title on its left: as little height as a legend takes."""
+    return alt.Legend(title=title, orient="bottom", titleOrient="left", gradientLength=150, gradientThickness=10,
+                      format=fmt, values=values or [0, top / 4, top], titleLimit=160)
+
+
+def share_top(dens: pd.DataFrame) -> float:
+    """The top of the density colour scale every panel shares: the 98th percentile of the bins' shares, so
+    that a point mass (every value of a zero-initialized layer in one bin) does not wash out the others;
+    shares above it are drawn in the darkest colour."""
+    return float(np.quantile(dens["share"], 0.98)) if len(dens) else 1.0
+
+
+def density_colour(top: float) -> alt.Color:
+    top = max(top, 1e-9)
+    return alt.Color("share:Q", scale=alt.Scale(scheme="blues", type="sqrt", domain=[0, top], clamp=True),
+                     legend=gradient_legend(_("share of the values"), top, ".0%"))
+
+
+def _cells(data: pd.DataFrame, field: str, half: float = 0.5) -> pd.DataFrame:
+    """Rect edges around an integer field (a layer, a unit, an epoch): heatmap rows and columns on a
+    quantitative scale, which fills a container-wide chart (a discrete scale keeps its own step size)."""
+    return data.assign(**{f"{field}_lo": data[field] - half, f"{field}_hi": data[field] + half})
+
+
+def _int_axis(**kwargs) -> alt.Axis:
+    return alt.Axis(tickMinStep=1, format="d", **kwargs)
+
+
+def _epoch_axis(epochs) -> alt.Axis:
+    """Ticks at recorded epochs (every second or third one when there are many)."""
+    e = sorted(int(x) for x in epochs)
+    step = max(1, math.ceil(len(e) / 11))
+    return alt.Axis(values=e[::step], format="d")
+
+
+def layer_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: ValueAxis, layers: list[int],
+                        kind: str, share_max: float) -> alt.Chart:
+    """One scheme's layer × value density at one epoch: each row a layer (the first on top), the colour the
+    share of that layer's probe values in each value bin, on the value axis every scheme shares."""
+    data = _cells(dens[dens["scheme"] == scheme], "layer")
+    height = min(560, max(PANEL_HEIGHT, 10 * len(layers) + 150))
+    return _size(alt.Chart(data).mark_rect().encode(
+        x=alt.X("lo:Q", title=value_title(kind, axis), scale=alt.Scale(domain=list(axis.domain), nice=False,
+                                                                       zero=False), axis=_value_axis(axis)),
+        x2=alt.X2("hi:Q"),
+        y=alt.Y("layer_lo:Q", title=lines(_("layer (last = output layer)")), axis=_int_axis(),
+                scale=alt.Scale(domain=[max(layers) + 0.5, min(layers) - 0.5], nice=False, zero=False)),
+        y2=alt.Y2("layer_hi:Q"),
+        color=density_colour(share_max),
+        tooltip=[scheme_tip(), tip("layer:Q", _("layer")), tip("value_lo:Q", _("values from"), NUM),
+                 tip("value_hi:Q", _("values to"), NUM), tip("share:Q", _("share of the layer's values"), ".4~%")],
+    ), height)
+
+
+def epoch_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: ValueAxis, epochs, kind: str,
+                        share_max: float) -> alt.Chart:
+    """One scheme's epoch × value density of one layer over training (as TensorBoard's distributions)."""
+    half = scrub_step(epochs) / 2 if len(epochs) > 1 else 0.5
+    data = _cells(dens[dens["scheme"] == scheme], "epoch", half)
+    domain = [min(epochs) - half, max(epochs) + half]
+    return _size(alt.Chart(data).mark_rect().encode(
+        x=alt.X("epoch_lo:Q", title=_("training epoch"), scale=alt.Scale(domain=domain, nice=False, zero=False),
+                axis=_epoch_axis(epochs)),
+        x2=alt.X2("epoch_hi:Q"),
+        y=alt.Y("lo:Q", title=lines(value_title(kind, axis)), axis=_value_axis(axis),
+                scale=alt.Scale(domain=list(axis.domain), nice=False, zero=False)),
+        y2=alt.Y2("hi:Q"),
+        color=density_colour(share_max),
+        tooltip=[scheme_tip(), tip("epoch:Q", _("epoch")), tip("value_lo:Q", _("values from"), NUM),
+                 tip("value_hi:Q", _("values to"), NUM), tip("share:Q", _("share of the layer's values"), ".4~%")],
+    ), PANEL_HEIGHT)
+
+
+def histogram_panel(hist: pd.DataFrame, scheme: str, index: int, kind: str) -> alt.Chart:
+    """The probe's own histogram of one (scheme, layer, epoch, seed), on its own range: the exact counts."""
+    data = hist[hist["scheme"] == scheme][["scheme", "layer", "bin_left", "bin_right", "count"]]
+    # rect with an explicit zero baseline: pre-binned bars, no stacking
+    return _size(alt.Chart(data).mark_rect(color=scheme_colour(index)).encode(
+        x=alt.X("bin_left:Q", title=_(KIND_WORDS[kind]), axis=alt.Axis(format="~g", tickCount=5),
+                scale=alt.Scale(zero=False, nice=False)),
+        x2=alt.X2("bin_right:Q"),
+        y=alt.Y("count:Q", title=lines(_("probe values in the bin"))), y2=alt.Y2Datum(0),
+        tooltip=[scheme_tip(), tip("layer:Q", _("layer")), tip("bin_left:Q", _("values from"), NUM),
+                 tip("bin_right:Q", _("values to"), NUM), tip("count:Q", _("values in the bin"))],
+    ), MIN_HEIGHT)
 
 
 # --------------------------------------------------------------- gradients
-def grad_vs_layer_chart(grad: pd.DataFrame, schemes, epoch: int) -> alt.Chart:
-    data = _finite(seed_band(grad[grad["epoch"] == epoch], ["scheme", "layer"], "weight_grad_norm"), ["mean"])
-    data = data[data["mean"] > 0]
-    return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("layer:Q", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("mean:Q", title="||dL/dW|| (log)", scale=alt.Scale(type="log")),
-        color=scheme_color(schemes), tooltip=["scheme", "layer", alt.Tooltip("mean:Q", format=".3g")],
-    ).properties(width=520, height=240)
+def grad_vs_layer_chart(grad: pd.DataFrame, schemes, epochs, epoch: int, column: str = "weight_grad_norm",
+                        scrub: bool = True) -> alt.LayerChart:
+    """``column`` of the gradient per layer (seed mean, min–max band, log scale) at one epoch, scrubbable."""
+    data = _finite(seed_band(grad, ["scheme", "epoch", "layer"], column), ["mean"])
+    data = data[data["mean"] > 0].copy()
+    data.loc[data["low"] <= 0, "low"] = np.nan
+    (data,), scrubbing = _epoch_frames([data], epochs, epoch, scrub)
+    values = [data["mean"], data["low"].dropna(), data["high"]]
+    yscale = alt.Scale(type="log", domain=_dom(positive_domain(*values)))
+    ytitle = lines(_(GRAD_WORDS[column]) + _(", log scale"))
+    x = alt.X("layer:Q", title=_("layer (1 = first hidden layer, last = output layer)"),
+              axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False))
+    tips = [scheme_tip(), tip("layer:Q", _("layer")), tip("epoch:Q", _("epoch")),
+            tip("mean:Q", _("mean over seeds"), NUM), tip("low:Q", _("lowest seed"), NUM),
+            tip("high:Q", _("highest seed"), NUM)]
+    band = alt.Chart(data).mark_area(opacity=0.18).encode(
+        x=x, y=alt.Y("low:Q", title=ytitle, scale=yscale, axis=log_axis(*values)), y2=alt.Y2("high:Q"),
+        color=scheme_color(schemes), tooltip=tips)
+    line = alt.Chart(data).mark_line(point=True, strokeWidth=2).encode(
+        x=x, y=alt.Y("mean:Q", title=ytitle, scale=yscale, axis=log_axis(*values)),
+        color=scheme_color(schemes),
+        tooltip=tips)
+    layers = [band, line]
+    if scrubbing:
+        layers = [_filtered(l, _scrub_filter()) for l in layers]
+    layers.append(_epoch_label(epochs, epoch, scrubbing))
+    return _size(_layer(layers, scrubbing, epochs, epoch), HEIGHT)
 
 
-def grad_over_training_chart(grad: pd.DataFrame, schemes) -> alt.FacetChart:
-    data = _finite(seed_band(grad, ["scheme", "layer", "epoch"], "weight_grad_norm"), ["mean"])
-    data = data[data["mean"] > 0]
-    return alt.Chart(data).mark_line(point=True).encode(
-        x="epoch:Q", y=alt.Y("mean:Q", title="||dL/dW|| (log)", scale=alt.Scale(type="log")),
-        color=alt.Color("layer:O", scale=alt.Scale(scheme="viridis")),
-        tooltip=["scheme", "layer", "epoch", alt.Tooltip("mean:Q", format=".3g")],
-    ).properties(width=FACET_WIDTH, height=160).facet(
-        column=alt.Column("scheme:N", sort=list(schemes), title=None))
+def grad_over_training_data(grad: pd.DataFrame, column: str) -> pd.DataFrame:
+    data = _finite(seed_band(grad, ["scheme", "layer", "epoch"], column), ["mean"])
+    return data[data["mean"] > 0]
+
+
+
+
+
+GRAD_SHORT = {"weight_grad_norm": N_("‖∂L/∂W‖"), "bias_grad_norm": N_("‖∂L/∂b‖"),
+              "weight_grad_rms": N_("RMS of ∂L/∂W"), "bias_grad_rms": N_("RMS of ∂L/∂b")}
+
+
+def grad_over_training_panel(data: pd.DataFrame, scheme: str, index: int, column: str, layers: list[int],
+                             epochs, domain) -> alt.Chart:
+    """One scheme's gradient ``column`` over training, one line per layer (the colour goes from the first
+    layer to the output layer). ``domain``: the y range every scheme's panel shares."""
+    d = data[data["scheme"] == scheme]
+    return _size(alt.Chart(d).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title=_("training epoch"), scale=alt.Scale(domain=[min(epochs), max(epochs)], nice=False)),
+        y=alt.Y("mean:Q", title=lines(_(GRAD_SHORT[column]) + _(", log scale"), 24),
+                scale=alt.Scale(type="log", domain=_dom(domain)), axis=log_axis(domain or [])),
+        color=alt.Color("layer:Q", scale=alt.Scale(scheme="viridis", domain=[min(layers), max(layers)]),
+                        legend=gradient_legend(_("layer"), max(layers), "d",
+                                               values=sorted({min(layers), max(layers)}))),
+        detail=alt.Detail("layer:O"),
+        tooltip=[scheme_tip(), tip("layer:Q", _("layer")), tip("epoch:Q", _("epoch")),
+                 tip("mean:Q", _("mean over seeds"), NUM)],
+    ), PANEL_HEIGHT)
 
 
 # --------------------------------------------------------- weight distances
-def unit_distance_heatmap(ud: pd.DataFrame, schemes, epoch: int, seed: int, layer: int) -> alt.FacetChart:
-    data = ud[(ud["epoch"] == epoch) & (ud["seed"] == seed) & (ud["layer"] == layer)]
-    data = data[["scheme", "unit_i", "unit_j", "distance"]]
-    return alt.Chart(data).mark_rect().encode(
-        x=alt.X("unit_j:O", axis=None), y=alt.Y("unit_i:O", axis=None),
-        # one scale from 0 for all schemes, so identical units (distance 0) look the same everywhere
-        color=alt.Color("distance:Q", scale=alt.Scale(scheme="viridis", domainMin=0), title="distance"),
-        tooltip=["scheme", "unit_i", "unit_j", alt.Tooltip("distance:Q", format=".3g")],
-    ).properties(width=FACET_WIDTH, height=FACET_WIDTH).facet(
-        column=alt.Column("scheme:N", sort=list(schemes), title=None))
+def unit_distance_panel(ud: pd.DataFrame, scheme: str, index: int, domain_max: float) -> alt.Chart:
+    """Distances between every pair of units of one layer, one scheme; the colour scale from 0 to the
+    largest distance of any scheme shown, so identical units (0) look the same everywhere."""
+    data = _cells(_cells(ud[ud["scheme"] == scheme][["scheme", "unit_i", "unit_j", "distance"]], "unit_i"), "unit_j")
+    n = int(ud["unit_i"].max()) if len(ud) else 1
+    scale = alt.Scale(domain=[0.5, n + 0.5], nice=False, zero=False)
+    return _size(alt.Chart(data).mark_rect().encode(
+        x=alt.X("unit_j_lo:Q", title=_("unit"), scale=scale, axis=_int_axis()), x2=alt.X2("unit_j_hi:Q"),
+        y=alt.Y("unit_i_lo:Q", title=_("unit"), scale=alt.Scale(domain=[n + 0.5, 0.5], nice=False, zero=False),
+                axis=_int_axis()),
+        y2=alt.Y2("unit_i_hi:Q"),
+        color=alt.Color("distance:Q", title=_("distance between two units"),
+                        scale=alt.Scale(scheme="viridis", domain=[0, max(domain_max, 1e-12)]),
+                        legend=gradient_legend(_("distance between two units"), max(domain_max, 1e-12))),
+        tooltip=[scheme_tip(), tip("unit_i:Q", _("unit")), tip("unit_j:Q", _("other unit")),
+                 tip("distance:Q", _("distance (Euclidean, incoming weights and bias)"), NUM)],
+    ), PANEL_HEIGHT + 40)
 
 
-def init_distance_heatmap(init_d: pd.DataFrame, schemes, relative: bool = True) -> alt.FacetChart:
+def init_distance_data(init_d: pd.DataFrame, relative: bool) -> pd.DataFrame:
     value = "relative_distance" if relative else "distance"
-    data = seed_band(init_d, ["scheme", "layer", "epoch"], value)
-    return alt.Chart(data).mark_rect().encode(
-        x=alt.X("epoch:O"), y=alt.Y("layer:O"),
-        color=alt.Color("mean:Q", scale=alt.Scale(scheme="magma"), title=value.replace("_", " ")),
-        tooltip=["scheme", "layer", "epoch", alt.Tooltip("mean:Q", format=".3g"), "seeds"],
-    ).properties(width=FACET_WIDTH, height=160).facet(
-        column=alt.Column("scheme:N", sort=list(schemes), title=None))
+    return _finite(seed_band(init_d, ["scheme", "layer", "epoch"], value), ["mean"])
+
+
+def init_distance_panel(data: pd.DataFrame, scheme: str, index: int, relative: bool, epochs,
+                        domain_max: float) -> alt.Chart:
+    """How far one scheme's weights moved from their initial values, layer × epoch (seed mean)."""
+    title = _("distance from the initial weights, relative to their norm") if relative else \
+        _("distance from the initial weights (Frobenius norm)")
+    half = scrub_step(epochs) / 2 if len(epochs) > 1 else 0.5
+    d = _cells(_cells(data[data["scheme"] == scheme], "epoch", half), "layer")
+    layers = data["layer"]
+    return _size(alt.Chart(d).mark_rect().encode(
+        x=alt.X("epoch_lo:Q", title=_("training epoch"), axis=_epoch_axis(epochs),
+                scale=alt.Scale(domain=[min(epochs) - half, max(epochs) + half], nice=False, zero=False)),
+        x2=alt.X2("epoch_hi:Q"),
+        y=alt.Y("layer_lo:Q", title=lines(_("layer (last = output layer)")), axis=_int_axis(),
+                scale=alt.Scale(domain=[layers.max() + 0.5, layers.min() - 0.5], nice=False, zero=False)),
+        y2=alt.Y2("layer_hi:Q"),
+        color=alt.Color("mean:Q", scale=alt.Scale(scheme="magma", reverse=True, domain=[0, max(domain_max, 1e-12)]),
+                        legend=gradient_legend(lines(title, 24), max(domain_max, 1e-12), ".3~g")),
+        tooltip=[scheme_tip(), tip("layer:Q", _("layer")), tip("epoch:Q", _("epoch")),
+                 tip("mean:Q", _("mean over seeds"), NUM), tip("seeds:Q", _("seeds"))],
+    ), PANEL_HEIGHT)
 
 
 # -------------------------------------------------------- symmetry/restarts
-def distinct_units_chart(distinct: pd.DataFrame, schemes) -> alt.FacetChart:
-    data = seed_band(distinct, ["scheme", "layer", "epoch"], "distinct_units")
-    return alt.Chart(data).mark_line(point=True).encode(
-        x="epoch:Q", y=alt.Y("mean:Q", title="distinct units"), color=scheme_color(schemes),
-        tooltip=["scheme", "layer", "epoch", "mean"],
-    ).properties(width=FACET_WIDTH, height=160).facet(column=alt.Column("layer:O", title="layer"))
+def distinct_units_chart(distinct: pd.DataFrame, schemes, epochs, epoch: int, column: str = "distinct_units",
+                         scrub: bool = True) -> alt.LayerChart:
+    """Distinct units per layer (seed mean, min–max band), on a log₂ scale from 1 to the widest layer."""
+    data = seed_band(distinct, ["scheme", "epoch", "layer"], column)
+    (data,), scrubbing = _epoch_frames([data], epochs, epoch, scrub)
+    top = max(2, int(distinct["units"].max())) if len(distinct) else 2
+    yscale = alt.Scale(type="log", base=2, domain=[1, top])
+    ytitle = lines(_("functionally distinct units, log₂ scale") if column.startswith("functional") else
+                   _("distinct units, log₂ scale"))
+    x = alt.X("layer:Q", title=_("layer (1 = first hidden layer, last = output layer)"),
+              axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False))
+    tips = [scheme_tip(), tip("layer:Q", _("layer")), tip("epoch:Q", _("epoch")),
+            tip("mean:Q", _("distinct units, mean over seeds"), NUM), tip("low:Q", _("fewest (a seed)")),
+            tip("high:Q", _("most (a seed)")), tip("seeds:Q", _("seeds"))]
+    band = alt.Chart(data).mark_area(opacity=0.18).encode(
+        x=x, y=alt.Y("low:Q", title=ytitle, scale=yscale), y2=alt.Y2("high:Q"), color=scheme_color(schemes),
+        tooltip=tips)
+    line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=70), strokeWidth=2).encode(
+        x=x, y=alt.Y("mean:Q", title=ytitle, scale=yscale), color=scheme_color(schemes), tooltip=tips)
+    layers = [band, line]
+    if scrubbing:
+        layers = [_filtered(l, _scrub_filter()) for l in layers]
+    layers.append(_epoch_label(epochs, epoch, scrubbing))
+    return _size(_layer(layers, scrubbing, epochs, epoch), PANEL_HEIGHT + 40)
 
 
-def restarts_chart(summary: pd.DataFrame, schemes, metric: str = "final_test_loss") -> alt.LayerChart:
-    data = _finite(summary[["scheme", "seed", metric, "status"]], [metric])
-    points = alt.Chart(data).mark_circle(size=70, opacity=0.8).encode(
-        x=alt.X("scheme:N", sort=list(schemes), title=None), y=alt.Y(f"{metric}:Q", scale=alt.Scale(zero=False)),
-        color=scheme_color(schemes, legend=False), tooltip=["scheme", "seed", metric, "status"],
-        xOffset=alt.XOffset("jitter:Q")).transform_calculate(jitter="random()")
-    means = alt.Chart(data).mark_tick(thickness=2, size=30, color="black").encode(
-        x=alt.X("scheme:N", sort=list(schemes)), y=f"mean({metric}):Q")
-    return alt.layer(points, means).properties(width=max(300, 70 * len(schemes)), height=260)
+def summary_column(metric: str, split: str) -> str:
+    return f"final_{split}_{metric}"
+
+
+def restarts_chart(summary: pd.DataFrame, schemes, metric: str = "loss", split: str = "test",
+                   task: str = "classification") -> alt.LayerChart:
+    """Each seed's final value as a dot per scheme, the seed mean as a black tick."""
+    col = summary_column(metric, split)
+    data = _finite(summary[["scheme", "seed", col, "status"]], [col]).rename(columns={col: "value"})
+    # a fixed jitter per seed (not random()): the picture is the same at every redraw
+    seeds = max(1, int(summary["seed"].max()) + 1) if len(summary) else 1
+    data = data.assign(jitter=(data["seed"] + 0.5) / seeds - 0.5)
+    ytitle = _("final {metric}, {split}").format(
+        metric=metric_title(metric, task), split=_("training set") if split == "train" else _("test set"))
+    x = alt.X("scheme:N", sort=list(schemes), title=_("initialization scheme"), axis=alt.Axis(labelAngle=0, labelLimit=160))
+    points = alt.Chart(data).mark_circle(size=80, opacity=0.85).encode(
+        x=x, xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-1, 1])),
+        y=alt.Y("value:Q", title=lines(ytitle), scale=alt.Scale(zero=False)),
+        color=scheme_color(schemes, legend=False),
+        tooltip=[scheme_tip(), tip("seed:Q", _("seed")), tip("value:Q", ytitle, NUM), tip("status:N", _("status"))])
+    means = alt.Chart(data).mark_tick(thickness=3, size=40, color="black").encode(
+        x=x, y=alt.Y("mean(value):Q", title=lines(ytitle)),
+        tooltip=[scheme_tip(), tip("mean(value):Q", _("mean over seeds"), NUM),
+                 tip("count(value):Q", _("seeds"))])
+    return _size(alt.LayerChart(layer=[points, means]), PANEL_HEIGHT + 40)
+
+
+def best_of_k_chart(frame: pd.DataFrame, schemes, value: str, value_title: str, k: str = "k") -> alt.LayerChart:
+    """The expected best of k restarts against k, one line per scheme: for the restarts frame (columns
+    scheme, ``k`` and ``value``; optional ``low``/``high`` for a band)."""
+    x = alt.X(f"{k}:Q", title=_("restarts kept (best of k)"), axis=alt.Axis(tickMinStep=1, format="d"))
+    tips = [scheme_tip(), tip(f"{k}:Q", _("restarts")), tip(f"{value}:Q", value_title, NUM)]
+    layers = []
+    if {"low", "high"} <= set(frame.columns):
+        layers.append(alt.Chart(frame).mark_area(opacity=0.18).encode(
+            x=x, y=alt.Y("low:Q", title=lines(value_title)), y2=alt.Y2("high:Q"), color=scheme_color(schemes),
+            tooltip=tips + [tip("low:Q", _("low"), NUM), tip("high:Q", _("high"), NUM)]))
+    layers.append(alt.Chart(frame).mark_line(point=True, strokeWidth=2).encode(
+        x=x, y=alt.Y(f"{value}:Q", title=lines(value_title), scale=alt.Scale(zero=False)),
+        color=scheme_color(schemes),
+        tooltip=tips))
+    return _size(alt.LayerChart(layer=layers), PANEL_HEIGHT + 40)
 
 
 # ------------------------------------------------------- decision boundary
@@ -200,35 +636,35 @@ def boundary_data(bnd: pd.DataFrame, epoch: int, seed: int) -> pd.DataFrame:
     xs, ys = np.unique(data["x1"]), np.unique(data["x2"])
     dx = (xs[1] - xs[0]) if len(xs) > 1 else 1.0
     dy = (ys[1] - ys[0]) if len(ys) > 1 else 1.0
-    data["x1_hi"], data["x2_hi"] = data["x1"] + dx, data["x2"] + dy
+    data["x1_hi"], data["x2_hi"] = data["x1"] + dx / 2, data["x2"] + dy / 2
     data["x1"], data["x2"] = data["x1"] - dx / 2, data["x2"] - dy / 2
-    data["x1_hi"] -= dx / 2
-    data["x2_hi"] -= dy / 2
     data["p_class_1"] = np.where(data["predicted"] == 1, data["probability"], 1 - data["probability"])
     return data.drop(columns=["epoch", "seed"])
 
 
-def boundary_chart(bnd: pd.DataFrame, points: pd.DataFrame, schemes, epoch: int, seed: int,
-                   n_classes: int) -> alt.ConcatChart:
-    cells = boundary_data(bnd, epoch, seed)
+def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index: int, n_classes: int) -> alt.LayerChart:
+    """One scheme's predicted class over the input plane, with the training points."""
     pts = points[points["split"] == "train"]
-    x = alt.X("x1:Q", scale=alt.Scale(zero=False, nice=False), title="x1")
-    y = alt.Y("x2:Q", scale=alt.Scale(zero=False, nice=False), title="x2")
+    lo1, hi1 = float(cells["x1"].min()), float(cells["x1_hi"].max())
+    lo2, hi2 = float(cells["x2"].min()), float(cells["x2_hi"].max())
+    x = alt.X("x1:Q", scale=alt.Scale(domain=[lo1, hi1], nice=False, zero=False), title=_("input feature 1 (standardized)"))
+    y = alt.Y("x2:Q", scale=alt.Scale(domain=[lo2, hi2], nice=False, zero=False), title=_("input feature 2 (standardized)"))
     if n_classes == 2:
-        fill = alt.Color("p_class_1:Q", scale=alt.Scale(scheme="redblue", domain=[0, 1]), title="P(class 1)")
-        opacity = alt.value(0.75)
+        fill = alt.Color("p_class_1:Q", scale=alt.Scale(scheme="redblue", domain=[0, 1]),
+                         legend=gradient_legend(lines(_("predicted probability of class 1"), 20), 1.0, values=[0, 0.5, 1]))
+        opacity = alt.OpacityValue(0.75)
+        point_scale = alt.Scale(domain=[0, 1], range=["#b2182b", "#2166ac"])  # the probability scale's ends
     else:
-        fill = alt.Color("predicted:N", scale=alt.Scale(scheme="category10"), title="predicted")
+        fill = alt.Color("predicted:N", scale=alt.Scale(scheme="category10", domain=list(range(n_classes))),
+                         title=_("predicted class"), legend=alt.Legend(orient="bottom", symbolOpacity=1))
         opacity = alt.Opacity("probability:Q", scale=alt.Scale(domain=[0, 1]), legend=None)
-    charts = []
-    for scheme in schemes:
-        heat = alt.Chart(cells[cells["scheme"] == scheme]).mark_rect().encode(
-            x=x, x2="x1_hi:Q", y=y, y2="x2_hi:Q", color=fill, opacity=opacity,
-            tooltip=[alt.Tooltip("predicted:N"), alt.Tooltip("probability:Q", format=".2f")])
-        # binary: points in the colours of the probability scale's ends (class 0 red, class 1 blue)
-        point_scale = (alt.Scale(domain=[0, 1], range=["#b2182b", "#2166ac"]) if n_classes == 2
-                       else alt.Scale(scheme="category10"))
-        dots = alt.Chart(pts).mark_circle(size=16, stroke="white", strokeWidth=0.6, opacity=1).encode(
-            x="x1:Q", y="x2:Q", fill=alt.Fill("label:N", scale=point_scale, title="class"))
-        charts.append(alt.layer(heat, dots).properties(title=scheme, width=FACET_WIDTH, height=FACET_WIDTH))
-    return alt.concat(*charts, columns=4).resolve_scale(color="shared")
+        point_scale = alt.Scale(scheme="category10", domain=list(range(n_classes)))
+    heat = alt.Chart(cells[cells["scheme"] == scheme]).mark_rect().encode(
+        x=x, x2=alt.X2("x1_hi:Q"), y=y, y2=alt.Y2("x2_hi:Q"), color=fill, opacity=opacity,
+        tooltip=[scheme_tip(), tip("predicted:N", _("predicted class")),
+                 tip("probability:Q", _("probability of that class"), NUM)])
+    dots = alt.Chart(pts).mark_circle(size=18, stroke="white", strokeWidth=0.6, opacity=1).encode(
+        x=x, y=y, fill=alt.Fill("label:N", scale=point_scale, title=_("true class"),
+                                          legend=alt.Legend(orient="bottom", symbolOpacity=1)),
+        tooltip=[tip("label:N", _("true class")), tip("x1:Q", _("feature 1"), NUM), tip("x2:Q", _("feature 2"), NUM)])
+    return _size(alt.LayerChart(layer=[heat, dots]), PANEL_HEIGHT + 40)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import unicodedata
+import warnings as _warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
@@ -25,7 +26,7 @@ from .i18n import LANGUAGES
 from .numbers import plain_number
 from .trainer import OPTIMIZERS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_SCHEMES = 12
 # Query keys Streamlit itself may put in a URL: never ours, never a warning.
 FOREIGN_KEYS = frozenset({"embed", "embed_options"})
@@ -62,40 +63,71 @@ def _choice(field: str, raw: Any, choices) -> str:
     return raw
 
 
-def parse_scheme(entry: str) -> tuple[str, dict]:
-    """'normal:std=0.01' -> ('normal', {'std': 0.01}), validated."""
+def _split_entry(field: str, entry: str) -> tuple[str, dict[str, str]]:
+    """'name:key=value,key=value' -> ('name', {'key': 'value', ...}), the texts unparsed."""
     if not isinstance(entry, str) or not entry.strip():
-        _fail("schemes", entry, "a scheme name, optionally with parameters: name:key=value,key=value")
+        _fail(field, entry, "a name, optionally with parameters: name:key=value,key=value")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in entry):
-        _fail("schemes", entry, "printable characters only (no line breaks or control characters)")
+        _fail(field, entry, "printable characters only (no line breaks or control characters)")
     name, _, rest = entry.strip().partition(":")
     params: dict[str, str] = {}
     for part in filter(None, rest.split(",")):
         key, eq, value = part.partition("=")
         if not eq or not key.strip() or not value.strip():
-            _fail("schemes", entry, "parameters written key=value, separated by commas")
+            _fail(field, entry, "parameters written key=value, separated by commas")
         if key.strip() in params:
-            _fail("schemes", entry, "each parameter once")
+            _fail(field, entry, "each parameter once")
         params[key.strip()] = value.strip()
-    if name.strip() not in initializers.INITIALIZERS:
+    return name.strip(), params
+
+
+def _label(entry: str) -> str:
+    """An entry as written, without the spaces around its parts ('normal: std = 1 ' -> 'normal:std=1')."""
+    name, _, rest = entry.strip().partition(":")
+    parts = [f"{k.strip()}={v.strip()}" for k, _, v in (p.partition("=") for p in filter(None, rest.split(",")))]
+    return name.strip() + (":" + ",".join(parts) if parts else "")
+
+
+def parse_scheme(entry: str) -> tuple[str, dict]:
+    """'normal:std=0.01' -> ('normal', {'std': 0.01}), validated."""
+    name, params = _split_entry("schemes", entry)
+    if name not in initializers.INITIALIZERS:
         _fail("schemes", entry, ", ".join(initializers.INITIALIZERS))
     try:
-        resolved = initializers.resolve_params(name.strip(), None, **params)
+        resolved = initializers.resolve_params(name, None, **params)
     except ValueError as e:
         raise ValueError(f"schemes: {e}") from None
-    return name.strip(), {k: resolved[k] for k in params}
+    return name, {k: resolved[k] for k in params}
 
 
 def scheme_label(entry: str) -> str:
     """The label a valid scheme entry goes by: as written, without the spaces around its parts
     ('normal: std = 1 ' -> 'normal:std=1'). Raises ValueError for an invalid entry."""
     parse_scheme(entry)
-    name, _, rest = entry.strip().partition(":")
-    parts = [f"{k.strip()}={v.strip()}" for k, _, v in (p.partition("=") for p in filter(None, rest.split(",")))]
-    return name.strip() + (":" + ",".join(parts) if parts else "")
+    return _label(entry)
+
+
+def parse_bias(entry: str) -> tuple[str, dict]:
+    """'normal:std=0.1' -> ('normal', {'std': 0.1}), validated against initializers.BIASES."""
+    name, params = _split_entry("bias", entry)
+    if name not in initializers.BIASES:
+        _fail("bias", entry, ", ".join(f"{b}:{','.join(p.name + '=...' for p in i.params)}" if i.params else b
+                                       for b, i in initializers.BIASES.items()))
+    try:
+        resolved = initializers.resolve_bias_params(name, **params)
+    except ValueError as e:
+        raise ValueError(f"bias: {e}") from None
+    return name, {k: resolved[k] for k in params}
+
+
+def _bias(raw) -> str:
+    parse_bias(raw)
+    return _label(raw)
 
 
 def _schemes(raw) -> tuple[str, ...]:
+    if not isinstance(raw, (str, list, tuple)):
+        _fail("schemes", raw, "a scheme entry or a list of them")
     entries = [raw] if isinstance(raw, str) else list(raw)
     if not 1 <= len(entries) <= MAX_SCHEMES:
         _fail("schemes", raw, f"1 to {MAX_SCHEMES} entries")
@@ -109,6 +141,8 @@ def _schemes(raw) -> tuple[str, ...]:
 
 
 def _widths(raw) -> tuple[int, ...]:
+    if not isinstance(raw, (str, int, float, list, tuple)) or isinstance(raw, bool):
+        _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer")
     parts = raw.split(",") if isinstance(raw, str) else ([raw] if isinstance(raw, (int, float)) else list(raw))
     if not parts:
         _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer separated by commas")
@@ -162,6 +196,8 @@ FIELDS: dict[str, Field] = {
     "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, "L2 penalty on weights"),
     "record_epochs": _num("record_epochs", 2, 51, 11, "epochs probed, evenly spaced, epoch 0 included", True),
     "dtype": _pick("dtype", ("float32", "float64"), "float32", "float precision"),
+    "bias": Field(_bias, "zeros", "how every bias starts: zeros, constant:value=c or normal:std=s "
+                  "(torch_default keeps its own)"),
 }
 
 
@@ -187,9 +223,73 @@ VIEWS: dict[str, Field] = {
     "seed": _num("seed", 0, 19, 0, "seed shown", True),
     "quantity": _pick("quantity", ("preactivation", "activation", "gradient"), "preactivation", "quantity shown"),
     "stat": _pick("stat", ("second_moment", "std", "mean"), "second_moment", "statistic shown"),
+    "norm": _pick("norm", ("dz_second_moment", "weight_grad_rms", "bias_grad_rms", "weight_grad_norm",
+                           "bias_grad_norm"), "dz_second_moment", "gradient measure shown"),
     "metric": _pick("metric", ("loss", "accuracy"), "loss", "metric shown"),
-    "log": _flag("log", True, "logarithmic scale"),
+    "split": _pick("split", ("test", "train"), "test", "data split shown"),
+    "log": _flag("log", True, "logarithmic scale (loss curves; symmetric log value axis of densities)"),
+    "relative": _flag("relative", True, "distance from the initial weights relative to their norm"),
+    "count": _pick("count", ("functional", "weights"), "functional",
+                   "distinct units counted by function on the probe batch, or by incoming weights"),
 }
+
+# The "Restarts beyond networks" page's keys (core.restarts): what it fits on the experiment's dataset, and
+# which fit it draws. They travel in links beside the other keys and are checked by parse_restart_fields.
+RESTART_FITS = ("kmeans.random", "kmeans.k-means++", "gmm.random", "gmm.random_from_data", "gmm.kmeans")
+RESTART_FIELDS: dict[str, Field] = {
+    "restarts": _num("restarts", 2, 50, 20, "restarts per method and init (random_state 0 .. n-1)", True),
+    "clusters": _num("clusters", 2, 12, 9, "k-means clusters", True),
+    "components": _num("components", 2, 12, 4, "Gaussian mixture components (EM)", True),
+    "fit": _pick("fit", RESTART_FITS, "kmeans.random", "method.init whose best and worst restart are drawn"),
+}
+
+
+# Sweep keys: the map of the Scale x depth page (core.sweep.SweepConfig). Two axes, each a numeric experiment
+# field or a numeric scheme parameter (sigma_w: the gain of a fan-in-scaled scheme, Var(W) = sigma_w^2 / fan_in),
+# with their values, the measure the map shows, and whether the page trains the sweep. A new numeric field joins the sweep by adding its name to
+# SWEEP_FIELD_AXES; every numeric scheme parameter is an axis already. Here the keys are checked as text (an axis
+# name, a list of numbers); core.sweep checks each value against its axis's range.
+SWEEP_FIELD_AXES = ("depth", "width", "lr", "momentum", "batch_size", "epochs", "n_samples", "noise", "weight_decay")
+SWEEP_SCHEME_AXES = ("sigma_w", *sorted({p.name for i in initializers.INITIALIZERS.values() for p in i.params
+                                         if p.choices is None}))
+SWEEP_AXES = SWEEP_FIELD_AXES + SWEEP_SCHEME_AXES
+SWEEP_METRICS = ("final_test_accuracy", "final_test_loss", "signal_growth", "gradient_ratio")
+MAX_AXIS_VALUES = 50
+
+
+def _axis_values(field: str, raw: Any) -> str:
+    """'0.5, 1,2' -> '0.5,1,2': numbers separated by commas (each checked against its axis by core.sweep)."""
+    allowed = f"numbers in plain digits separated by commas, 1 to {MAX_AXIS_VALUES} of them"
+    if not isinstance(raw, str):
+        _fail(field, raw, allowed)
+    parts = [p.strip() for p in raw.split(",")]
+    if not 1 <= len(parts) <= MAX_AXIS_VALUES:
+        _fail(field, raw, allowed)
+    for part in parts:
+        try:
+            plain_number(part)
+        except ValueError:
+            _fail(field, raw, allowed)
+    return ",".join(parts)
+
+
+SWEEP_FIELDS: dict[str, Field] = {
+    "sweep_x": _pick("sweep_x", SWEEP_AXES, "sigma_w", "horizontal axis of the map"),
+    "sweep_x_values": Field(lambda raw: _axis_values("sweep_x_values", raw), None,
+                            "values along the horizontal axis, separated by commas"),
+    "sweep_y": _pick("sweep_y", SWEEP_AXES, "depth", "vertical axis of the map"),
+    "sweep_y_values": Field(lambda raw: _axis_values("sweep_y_values", raw), None,
+                            "values along the vertical axis, separated by commas"),
+    "sweep_metric": _pick("sweep_metric", SWEEP_METRICS, "final_test_accuracy", "measure shown on the map"),
+    # a sweep trains many models: the page trains it when asked, and a link that asks for it carries sweep=true
+    "sweep": _flag("sweep", False, "train the sweep and draw its map"),
+}
+
+# Every key a link may carry besides the experiment's: what a page shows (views) and the keys of the pages that
+# compute something of their own (restarts, sweeps). They never change the experiment's numbers.
+PAGE_KEYS: dict[str, Field] = {**VIEWS, **RESTART_FIELDS, **SWEEP_FIELDS}
+assert len(PAGE_KEYS) == len(VIEWS) + len(RESTART_FIELDS) + len(SWEEP_FIELDS), "a key in two tables"
+assert not set(PAGE_KEYS) & set(FIELDS), "a page key named like an experiment key"
 
 
 @dataclass(frozen=True)
@@ -214,6 +314,7 @@ class ExperimentConfig:
     weight_decay: float = FIELDS["weight_decay"].default
     record_epochs: int = FIELDS["record_epochs"].default
     dtype: str = FIELDS["dtype"].default
+    bias: str = FIELDS["bias"].default
 
     def __post_init__(self):
         for name, f in FIELDS.items():
@@ -323,8 +424,36 @@ def _check_cross(c: ExperimentConfig):
             f"(test_size from {need:.3g} to {1 - need:.3g} here)", ("test_size", "n_samples"))
 
 
+def _changed_in_2(c: ExperimentConfig) -> list[str]:
+    """Version 2 derived He's gain for the activations PyTorch has none for (it was 1 in version 1), and counts
+    ELU units as "nearly off" by their slope (version 1 called a unit dead when z <= 0 on every probe sample)."""
+    out = []
+    if c.activation == "elu":
+        out.append("dead_or_saturated now counts ELU units whose slope is under 5% of its peak on every probe "
+                   "sample (version 1: z <= 0 on every probe sample)")
+    if activations.get(c.activation).gain_source == "derived":
+        gain = activations.get(c.activation).gain
+        for label in c.schemes:
+            name, params = parse_scheme(label)
+            if initializers.INITIALIZERS[name].gain_from_activation and "gain" not in params:
+                out.append(f"{label} with activation={c.activation} now draws with the derived gain {gain:.4f} "
+                           "(version 1 used gain 1)")
+    return out
+
+
+# Link schema versions still read, each with what changed in the numbers since the one before it: a link made
+# under an older version opens under the current one, with a warning when its numbers are not the same.
+CHANGES: dict[int, Callable[[ExperimentConfig], list[str]]] = {1: lambda c: [], 2: _changed_in_2}
+
+
+def version_changes(version: int, config: ExperimentConfig) -> list[str]:
+    """What differs for ``config`` between link version ``version`` and the current one (empty: nothing)."""
+    return [msg for v in range(version + 1, SCHEMA_VERSION + 1) for msg in CHANGES[v](config)]
+
+
 def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[ExperimentConfig, list[str]]:
     warnings: list[str] = []
+    version = SCHEMA_VERSION  # a link without v is read as the current version
 
     def problem(msg: str, fallback: str = ""):
         if strict:
@@ -334,14 +463,17 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
     values: dict[str, Any] = {}
     for key, got in raw.items():
         if key == "v":
-            v = got[-1] if isinstance(got, list) else got
-            if str(v) != str(SCHEMA_VERSION):
-                problem(f"v: got {v!r}; allowed: {SCHEMA_VERSION} (this link was made by another version)")
+            v = (got[-1] if got else None) if isinstance(got, list) else got
+            if str(v) not in map(str, CHANGES):
+                problem(f"v: got {v!r}; allowed: {', '.join(map(str, CHANGES))} (this link was made by another "
+                        "version)")
+            else:
+                version = int(v)
             continue
-        if key in FOREIGN_KEYS or key in VIEWS:  # view keys: see parse_views
+        if key in FOREIGN_KEYS or key in PAGE_KEYS:  # a page's keys: see parse_page_keys
             continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *VIEWS])}")
+            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *PAGE_KEYS])}")
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
@@ -359,33 +491,60 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             problem(str(e), f"; using the default {format_default(key)}")
     while True:
         try:
-            return ExperimentConfig(**values), warnings
+            config = ExperimentConfig(**values)
+            break
         except CrossFieldError as e:  # defaults satisfy every rule, so this ends
             blamed = [f for f in e.reset if f in values]
             if not blamed:
                 raise
             problem(str(e), f"; using the default {blamed[0]} {format_default(blamed[0])}")
             values.pop(blamed[0])
+    changes = version_changes(version, config)
+    if changes:  # not an error: the link opens, under the current version's numbers
+        note = (f"v: this link was made with version {version}; under version {SCHEMA_VERSION} its numbers "
+                f"differ: {'; '.join(changes)}")
+        if strict:
+            _warnings.warn(note, UserWarning, stacklevel=3)
+        else:
+            warnings.append(note)
+    return config, warnings
 
 
-def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
-    """The view keys of a query (``query_to_dict``'s form or single values), validated by ``VIEWS``: the valid
-    ones, and a warning naming each bad one (strict: ValueError). Other keys are ``_build``'s business."""
-    views, warnings = {}, []
+def parse_page_keys(raw: dict, strict: bool = False,
+                    table: dict[str, Field] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The keys of a query that belong to ``table`` (by default every page's: ``PAGE_KEYS``), in
+    ``query_to_dict``'s form or as single values, validated: the valid ones, and a warning naming each bad one
+    and the default used (strict: ValueError). The experiment keys are ``_build``'s business."""
+    table = PAGE_KEYS if table is None else table
+    values, warnings = {}, []
     for key, got in raw.items():
-        if key not in VIEWS:
+        if key not in table:
             continue
+        field = table[key]
         try:
             if isinstance(got, list):
                 if len(got) != 1:
                     _fail(key, got, "once")
                 got = got[0]
-            views[key] = VIEWS[key].parse(got)
+            values[key] = field.parse(got)
         except ValueError as e:
             if strict:
                 raise
-            warnings.append(f"{e}; using the page's default")
-    return views, warnings
+            default = "the page's default" if field.default is None else f"the default {format_value(field.default)}"
+            warnings.append(f"{e}; using {default}")
+    return values, warnings
+
+
+def parse_views(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, VIEWS)
+
+
+def parse_restart_fields(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, RESTART_FIELDS)
+
+
+def parse_sweep_keys(raw: dict, strict: bool = False) -> tuple[dict[str, Any], list[str]]:
+    return parse_page_keys(raw, strict, SWEEP_FIELDS)
 
 
 def _lenient_schemes(got, problem) -> list[str]:

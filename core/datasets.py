@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from sklearn import datasets as skd
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
+
+
+def _skd():
+    """scikit-learn's datasets, imported on first use: importing scikit-learn takes seconds on a busy
+    machine, and the registry below is read by every link check and by the CLI before any data is made."""
+    from sklearn import datasets
+    return datasets
 
 
 @dataclass(frozen=True)
@@ -78,27 +82,27 @@ def _spirals(n, noise, features, classes, seed):
 
 
 def _moons(n, noise, features, classes, seed):
-    return skd.make_moons(n_samples=n, noise=noise, random_state=seed)
+    return _skd().make_moons(n_samples=n, noise=noise, random_state=seed)
 
 
 def _circles(n, noise, features, classes, seed):
-    return skd.make_circles(n_samples=n, noise=noise, factor=0.5, random_state=seed)
+    return _skd().make_circles(n_samples=n, noise=noise, factor=0.5, random_state=seed)
 
 
 def _blobs(n, noise, features, classes, seed):
-    return skd.make_blobs(n_samples=n, n_features=features, centers=classes,
+    return _skd().make_blobs(n_samples=n, n_features=features, centers=classes,
                           cluster_std=1.0 + 4 * noise, random_state=seed)
 
 
 def _quantiles(n, noise, features, classes, seed):
-    X, y = skd.make_gaussian_quantiles(n_samples=n, n_features=features, n_classes=classes, random_state=seed)
+    X, y = _skd().make_gaussian_quantiles(n_samples=n, n_features=features, n_classes=classes, random_state=seed)
     rng = np.random.default_rng(seed)
     return X + noise * rng.standard_normal(X.shape), y
 
 
 def _classification(n, noise, features, classes, seed):
     informative = max(2, min(features, classes + 1)) if features >= 2 else 1
-    return skd.make_classification(
+    return _skd().make_classification(
         n_samples=n, n_features=features, n_informative=informative,
         n_redundant=0, n_repeated=0, n_classes=classes, n_clusters_per_class=1,
         flip_y=min(noise, 1.0) * 0.5, class_sep=1.0, random_state=seed,
@@ -110,13 +114,14 @@ def _regression(n, noise, features, classes, seed):
         rng = np.random.default_rng(seed)
         X = rng.uniform(-np.pi, np.pi, size=(n, 1))
         return X, np.sin(2 * X[:, 0]) + noise * rng.standard_normal(n)
-    X, y = skd.make_regression(n_samples=n, n_features=features, noise=noise * 10, random_state=seed)
+    X, y = _skd().make_regression(n_samples=n, n_features=features, noise=noise * 10, random_state=seed)
     return X, y
 
 
-def _real(loader):
+def _real(loader: str):
     def make(n, noise, features, classes, seed):
-        X, y = loader(return_X_y=True)
+        from sklearn.model_selection import train_test_split
+        X, y = getattr(_skd(), loader)(return_X_y=True)
         if n < len(y):  # a fixed, seeded subsample keeps links reproducible
             # stratified when the left-out part can hold every class; else (only a few samples left out)
             # a plain seeded subsample, which scikit-learn's stratified split refuses to make
@@ -143,13 +148,13 @@ DATASETS: dict[str, DatasetSpec] = {
                     uses_features=True, uses_classes=True),
         DatasetSpec("regression", _regression, "regression",
                     "1 feature: a noisy sine; n features: a noisy linear map", uses_features=True),
-        DatasetSpec("digits", _real(skd.load_digits), "classification", "8x8 handwritten digits (1,797, 64 features)",
+        DatasetSpec("digits", _real("load_digits"), "classification", "8x8 handwritten digits (1,797, 64 features)",
                     uses_noise=False, shape=(1797, 64, 10)),
-        DatasetSpec("iris", _real(skd.load_iris), "classification", "Fisher's iris (150, 4 features, 3 classes)",
+        DatasetSpec("iris", _real("load_iris"), "classification", "Fisher's iris (150, 4 features, 3 classes)",
                     uses_noise=False, shape=(150, 4, 3)),
-        DatasetSpec("wine", _real(skd.load_wine), "classification", "wine cultivars (178, 13 features, 3 classes)",
+        DatasetSpec("wine", _real("load_wine"), "classification", "wine cultivars (178, 13 features, 3 classes)",
                     uses_noise=False, shape=(178, 13, 3)),
-        DatasetSpec("breast_cancer", _real(skd.load_breast_cancer), "classification",
+        DatasetSpec("breast_cancer", _real("load_breast_cancer"), "classification",
                     "breast cancer diagnosis (569, 30 features, 2 classes)", uses_noise=False, shape=(569, 30, 2)),
     ]
 }
@@ -164,6 +169,9 @@ def get(name: str) -> DatasetSpec:
 
 def load(name: str, n_samples: int = 500, noise: float = 0.2, test_size: float = 0.2,
          seed: int = 0, features: int = 2, classes: int = 3) -> Dataset:
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
     spec = get(name)
     X, y = spec.make(n_samples, noise, features, classes, seed)
     X = np.asarray(X, dtype=np.float64)

@@ -5,7 +5,10 @@ Initial weights: model (scheme, seed) draws layer l from
 ``default_rng([seed, l])``. Two schemes with the same seed therefore share
 their random draw (normal:std=0.01 and normal:std=1 are exact multiples of
 each other), and a model's weights never depend on which others are stacked
-with it.
+with it. Biases from the run's bias scheme come from a stream of their own,
+``default_rng([seed, l, 1])``, so that choosing one changes no weight; the
+default, zeros, draws nothing. A scheme with its own bias (torch_default)
+draws it after its weights, from the weights' stream, as before.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import activations, budget, datasets, frames, initializers, network
-from .config import ExperimentConfig, parse_scheme
+from .config import ExperimentConfig, parse_bias, parse_scheme
 from .control import Control
 from .probes import GRID, Prober
 from .trainer import TrainSettings, record_epochs, train
@@ -71,13 +74,18 @@ def initial_weights(config: ExperimentConfig, layout: network.Layout, data: data
     """(K, P) initial parameters in the config's dtype, LSUV applied."""
     models = config.models
     flat = np.zeros((len(models), layout.n_params))
+    bias_name, bias_params = parse_bias(config.bias)
     for i, (label, seed) in enumerate(models):
         name, params = parse_scheme(label)
         for layer, (W, b) in enumerate(layout.views(flat[i:i + 1])):
             fan_in, fan_out = W.shape[1:]
             rng = np.random.default_rng([seed, layer])
             W[0] = initializers.sample(name, fan_in, fan_out, rng=rng, activation=config.activation, **params)
-            b[0, 0] = initializers.sample_bias(name, fan_in, fan_out, rng=rng)
+            if initializers.INITIALIZERS[name].bias is not None:
+                b[0, 0] = initializers.sample_bias(name, fan_in, fan_out, rng=rng)
+            elif bias_name != "zeros":
+                b[0, 0] = initializers.sample_bias_init(bias_name, fan_out, rng=np.random.default_rng([seed, layer, 1]),
+                                                        **bias_params)
     act = activations.get(config.activation)
     for label in config.schemes:
         name, params = parse_scheme(label)

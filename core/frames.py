@@ -116,19 +116,25 @@ def init_distances(records, models) -> pd.DataFrame:
 
 
 def gradient_norms(records, models) -> pd.DataFrame:
+    """Per layer the norms of dLoss/dW and dLoss/db on the probe batch, and the same per parameter (norm over
+    the square root of the count): a layer of 4096 weights has a larger norm than one of 128 at the same RMS."""
     def build(rec):
         layers, k, _ = rec.grad_norm.shape
         return columns([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
-                    {"weight_grad_norm": rec.grad_norm[..., 0], "bias_grad_norm": rec.grad_norm[..., 1]})
+                    {"weight_grad_norm": rec.grad_norm[..., 0], "bias_grad_norm": rec.grad_norm[..., 1],
+                     "weight_grad_rms": rec.grad_rms[..., 0], "bias_grad_rms": rec.grad_rms[..., 1]})
     return _records_frame(records, models, build)
 
 
 def distinct_units(records, models, widths) -> pd.DataFrame:
+    """Per layer the distinct units by incoming weights and bias (``distinct_units``) and by their outputs on
+    the probe batch (``functional_distinct_units``), both up to ``probes.same_unit_tolerance``."""
     def build(rec):
         layers, k = rec.distinct.shape
         return columns([("layer", np.arange(1, layers + 1)), ("model", np.arange(k))],
                     {"distinct_units": rec.distinct,
-                     "units": np.broadcast_to(np.asarray(widths)[:, None], rec.distinct.shape)})
+                     "units": np.broadcast_to(np.asarray(widths)[:, None], rec.distinct.shape),
+                     "functional_distinct_units": rec.functional})
     return _records_frame(records, models, build)
 
 
@@ -183,7 +189,8 @@ def summary(out, models, distinct: pd.DataFrame) -> pd.DataFrame:
     df["diverged_epoch"] = df["diverged_epoch"].astype("Int64")
     if len(distinct):
         final = distinct[distinct["epoch"] == distinct.groupby(["scheme", "seed"])["epoch"].transform("max")]
-        wide = final.pivot_table(index=["scheme", "seed"], columns="layer", values="distinct_units", aggfunc="first")
-        wide.columns = [f"distinct_units_layer_{c}" for c in wide.columns]
-        df = df.merge(wide.reset_index(), on=["scheme", "seed"], how="left")
+        for column in ("distinct_units", "functional_distinct_units"):
+            wide = final.pivot_table(index=["scheme", "seed"], columns="layer", values=column, aggfunc="first")
+            wide.columns = [f"{column}_layer_{c}" for c in wide.columns]
+            df = df.merge(wide.reset_index(), on=["scheme", "seed"], how="left")
     return df

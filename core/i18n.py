@@ -59,3 +59,85 @@ def N_(message: str) -> str:
 
 
 _ = gettext
+
+
+# ---------------------------------------------------------------- maintenance: python -m core.i18n
+SOURCES = ("core", "app", "pages", "dashboard.py")  # where marked strings live, relative to the repository
+KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
+STABLE_DATE = __import__("datetime").datetime(2026, 11, 30, tzinfo=__import__("datetime").timezone.utc)
+
+
+def extract():
+    """Every marked string of the sources, as a Babel catalog (the template every language is merged with)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_file
+
+    root = LOCALES.parents[1]
+    template = Catalog(project="initlab", domain=DOMAIN)
+    files = []
+    for source in SOURCES:
+        path = root / source
+        files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        for lineno, message, comments, context in extract_from_file("python", str(path), keywords=KEYWORDS):
+            template.add(message, locations=[(rel, lineno)], auto_comments=comments, context=context)
+    return template
+
+
+def po_path(code: str) -> Path:
+    return LOCALES / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_catalog(code: str):
+    from babel.messages.pofile import read_po
+
+    path = po_path(code)
+    if not path.exists():
+        from babel.messages.catalog import Catalog
+        return Catalog(locale=code, project="initlab", domain=DOMAIN)
+    with open(path, "rb") as f:
+        return read_po(f, locale=code, domain=DOMAIN)
+
+
+def compiled(catalog) -> bytes:
+    import io
+
+    from babel.messages.mofile import write_mo
+
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
+def main() -> int:
+    """Extract the marked strings, merge them into every language's .po, compile each .mo; list what is
+    left untranslated."""
+    from babel.messages.pofile import write_po
+
+    template = extract()
+    missing = 0
+    for code in LANGUAGES:
+        if code == DEFAULT:
+            continue
+        catalog = read_catalog(code)
+        catalog.update(template, update_header_comment=False)
+        # a stable header: the files change only when a message does
+        catalog.creation_date = catalog.revision_date = STABLE_DATE
+        catalog.fuzzy = False
+        catalog.obsolete.clear()
+        path = po_path(code)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            write_po(f, catalog, width=120, no_location=True, include_previous=False)
+        path.with_suffix(".mo").write_bytes(compiled(catalog))
+        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        missing += len(untranslated)
+        for m in untranslated:
+            print(f"{code}: untranslated: {m!r}")
+        print(f"{code}: {len(catalog)} messages, {len(untranslated)} untranslated -> {path}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

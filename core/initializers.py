@@ -1,17 +1,24 @@
-"""Weight-initialization schemes: a registry name -> Initializer.
+"""Weight-initialization schemes: a registry name -> Initializer; bias schemes: a name -> BiasInit.
 
 Storage convention: a weight matrix is (fan_in, fan_out), so a batch computes
 ``X @ W``. That is Keras's layout and the transpose of PyTorch's (out, in);
 schemes defined on PyTorch's layout (orthogonal, ZerO) are transposed here so
 that each *unit* (a column of W) gets what it would get in PyTorch. ``sparse``
-is the exception: it follows Martens (2010), zeroing ceil(s * fan_in) incoming
-weights of every unit, where PyTorch's sparse_ zeroes ceil(s * fan_out) outgoing
-weights of every input. LeCun normal is the plain N(0, 1/fan_in), not Keras's
+is PyTorch's ``sparse_`` applied to our layout: it zeroes ceil(s * fan_in)
+incoming weights of every unit, where PyTorch's zeroes ceil(s * fan_out)
+outgoing weights of every input. It is not Martens' (2010) sparse init, which
+is ``sparse_martens``. LeCun normal is the plain N(0, 1/fan_in), not Keras's
 truncated form.
 
 A scheme entry is one sampler function and one line in INITIALIZERS. The
 sampler gets a NumPy Generator, the fan-in and fan-out, the gain and the
 scheme's own parameters, and returns float64 weights (the trainer casts).
+Descriptions are marked for translation (show them with ``_()``); formulas are
+LaTeX and stay as they are.
+
+Biases start as the run's bias scheme says (``BIASES``: zeros, the default, a
+constant, or a Gaussian), except for schemes that bring their own bias
+(``torch_default``, as PyTorch's nn.Linear).
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from . import activations
+from .i18n import N_
 from .numbers import plain_number
 
 
@@ -37,8 +45,8 @@ class Param:
     lo_open: bool = False  # True: lo itself is not allowed
     help: str = ""
 
-    def parse(self, scheme: str, raw: str | float | int):
-        where = f"scheme {scheme!r}, parameter {self.name!r}"
+    def parse(self, scheme: str, raw: str | float | int, kind: str = "scheme"):
+        where = f"{kind} {scheme!r}, parameter {self.name!r}"
         if self.choices is not None:
             if raw not in self.choices:
                 raise ValueError(f"{where}: got {raw!r}; allowed: {', '.join(self.choices)}")
@@ -174,6 +182,15 @@ def _sparse(rng, fan_in, fan_out, sparsity, std):
     return w
 
 
+def _sparse_martens(rng, fan_in, fan_out, k, scale):
+    # Martens (2010), section 5: each unit gets exactly k non-zero incoming weights (all of them if fan_in <= k)
+    k = min(int(k), fan_in)
+    rows = np.argsort(rng.random((fan_in, fan_out)), axis=0)[:k]  # k distinct inputs per unit
+    w = np.zeros((fan_in, fan_out))
+    w[rows, np.arange(fan_out)] = scale * rng.standard_normal((k, fan_out))
+    return w
+
+
 def _torch_default(rng, fan_in, fan_out):
     bound = 1.0 / math.sqrt(fan_in)
     return rng.uniform(-bound, bound, size=(fan_in, fan_out))
@@ -204,69 +221,178 @@ def _zero_hadamard(rng, fan_in, fan_out):
 INITIALIZERS: dict[str, Initializer] = {
     i.name: i
     for i in [
-        Initializer("zeros", _zeros, r"W = 0", "all weights zero: every hidden unit is the same unit",
+        Initializer("zeros", _zeros, r"W = 0",
+                    N_("all weights zero: with tanh or ReLU (f(0) = 0) and zero biases every weight gets exactly "
+                       "zero gradient and stays 0, so the network can only learn the class prior, through its "
+                       "output bias; with sigmoid the weights move but the units of a layer stay identical"),
                     random=False),
         Initializer("constant", _constant, r"W_{ij} = c",
-                    "all weights equal: units stay identical forever (symmetry is never broken)",
+                    N_("all weights equal: with equal biases (bias zeros or constant) the units of a layer "
+                       "compute the same thing and get the same update, so each layer acts as one unit"),
                     (Param("value", 0.1, -10.0, 10.0, help="c"),), random=False),
         Initializer("uniform", _uniform, r"W_{ij} \sim \mathcal{U}(-a, a)",
-                    "naive uniform with a fixed range, blind to layer width",
+                    N_("naive uniform with a fixed range, blind to layer width: variance a²/3"),
                     (Param("limit", 1.0, 0.0, 100.0, lo_open=True, help="a"),)),
         Initializer("normal", _normal, r"W_{ij} \sim \mathcal{N}(0, \sigma^2)",
-                    "naive Gaussian with a fixed std: too small vanishes, too large explodes",
+                    N_("naive Gaussian with a fixed std, blind to layer width: too small vanishes with depth, "
+                       "too large explodes"),
                     (Param("std", 1.0, 0.0, 100.0, lo_open=True, help="sigma"),)),
         Initializer("truncated_normal", _truncated_normal,
-                    r"W_{ij} \sim \mathcal{N}(\mu, \sigma^2)\ \text{cut to}\ [a, b]",
-                    "Gaussian cut to an absolute interval (PyTorch trunc_normal_)",
+                    r"W_{ij} \sim \mathcal{N}(\mu, \sigma^2)\ \text{cut to}\ [a, b],"
+                    r"\quad \operatorname{std}(W) < \sigma",
+                    N_("Gaussian cut to an absolute interval [a, b] (PyTorch's trunc_normal_): sigma is the std "
+                       "before the cut, so the weights' std is smaller, 0.88 sigma when cut at ±2 sigma (the "
+                       "defaults)"),
                     (Param("mean", 0.0, -10.0, 10.0), Param("std", 1.0, 0.0, 100.0, lo_open=True),
                      Param("a", -2.0, -100.0, 100.0), Param("b", 2.0, -100.0, 100.0))),
         Initializer("xavier_uniform", _xavier_uniform,
                     r"W_{ij} \sim \mathcal{U}\!\left(-g\sqrt{\tfrac{6}{n_{in}+n_{out}}},\ g\sqrt{\tfrac{6}{n_{in}+n_{out}}}\right)",
-                    "Glorot & Bengio: keeps variance of activations and gradients for linear/tanh",
+                    N_("Glorot & Bengio (2010): Var(W) = 2/(n_in + n_out), a compromise between the forward "
+                       "condition n_in Var(W) = 1 and the backward condition n_out Var(W) = 1. It does not keep "
+                       "the variance with tanh: the activations' std still falls slowly, by a factor 0.93 to "
+                       "0.99 per layer over ten layers of equal width"),
                     (GAIN,)),
         Initializer("xavier_normal", _xavier_normal,
                     r"W_{ij} \sim \mathcal{N}\!\left(0,\ g^2\tfrac{2}{n_{in}+n_{out}}\right)",
-                    "Glorot & Bengio, Gaussian form: variance 2/(fan_in+fan_out)", (GAIN,)),
+                    N_("Glorot & Bengio (2010), Gaussian form of the same compromise between the forward and "
+                       "backward conditions: Var(W) = 2/(n_in + n_out)"), (GAIN,)),
         Initializer("he_uniform", _he_uniform,
-                    r"W_{ij} \sim \mathcal{U}\!\left(-g\sqrt{\tfrac{3}{n}},\ g\sqrt{\tfrac{3}{n}}\right)",
-                    "He/Kaiming: compensates ReLU halving the signal (gain from the activation)",
+                    r"W_{ij} \sim \mathcal{U}\!\left(-g\sqrt{\tfrac{3}{n}},\ g\sqrt{\tfrac{3}{n}}\right),"
+                    r"\quad n = n_{in}\ (\text{fan\_in})\ \text{or}\ n_{out}\ (\text{fan\_out})",
+                    N_("He et al. (2015), uniform form: Var(W) = g²/n_in keeps the second moment of the forward "
+                       "signal (their eq. 10); mode=fan_out, g²/n_out, keeps that of the back-propagated "
+                       "gradients instead (eq. 14). The gain g comes from the activation: PyTorch's "
+                       "calculate_gain where it has one (sqrt 2 for ReLU), else derived (elu, gelu, softplus)"),
                     (GAIN, Param("mode", "fan_in", choices=("fan_in", "fan_out"))),
                     gain_from_activation=True),
-        Initializer("he_normal", _he_normal, r"W_{ij} \sim \mathcal{N}\!\left(0,\ \tfrac{g^2}{n}\right)",
-                    "He/Kaiming, Gaussian form: variance 2/fan_in for ReLU keeps depth stable",
+        Initializer("he_normal", _he_normal,
+                    r"W_{ij} \sim \mathcal{N}\!\left(0,\ \tfrac{g^2}{n}\right),"
+                    r"\quad n = n_{in}\ (\text{fan\_in})\ \text{or}\ n_{out}\ (\text{fan\_out})",
+                    N_("He et al. (2015), Gaussian form: Var(W) = g²/n_in keeps the forward second moment (eq. "
+                       "10), in expectation over the draw; mode=fan_out, g²/n_out, keeps the backward one (eq. "
+                       "14). g from the activation: PyTorch's where it has one, else derived (elu, gelu, "
+                       "softplus)"),
                     (GAIN, Param("mode", "fan_in", choices=("fan_in", "fan_out"))),
                     gain_from_activation=True),
         Initializer("lecun_uniform", _lecun_uniform,
                     r"W_{ij} \sim \mathcal{U}\!\left(-\sqrt{\tfrac{3}{n_{in}}},\ \sqrt{\tfrac{3}{n_{in}}}\right)",
-                    "LeCun: variance 1/fan_in, uniform form"),
+                    N_("LeCun: Var(W) = 1/n_in, uniform form")),
         Initializer("lecun_normal", _lecun_normal, r"W_{ij} \sim \mathcal{N}\!\left(0,\ \tfrac{1}{n_{in}}\right)",
-                    "LeCun: variance 1/fan_in; with SELU the network self-normalizes"),
-        Initializer("orthogonal", _orthogonal, r"W = g\,Q,\quad QR = A,\ A_{ij} \sim \mathcal{N}(0,1)",
-                    "random orthogonal matrix: preserves norms exactly through linear layers", (GAIN,)),
-        Initializer("identity", _identity, r"W = g\,I", "identity (ones on the diagonal): passes the input through",
+                    N_("LeCun: Var(W) = 1/n_in; with SELU the network self-normalizes")),
+        Initializer("orthogonal", _orthogonal,
+                    r"W = g\,Q\,\mathrm{diag}(\mathrm{sign}(\mathrm{diag}\,R)),\quad QR = A,\ A_{ij} \sim \mathcal{N}(0,1)",
+                    N_("random orthogonal matrix (uniformly distributed thanks to the sign correction): a layer "
+                       "that does not narrow (n_out ≥ n_in) keeps the norm of every input exactly, times g; a "
+                       "narrowing layer shrinks it"), (GAIN,)),
+        Initializer("identity", _identity, r"W = g\,I_{n_{in} \times n_{out}}",
+                    N_("ones on the diagonal: each unit copies one input. A layer wider than its input gets units "
+                       "with all-zero incoming weights: with f(0) = 0 and identity layers after them, they get "
+                       "exactly zero gradient and never move; a narrower layer drops inputs"),
                     (GAIN,), random=False),
         Initializer("sparse", _sparse,
                     r"W_{ij} \sim \mathcal{N}(0, \sigma^2),\ \lceil s\,n_{in} \rceil\ \text{zeros per unit}",
-                    "Martens' sparse init: each unit keeps only some incoming weights",
+                    N_("Gaussian with a share s of each unit's incoming weights set to 0 (PyTorch's sparse_ on "
+                       "this (in, out) layout; on its own (out, in) layout PyTorch zeroes a share of each input's "
+                       "outgoing weights). Not Martens' sparse init: that is sparse_martens"),
                     (Param("sparsity", 0.1, 0.0, 1.0), Param("std", 0.01, 0.0, 100.0, lo_open=True))),
+        Initializer("sparse_martens", _sparse_martens,
+                    r"W_{ij} \sim \mathcal{N}(0, s^2)\ \text{for}\ k\ \text{random inputs}\ i\ \text{of each unit}"
+                    r"\ j,\ \text{else}\ 0",
+                    N_("Martens (2010), section 5: each unit gets exactly k non-zero incoming weights (15 in the "
+                       "paper) from N(0, s²) (s = 1 in the paper), the others 0; all of them when n_in ≤ k. "
+                       "Martens also starts the biases at 0 (bias=zeros)"),
+                    (Param("k", 15, 1, 1024, integer=True, help="non-zero incoming weights per unit"),
+                     Param("scale", 1.0, 0.0, 100.0, lo_open=True, help="s"))),
         Initializer("torch_default", _torch_default,
                     r"W_{ij}, b_j \sim \mathcal{U}\!\left(-\tfrac{1}{\sqrt{n_{in}}},\ \tfrac{1}{\sqrt{n_{in}}}\right)",
-                    "PyTorch nn.Linear's default (kaiming_uniform, a = sqrt 5), bias included",
+                    N_("PyTorch nn.Linear's default (kaiming_uniform with a = sqrt 5): weights and biases "
+                       "U(±1/sqrt n_in), both of variance 1/(3 n_in); its own bias replaces the run's bias "
+                       "setting"),
                     bias=_torch_default_bias),
         Initializer("glorot_standard", _torch_default,
                     r"W_{ij} \sim \mathcal{U}\!\left(-\tfrac{1}{\sqrt{n_{in}}},\ \tfrac{1}{\sqrt{n_{in}}}\right)",
-                    "the 'standard' init Glorot & Bengio criticise: variance 1/(3 fan_in) shrinks with depth"),
+                    N_("the 'standard' init Glorot & Bengio criticise: variance 1/(3 n_in), so each tanh layer "
+                       "passes on at most a third of the variance")),
         Initializer("lsuv", _orthogonal,
-                    r"W \leftarrow W / \sqrt{\mathrm{Var}(XW)}\ \text{until}\ |\mathrm{Var} - 1| < \mathrm{tol}",
-                    "LSUV: orthogonal, then each layer rescaled on a data batch to unit output variance",
+                    r"W_l \leftarrow W_l \big/ \sqrt{\mathrm{Var}(h_{l-1} W_l + b_l)}\ \text{until}\ "
+                    r"|\mathrm{Var} - 1| < \mathrm{tol};\quad h_0 = X_{\text{batch}},\ h_l = f(h_{l-1} W_l + b_l)",
+                    N_("LSUV (Mishkin & Matas 2016): orthogonal, then each layer in turn divided by the std of "
+                       "its output on a batch of training samples (the first 512), fed through the layers "
+                       "already scaled, until that variance is within tol of 1 or max_iter rescalings"),
                     (Param("tol", 0.1, 0.0, 1.0, lo_open=True),
                      Param("max_iter", 10, 1, 100, integer=True)),
                     data_dependent=True),
         Initializer("zero_hadamard", _zero_hadamard,
                     r"W = I \ (n_{out} \le n_{in}),\quad W = I_{n_{out}\times p}\tfrac{H_p}{\sqrt p} I_{p \times n_{in}}",
-                    "ZerO: deterministic identity / Hadamard init, no randomness at all", random=False),
+                    N_("ZerO (Zhao et al. 2022): deterministic. A layer no wider than its input gets the identity "
+                       "(each unit reads one input); a widening layer gets the first n_in columns of a Hadamard "
+                       "matrix, whose rows take at most 2^ceil(log2 n_in) distinct values: from 2 inputs, 2 "
+                       "distinct units however wide the layer, and identity layers pass the copies on. Training "
+                       "separates them only partly (4 groups after 100 epochs on moons, 32 units per layer)"),
+                    random=False),
     ]
 }
+
+
+@dataclass(frozen=True)
+class BiasInit:
+    """How the biases of every layer start (the run's ``bias`` key), unless the weight scheme brings its own."""
+    name: str
+    sampler: Callable[..., np.ndarray]  # (rng, fan_out, **params) -> b
+    formula: str  # LaTeX
+    description: str  # marked for translation
+    mean: Callable[..., float]  # (**params) -> E[b]
+    variance: Callable[..., float]  # (**params) -> Var(b)
+    params: tuple[Param, ...] = ()
+    defaults: dict = field(init=False, default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "defaults", {p.name: p.default for p in self.params})
+
+
+BIASES: dict[str, BiasInit] = {
+    b.name: b
+    for b in [
+        BiasInit("zeros", lambda rng, n: np.zeros(n), r"b = 0", N_("every bias starts at 0"),
+                 lambda: 0.0, lambda: 0.0),
+        BiasInit("constant", lambda rng, n, value: np.full(n, float(value)), r"b_j = c",
+                 N_("every bias starts at c: each pre-activation is shifted by c"),
+                 lambda value: value, lambda value: 0.0, (Param("value", 0.1, -10.0, 10.0, help="c"),)),
+        BiasInit("normal", lambda rng, n, std: std * rng.standard_normal(n), r"b_j \sim \mathcal{N}(0, s^2)",
+                 N_("biases drawn from N(0, s²), from a random stream of their own: Var(b) = s² is the second "
+                    "axis of the order-to-chaos picture"),
+                 lambda std: 0.0, lambda std: std * std, (Param("std", 0.1, 0.0, 10.0, lo_open=True, help="s"),)),
+    ]
+}
+
+
+def resolve_bias_params(name: str, **params) -> dict:
+    """Validated parameters of a bias scheme, defaults filled in."""
+    try:
+        init = BIASES[name]
+    except KeyError:
+        raise ValueError(f"bias: unknown value {name!r}; allowed: {', '.join(BIASES)}") from None
+    known = {p.name: p for p in init.params}
+    unknown = set(params) - set(known)
+    if unknown:
+        allowed = ", ".join(known) or "none"
+        raise ValueError(f"bias {name!r}: unknown parameter {sorted(unknown)[0]!r}; allowed: {allowed}")
+    return {**init.defaults, **{p: known[p].parse(name, v, kind="bias") for p, v in params.items()}}
+
+
+def sample_bias_init(name: str, fan_out: int, *, rng: np.random.Generator, **params) -> np.ndarray:
+    """One layer's biases (fan_out,) from the bias scheme ``name``; zeros draw nothing from ``rng``."""
+    return BIASES[name].sampler(rng, fan_out, **resolve_bias_params(name, **params))
+
+
+def bias_formula(name: str, **params) -> str:
+    """LaTeX of a bias scheme with its parameters filled in, for the overview: 'b_j = 0.5'."""
+    p = resolve_bias_params(name, **params)
+    if name == "constant":
+        return rf"b_j = {p['value']:g}"
+    if name == "normal":
+        return rf"b_j \sim \mathcal{{N}}(0,\ {p['std']:g}^2)"
+    return BIASES[name].formula
 
 
 def get(name: str) -> Initializer:
@@ -340,4 +466,6 @@ def expected_std(name: str, fan_in: int, fan_out: int, activation: str | None = 
     if name == "sparse":
         keep = 1 - math.ceil(p["sparsity"] * fan_in) / fan_in
         return p["std"] * math.sqrt(keep)
+    if name == "sparse_martens":
+        return p["scale"] * math.sqrt(min(p["k"], fan_in) / fan_in)
     return table.get(name)

@@ -1,119 +1,223 @@
 """One-click lessons: each a configuration (a link) that reproduces a known fact.
 
-``check`` is the fact in code: the tests run every lesson and assert it, so
-a lesson whose link stops showing what its text promises fails the build.
+``check`` is the fact in code: the tests run every lesson on data seeds 0 to 3
+and assert it, so a lesson whose link stops showing what its text promises
+fails the build. Every number a text states is one its check measures.
+``view`` holds the view keys (core.config.VIEWS) that open the page on the
+chart that shows the fact. Titles and texts are marked for translation: show
+them with ``_()``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
 
-from .config import ExperimentConfig
+from .config import VIEWS, ExperimentConfig
+from .i18n import N_
+from .restarts import two_groups
 
 
 @dataclass(frozen=True)
 class Lesson:
     slug: str
-    title: str
-    text: str  # two lines, in our own words
+    title: str  # marked for translation
+    text: str  # two or three sentences, in our own words; marked for translation
     page: str  # url path of the page that shows it best
     config: ExperimentConfig
     check: Callable[[dict[str, pd.DataFrame]], bool]
+    view: dict = field(default_factory=dict)  # view keys (core.config.VIEWS) -> value
+
+    def __post_init__(self):
+        for key, value in self.view.items():
+            if key not in VIEWS:
+                raise ValueError(f"lesson {self.slug!r}: view key {key!r} unknown; allowed: {', '.join(VIEWS)}")
+            VIEWS[key].parse(_view_text(value))
 
     @property
     def query(self) -> str:
+        """The experiment's query string (no view keys)."""
         return self.config.to_query()
+
+    @property
+    def link_query(self) -> str:
+        """The experiment's query string followed by the lesson's view keys."""
+        view = urlencode([(key, _view_text(self.view[key])) for key in VIEWS if key in self.view])
+        return self.query + ("&" + view if view else "")
+
+    def url(self, default_page: str | None = None) -> str:
+        """Path and query of the lesson's link, '/activations?v=2&...&epoch=0'. The app serves its default
+        page only at the root: pass its path as ``default_page`` to link it as '/?...'."""
+        page = "" if self.page == default_page else self.page
+        return f"/{page}?{self.link_query}"
+
+
+def _view_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _hidden(frame: pd.DataFrame, n_hidden: int) -> pd.DataFrame:
     return frame[frame["layer"] <= n_hidden]
 
 
+def unit_counts(f) -> tuple[pd.DataFrame, str]:
+    """The distinct_units frame and the column lessons read: the functional count (distinct activation columns
+    on the probe batch) where the frame has it, else the count by weights."""
+    d = f["distinct_units"]
+    return d, "functional_distinct_units" if "functional_distinct_units" in d.columns else "distinct_units"
+
+
+def at_epoch0(f, kind: str) -> pd.DataFrame:
+    s = f["layer_stats"]
+    return s[(s["epoch"] == 0) & (s["kind"] == kind)]
+
+
+def layer_means(f, kind: str, stat: str) -> pd.Series:
+    """Epoch-0 ``stat`` of ``kind`` per (scheme, layer), mean over seeds."""
+    return at_epoch0(f, kind).groupby(["scheme", "layer"])[stat].mean()
+
+
+def per_layer_factor(values: np.ndarray, first: int, last: int) -> float:
+    """Geometric mean of values[l + 1] / values[l] from layer ``first`` to ``last`` (1-based)."""
+    return float((values[last - 1] / values[first - 1]) ** (1.0 / (last - first)))
+
+
+def final_losses(f, scheme: str) -> np.ndarray:
+    s = f["summary"]
+    return s[s["scheme"] == scheme]["final_train_loss"].to_numpy()
+
+
+# ---------------------------------------------------------------- the facts
+
 def _symmetry(f) -> bool:
-    d = _hidden(f["distinct_units"], 3)
+    d, col = unit_counts(f)
+    d = _hidden(d, 3)
     last = d[d["epoch"] == d["epoch"].max()]
-    sym = last[last["scheme"].isin(["zeros", "constant:value=0.5"])]["distinct_units"]
+    sym = last[last["scheme"].isin(["zeros", "constant:value=0.5"])][col]
     rnd = last[last["scheme"] == "he_normal"]
-    return bool((sym == 1).all() and (rnd["distinct_units"] == rnd["units"]).all())
+    g = f["gradient_norms"]
+    zg = g[g["scheme"] == "zeros"]
+    dist = f["init_distances"]
+    labels = f["data_points"]
+    counts = labels[labels["split"] == "train"]["label"].value_counts()
+    return bool((sym == 1).all() and (rnd[col] == rnd["units"]).all()
+                and (zg["weight_grad_norm"] == 0).all() and (_hidden(zg, 3)["bias_grad_norm"] == 0).all()
+                and (_hidden(dist[dist["scheme"] == "zeros"], 3)["distance"] == 0).all()
+                and len(counts) == 2 and counts.nunique() == 1
+                and (abs(final_losses(f, "zeros") - math.log(2)) < 1e-3).all() and round(math.log(2), 3) == 0.693)
+
+
+VANISH_WIDTH = 64
 
 
 def _vanish_explode(f) -> bool:
-    s = f["layer_stats"]
-    s = s[(s["epoch"] == 0) & (s["kind"] == "preactivation")]
-    q = s.groupby(["scheme", "layer"])["second_moment"].mean()
-    small, large, he = q["normal:std=0.01"], q["normal:std=1"], q["he_normal"]
+    q = layer_means(f, "preactivation", "second_moment")
+    small, large, he = q["normal:std=0.01"].to_numpy(), q["normal:std=1"].to_numpy(), q["he_normal"].to_numpy()
     diverged = f["summary"].set_index("scheme")["diverged_epoch"].notna().groupby(level=0).all()
-    return bool(small.iloc[-1] < 1e-12 * small.iloc[0] and large.iloc[-2] > 1e6 * large.iloc[0]
-                and 0.1 < he.iloc[-2] / he.iloc[0] < 10 and diverged["normal:std=1"] and not diverged["he_normal"])
+    expected = lambda std: VANISH_WIDTH * std ** 2 / 2  # noqa: E731  (width x std^2 / 2)
+    near = lambda measured, std: abs(measured / expected(std) - 1) < 0.2  # noqa: E731
+    return bool(expected(0.01) == 0.0032 and expected(1.0) == 32
+                and near(per_layer_factor(small, 2, 10), 0.01) and small[9] < 1e-20 * small[0]
+                and near(per_layer_factor(large, 2, 10), 1.0) and diverged["normal:std=1"]
+                and near(per_layer_factor(he, 2, 10), math.sqrt(2 / VANISH_WIDTH)) and not diverged["he_normal"])
 
 
 def _deep_relu(f) -> bool:
-    s = f["summary"].groupby("scheme")["final_train_loss"].mean()
-    return bool(s["he_normal"] < 0.5 * s["xavier_normal"] and s["xavier_normal"] > 0.6)
+    q = layer_means(f, "preactivation", "second_moment")
+    s = at_epoch0(f, "preactivation")
+    he = s[s["scheme"] == "he_normal"].pivot_table(index="seed", columns="layer", values="second_moment")
+    spread = (he[30] / he[1]).max() / (he[30] / he[1]).min()
+    return bool(abs(per_layer_factor(q["xavier_normal"].to_numpy(), 2, 30) - 0.5) < 0.1
+                and (final_losses(f, "xavier_normal") > 0.65).all() and (final_losses(f, "he_normal") < 0.3).all()
+                and spread > 100 and len(he) == 4)
 
 
 def _tanh_standard(f) -> bool:
-    s = f["layer_stats"]
-    s = s[(s["epoch"] == 0) & (s["kind"] == "activation") & (s["layer"] <= 8)]
-    std = s.groupby(["scheme", "layer"])["std"].mean()
-    std_ratio = lambda name: std[name].iloc[-1] / std[name].iloc[0]  # noqa: E731
-    return bool(std_ratio("glorot_standard") < 0.25 and std_ratio("xavier_normal") > 2 * std_ratio("glorot_standard"))
+    q = layer_means(f, "preactivation", "second_moment")
+    std = layer_means(f, "activation", "std")
+    per_layer = lambda series: per_layer_factor(series.to_numpy()[:8], 1, 8)  # noqa: E731  (hidden layers)
+    return bool(0.25 < per_layer(q["glorot_standard"]) <= 1 / 3
+                and abs(per_layer(std["glorot_standard"]) - 1 / math.sqrt(3)) < 0.04
+                and round(1 / math.sqrt(3), 2) == 0.58
+                and 0.96 < per_layer(std["xavier_normal"]) < 0.98)
 
 
 def _selu(f) -> bool:
-    s = f["layer_stats"]
-    s = s[(s["epoch"] == 0) & (s["kind"] == "activation") & (s["scheme"] == "lecun_normal") & (s["layer"] <= 20)]
-    deep = s[s["layer"] >= 10]
-    return bool((deep["mean"].abs() < 0.3).all() and deep["std"].between(0.7, 1.3).all())
+    s = at_epoch0(f, "activation")
+    lecun = s[(s["scheme"] == "lecun_normal") & s["layer"].between(10, 20)]
+    wild = s[(s["scheme"] == "normal:std=1") & (s["layer"] == 20)]
+    return bool((lecun["mean"].abs() < 0.2).all() and ((lecun["std"] - 1).abs() < 0.2).all()
+                and (wild["std"] > 1e3).all())
 
 
 def _restarts(f) -> bool:
     s = f["summary"]
-    losses = s[s["scheme"] == "he_normal"]["final_train_loss"].to_numpy()
-    return bool(np.ptp(losses) > 0.2 * np.median(losses))
+    # every scheme's final train losses fall into a stuck and a fitted group, far apart for their spread
+    return all(two_groups(g["final_train_loss"]) for _, g in s.groupby("scheme"))
 
 
 LESSONS: list[Lesson] = [
-    Lesson("symmetry", "Zero and constant weights leave every unit identical",
-           "When all units of a layer start equal they receive equal gradients, so they stay equal: "
-           "a 32-unit layer behaves like one unit. Only random weights break the tie.",
+    Lesson("symmetry", N_("Zero or constant weights: the units of a layer stay one unit"),
+           N_("With zero weights and tanh, f(0) = 0: every hidden unit outputs 0, so every weight gets exactly zero "
+              "gradient and stays 0, and the network only learns the class prior (loss ln 2 ≈ 0.693 on these two "
+              "balanced classes). With constant weights the units of a layer compute the same thing and get the same "
+              "update, so each layer acts as one unit. Units must start different: random draws are the simple way, "
+              "not the only one."),
            "symmetry",
            ExperimentConfig(schemes=("zeros", "constant:value=0.5", "he_normal"), seeds=2, activation="tanh",
-                            optimizer="momentum", lr=0.05, epochs=60), _symmetry),
-    Lesson("vanish-explode", "Too small vanishes, too large explodes",
-           "With a fixed std the signal is multiplied by width x std^2 / 2 at every ReLU layer: 0.01 shrinks it "
-           "to nothing in ten layers, 1 blows it up until training diverges. He's std sqrt(2/n) holds it level.",
+                            optimizer="momentum", lr=0.05, epochs=60), _symmetry, {"epoch": 60, "seed": 0}),
+    Lesson("vanish-explode", N_("Too small vanishes, too large explodes"),
+           N_("A fixed std s multiplies the second moment of the signal by width × s²/2 at every ReLU layer, in "
+              "expectation: with 64 units, s = 0.01 gives 0.0032 per layer (after ten layers, less than 1e-20 of "
+              "it is left) and s = 1 gives 32 per layer, until training diverges. He's s = √(2/n) makes the "
+              "factor 1."),
            "activations",
            ExperimentConfig(schemes=("normal:std=0.01", "he_normal", "normal:std=1"), seeds=2, activation="relu",
-                            depth=10, width=(64,), lr=0.05, epochs=30, record_epochs=6), _vanish_explode),
-    Lesson("deep-relu", "A 30-layer ReLU net trains from He and stalls from Xavier",
-           "Xavier's variance 1/n ignores that ReLU zeroes half the signal, so after 30 layers almost nothing "
-           "reaches the output and the gradients are tiny. He's 2/n compensates exactly and the net learns.",
+                            depth=10, width=(VANISH_WIDTH,), lr=0.05, epochs=30, record_epochs=6), _vanish_explode,
+           {"epoch": 0, "quantity": "preactivation", "stat": "second_moment", "log": True}),
+    Lesson("deep-relu", N_("A 30-layer ReLU net trains from He and stalls from Xavier"),
+           N_("30 ReLU layers of 32 units, SGD with momentum. Xavier's variance (1/n here, as fan_in = fan_out) "
+              "ignores that ReLU zeroes half the signal: the second moment halves at every layer in expectation, "
+              "and the loss stays at or near ln 2 ≈ 0.693. He's 2/n keeps it level, and every run trains. Level "
+              "only in expectation: single draws drift apart with depth (Hanin & Rolnick 2018), and the last "
+              "layer's second moment differs by more than a factor 100 across these four seeds."),
            "overview",
-           ExperimentConfig(schemes=("xavier_normal", "he_normal"), seeds=2, activation="relu", depth=30,
-                            width=(32,), optimizer="momentum", lr=0.01, epochs=60, record_epochs=7), _deep_relu),
-    Lesson("tanh-standard", "tanh under the 'standard' init shrinks layer by layer",
-           "U(+-1/sqrt n) has variance 1/(3n): each tanh layer passes on about a third of the signal, as "
-           "Glorot & Bengio showed. Their normalized (Xavier) init keeps the activations spread.",
+           ExperimentConfig(schemes=("xavier_normal", "he_normal"), seeds=4, activation="relu", depth=30,
+                            width=(32,), optimizer="momentum", lr=0.005, epochs=100, record_epochs=6), _deep_relu,
+           {"metric": "loss"}),
+    Lesson("tanh-standard", N_("tanh under the 'standard' init shrinks layer by layer"),
+           N_("U(±1/√n) has variance 1/(3n): each tanh layer passes on at most a third of the variance in "
+              "expectation (tanh itself only shrinks it), a std ratio of about 1/√3 ≈ 0.58 per layer, as Glorot "
+              "& Bengio (2010) showed. Under their normalized (Xavier) init the activations' std falls only by "
+              "about 3% per layer."),
            "activations",
            ExperimentConfig(schemes=("glorot_standard", "xavier_normal"), seeds=2, activation="tanh", depth=8,
-                            width=(128,), epochs=20), _tanh_standard),
-    Lesson("selu", "SELU with LeCun normal normalizes itself",
-           "SELU's constants are chosen so that mean 0 and variance 1 is a fixed point when weights have "
-           "variance 1/n: twenty layers deep the activations still have mean near 0 and std near 1.",
+                            width=(128,), epochs=20), _tanh_standard,
+           {"epoch": 0, "quantity": "activation", "stat": "std"}),
+    Lesson("selu", N_("SELU with LeCun normal normalizes itself"),
+           N_("SELU's constants make mean 0 and variance 1 a fixed point when the weights have variance 1/n "
+              "(LeCun normal): from layer 10 to layer 20 the activations keep a mean within 0.2 of 0 and a std "
+              "within 0.2 of 1, while normal:std=1 explodes."),
            "activations",
            ExperimentConfig(schemes=("lecun_normal", "normal:std=1", "xavier_uniform"), seeds=2, activation="selu",
-                            depth=20, width=(64,), lr=0.01, epochs=20, record_epochs=5), _selu),
-    Lesson("restarts", "Random restarts land in different minima",
-           "The same network, data and batches, only the initial draw changes: the final losses spread out. "
-           "That spread is why a single run proves little and why people restart or ensemble.",
+                            depth=20, width=(64,), lr=0.01, epochs=20, record_epochs=5), _selu,
+           {"epoch": 0, "quantity": "activation", "stat": "std", "log": False}),
+    Lesson("restarts", N_("Some restarts get stuck, and more epochs do not free them"),
+           N_("Twelve restarts of a 3-unit ReLU network on moons: same data, same batches, only the initial draw "
+              "differs. With He init, 5 of the 12 stop near train loss 0.2 (85 to 92% of the training points right) "
+              "while the other 7 fit the data (loss under 0.02); with Xavier, 7 of 12 stop. Three times the epochs "
+              "leave every stuck run stuck: only a new start finds the better solution. On data seeds 1 to 3, 4 or 5 "
+              "of 12 He runs and 8 or 9 of 12 Xavier runs get stuck."),
            "symmetry",
-           ExperimentConfig(dataset="spirals", n_samples=600, noise=0.5, schemes=("he_normal",), seeds=10,
-                            activation="relu", depth=2, width=(16,), optimizer="adam", lr=0.01, epochs=150),
-           _restarts),
+           ExperimentConfig(dataset="moons", n_samples=500, noise=0.1, schemes=("he_normal", "xavier_normal"),
+                            seeds=12, depth=1, width=(3,), activation="relu", optimizer="adam", lr=0.01,
+                            epochs=200), _restarts, {"split": "train"}),
 ]
 
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}

@@ -19,7 +19,11 @@ N_BINS = 30
 MAX_UNITS = 32  # pairwise unit distances use the first MAX_UNITS units of a layer
 PROBE_SIZE = 128  # probe batch: the first PROBE_SIZE training samples
 GRID = 40  # decision-boundary grid is GRID x GRID
-IDENTICAL_TOL = 1e-9  # units whose incoming weights and bias differ by at most this are one unit
+# Two units are one when they differ by at most this many machine epsilons of the training dtype, relative
+# to their scale (see same_unit_tolerance).
+SAME_UNIT_EPS = 2 ** 14
+SCREEN_DIMS = 8  # wide layers' units are first told apart along this many directions (_twins)
+UNIT_VALUES = 1 << 18  # at most this many values (models x units x max(units, inputs)) per _twins call
 # Pairs with squared distance below this share of their squared norms are measured from their difference:
 # there the Gram form's rounding (about 1e-16 of the norms) would be more than a 1e-6 relative error.
 CLOSE_PAIRS = 1e-9
@@ -247,60 +251,134 @@ def _upper(m: int) -> np.ndarray:
     return mask
 
 
-@functools.lru_cache(maxsize=64)
-def _projection(d: int) -> np.ndarray:
-    """The fixed direction units of dimension d are projected on to sort them."""
-    v = np.random.default_rng(12345).uniform(0.5, 1.0, d)
-    v.flags.writeable = False
-    return v
+def same_unit_tolerance(dtype) -> float:
+    """The relative tolerance under which two units count as one: SAME_UNIT_EPS = 2^14 machine epsilons of
+    the training dtype (float32: 2^-9 = 2.0e-3; float64: 3.6e-12), relative to the larger unit's largest
+    |value|.
 
-
-def distinct_units(u: np.ndarray, tol: float = IDENTICAL_TOL) -> int:
-    """Number of distinct rows of u (m, d): rows within tol (max-abs) are one.
-
-    Rows are projected on a fixed direction and sorted; only rows whose
-    projections are close can be equal, so random layers cost a sort and
-    symmetric ones a single comparison against everything.
+    Units that start equal stay equal in exact arithmetic; in floating point they drift apart by rounding
+    (a BLAS may compute different output columns of one product with different kernels). Measured in
+    float32 on moons (3 x 32 units; tanh, relu and sigmoid; SGD and momentum; 130 to 39,000 update steps),
+    copies started from constant weights mostly stayed within 100 eps of their scale and at worst reached
+    7,247 eps in their weights and 4,613 eps in their activations. The difference does not grow steadily
+    with the number of steps (the worst layer: 1, 120, 7,247, then 290 eps after 1,300, 3,900, 13,000 and
+    39,000 steps), though one ReLU layer reached 28,280 eps in its weights (894 in its activations) after
+    39,000 steps. 2^14 = 16,384 eps covers the rest with a margin of two, and stays far
+    below how far apart units that compute different things were in every run measured (identity, ZerO, He:
+    at least a tenth of their scale). Adam is different: it amplified the rounding differences about
+    exponentially (926 eps after 1,300 steps, 4,767 after 3,900, the units' own size after 13,000), so
+    there rounding really does break the symmetry, and the count shows it.
     """
-    m = u.shape[0]
-    if m <= 1:
-        return m
-    v = _projection(u.shape[1])
-    p = u @ v
-    order = np.argsort(p, kind="stable")
-    slack = tol * v.sum() + 1e-12 * (1.0 + np.abs(u).max() * v.sum())
-    breaks = np.flatnonzero(np.diff(p[order]) > slack)
-    count = 0
-    for group in np.split(order, breaks + 1):
-        rest = u[group]
-        while len(rest):
-            same = np.abs(rest - rest[0]).max(axis=1) <= tol
-            count += 1
-            rest = rest[~same]
-    return count
+    return SAME_UNIT_EPS * float(np.finfo(dtype).eps)
 
 
-def distinct_units_stack(u: np.ndarray, tol: float = IDENTICAL_TOL) -> np.ndarray:
-    """``distinct_units`` of every model of a stack (K, m, d) -> (K,): the common
-    case (every projection apart from its neighbours: all units distinct) is
-    settled for all models in a few array operations; only models with close
-    projections go through the grouping loop."""
-    k, m, _ = u.shape
+def _scales(u: np.ndarray) -> np.ndarray:
+    """(..., m, d) -> (..., m): each row's largest finite absolute value."""
+    scale = np.abs(u).max(axis=-1)
+    bad = ~np.isfinite(scale)  # rows with NaN or inf (a blown-up start) measured again without them
+    if bad.any():
+        rows = np.abs(u[bad])
+        scale[bad] = np.where(np.isfinite(rows), rows, 0).max(axis=-1)
+    return scale
+
+
+def _same_as(rows: np.ndarray, first: np.ndarray, scale: np.ndarray, scale0, rtol: float) -> np.ndarray:
+    """Which of ``rows`` (..., r, d) are the same unit as ``first`` (..., 1, d): every value within rtol x the
+    larger of the two rows' scales (``scale`` (..., r), ``scale0`` (..., 1)), where a non-finite value must be
+    the very same NaN or inf. -> (..., r)"""
+    tol = rtol * np.maximum(scale, scale0)
+    with np.errstate(invalid="ignore"):
+        close = (np.abs(rows - first) <= tol[..., None]) | (rows == first) | (np.isnan(rows) & np.isnan(first))
+    return close.all(axis=-1)
+
+
+def distinct_units(u: np.ndarray, rtol: float) -> int:
+    """Number of distinct rows of u (m, d) (``distinct_units_stack`` of one model)."""
+    return int(distinct_units_stack(u[None], rtol)[0])
+
+
+def distinct_units_stack(u: np.ndarray, rtol: float) -> np.ndarray:
+    """The number of distinct rows (units) of every model of a stack (K, m, d) -> (K,).
+
+    Rows i and j are one unit when max |u_i - u_j| <= rtol x max(|u_i|_inf, |u_j|_inf), where a NaN or inf
+    must be the very same value; rows are grouped greedily in order, the first row left taking every row
+    that is the same as it. Models whose rows are all bit for bit the first (zero and constant starts) are
+    settled in one check; in the others only rows that ``_twins`` cannot tell apart from every other row
+    of their model are compared one by one, in one check for models where that is all of them.
+    """
+    k, m, d = u.shape
     if m <= 1:
         return np.full(k, m, np.int64)
-    v = _projection(u.shape[2])
-    p = np.matmul(u, v)
-    p.sort(axis=1)
-    slack = tol * v.sum() + 1e-12 * (1.0 + np.abs(u).max(axis=(1, 2)) * v.sum())
-    apart = (np.diff(p, axis=1) > slack[:, None]).all(axis=1)
-    out = np.full(k, m, np.int64)
-    close = np.flatnonzero(~apart)
-    # the symmetric case (every unit the same as the first, as zero or constant starts keep them) is one check
-    one = np.abs(u[close] - u[close, :1]).max(axis=(1, 2)) <= tol
-    out[close[one]] = 1
-    for i in close[~one]:
-        out[i] = distinct_units(u[i], tol)
+    out = np.ones(k, np.int64)
+    rest = np.flatnonzero(~(u == u[:, :1]).all(axis=(1, 2)))
+    v = u if len(rest) == k else u[rest]
+    step = max(1, UNIT_VALUES // (m * max(m, d)))
+    for m0 in range(0, len(rest), step):
+        chunk = v[m0:m0 + step]
+        twins = _twins(chunk, rtol)
+        todo = twins.any(axis=1)
+        out[rest[m0:m0 + step][~todo]] = m
+        sym = np.flatnonzero(twins.all(axis=1))
+        if len(sym):
+            scale = _scales(chunk[sym])
+            one = _same_as(chunk[sym], chunk[sym, :1], scale, scale[:, :1], rtol).all(axis=1)
+            todo[sym[one]] = False
+        for i in np.flatnonzero(todo):
+            rows = chunk[i, twins[i]]
+            out[rest[m0 + i]] = m - len(rows) + _greedy_count(rows, _scales(rows), rtol)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _screen(d: int) -> np.ndarray:
+    """(d, SCREEN_DIMS) fixed orthonormal columns: the directions ``_twins`` compares long rows along."""
+    q, _ = np.linalg.qr(np.random.default_rng(12345).standard_normal((d, SCREEN_DIMS)))
+    q.flags.writeable = False
+    return q
+
+
+def _twins(u: np.ndarray, rtol: float) -> np.ndarray:
+    """(K, m) which rows of u (K, m, d) may be the same unit as another row of their model.
+
+    Each model's rows are divided by its largest |value| (free of overflow and underflow). Two rows of one
+    unit are then within rtol in every coordinate, so within sqrt(d) rtol in Euclidean distance, and so
+    are their projections on SCREEN_DIMS orthonormal directions, which wide layers are compared by (m^2 d
+    operations would be more than the probes' forward pass: a layer of 1024 units has 1025 inputs). The
+    distances come from the Gram matrix, in u's dtype; the bound adds the projection's rounding (at most
+    sqrt(dims) d^1.5 eps for two rows with entries in [-1, 1]) and the Gram form's (at most 8 dims eps of
+    the largest squared norm). A row outside every other row's bound is a unit of its own. In a model with
+    NaN or inf every row stays in.
+    """
+    k, m, d = u.shape
+    eps = np.finfo(u.dtype).eps
+    with np.errstate(invalid="ignore"):
+        top = np.maximum(u.max(axis=(1, 2)), -u.min(axis=(1, 2)))  # NaN in a model with NaN
+    finite = np.isfinite(top) & (top > 0)
+    reach = math.sqrt(d) * rtol
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf models: every row stays in below
+        w = u / np.where(finite, top, 1).astype(u.dtype)[:, None, None]
+        if m * d > 4 * SCREEN_DIMS * (m + d):  # the projection's work is under a quarter of the Gram's
+            w = np.matmul(w, _screen(d).astype(u.dtype))
+            reach += 2 * math.sqrt(SCREEN_DIMS) * d ** 1.5 * eps
+        gram = np.matmul(w, network.swap(w))
+        sq = np.diagonal(gram, axis1=1, axis2=2)
+        bound = reach * reach + 8 * w.shape[2] * eps * sq.max(axis=1)
+        # |w_i - w_j|^2 <= bound, as w_i.w_j - |w_i|^2 / 2 >= (|w_j|^2 - bound) / 2
+        near = gram - sq[:, :, None] / 2 >= ((sq - bound[:, None]) / 2)[:, None, :]
+    near[:, np.arange(m), np.arange(m)] = False
+    twins = near.any(axis=2)
+    twins[~finite] = True
+    return twins
+
+
+def _greedy_count(rows: np.ndarray, scale: np.ndarray, rtol: float) -> int:
+    """Units among ``rows`` (r, d): the first row left takes every row that is the same as it."""
+    count = 0
+    while len(rows):
+        same = _same_as(rows, rows[:1], scale, scale[:1], rtol)
+        count += 1
+        rows, scale = rows[~same], scale[~same]
+    return count
 
 
 @dataclass
@@ -314,8 +392,10 @@ class Record:
     init_distance: np.ndarray  # (layers, K)
     relative_distance: np.ndarray  # (layers, K)
     grad_norm: np.ndarray  # (layers, K, 2): weights, bias
+    grad_rms: np.ndarray  # (layers, K, 2): grad_norm over the square root of the layer's weights, biases
     unit_pairs: list  # per layer (K, m (m - 1) / 2): the strict upper triangle of its unit distances, by rows
-    distinct: np.ndarray  # (layers, K)
+    distinct: np.ndarray  # (layers, K): distinct units by incoming weights and bias
+    functional: np.ndarray  # (layers, K): distinct units by their outputs on the probe batch
     # Decision boundary, None without a grid: (K, grid points) predicted class (int8; at most 10 classes) and
     # its probability (the training dtype). Kept small: records travel back from the training workers.
     predicted: np.ndarray | None
@@ -338,9 +418,24 @@ class Record:
             return None if first is None else np.concatenate([getattr(p, name) for p in parts], axis=axis)
         return Record(
             parts[0].epoch, cat("stats", 2), cat("counts", 2), cat("bin_start", 2), cat("bin_width", 2),
-            cat("init_distance", 1), cat("relative_distance", 1), cat("grad_norm", 1),
+            cat("init_distance", 1), cat("relative_distance", 1), cat("grad_norm", 1), cat("grad_rms", 1),
             [np.concatenate(layer) for layer in zip(*(p.unit_pairs for p in parts))], cat("distinct", 1),
-            cat("predicted", 0), cat("probability", 0), cat("alive", 0))
+            cat("functional", 1), cat("predicted", 0), cat("probability", 0), cat("alive", 0))
+
+
+def _classes(logits: np.ndarray, predicted: np.ndarray, probability: np.ndarray) -> None:
+    """argmax over the classes of ``logits`` (K, classes, points) into ``predicted`` (K, points), and its
+    softmax probability into ``probability``; overwrites the logits."""
+    top = logits.max(axis=1)
+    if np.isnan(top).any():  # argmax's answer where a logit is NaN: the first NaN
+        predicted[...] = logits.argmax(axis=1)
+    else:  # argmax along the short class axis, as the first class that reaches the top (4x faster)
+        for c in range(logits.shape[1] - 1, -1, -1):  # every point reaches the top at least once
+            predicted[logits[:, c] == top] = c
+    np.subtract(logits, top[:, None, :], out=logits)
+    np.exp(logits, out=logits)
+    # the predicted class has the largest logit: exp(0) = 1 over the sum is its probability
+    np.divide(1, logits.sum(axis=1), out=probability)
 
 
 class Prober:
@@ -373,6 +468,9 @@ class ProbeSession:
         k = init.shape[0]
         self.init64 = init.astype(np.float64)
         self.offsets = list(layout.offsets())
+        self.rtol = same_unit_tolerance(init.dtype)
+        # (layers, 1, 2): each layer's number of weights and of biases, whose roots turn norms into RMS
+        self.root_counts = np.sqrt([[[b0 - w0, end - b0]] for w0, b0, end in self.offsets])
         # one layer's squared distances, then squared gradients, in float64 (a whole-stack array would be
         # the largest thing a record allocates)
         self.layer_work = np.empty(k * max(end - w0 for w0, _, end in self.offsets))
@@ -393,6 +491,17 @@ class ProbeSession:
                     continue
             latest[fo] = len(self.unit_groups)
             self.unit_groups.append(([layer], fi + 1))
+        # Layers' outputs on the probe batch (probe samples per unit) are counted the same way: layers of one
+        # width in one call, up to UNIT_GROUP_VALUES values.
+        self.output_groups: list[list[int]] = []
+        per_layer: dict[int, list[int]] = {}
+        for layer, units in enumerate(layout.sizes[1:]):
+            group = per_layer.get(units)
+            if group is not None and k * len(prober.X) * units * (len(group) + 1) <= self.UNIT_GROUP_VALUES:
+                group.append(layer)
+            else:
+                per_layer[units] = group = [layer]
+                self.output_groups.append(group)
         self.buffers = network.Buffers(k, len(prober.X), layout.sizes, init.dtype)
         n_grid = 0 if prober.grid is None else len(prober.grid)
         self.grid_bufs = [np.empty(k * min(n_grid, self.GRID_CHUNK) * (max(layout.sizes[1:]) + 1), init.dtype)
@@ -402,43 +511,43 @@ class ProbeSession:
         self.stats_work = StatsWork()
 
     def _grid_boundary(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The predicted class (K, grid points) and its probability at every grid point.
-
-        The forward pass runs transposed, (K, units, grid points), each layer as one product of its W-and-b
-        block with the previous layer's output and a row of ones (the bias add cost as much as the product),
-        in two reused ping-pong arrays, a chunk of GRID_CHUNK points at a time.
-        """
+        """The predicted class (K, grid points) and its probability at every grid point, a chunk of
+        GRID_CHUNK points at a time (``_grid_forward``)."""
         blocks = self.layout.blocks(flat)
         k, n = flat.shape[0], self.grid_t.shape[1]
         predicted, probability = np.empty((k, n), np.int8), np.empty((k, n), flat.dtype)
         for c0 in range(0, n, self.GRID_CHUNK):
             chunk = slice(c0, c0 + self.GRID_CHUNK)
-            self._grid_chunk(blocks, self.grid_t[:, chunk], predicted[:, chunk], probability[:, chunk])
+            _classes(self._grid_forward(blocks, self.grid_t[:, chunk]), predicted[:, chunk], probability[:, chunk])
         return predicted, probability
 
-    def _grid_chunk(self, blocks: list[np.ndarray], a: np.ndarray, predicted: np.ndarray,
-                    probability: np.ndarray) -> None:
-        k, n, last = predicted.shape[0], a.shape[1], len(blocks) - 1
+    def grid_logits(self, flat: np.ndarray) -> np.ndarray:
+        """(K, classes, grid points): the logits the decision boundary is read from, by the same products."""
+        blocks = self.layout.blocks(flat)
+        n = self.grid_t.shape[1]
+        out = np.empty((flat.shape[0], blocks[-1].shape[2], n), flat.dtype)
+        for c0 in range(0, n, self.GRID_CHUNK):
+            chunk = slice(c0, c0 + self.GRID_CHUNK)
+            out[:, :, chunk] = self._grid_forward(blocks, self.grid_t[:, chunk])
+        return out
+
+    def _grid_forward(self, blocks: list[np.ndarray], a: np.ndarray) -> np.ndarray:
+        """The logits (K, classes, points) of the grid points ``a`` (inputs + 1, points), in a work array.
+
+        The forward pass runs transposed, (K, units, grid points), each layer as one product of its W-and-b
+        block with the previous layer's output and a row of ones (the bias add cost as much as the product),
+        in two reused ping-pong arrays.
+        """
+        k, n, last = blocks[0].shape[0], a.shape[1], len(blocks) - 1
         for i, block in enumerate(blocks):
             fo = block.shape[2]
             buf = network.view(self.grid_bufs[i % 2], (k, fo + 1, n))
             z = np.matmul(network.swap(block), a, out=buf[:, :fo])
             if i == last:
-                a = z
-            else:
-                self.prober.act.forward(z, z)
-                buf[:, fo] = 1
-                a = buf
-        top = a.max(axis=1)
-        if np.isnan(top).any():  # argmax's answer where a logit is NaN: the first NaN
-            predicted[...] = a.argmax(axis=1)
-        else:  # argmax along the short class axis, as the first class that reaches the top (4x faster)
-            for c in range(a.shape[1] - 1, -1, -1):  # every point reaches the top at least once
-                predicted[a[:, c] == top] = c
-        np.subtract(a, top[:, None, :], out=a)
-        np.exp(a, out=a)
-        # the predicted class has the largest logit: exp(0) = 1 over the sum is its probability
-        np.divide(1, a.sum(axis=1), out=probability)
+                return z
+            self.prober.act.forward(z, z)
+            buf[:, fo] = 1
+            a = buf
 
     def record(self, epoch: int, flat: np.ndarray) -> Record:
         """Everything the probes measure, for the models stacked in ``flat`` (K, P)."""
@@ -479,6 +588,7 @@ class ProbeSession:
             gnorm[layer] = np.add.reduceat(w, [0, b0 - w0], axis=1)  # weights, bias
         np.sqrt(dist, out=dist)
         np.sqrt(gnorm, out=gnorm)
+        grms = gnorm / self.root_counts
         n0 = self.init_norm
         rel = np.where(n0 > 0, dist / np.where(n0 > 0, n0, 1), np.nan)
         blocks = layout.blocks(flat)
@@ -488,9 +598,20 @@ class ProbeSession:
             for j, layer in enumerate(layers):
                 np.copyto(u[j * k:(j + 1) * k, :, :blocks[layer].shape[1]], network.swap(blocks[layer]))
             pairs = pair_distances(u[:, :MAX_UNITS])  # half the matrix: half the bytes back from a worker
-            same = distinct_units_stack(u)
+            same = distinct_units_stack(u, self.rtol)
             for j, layer in enumerate(layers):
                 unit_pairs[layer], distinct[layer] = pairs[j * k:(j + 1) * k], same[j * k:(j + 1) * k]
+        functional = self._functional([*as_, logits])
         predicted, probability = self._grid_boundary(flat) if pr.grid is not None else (None, None)
         return Record(epoch, stats, counts, lo.reshape(n_layers, 3, k), width.reshape(n_layers, 3, k), dist, rel,
-                      gnorm, unit_pairs, distinct, predicted, probability)
+                      gnorm, grms, unit_pairs, distinct, functional, predicted, probability)
+
+    def _functional(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """(layers, K) distinct units by what they compute: the distinct columns of each layer's output
+        (K, probe samples, units), the activations of a hidden layer and the logits of the output layer."""
+        k = outputs[0].shape[0]
+        out = np.empty((len(outputs), k), np.int64)
+        for layers in self.output_groups:
+            a = outputs[layers[0]] if len(layers) == 1 else np.concatenate([outputs[i] for i in layers])
+            out[layers] = distinct_units_stack(network.swap(a), self.rtol).reshape(len(layers), k)
+        return out

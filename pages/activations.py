@@ -1,49 +1,66 @@
 import streamlit as st
 
-from core import charts, theory
+from core import charts, notice, theory
+from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
-from app.widgets import downloads, epoch_picker, seed_picker, show_chart
+from app.text import literal
+from app.views import PageView
+from app.widgets import (density_section, downloads, factor_table, second_moment_prediction, show_chart,
+                         what_to_notice)
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
 
-st.title("Activations")
-st.caption("What each layer passes on, measured on a fixed probe batch of training samples. "
-           "Too small weights shrink the signal layer by layer, too large ones blow it up or saturate it.")
+st.title(_("Activations"))
+view = PageView("activations", ("epoch", "quantity", "seed", "stat", "layer", "log"))
+opening = st.container()
+st.caption(_("What each layer passes on, measured on a fixed probe batch of training samples. Too small weights "
+             "shrink the signal layer by layer, too large ones blow it up or saturate it."))
 
-c1, c2, c3 = st.columns(3)
+c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
-    epoch = epoch_picker(ctx, key="act_epoch")
+    epoch = view.epoch(ctx.epochs, ctx.epochs[0])
 with c2:
-    kind = st.radio("Quantity", ["preactivation", "activation"], horizontal=True, key="act_kind",
-                    help="pre-activation z = a W + b; activation f(z)")
+    kind = view.choice("quantity", {"preactivation": N_("pre-activations z = a·W + b"),
+                                    "activation": N_("activations f(z)")}, "preactivation", _("Quantity"))
 with c3:
-    seed = seed_picker(ctx, key="act_seed")
+    seed = view.seed(ctx.config.seeds)
 
-st.subheader("How the signal changes with depth")
-stat = st.radio("Statistic", ["second_moment", "std", "mean"], horizontal=True, key="act_stat",
-                help="second moment E[z²] is what He et al.'s variance argument tracks")
-prediction = theory.second_moment_prediction(f["layer_stats"], ctx.results.layout.sizes, ctx.config.activation)
-show_chart(charts.moments_chart, f["layer_stats"], prediction, ctx.schemes, epoch, kind, stat)
+prediction = second_moment_prediction(ctx)
+with opening:
+    what_to_notice(notice.activations(f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth))
+
+st.subheader(_("How the signal changes with depth"))
+stat = view.choice("stat", {"second_moment": N_("second moment E[x²]"), "std": N_("standard deviation"),
+                            "mean": N_("mean")}, "second_moment", _("Statistic"),
+                   help=_("The second moment E[z²] is what He et al.'s variance argument tracks."))
+chart_col, table_col = st.columns([2, 1])
+with chart_col:
+    show_chart(charts.signal_chart, f["layer_stats"], prediction, ctx.schemes, ctx.epochs, epoch, kind, stat)
+with table_col:
+    factors = notice.depth_factors(f["layer_stats"], prediction, ctx.schemes, epoch, ctx.config.depth)
+    st.markdown(factor_table(factors), unsafe_allow_html=True)
+    st.caption(_("Second moment of pre-activations, multiplied per layer: the geometric mean of the ratio between "
+                 "consecutive hidden layers at epoch {epoch}, seed mean. Predicted at epoch 0 only.").format(
+        epoch=epoch))
 if stat == "second_moment" and kind == "preactivation":
-    if epoch != 0:
-        st.caption("The dashed theoretical line is drawn at epoch 0 only: training breaks its independence assumptions.")
-    elif prediction.empty:
-        st.caption(f"No closed-form prediction for {ctx.config.activation} (it exists for relu, leaky_relu, linear), "
-                   "nor for deterministic or data-dependent schemes.")
-    else:
-        st.caption("Dashed: q(l+1) = n·Var(W)·c·q(l), c = ½ for ReLU (He et al. 2015), anchored at the measured "
-                   "layer 1, mean over seeds. Solid: measured.")
+    st.caption(literal(theory.prediction_caption(ctx.schemes, ctx.config.bias)))
+st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser; the Epoch "
+             "control above sets where it starts, the other charts and the link."))
 
-st.subheader(f"Histograms at epoch {epoch} (seed {seed})")
-st.caption("One row per layer (the last is the output layer), one column per scheme; each panel has its own x range.")
-show_chart(charts.histogram_chart, f["histograms"], ctx.schemes, epoch, seed, kind)
+st.subheader(_("Distributions"))
+density_section(ctx, view, kind, epoch, seed)
 
-st.subheader("Dead or saturated units")
-st.caption("ReLU family: share of units that are off on every probe sample. tanh/sigmoid: share of "
-           "unit-sample pairs whose slope is under 5% of its peak. Not defined for other activations.")
-show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch)
+st.subheader(_("Dead or saturated units"))
+dead = f["layer_stats"]["dead_or_saturated"]
+if dead.notna().any():
+    st.caption(_("ReLU family: share of units that are off on every probe sample. tanh/sigmoid: share of "
+                 "unit-sample pairs whose slope is under 5% of its peak."))
+    show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch)
+else:
+    st.caption(_("Not defined for {activation}: it has neither dead units nor a saturating slope.").format(
+        activation=ctx.config.activation))
 
-downloads(ctx, ("Layer statistics", "layer_stats"), ("Histograms", "histograms"))
+downloads(ctx, (_("Layer statistics"), "layer_stats"), (_("Histograms"), "histograms"))

@@ -1,27 +1,36 @@
 import streamlit as st
 
-from core import charts
+from core import charts, notice
+from core.i18n import _
 from app.context import current
 from app.navigation import ensure_navigation
-from app.widgets import downloads, epoch_picker, seed_picker, show_chart
+from app.views import PageView
+from app.widgets import downloads, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
 
-st.title("Decision boundaries")
+st.title(_("Decision boundaries"))
+view = PageView("boundaries", ("epoch", "seed"))
 if "boundaries" not in f:
-    st.info(f"Decision boundaries need a 2-D classification dataset; {ctx.config.dataset} with these settings "
-            "has other inputs. Try moons, circles, xor, spirals, or blobs with 2 features.")
+    st.info(_("Decision boundaries need a 2-D classification dataset; {dataset} with these settings has other "
+              "inputs. Try moons, circles, xor, spirals, or blobs with 2 features.").format(dataset=ctx.config.dataset))
     st.stop()
-st.caption("The predicted class over the input plane, one panel per scheme, with the training points. "
-           "Move the epoch slider to watch each boundary form.")
-c1, c2 = st.columns(2)
+opening = st.container()
+st.caption(_("The predicted class over the input plane, one panel per scheme, with the training points. Move the "
+             "epoch slider to watch each boundary form."))
+c1, c2 = st.columns([3, 1])
 with c1:
-    epoch = epoch_picker(ctx, key="b_epoch", default_last=True)
+    epoch = view.epoch(ctx.epochs, ctx.epochs[-1])
 with c2:
-    seed = seed_picker(ctx, key="b_seed")
-show_chart(charts.boundary_chart, f["boundaries"], f["data_points"], ctx.schemes, epoch, seed,
-           ctx.results.data.n_classes)
+    seed = view.seed(ctx.config.seeds)
+with opening:
+    what_to_notice(notice.boundaries(f["boundaries"], f["summary"], ctx.schemes, epoch, seed))
+cells = charts.boundary_data(f["boundaries"], epoch, seed)
+points = f["data_points"]
+n_classes = ctx.results.data.n_classes
+small_multiples(ctx.schemes, lambda s, i: charts.boundary_panel(cells, points, s, i, n_classes), cells,
+                _("No values: the model diverged before this epoch."))
 
-downloads(ctx, ("Boundaries", "boundaries"), ("Data points", "data_points"))
+downloads(ctx, (_("Boundaries"), "boundaries"), (_("Data points"), "data_points"))

@@ -1,28 +1,71 @@
 import streamlit as st
 
-from core import charts
+from core import charts, notice
+from core.charts import GRAD_WORDS
+from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
-from app.widgets import downloads, epoch_picker, seed_picker, show_chart
+from app.views import PageView
+from app.widgets import density_section, downloads, show_chart, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
+grad = notice.gradient_frame(f["gradient_norms"], f["layer_stats"])
 
-st.title("Gradients")
-st.caption("Back-propagated gradients on the probe batch. A slope across layers means vanishing (falling "
-           "towards the input) or exploding (rising) gradients: the early layers then learn far slower or far "
-           "faster than the late ones.")
+st.title(_("Gradients"))
+view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log"))
+opening = st.container()
+st.caption(_("Back-propagated gradients on the probe batch. A slope across layers means vanishing (falling "
+             "towards the input) or exploding (rising) gradients: the early layers then learn far slower or far "
+             "faster than the late ones."))
 
-epoch = epoch_picker(ctx, key="grad_epoch")
-st.subheader(f"Gradient norm per layer at epoch {epoch}")
-show_chart(charts.grad_vs_layer_chart, f["gradient_norms"], ctx.schemes, epoch)
+measures = {c: GRAD_WORDS[c] for c in ("dz_second_moment", "weight_grad_rms", "bias_grad_rms", "weight_grad_norm",
+                                      "bias_grad_norm")}
+# How to read what is plotted: only per-element measures compare layers of different sizes.
+READING = {
+    "dz_second_moment": N_("Read: E[(∂L/∂z)²] per unit of each layer. Falling from the output layer towards layer 1 "
+                           "is a vanishing gradient signal, rising is an exploding one; a flat line means every "
+                           "layer hears the loss equally loudly."),
+    "weight_grad_rms": N_("Read: the typical size of one weight's gradient in each layer. With plain SGD a weight's "
+                          "step is the learning rate times its gradient, so the ratio between layers is the ratio "
+                          "of their step sizes (momentum averages steps over time; Adam divides the size out)."),
+    "bias_grad_rms": N_("Read: the typical size of one bias's gradient in each layer."),
+    "weight_grad_norm": N_("Read with care: ‖∂L/∂W‖ sums over every weight of the layer, so a layer with more "
+                           "weights has a larger norm at the same per-weight gradient (the first hidden layer of a "
+                           "2-input net has few). Compare layers by the RMS per weight or by E[(∂L/∂z)²]."),
+    "bias_grad_norm": N_("Read with care: ‖∂L/∂b‖ grows with the number of units of the layer; compare layers by "
+                         "the RMS per bias."),
+}
+c1, c2 = st.columns([1, 1])
+with c1:
+    epoch = view.epoch(ctx.epochs, ctx.epochs[0])
+with c2:
+    column = view.choice("norm", measures, "weight_grad_norm", _("Measure"), horizontal=False)
+with opening:
+    what_to_notice(notice.gradients(grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer))
 
-st.subheader("Gradient norms over training")
-show_chart(charts.grad_over_training_chart, f["gradient_norms"], ctx.schemes)
+st.subheader(_("Gradient per layer"))
+show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column)
+st.caption(_(READING[column]))
+st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser. Exact zeros "
+             "(a layer that receives no gradient) cannot be drawn on the log scale."))
 
-st.subheader("Histograms of back-propagated gradients")
-seed = seed_picker(ctx, key="grad_seed")
-show_chart(charts.histogram_chart, f["histograms"], ctx.schemes, epoch, seed, "gradient")
 
-downloads(ctx, ("Gradient norms", "gradient_norms"), ("Histograms", "histograms"))
+def norms_over_training():
+    data = charts.grad_over_training_data(grad, column)
+    domain = charts.positive_domain(data["mean"])
+    layers = sorted(grad["layer"].unique().tolist())
+    st.caption(_("Each scheme's {measure} per layer over training (seed mean); the colour goes from the first layer "
+                 "to the output layer.").format(measure=_(GRAD_WORDS[column])))
+    small_multiples(ctx.schemes, lambda s, i: charts.grad_over_training_panel(data, s, i, column, layers, ctx.epochs,
+                                                                             domain), data,
+                    _("No values: every gradient is 0, which a log scale cannot draw, or the model diverged at once."))
+
+
+st.subheader(_("Over training, and the distributions of back-propagated gradients ∂L/∂z"))
+seed = view.seed(ctx.config.seeds)
+density_section(ctx, view, "gradient", epoch, seed, first_tab=(_("Norms over training"), norms_over_training))
+
+downloads(ctx, (_("Gradient norms"), "gradient_norms"), (_("Layer statistics"), "layer_stats"),
+          (_("Histograms"), "histograms"))

@@ -1,18 +1,31 @@
+from urllib.parse import urlencode
+
 import streamlit as st
 
+from core import notice
+from core.i18n import _
 from core.lessons import LESSONS
+from app.context import current
 from app.navigation import ensure_navigation, page_url
+from app.views import PageView
+from app.widgets import what_to_notice
 
 ensure_navigation()
+ctx = current(needs_results=False)
 
-st.title("Lessons")
-st.caption("Each lesson is a link: it opens the dashboard configured to show one known fact. "
-           "Copy it into a course page or a forum answer; it reproduces the same numbers for everyone.")
+st.title(_("Lessons"))
+PageView("lessons")
+what_to_notice(notice.lessons(ctx.config, LESSONS))
+st.caption(_("Each lesson is a link: it opens the dashboard configured to show one known fact, on the page and in "
+             "the view that shows it. Copy it into a course page or a forum answer; it reproduces the same numbers "
+             "for everyone."))
 
 for lesson in LESSONS:
     with st.container(border=True):
-        st.markdown(f"#### {lesson.title}")
-        st.markdown(lesson.text)
-        url = page_url(lesson.page, lesson.query)
-        st.markdown(f"[Open this lesson →]({url})")
+        st.markdown(f"#### {_(lesson.title)}")
+        st.markdown(_(lesson.text))
+        view = getattr(lesson, "view", None) or {}  # view keys the lesson opens with (epoch, layer, ...)
+        query = lesson.query + ("&" + urlencode(sorted(view.items())) if view else "")
+        url = page_url(lesson.page, query)
+        st.markdown(f"[{_('Open this lesson →')}]({url})")
         st.code(url, language=None, wrap_lines=True)

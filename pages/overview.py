@@ -1,22 +1,26 @@
-import pandas as pd
 import streamlit as st
 
-from core import charts, initializers
-from core.config import parse_scheme
+from core import charts, initializers, notice
+from core.config import parse_bias, parse_scheme
+from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
 from app.text import literal
-from app.widgets import downloads, scheme_badge, show_chart
+from app.views import PageView
+from app.widgets import downloads, scheme_badge, show_chart, what_to_notice
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
+task = ctx.results.data.task
 
-st.title("Overview")
-st.caption("Every scheme trains the same network on the same minibatches in the same order; "
-           "only the initial weights differ. Bands span the seeds, lines are their mean.")
+st.title(_("Overview"))
+view = PageView("overview", ("metric", "log"))
+what_to_notice(notice.overview(f, ctx.schemes, ctx.config.depth, task))
+st.caption(_("Every scheme trains the same network on the same minibatches in the same order; only the initial "
+             "weights differ. Bands span the seeds, lines are their mean."))
 
-with st.expander("The schemes compared", expanded=True):
+with st.expander(_("The schemes compared"), expanded=True):
     cols = st.columns(min(4, len(ctx.schemes)))
     for i, label in enumerate(ctx.schemes):
         name, params = parse_scheme(label)
@@ -26,7 +30,14 @@ with st.expander("The schemes compared", expanded=True):
             st.latex(init.formula)
             resolved = initializers.resolve_params(name, ctx.config.activation, **params)
             extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in resolved.items())
-            st.caption(init.description + (f" ({extra})" if extra else ""))
+            st.caption(_(init.description) + (f" ({extra})" if extra else ""))
+    bias_name, bias_params = parse_bias(ctx.config.bias)
+    bias = initializers.BIASES[bias_name]
+    own = [label for label in ctx.schemes if initializers.INITIALIZERS[parse_scheme(label)[0]].bias is not None]
+    st.markdown(_("**Biases** (link key `bias`):"))
+    st.latex(initializers.bias_formula(bias_name, **bias_params))
+    st.caption(_(bias.description) + (" " + _("Except {schemes}, which draw their own biases.").format(
+        schemes=", ".join(literal(s) for s in own)) if own else ""))
 
 summary = f["summary"]
 agg = summary.groupby("scheme", sort=False).agg(
@@ -36,21 +47,32 @@ agg = summary.groupby("scheme", sort=False).agg(
 hidden = [f"distinct_units_layer_{i}" for i in range(1, ctx.config.depth + 1)]
 if all(c in summary.columns for c in hidden):
     agg["fewest distinct hidden units"] = summary.groupby("scheme", sort=False)[hidden].min().min(axis=1)
-st.subheader("Summary")
+functional = [f"functional_{c}" for c in hidden]  # where the frames count units by what they compute too
+if all(c in summary.columns for c in functional):
+    agg["fewest functional hidden units"] = summary.groupby("scheme", sort=False)[functional].min().min(axis=1)
+st.subheader(_("Summary"))
 st.dataframe(agg.reset_index(), hide_index=True, width="stretch")
 bad = summary[summary["diverged_epoch"].notna()]
 if len(bad):
-    st.warning(literal("Diverged (NaN or inf), stopped and marked ✚ on the curves: "
-                       + "; ".join(f"{r.scheme} seed {r.seed}: {r.status}" for r in bad.itertuples())),
-               icon=":material/error:")
-with st.expander("Per seed"):
+    st.warning(literal(_("Diverged (NaN or inf), stopped and marked ✚ on the curves: {models}").format(
+        models="; ".join(_("{scheme} seed {seed}: {status}").format(scheme=r.scheme, seed=r.seed, status=r.status)
+                         for r in bad.itertuples()))), icon=":material/error:")
+with st.expander(_("Per seed")):
     st.dataframe(summary, hide_index=True, width="stretch")
 
-st.subheader("Training curves")
+st.subheader(_("Training curves"))
 c1, c2 = st.columns([1, 1])
-metric = c1.radio("Metric", ["loss", "accuracy"] if ctx.results.data.task == "classification" else ["loss"],
-                  horizontal=True, key="ov_metric")
-log = c2.toggle("Log scale", value=metric == "loss", key="ov_log")
-show_chart(charts.loss_curves, f["curves"], summary, ctx.schemes, metric, log)
+with c1:
+    if task == "classification":
+        metric = view.choice("metric", {"loss": N_("loss"), "accuracy": N_("accuracy")}, "loss", _("Metric"))
+    else:
+        metric = view.fixed("metric", "loss")
+with c2:
+    log = view.flag("log", metric == "loss", _("Log scale"))
+domain = charts.curve_domain(f["curves"], metric, log)
+left, right = st.columns(2)
+for col, split in ((left, "train"), (right, "test")):
+    with col:
+        show_chart(charts.loss_curve_panel, f["curves"], summary, ctx.schemes, split, metric, log, domain, task)
 
-downloads(ctx, ("Curves", "curves"), ("Summary", "summary"))
+downloads(ctx, (_("Curves"), "curves"), (_("Summary"), "summary"))

@@ -1,33 +1,55 @@
 import streamlit as st
 
-from core import charts
+from core import charts, notice
+from core.i18n import _
 from core.probes import MAX_UNITS
 from app.context import current
 from app.navigation import ensure_navigation
-from app.widgets import downloads, epoch_picker, seed_picker, show_chart
+from app.views import PageView
+from app.widgets import downloads, lazy_tabs, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
+ud_all = f["unit_distances"]
 
-st.title("Weight distances")
-st.caption(f"Each unit is its column of incoming weights plus its bias. The heatmap shows the distance between "
-           f"every pair of units of one layer (the first {MAX_UNITS} units of wider layers). "
-           "Identical units — broken symmetry never happened — show as one flat block of zeros.")
+st.title(_("Weight distances"))
+view = PageView("weights", ("epoch", "layer", "seed", "relative"))
+opening = st.container()
+st.caption(_("Each unit is its column of incoming weights plus its bias. The heatmap shows the distance between "
+             "every pair of units of one layer (the first {units} units of wider layers). Identical units — "
+             "broken symmetry never happened — show as one flat block of zeros.").format(units=MAX_UNITS))
 
-c1, c2, c3 = st.columns(3)
+c1, c2, c3 = st.columns([2, 1, 1])
 with c1:
-    epoch = epoch_picker(ctx, key="w_epoch", default_last=True)
+    epoch = view.epoch(ctx.epochs, ctx.epochs[-1])
 with c2:
-    layers = sorted(f["unit_distances"]["layer"].unique().tolist())
-    layer = st.selectbox("Layer", layers, key="w_layer", format_func=lambda l: f"{l} (output)" if l == layers[-1] else str(l))
+    layers = sorted(ud_all["layer"].unique().tolist())
+    layer = view.layer(layers, layers[0])
 with c3:
-    seed = seed_picker(ctx, key="w_seed")
-show_chart(charts.unit_distance_heatmap, f["unit_distances"], ctx.schemes, epoch, seed, layer)
+    seed = view.seed(ctx.config.seeds)
+with opening:
+    what_to_notice(notice.weights(ud_all, f["init_distances"], ctx.schemes, epoch, seed, layer))
 
-st.subheader("How far training moved the weights")
-relative = st.toggle("Relative to the initial norm", value=True, key="w_rel",
-                     help="‖W − W₀‖ / ‖W₀‖; undefined (blank) where W₀ = 0")
-show_chart(charts.init_distance_heatmap, f["init_distances"], ctx.schemes, relative)
+between, moved = lazy_tabs("tabs_weights", [_("Between the units of a layer"), _("How far training moved the weights")])
+if between.open:
+    with between:
+        st.subheader(_("Distances between the units of layer {layer} at epoch {epoch} (seed {seed})").format(
+            layer=layer, epoch=epoch, seed=seed))
+        ud = ud_all[(ud_all["epoch"] == epoch) & (ud_all["seed"] == seed) & (ud_all["layer"] == layer)]
+        top = float(ud["distance"].max()) if len(ud) else 1.0
+        small_multiples(ctx.schemes, lambda s, i: charts.unit_distance_panel(ud, s, i, top), ud,
+                        _("No values: the model diverged before this epoch."))
+with moved:
+    relative = view.flag("relative", True, _("Relative to the initial norm"),
+                         help=_("‖W − W₀‖ / ‖W₀‖; undefined (blank) where W₀ = 0"))
+    if moved.open:
+        st.subheader(_("How far training moved the weights, every layer and epoch"))
+        data = charts.init_distance_data(f["init_distances"], relative)
+        top_moved = float(data["mean"].max()) if len(data) else 1.0
+        small_multiples(ctx.schemes, lambda s, i: charts.init_distance_panel(data, s, i, relative, ctx.epochs,
+                                                                              top_moved), data,
+                        _("No values: the relative distance is undefined when the initial weights are 0 (turn off "
+                          "“Relative to the initial norm”), or the model diverged at once."))
 
-downloads(ctx, ("Unit distances", "unit_distances"), ("Distance from init", "init_distances"))
+downloads(ctx, (_("Unit distances"), "unit_distances"), (_("Distance from init"), "init_distances"))

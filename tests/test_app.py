@@ -7,6 +7,7 @@ with Results.frames of the same configuration.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -22,15 +23,22 @@ from streamlit.testing.v1 import AppTest
 from app import context as app_context
 from app.registry import PAGES as PAGE_SPECS
 from app.results import RESULTS
+from app.views import widget_key
 from core import ExperimentConfig, run
 from core.lessons import LESSONS
+from tests.test_charts import check_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 PAGES = [p.path for p in PAGE_SPECS]
-# Charts each page must show with a 2-D classification config (lessons/export draw none).
-EXPECTED_CHARTS = {"overview": 1, "activations": 3, "gradients": 3, "weights": 2, "symmetry": 2, "boundaries": 1,
-                   "lessons": 0, "export": 0}
+# Charts each page draws for the default configuration (4 schemes, tanh, 3 hidden layers): single charts, plus
+# one panel per scheme for small multiples, in the first tab of a page's tabs (the others are built when
+# opened). Zero weights under tanh give exact-zero weight gradients, which a log scale cannot draw: that panel
+# is a sentence instead. Lessons and export draw none.
+EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 1, "gradients": 1 + 3, "weights": 4, "symmetry": 3,
+                   "boundaries": 4, "lessons": 0, "export": 0,
+                   "scale_depth": 0,  # trains its sweep when asked (sweep=true)
+                   "restarts": 7}
 SMALL = "v=1&schemes=zeros&schemes=normal%3Astd%3D1&schemes=he_normal&seeds=2&epochs=15&width=8&record_epochs=4"
 
 
@@ -64,6 +72,37 @@ def chart_frames(at: AppTest) -> list[list[pd.DataFrame]]:
     return out
 
 
+def chart_specs(at: AppTest) -> list[dict]:
+    """Per chart on the page, the Vega-Lite spec the browser gets, its datasets (by name) as frames."""
+    out = []
+    for el in at.get("vega_lite_chart"):
+        spec = json.loads(el.proto.spec)
+        spec["datasets"] = {d.name: pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in el.proto.datasets}
+        out.append(spec)
+    return out
+
+
+def notice_text(at: AppTest) -> str:
+    """The page's "What to notice" sentences, unescaped."""
+    found = [m.value for m in at.markdown if "What to notice" in m.value]
+    assert len(found) == 1, [m.value for m in at.markdown][:5]
+    return re.sub(r"\\(.)", r"\1", found[0])
+
+
+def open_at(page: str, query: str) -> AppTest:
+    """A session whose first run is ``page`` (as a link to it opens), with the query's parameters."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        existing = at.query_params.get(key)
+        at.query_params[key] = (existing if isinstance(existing, list) else [existing] if existing else []) + [value]
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def link_warnings(at: AppTest) -> list[str]:
+    return [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning if "Link parameter ignored" in w.value]
+
+
 def schemes_in(frames: list[pd.DataFrame]) -> set[str]:
     return set().union(*[set(df["scheme"]) for df in frames if "scheme" in df.columns])
 
@@ -85,12 +124,17 @@ def test_every_page_with_the_default_configuration():
     for page in PAGES:
         goto(at, page)
         no_errors(at)
+        assert not at.warning, (page, [w.value for w in at.warning])
         charts = chart_frames(at)
         assert len(charts) == EXPECTED_CHARTS[page], page
         for frames in charts:
             found = schemes_in(frames)
             if found:  # every scheme-coloured chart shows exactly the selected schemes
                 assert found <= set(ctx.schemes), (page, found)
+        for spec in chart_specs(at):  # valid Vega-Lite, container-wide, tall enough, titled axes and tooltips
+            check_spec(spec)
+        if page != "scale_depth":  # its sentences read a trained sweep: see test_scale_depth_link_reproduces_the_map
+            assert notice_text(at)  # every page opens with "What to notice"
     assert context(at).config == ExperimentConfig()  # switching pages never changed the experiment
 
 
@@ -98,21 +142,32 @@ def test_chart_data_matches_results_frames():
     at = app(SMALL)
     ctx = context(at)
     f = ctx.results.frames
-    # Overview: the loss chart's mean line is the seed mean of the curves frame
-    charts = chart_frames(at)
-    data = pd.concat([d for d in charts[0] if "mean" in d.columns])
-    expect = f["curves"].groupby(["scheme", "split", "epoch"])["loss"].mean()
-    got = data.drop_duplicates(["scheme", "split", "epoch"]).set_index(["scheme", "split", "epoch"])["mean"]
-    pd.testing.assert_series_equal(got.sort_index(), expect.loc[got.index].sort_index(), check_names=False)
-    assert set(got.index.get_level_values(0)) == set(ctx.schemes)  # every scheme has a curve (losses > 0)
-    # Activations: one histogram facet column per selected scheme, counts equal the frame's
+    # Overview: each split's panel draws the seed mean of the curves frame
+    for panel, split in zip(chart_frames(at), ("train", "test")):
+        data = pd.concat([d for d in panel if "mean" in d.columns])
+        expect = f["curves"][f["curves"]["split"] == split].groupby(["scheme", "epoch"])["loss"].mean()
+        got = data.drop_duplicates(["scheme", "epoch"]).set_index(["scheme", "epoch"])["mean"]
+        pd.testing.assert_series_equal(got.sort_index(), expect.loc[got.index].sort_index(), check_names=False)
+        assert set(got.index.get_level_values(0)) == set(ctx.schemes)  # every scheme has a curve (losses > 0)
+    # Activations: the layer × value densities hold every probe value of the epoch's histograms, per scheme
+    # and layer; the recorded histograms (their tab) are the frame's own bins
     goto(at, "activations")
-    hist = [d for frames in chart_frames(at) for d in frames if "count" in d.columns][0]
-    assert set(hist["scheme"]) == set(ctx.schemes)
+    no_errors(at)
     h = f["histograms"]
     want = h[(h["epoch"] == 0) & (h["seed"] == 0) & (h["kind"] == "preactivation")]
-    assert hist["count"].sum() == want["count"].sum()
-    assert len(hist) == len(want)
+    dens = [d for frames in chart_frames(at) for d in frames if {"share", "layer", "lo"} <= set(d.columns)]
+    assert len(dens) == len(ctx.schemes)
+    got = pd.concat(dens).groupby(["scheme", "layer"])["count"].sum()
+    total = want.groupby(["scheme", "layer"])["count"].sum()
+    pd.testing.assert_series_equal(got.sort_index(), total[total > 0].astype(float).sort_index(), check_names=False,
+                                   rtol=1e-9)
+    at.session_state["tabs_preactivation"] = "Recorded histograms"
+    at.run()
+    hist = pd.concat([d for frames in chart_frames(at) for d in frames if "bin_left" in d.columns])
+    assert set(hist["scheme"]) == set(ctx.schemes)
+    layer = ctx.config.depth  # the layer followed by default: the last hidden layer
+    one = want[want["layer"] == layer]
+    assert hist["count"].sum() == one["count"].sum() and len(hist) == len(one)
 
 
 def test_symmetry_page_shows_constant_units_as_one():
@@ -184,27 +239,27 @@ def test_a_broken_chart_leaves_the_page_and_the_app_usable(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(charts, "loss_curves", broken)
+    monkeypatch.setattr(charts, "loss_curve_panel", broken)
     at = app(SMALL)
     assert not at.exception
-    assert any("could not be drawn" in e.value and "boom" in e.value for e in at.error)
+    assert sum("could not be drawn" in e.value and "boom" in e.value for e in at.error) == 2  # train and test
     assert len(at.dataframe) >= 1  # the summary table is still there
     goto(at, "activations")
     no_errors(at)
-    assert len(at.get("vega_lite_chart")) == 3
+    assert len(at.get("vega_lite_chart")) == 1 + 3 + 1
 
 
 def test_switching_pages_and_options_never_retrains():
     at = app(SMALL)
     assert RESULTS.computed == 1
-    at.toggle(key="ov_log").set_value(False).run()  # the overview's chart options
-    at.radio(key="ov_metric").set_value("accuracy").run()
+    at.toggle(key=widget_key("overview", "log")).set_value(False).run()  # the overview's chart options
+    at.radio(key=widget_key("overview", "metric")).set_value("accuracy").run()
     no_errors(at)
-    assert len(at.get("vega_lite_chart")) == 1
+    assert len(at.get("vega_lite_chart")) == 2
     for page in PAGES:
         goto(at, page)
     goto(at, "activations")
-    at.select_slider(key="act_epoch").set_value(context(at).epochs[-1]).run()
+    at.select_slider(key=widget_key("activations", "epoch")).set_value(context(at).epochs[-1]).run()
     no_errors(at)
     assert RESULTS.computed == 1
 
@@ -317,3 +372,286 @@ def test_the_limits_are_a_setting_of_the_server(monkeypatch):
     at = app(SMALL)
     no_errors(at)
     assert RESULTS.computed == 1
+
+# ------------------------------------------------------------------ views in the link
+VIEWED = SMALL + "&epoch=10&layer=2&seed=1"  # recorded epochs of SMALL: 0, 5, 10, 15
+
+
+def test_a_link_with_view_keys_opens_the_page_in_that_view():
+    at = open_at("weights", VIEWED)
+    no_errors(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.title[0].value == "Weight distances"
+    assert at.select_slider(key=widget_key("weights", "epoch")).value == 10
+    assert at.selectbox(key=widget_key("weights", "layer")).value == 2
+    assert at.selectbox(key=widget_key("weights", "seed")).value == 1
+    assert (at.query_params["epoch"], at.query_params["layer"], at.query_params["seed"]) == ("10", "2", "1")
+    # the charts show that view: layer 2's unit distances at epoch 10, seed 1
+    ud = context(at).results.frames["unit_distances"]
+    want = ud[(ud["epoch"] == 10) & (ud["seed"] == 1) & (ud["layer"] == 2)]
+    drawn = pd.concat([d for frames in chart_frames(at) for d in frames if "unit_i" in d.columns])
+    assert len(drawn) == len(want)
+    assert sorted(drawn["distance"]) == pytest.approx(sorted(want["distance"]))
+    # a control moved writes the view into the link; the page's default leaves it out
+    at.selectbox(key=widget_key("weights", "layer")).set_value(3).run()
+    assert at.query_params["layer"] == "3"
+    at.select_slider(key=widget_key("weights", "epoch")).set_value(15).run()  # the default: the last epoch
+    assert "epoch" not in at.query_params
+
+
+def test_switching_pages_drops_the_previous_pages_view():
+    at = open_at("weights", VIEWED)
+    goto(at, "activations")
+    no_errors(at)
+    assert not {"epoch", "layer", "seed"} & set(at.query_params), dict(at.query_params)
+    assert at.select_slider(key=widget_key("activations", "epoch")).value == 0  # this page's default
+    at.radio(key=widget_key("activations", "quantity")).set_value("activation").run()
+    assert at.query_params["quantity"] == "activation"
+    goto(at, "weights")
+    assert "quantity" not in at.query_params
+    assert at.select_slider(key=widget_key("weights", "epoch")).value == 15  # back at its default
+    assert not at.warning
+
+
+@pytest.mark.parametrize("view, named", [
+    ("epoch=7", ["epoch: got 7"]),  # 7 was not recorded
+    ("layer=9", ["layer: got 9"]),  # 3 layers here
+    ("seed=4", ["seed: got 4"]),  # 2 seeds
+    ("epoch=abc&layer=-1", ["epoch: got 'abc'", "layer: got '-1'"]),  # refused by the view table
+    ("quantity=gradient", ["quantity: not a view of this page"]),
+    ("epoch=5&epoch=10", ["epoch: got ['5', '10']; allowed: once"]),
+])
+def test_a_bad_view_value_warns_naming_it_and_the_default_is_used(view, named):
+    at = open_at("weights", SMALL + "&" + view)
+    assert not at.exception
+    warnings = link_warnings(at)
+    for name in named:
+        assert any(name in w for w in warnings), (name, warnings)
+    assert at.select_slider(key=widget_key("weights", "epoch")).value == 15
+    assert at.selectbox(key=widget_key("weights", "layer")).value == 1
+    assert at.selectbox(key=widget_key("weights", "seed")).value == 0
+    for key in ("epoch", "layer", "seed", "quantity"):
+        assert key not in at.query_params
+    at.run()  # the warnings stay on the page while it is shown
+    assert len(link_warnings(at)) == len(warnings)
+
+
+def test_a_hostile_view_value_is_shown_literally():
+    at = open_at("activations", SMALL + "&quantity=" + "%5Bx%5D(javascript%3Aalert(1))%3Cb%3E")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "quantity" in text and "\\[x\\]\\(javascript" in text  # escaped: no link, no HTML
+
+
+def test_every_view_control_is_in_the_link_and_back():
+    """Each page's controls, moved off their defaults, write their keys; the link reopens the same view."""
+    moves = {
+        "overview": {"metric": "accuracy", "log": True},
+        "activations": {"epoch": 10, "quantity": "activation", "seed": 1, "stat": "std", "layer": 1, "log": False},
+        "gradients": {"epoch": 5, "norm": "bias_grad_norm", "seed": 1, "layer": 2, "log": False},
+        "weights": {"epoch": 5, "layer": 3, "seed": 1, "relative": False},
+        "symmetry": {"epoch": 0, "metric": "accuracy", "split": "train"},
+        "boundaries": {"epoch": 5, "seed": 1},
+    }
+    at = app(SMALL)
+    for page, view in moves.items():
+        goto(at, page)
+        for key, value in view.items():
+            wk = widget_key(page, key)
+            widget = next(w for w in at.get("select_slider") + at.get("selectbox") + at.get("radio") + at.get("toggle")
+                          if getattr(w, "key", None) == wk)
+            widget.set_value(value).run()
+        no_errors(at)
+        query = dict(at.query_params)
+        link = {k: query[k] for k in view}
+        expect = {k: ("true" if v is True else "false" if v is False else str(v)) for k, v in view.items()}
+        if page == "overview":  # log scale is the loss's default, accuracy's is linear
+            expect["log"] = "true"
+        assert link == expect, (page, link)
+        again = open_at(page, SMALL + "&" + "&".join(f"{k}={v}" for k, v in link.items()))
+        no_errors(again)
+        assert not again.warning, (page, [w.value for w in again.warning])
+        for key, value in view.items():
+            assert again.session_state[widget_key(page, key)] == value, (page, key)
+
+
+def test_the_export_link_carries_the_last_pages_view():
+    at = open_at("weights", VIEWED)
+    goto(at, "export")
+    no_errors(at)
+    assert at.selectbox(key="_share_page").value == "weights"
+    link = at.code[0].value
+    assert "/weights?" in link and ExperimentConfig.from_query(link.split("?", 1)[1]) == context(at).config
+    params = dict(parse_qsl(link.split("?", 1)[1]))
+    assert (params["epoch"], params["layer"], params["seed"]) == ("10", "2", "1")
+    at.selectbox(key="_share_page").set_value("overview").run()
+    link = at.code[0].value
+    assert "epoch=" not in link and link.split("?")[0].endswith("/")
+
+
+# ------------------------------------------------------------------ what to notice
+def test_what_to_notice_follows_the_configuration():
+    at = app("v=1&schemes=xavier_normal&schemes=he_normal&activation=relu&depth=4&width=32&seeds=2&epochs=6"
+             "&record_epochs=3")
+    goto(at, "activations")
+    first = notice_text(at)
+    assert "xavier_normal: second moment" in first and "predicted ×0.50" in first
+    assert "zeros" not in first
+    at2 = app("v=1&schemes=zeros&schemes=he_normal&activation=relu&depth=4&width=32&seeds=2&epochs=6"
+              "&record_epochs=3")
+    goto(at2, "activations")
+    second = notice_text(at2)
+    assert second != first and "zeros: every pre-activation is 0" in second and "xavier_normal" not in second
+    goto(at2, "symmetry")
+    assert "zeros: 1 functional unit out of 32 in every hidden layer, at every recorded epoch" in notice_text(at2)
+    # the view changes it too: at the last epoch the prediction (at initialization) is not quoted
+    goto(at, "activations")
+    at.select_slider(key=widget_key("activations", "epoch")).set_value(6).run()
+    assert "At epoch 6" in notice_text(at) and "predicted" not in notice_text(at)
+
+
+# ------------------------------------------------------------------ Scale x depth
+SWEEP_BASE = ExperimentConfig(schemes=("zeros", "he_normal"), seeds=2, epochs=4, n_samples=120, width=(6,),
+                              activation="relu", record_epochs=3)
+
+
+def sweep_link(**keys) -> str:
+    from core.sweep import SweepConfig
+    sweep = SweepConfig(SWEEP_BASE, (("sigma_w", "0.7,1.4"), ("depth", "1,2")))
+    return sweep.to_query() + "".join(f"&{k}={v}" for k, v in keys.items())
+
+
+@pytest.fixture
+def fresh_sweeps():
+    from app.sweeps import SWEEPS
+    SWEEPS.clear()
+    yield SWEEPS
+    SWEEPS.clear()
+
+
+def test_scale_depth_page_shows_the_cost_and_trains_only_when_asked(fresh_sweeps):
+    at = app(sweep_link())
+    goto(at, "scale_depth")
+    no_errors(at)
+    assert not at.get("vega_lite_chart") and fresh_sweeps.computed == 0
+    captions = " ".join(c.value for c in at.caption)
+    assert "8 trainings" in captions and "limit" in captions and "left out of the sweep" in captions
+    at.toggle(key="sweep").set_value(True).run()
+    no_errors(at)
+    assert len(at.get("vega_lite_chart")) == 1 and fresh_sweeps.computed == 1  # (the browser test: sweep=true)
+
+
+def test_scale_depth_link_reproduces_the_map(fresh_sweeps):
+    from core.sweep import SweepConfig, run_sweep
+    from core.sweep_charts import map_data
+    link = sweep_link(sweep="true", sweep_metric="final_test_loss")
+    at = app(link)
+    goto(at, "scale_depth")
+    no_errors(at)
+    assert not at.warning
+    charts = chart_frames(at)
+    assert len(charts) == 1
+    shown = pd.concat([d for d in charts[0] if "mean" in d.columns]).sort_values(["x", "y"]).reset_index(drop=True)
+    sweep = SweepConfig.from_query(link)
+    frame = run_sweep(sweep, workers=1).frame
+    want = map_data(frame, "sigma_w", "depth", "final_test_loss", "he_normal", link=lambda q: f"/?{q}")
+    want = want.sort_values(["x", "y"]).reset_index(drop=True)
+    for col in ("x", "y", "mean", "low", "high", "seeds", "url"):
+        assert shown[col].tolist() == want[col].tolist(), col
+    # every cell links to its point's full dashboard: the configuration with that scheme entry and depth
+    for url, x, y in zip(shown["url"], shown["x"], shown["y"]):
+        c = ExperimentConfig.from_query(url.split("?", 1)[1])
+        assert c.schemes == (f"he_normal:gain={x}",) and c.depth == y and c.epochs == 4
+    notice = [m.value for m in at.markdown if "What to notice" in m.value]
+    assert len(notice) == 1 and "he\\_normal" in notice[0]
+    assert any(f"CSV, {len(frame)} rows" in b.proto.label for b in at.get("download_button"))
+    code = at.get("code")[0].proto.code_text
+    assert code == f'python -m core sweep --query "{sweep.to_query()}" --out sweep-results'
+
+
+def test_scale_depth_bad_sweep_keys_warn_name_the_key_and_fall_back(fresh_sweeps):
+    at = app(sweep_link().replace("sweep_x_values=0.7%2C1.4", "sweep_x_values=1%2Cabc")
+             .replace("sweep_y_values=1%2C2", "sweep_y_values=1%2C0.5") + "&sweep_metric=bogus")
+    goto(at, "scale_depth")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "sweep\\_x\\_values" in text and "abc" in text  # refused by the link check: not numbers
+    assert "sweep\\_metric" in text and "bogus" in text
+    assert "sweep\\_y\\_values" in text and "0\\.5" in text  # numbers, but not depths: refused by the page
+    code = at.get("code")[0].proto.code_text
+    assert "sweep_x_values=0.5%2C1.0%2C1.5%2C2.0%2C3.0" in code and "sweep_y_values=1%2C2%2C4%2C8%2C16" in code
+    assert fresh_sweeps.computed == 0
+
+
+def test_scale_depth_over_the_budget_shows_the_command_that_runs_it(fresh_sweeps):
+    from core.sweep import SweepConfig
+    big = dataclasses_replace(SWEEP_BASE, epochs=2000, n_samples=5000, width=(64,))
+    link = SweepConfig(big, (("sigma_w", "0.5,1,2"), ("depth", "10,20,30"))).to_query() + "&sweep=true"
+    at = app(link)
+    goto(at, "scale_depth")
+    assert not at.exception
+    assert any("larger than this server runs" in w.value and "GFLOP" in w.value for w in at.warning)
+    code = at.get("code")[0].proto.code_text
+    query = code.split('--query "', 1)[1].split('"', 1)[0]
+    assert SweepConfig.from_query(query) == SweepConfig.from_query(link)
+    assert not at.get("vega_lite_chart") and fresh_sweeps.computed == 0
+
+
+def dataclasses_replace(config, **changes):
+    import dataclasses
+    return dataclasses.replace(config, **changes)
+
+
+# ------------------------------------------------------------------ restarts beyond networks
+RESTARTS_LINK = ("v=1&dataset=circles&noise=0.1&data_seed=2&schemes=he_normal&seeds=1&epochs=3&width=4"
+                 "&restarts=5&clusters=4&components=3&fit=gmm.random_from_data")
+
+
+def test_restarts_page_draws_core_restarts_for_its_link():
+    from core import restarts
+    from core.restarts import RestartSettings
+
+    at = goto(app(RESTARTS_LINK), "restarts")
+    no_errors(at)
+    assert not at.warning
+    settings = RestartSettings(dataset="circles", noise=0.1, data_seed=2, restarts=5, clusters=4, components=3)
+    expected = restarts.fit_restarts(settings)
+    assert at.number_input(key="restarts").value == 5 and at.selectbox(key="fit").value == "gmm.random_from_data"
+    charts = chart_frames(at)
+    assert len(charts) == EXPECTED_CHARTS["restarts"]
+    runs = expected.frames["restart_runs"]
+    drawn = pd.concat([d for frames in charts for d in frames if {"objective", "iterations"} <= set(d.columns)])
+    want = runs[runs["method"] != "logistic"]
+    pd.testing.assert_frame_equal(
+        drawn.sort_values(["init", "restart", "objective"])[["init", "restart", "objective", "iterations"]]
+        .reset_index(drop=True),
+        want.sort_values(["init", "restart", "objective"])[["init", "restart", "objective", "iterations"]]
+        .reset_index(drop=True), check_dtype=False)
+    # the chosen fit's ellipses: EM from random data points, best and worst restart
+    ellipses = [d for frames in charts for d in frames if "point" in d.columns]
+    e = expected.frames["restart_ellipses"].query("init == 'random_from_data'")
+    assert sum(len(d) for d in ellipses) == len(e) and len(e) > 0
+    # what to notice: the sentences core.restarts reads off these frames
+    shown = " ".join(m.value for m in at.markdown).replace("\\", "")
+    for sentence in restarts.notices(expected):
+        assert sentence in shown, sentence
+    labels = [b.label for b in at.get("download_button")]
+    assert f"⬇ Restarts (CSV, {len(runs)} rows)" in labels and len(runs) == 5 * 6, labels
+
+
+def test_restarts_page_bad_keys_warn_name_the_default_and_fall_back():
+    at = goto(app("v=1&seeds=1&epochs=3&width=4&restarts=999&fit=nope&components=3"), "restarts")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "restarts: got '999'" in text and "using the default 20" in text
+    assert "fit: got 'nope'" in text and "using the default kmeans.random" in text
+    assert at.number_input(key="restarts").value == 20 and at.number_input(key="components").value == 3
+    assert "restarts" not in at.query_params and "fit" not in at.query_params
+    assert at.query_params["components"] == "3"
+
+
+def test_restarts_page_refuses_more_work_than_its_bound():
+    at = goto(app("v=1&seeds=1&epochs=3&width=4&restarts=50&clusters=12&components=12"), "restarts")
+    assert not at.exception
+    assert any("CPU seconds" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(at.get("vega_lite_chart")) == 0

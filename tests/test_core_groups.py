@@ -27,7 +27,7 @@ def assert_outputs_identical(a, b):
     for ra, rb in zip(a.records, b.records):
         assert ra.epoch == rb.epoch
         for name in ("stats", "counts", "bin_start", "bin_width", "init_distance", "relative_distance", "grad_norm",
-                     "distinct", "predicted", "probability", "alive"):
+                     "grad_rms", "distinct", "functional", "predicted", "probability", "alive"):
             x, y = getattr(ra, name), getattr(rb, name)
             assert (x is None) == (y is None), name
             if x is not None:

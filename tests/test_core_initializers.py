@@ -44,6 +44,9 @@ FORMULAS = [
     ("torch_default", {}, None, N, 256, 1 / math.sqrt(3 * N)),
     ("glorot_standard", {}, None, 256, N, 1 / math.sqrt(3 * 256)),
     ("sparse", {"sparsity": 0.25, "std": 0.5}, None, N, N, 0.5 * math.sqrt(1 - math.ceil(0.25 * N) / N)),
+    ("sparse_martens", {}, None, N, N, math.sqrt(15 / N)),
+    ("sparse_martens", {"k": 40, "scale": 0.5}, None, N, 256, 0.5 * math.sqrt(40 / N)),
+    ("he_normal", {}, "gelu", N, N, activations.derived_gain("gelu") / math.sqrt(N)),
 ]
 
 
@@ -66,11 +69,16 @@ def test_he_gain_comes_from_activation():
     for act in activations.ACTIVATIONS:
         g = activations.get(act).gain
         assert initializers.expected_std("he_normal", 100, 10, activation=act) == pytest.approx(g / 10)
+    # PyTorch's calculate_gain, kept where PyTorch defines one
     assert activations.get("relu").gain == pytest.approx(math.sqrt(2))
     assert activations.get("tanh").gain == pytest.approx(5 / 3)
     assert activations.get("sigmoid").gain == 1.0 and activations.get("linear").gain == 1.0
     assert activations.get("selu").gain == 0.75
     assert activations.get("leaky_relu").gain == pytest.approx(math.sqrt(2 / (1 + 0.01 ** 2)))
+    # derived where PyTorch has none (test_core_theory checks that it keeps the second moment)
+    for act, g in {"elu": 1.27796, "gelu": 1.46801, "softplus": 1.08312}.items():
+        assert activations.get(act).gain_source == "derived"
+        assert activations.get(act).gain == pytest.approx(g, abs=1e-5)
 
 
 UNIFORM_BOUNDS = [
@@ -162,6 +170,35 @@ def test_sparse_zeroes_exactly_ceil_s_rows_per_column(sparsity, shape):
     assert (zeros_per_column == math.ceil(sparsity * fan_in)).all()
 
 
+@pytest.mark.parametrize("shape,k", [((512, 512), 15), ((37, 11), 15), ((11, 37), 15), ((8, 5), 3), ((1, 4), 15)])
+def test_sparse_martens_gives_each_unit_exactly_k_nonzero_incoming_weights(shape, k):
+    fan_in, fan_out = shape
+    w = draw("sparse_martens", fan_in, fan_out, k=k, scale=2.0, seed=7)
+    nonzero = w != 0
+    assert (nonzero.sum(axis=0) == min(k, fan_in)).all()
+    # the non-zero entries are N(0, scale^2), and each unit draws its own inputs
+    if nonzero.sum() > 1000:
+        assert w[nonzero].std() == pytest.approx(2.0, rel=0.05)
+        assert len({tuple(np.flatnonzero(col)) for col in nonzero.T}) > fan_out // 2
+
+
+def test_sparse_martens_defaults_are_the_paper_s():
+    p = initializers.resolve_params("sparse_martens")
+    assert p == {"k": 15, "scale": 1.0}
+    with pytest.raises(ValueError, match="whole number"):
+        initializers.resolve_params("sparse_martens", k="2.5")
+
+
+def test_sparse_keeps_its_parameters_and_numbers():
+    """Old links with sparse:sparsity=...,std=... still mean the same draw."""
+    w = draw("sparse", 6, 4, sparsity=0.5, std=0.1, seed=3)
+    rng = np.random.default_rng(3)
+    want = 0.1 * rng.standard_normal((6, 4))
+    rows = np.argsort(rng.random((6, 4)), axis=0)[:3]
+    want[rows, np.arange(4)] = 0.0
+    assert np.array_equal(w, want)
+
+
 def _lsuv_config(activation, widths, **kw):
     return ExperimentConfig(schemes=("lsuv", "lsuv:tol=0.02,max_iter=20"), seeds=2, depth=len(widths),
                             width=widths, activation=activation, dtype="float64", **kw)
@@ -222,6 +259,6 @@ def test_every_scheme_has_formula_and_description():
     assert set(initializers.INITIALIZERS) == {
         "zeros", "constant", "uniform", "normal", "truncated_normal", "xavier_uniform", "xavier_normal",
         "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "orthogonal", "identity", "sparse",
-        "torch_default", "glorot_standard", "lsuv", "zero_hadamard"}
+        "sparse_martens", "torch_default", "glorot_standard", "lsuv", "zero_hadamard"}
     for i in initializers.INITIALIZERS.values():
         assert i.formula.strip() and i.description.strip()

@@ -1,0 +1,142 @@
+"""One task of a sweep: one configuration's stack of models, trained in this process, measured per model.
+
+``run_task`` is what a sweep's worker processes run (loky's or a Dask cluster's): it takes the task's query
+string and returns its rows, one per (scheme entry, seed), which the sweep joins to its grid points. It
+trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``run`` does, in this process
+with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
+well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and
+probes only epoch 0 and the last epoch, the two the measures read. Neither the grouping nor the probes change
+a model's numbers, so every number here is the one the dashboard shows for the grid point's link.
+
+The measures, per model:
+
+- final train/test loss and accuracy, last finite epoch, diverged epoch and status: the ``summary`` frame's;
+- ``signal_growth``: at epoch 0, the least-squares slope of ln E[z^2] (the pre-activations' second moment
+  in ``layer_stats``) over layers 1 .. depth + 1 (the output layer's logits included, so that one hidden
+  layer has a slope too), over the layers where it is finite and positive: the log of the factor by which
+  the signal's second moment grows per layer (0: preserved, as He et al. 2015 aim for);
+- ``first_layer_second_moment``, ``last_layer_second_moment``: that second moment at hidden layers 1 and
+  depth;
+- ``gradient_ratio``: at epoch 0, the second moment of the back-propagated dLoss/dz (``layer_stats`` kind
+  ``gradient``) at hidden layer 1 over that at hidden layer depth (1 when depth is 1): above 1 the
+  gradient grows on its way back to the input, below 1 it vanishes;
+- ``min_distinct_units``: at the last epoch, the fewest distinct units of any hidden layer (the
+  ``distinct_units`` frame's ``functional_distinct_units`` where it has that column, else its
+  ``distinct_units``); empty for a model that diverged (it has no last-epoch record).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import experiment, frames
+from .config import ExperimentConfig
+from .probes import KINDS, PROBE_SIZE
+from .trainer import Evaluator, TrainOutput, group_bounds, train_group
+
+# Models trained at once in a task: at most this many probe values per record (models x units x probe samples x
+# kinds). A record's work arrays are a few times its values: a depth-30 stack of 36 models took 190 MB at once.
+GROUP_VALUES = 8_000_000
+
+# Every task row's columns and their types: as computed, and as read back from a task file.
+COLUMNS = {
+    "task": "str", "entry": "str", "seed": "int64",
+    "final_train_loss": "float64", "final_train_accuracy": "float64",
+    "final_test_loss": "float64", "final_test_accuracy": "float64",
+    "last_finite_epoch": "int64", "diverged_epoch": "Int64", "status": "str",
+    "signal_growth": "float64", "first_layer_second_moment": "float64", "last_layer_second_moment": "float64",
+    "gradient_ratio": "float64", "min_distinct_units": "Int64",
+}
+
+
+def run_task(query: str) -> pd.DataFrame:
+    """Train the task ``query`` (an ExperimentConfig's query string) and measure every model."""
+    config = ExperimentConfig.from_query(query)
+    p = experiment.prepare(config)
+    settings = replace(p.settings, record_epochs=(0, config.epochs), groups=1, progress=None)
+    k = len(p.init)
+    # the evaluation chunk of a grid point's own link (its seeds alone): the chunks fix the order of the float64
+    # sums, so with the link's chunk every curve is the link's to the bit, however many models share this stack
+    step = Evaluator.chunk(config.seeds, p.layout.sizes, max(len(p.data.X_train), len(p.data.X_test)))
+    per_model = sum(p.layout.sizes[1:]) * PROBE_SIZE * len(KINDS)
+    bounds = group_bounds(k, min(k, -(-k * per_model // GROUP_VALUES)))
+    out = TrainOutput.concat([train_group(p.init[a:b], p.layout, p.data, p.act, settings, p.prober, step, None)
+                              for a, b in zip(bounds[:-1], bounds[1:])])
+    models = config.models
+    distinct = frames.distinct_units(out.records, models, p.layout.sizes[1:])
+    rows = frames.summary(out, models, distinct)[
+        ["scheme", "seed", "final_train_loss", "final_train_accuracy", "final_test_loss", "final_test_accuracy",
+         "last_finite_epoch", "diverged_epoch", "status"]].rename(columns={"scheme": "entry"})
+    rows.insert(0, "task", config.run_id)
+    stats = frames.layer_stats(out.records, models)
+    pre = _at_epoch(stats[stats["kind"] == "preactivation"], 0, "second_moment", models)
+    grad = _at_epoch(stats[stats["kind"] == "gradient"], 0, "second_moment", models)
+    depth = config.depth
+    rows["signal_growth"] = [growth_slope(q) for q in pre]
+    rows["first_layer_second_moment"] = pre[:, 0]
+    rows["last_layer_second_moment"] = pre[:, depth - 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["gradient_ratio"] = grad[:, 0] / grad[:, depth - 1]
+    rows["min_distinct_units"] = min_distinct_units(distinct, config.epochs, depth, models)
+    return typed(rows)
+
+
+def _at_epoch(frame: pd.DataFrame, epoch: int, value: str, models) -> np.ndarray:
+    """(models, layers) of ``value`` at ``epoch``, models in stack order (NaN where a model has no row)."""
+    wide = frame[frame["epoch"] == epoch].pivot(index=["scheme", "seed"], columns="layer", values=value)
+    return wide.reindex(pd.MultiIndex.from_tuples(models, names=["scheme", "seed"])).to_numpy(dtype=float)
+
+
+def growth_slope(q: np.ndarray) -> float:
+    """Least-squares slope of ln q over the layers (1, 2, ...) where q is finite and positive; NaN with
+    fewer than two such layers."""
+    layers = np.arange(1, len(q) + 1, dtype=float)
+    ok = np.isfinite(q) & (q > 0)
+    if ok.sum() < 2:
+        return float("nan")
+    x, y = layers[ok], np.log(q[ok])
+    x = x - x.mean()
+    return float((x * (y - y.mean())).sum() / (x * x).sum())
+
+
+def min_distinct_units(distinct: pd.DataFrame, epoch: int, depth: int, models) -> pd.Series:
+    """Per model (stack order), the fewest distinct units of a hidden layer at ``epoch``; NA without a row."""
+    column = "functional_distinct_units" if "functional_distinct_units" in distinct.columns else "distinct_units"
+    last = distinct[(distinct["epoch"] == epoch) & (distinct["layer"] <= depth)]
+    fewest = last.groupby(["scheme", "seed"], sort=False)[column].min()
+    return pd.Series(fewest.reindex(pd.MultiIndex.from_tuples(models)).to_numpy(), dtype="Int64")
+
+
+def typed(rows: pd.DataFrame) -> pd.DataFrame:
+    """The task columns in order, each of its type (fresh rows and rows read back compare exactly)."""
+    return rows[list(COLUMNS)].astype(COLUMNS).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------------ task files
+def write_rows(rows: pd.DataFrame, path: Path) -> None:
+    """Write a task's rows to ``path`` atomically: a temporary file in the same folder, then a rename, so an
+    interrupted sweep never leaves half a file that a rerun would take for a finished task."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # floats as their shortest exact text, which pandas reads back as the same numbers
+    tmp.write_text(rows.to_csv(index=False))
+    os.replace(tmp, path)
+
+
+def read_rows(path: Path, task: str) -> pd.DataFrame | None:
+    """A finished task's rows, or None if the file is missing or is not this task's rows."""
+    try:
+        rows = pd.read_csv(path, keep_default_na=False,
+                           dtype={c: str for c, t in COLUMNS.items() if t == "str"},
+                           na_values={c: [""] for c, t in COLUMNS.items() if t != "str"})
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    if list(rows.columns) != list(COLUMNS) or rows.empty or not (rows["task"] == task).all():
+        return None
+    try:
+        return typed(rows)
+    except (ValueError, TypeError):
+        return None

@@ -1,0 +1,134 @@
+import logging
+import traceback
+from dataclasses import astuple
+
+import streamlit as st
+
+from app.context import current
+from app.navigation import ensure_navigation
+from app.text import literal
+from app.widgets import what_to_notice
+from core import export, restart_charts, restarts
+from core.config import RESTART_FIELDS
+from core.i18n import _
+from core.restarts import MAX_ITER, MAX_SECONDS, METHODS, RestartResults, RestartSettings
+
+BIND = "query-params"
+LOG = logging.getLogger("initlab")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def fitted(settings: tuple) -> RestartResults:
+    return restarts.fit_restarts(RestartSettings(*settings))
+
+
+def chart(build, *args) -> None:
+    """One chart at its column's full width; if building it fails, say so and let the page go on."""
+    try:
+        st.altair_chart(build(*args), width="stretch")
+    except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
+        LOG.error("chart %s failed:\n%s", build.__name__, traceback.format_exc())
+        st.error(literal(_("This chart could not be drawn ({error}). The rest of the page still works.").format(
+            error=f"{type(e).__name__}: {e}")))
+
+
+def number(key: str, label: str, help: str) -> int:
+    f = RESTART_FIELDS[key]
+    return st.number_input(label, min_value=int(f.lo), max_value=int(f.hi), value=int(f.default), step=1,
+                           key=key, bind=BIND, help=help)
+
+
+ensure_navigation()
+ctx = current(needs_results=False)
+
+st.title(_("Restarts beyond networks"))
+st.caption(_("A network is not the only fit whose result depends on where it starts. k-means and EM (for a "
+             "Gaussian mixture) can end in different local optima: every restart below is the same fit on the same "
+             "data from a new random start (restart r uses random_state r). Logistic regression (scikit-learn's "
+             "default L2 penalty, C = 1) is the contrast: its loss is convex, so every start reaches the same "
+             "minimum. The data are the sidebar's dataset settings, training and test samples together, "
+             "standardized."))
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    n_restarts = number("restarts", _("Restarts per init"), _("How many times each method and init is fitted."))
+with c2:
+    clusters = number("clusters", _("k-means clusters"), _("k, the number of k-means centres."))
+with c3:
+    components = number("components", _("Mixture components (EM)"), _("Gaussians in the mixture fitted by EM."))
+
+settings = RestartSettings.from_config(ctx.config, restarts=n_restarts, clusters=clusters, components=components)
+try:
+    restarts.check(settings)
+except ValueError as e:
+    st.error(literal(e), icon=":material/block:")
+    st.stop()
+with st.spinner(_("Fitting {n} restarts of each method and init…").format(n=settings.restarts)):
+    res = fitted(astuple(settings))
+f = res.frames
+runs = f["restart_runs"]
+
+what_to_notice(restarts.notices(res))
+
+st.subheader(_("Where each restart ends"))
+st.caption(_("One dot per restart: its final objective against the iterations it took; the dashed line is the best "
+             "found by any init. Lower inertia and log-loss are better, higher log-likelihood is better. A restart "
+             "counts in the best group within {pct}% of the best inertia, or within {nats} nats per sample of the "
+             "best log-likelihood.").format(pct=f"{100 * METHODS['kmeans'].near:g}", nats=f"{METHODS['gmm'].near:g}"))
+methods = [m.name for m in res.methods()]
+cols = st.columns(len(methods))
+for col, name in zip(cols, methods):
+    with col:
+        if name == "logistic":
+            chart(restart_charts.convex_chart, runs)
+        else:
+            chart(restart_charts.outcomes_chart, runs, name)
+if "logistic" not in methods:
+    st.caption(_("The logistic regression contrast needs class labels: this dataset is a regression."))
+
+st.subheader(_("How many restarts?"))
+st.caption(_("The expected best objective when you keep the best of k restarts, computed exactly from the restarts "
+             "above as if k of them were drawn at random without replacement. Where the random init's curve "
+             "meets the other's, restarts have made up for a worse start."))
+cols = st.columns(2)
+for col, name in zip(cols, ("kmeans", "gmm")):
+    with col:
+        chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name)
+
+st.subheader(_("The best and the worst restart"))
+options = list(RESTART_FIELDS["fit"].choices)
+# the options as written in the link and the CSV (method.init): a bound widget writes what it shows
+shown = st.selectbox(_("Fit shown (method.init)"), options, index=options.index(RESTART_FIELDS["fit"].default),
+                     key="fit", bind=BIND, help=_("kmeans is k-means, gmm is EM on a Gaussian mixture; the init "
+                                                  "names are scikit-learn's."))
+method, init = shown.split(".", 1)
+if res.n_features < 2:
+    st.caption(_("Centres are drawn over two features; this dataset has one."))
+else:
+    if res.n_features > 2:
+        st.caption(_("Drawn over the first two of the {d} features: centres and ellipses are projected onto "
+                     "them.").format(d=res.n_features))
+    st.caption(_("Grey dots are the data, crosses the fitted centres; for EM each ellipse is a fitted Gaussian's "
+                 "2-standard-deviation contour, holding 86% of its mass over these two features."))
+    cols = st.columns(2)
+    for col, which in zip(cols, ("best", "worst")):
+        with col:
+            chart(restart_charts.centres_chart, f["restart_points"], f["restart_centres"], f["restart_ellipses"],
+                  runs, method, init, which)
+
+st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kmeans} iterations (k-means), {gmm} "
+             "(EM) or {logistic} (logistic regression), scikit-learn's defaults. A link may ask for at most "
+             "{limit} CPU seconds if every fit ran to its cap; this one about {seconds} in that worst case.").format(
+    max_restarts=int(RESTART_FIELDS["restarts"].hi), kmeans=MAX_ITER["kmeans"], gmm=MAX_ITER["gmm"],
+    logistic=MAX_ITER["logistic"], limit=f"{MAX_SECONDS:g}", seconds=f"{restarts.worst_case_seconds(settings):.0f}"))
+
+DOWNLOADS = [(_("Restarts"), "restart_runs"), (_("Best of k"), "restart_best_of_k"),
+             (_("Centres"), "restart_centres"), (_("Ellipses"), "restart_ellipses"),
+             (_("Points"), "restart_points")]
+for col, (label, name) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS):
+    with col:
+        df = f[name]
+        st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{len(df):,}"),
+                           data=lambda df=df: export.csv_bytes(df, settings.run_id),
+                           file_name=f"initlab_{name}_{settings.run_id}.csv", mime="text/csv",
+                           on_click="ignore", key=f"dl_{name}")

@@ -1,0 +1,125 @@
+import logging
+import traceback
+
+import streamlit as st
+
+from app.context import current
+from app.navigation import ensure_navigation, page_url
+from app.sweeps import sweep_results
+from app.text import literal
+from core import export, sweep_charts
+from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS
+from core.i18n import _
+from core.sweep import AXES, SweepConfig
+
+BIND = "query-params"
+
+ensure_navigation()
+ctx = current(needs_results=False)  # the sidebar's configuration is the base; its own run is not needed
+
+st.title(_("Scale × depth"))
+st.caption(_("Each cell trains the sidebar's configuration with the two axes set to the cell's values: one "
+             "model per seed, the cell's colour their mean. Select a cell to open that configuration's full "
+             "dashboard. σ_w scales a fan-in-scaled scheme (he_normal, he_uniform): Var(W) = σ_w² / fan-in."))
+
+
+def _clear(key: str):
+    """A new axis starts from its own default values."""
+    st.session_state[key] = ""
+
+
+def axis_controls(axis_key: str, values_key: str, label: str):
+    # the options are the link's values as they are (a bound widget matches the link against its labels)
+    f = SWEEP_FIELDS[axis_key]
+    name = st.selectbox(label, SWEEP_AXES, index=SWEEP_AXES.index(f.default), key=axis_key, bind=BIND,
+                        on_change=_clear, args=(values_key,))
+    st.caption(_(AXES[name].title))
+    st.text_input(_("Values (separated by commas)"), value="", key=values_key, bind=BIND,
+                  placeholder=AXES[name].defaults,
+                  help=_("Empty: {defaults}").format(defaults=AXES[name].defaults))
+
+
+c1, c2, c3 = st.columns([2, 2, 3])
+with c1:
+    axis_controls("sweep_x", "sweep_x_values", _("Horizontal axis"))
+with c2:
+    axis_controls("sweep_y", "sweep_y_values", _("Vertical axis"))
+with c3:
+    metric = st.radio(_("Map of"), SWEEP_METRICS, index=SWEEP_METRICS.index(SWEEP_FIELDS["sweep_metric"].default),
+                      key="sweep_metric", bind=BIND)
+    st.caption(_(sweep_charts.METRICS[metric][0]))
+
+keys = {k: st.session_state.get(k) for k in ("sweep_x", "sweep_x_values", "sweep_y", "sweep_y_values")}
+try:
+    sweep, warnings = SweepConfig.lenient(ctx.config, keys)
+except ValueError as e:
+    st.error(literal(_("This configuration cannot be swept: {error}").format(error=e)), icon=":material/block:")
+    st.stop()
+for w in warnings:
+    st.warning(literal(_("Sweep setting ignored — {warning}").format(warning=w)), icon=":material/warning:")
+for note in sweep.notes:
+    st.caption(literal(note))
+
+estimate = sweep.estimate()
+command = f'python -m core sweep --query "{sweep.to_query()}" --out sweep-results'
+
+
+def command_line():
+    with st.expander(_("Run this sweep from the command line")):
+        st.markdown(_("The same numbers on your machine, with a progress bar; rerunning the command resumes an "
+                      "interrupted sweep. Add `--backend dask --scheduler ADDRESS` to run it on a Dask cluster."))
+        st.code(command, language="bash", wrap_lines=True)
+
+
+if not estimate.admitted:
+    st.warning(literal(_("This sweep is larger than this server runs: {estimate}.").format(
+        estimate=estimate.describe())), icon=":material/block:")
+    st.markdown(_("Run it on your own machine (add `--backend dask --scheduler ADDRESS` for a Dask cluster); "
+                  "rerunning the command resumes an interrupted sweep:"))
+    st.code(command, language="bash", wrap_lines=True)
+    st.stop()
+st.caption(literal(_("Work: {estimate}.").format(estimate=estimate.describe())))
+draw = st.toggle(_("Train and draw the map"), value=False, key="sweep", bind=BIND,
+                 help=_("Trains every model of the grid (once per server: later visits are instant). The link "
+                        "then carries the map."))
+if not draw:
+    st.caption(_("Switch on “Train and draw the map” to train these {models} models.").format(
+        models=f"{sweep.models:,}"))
+    command_line()
+    st.stop()
+
+results = sweep_results(sweep)
+frame = results.frame
+if metric == "final_test_accuracy" and frame["final_test_accuracy"].isna().all():
+    st.info(_("This dataset is a regression: no accuracy, the map shows the test loss."))
+    metric = "final_test_loss"
+
+
+def show_map(scheme: str):
+    try:
+        chart = sweep_charts.sweep_map(frame, sweep.x.name, sweep.y.name, metric, scheme,
+                                       link=lambda query: page_url("overview", query))
+        st.altair_chart(chart, width="stretch")
+    except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
+        logging.getLogger("initlab").error("sweep map failed:\n%s", traceback.format_exc())
+        st.error(literal(_("This chart could not be drawn ({error}). The rest of the page still works.").format(
+            error=f"{type(e).__name__}: {e}")))
+
+
+for scheme in sweep.schemes:
+    if len(sweep.schemes) > 1:
+        st.subheader(literal(scheme))
+    show_map(scheme)
+    sentence = sweep_charts.what_to_notice(frame, sweep.x.name, sweep.y.name, scheme, sweep.base.activation)
+    if sentence:
+        st.markdown(f"**{_('What to notice')}:** {literal(sentence)}")
+
+st.caption(_("Signal growth: at epoch 0, the slope of ln E[z²] of the pre-activations over the layers, the log "
+             "of the factor by which the signal's second moment grows per layer (0 keeps it). For ReLU, "
+             "σ_w² = 2 (He et al. 2015) keeps it in expectation. Gradient ratio: at epoch 0, the second moment "
+             "of the back-propagated gradient at the first hidden layer over that at the last: below 1 it "
+             "shrinks on its way back to the input, above 1 it grows."))
+st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=f"{len(frame):,}"),
+                   data=lambda: export.csv_bytes(frame, sweep.run_id), file_name=f"initlab_sweep_{sweep.run_id}.csv",
+                   mime="text/csv", on_click="ignore", key="dl_sweep")
+command_line()

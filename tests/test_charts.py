@@ -1,0 +1,284 @@
+"""Chart builders and the density re-binning, without Streamlit.
+
+Specs are checked as the browser gets them (``core.charts.to_spec``): valid Vega-Lite, container-wide, tall
+enough, axis titles in words (never a column name of the chart's data), a titled tooltip on every mark.
+The re-binning is checked against exact sums and brute-force histograms.
+"""
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema import load_schema
+
+from core import ExperimentConfig, charts, density, run, theory
+
+SMALL = ExperimentConfig(schemes=("zeros", "xavier_normal", "he_normal"), activation="relu", depth=3, width=(16,),
+                         seeds=2, epochs=8, record_epochs=5)
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run(SMALL)
+
+
+# ------------------------------------------------------------------ spec checks (shared with test_app)
+def layers_of(spec: dict):
+    """Every unit spec (one mark) of a spec, layered or not."""
+    if "layer" in spec:
+        for sub in spec["layer"]:
+            yield from layers_of(sub)
+    elif "mark" in spec:
+        yield spec
+
+
+def axis_titles(spec: dict) -> list:
+    out = []
+    for unit in layers_of(spec):
+        for channel in ("x", "y"):
+            enc = unit.get("encoding", {}).get(channel)
+            if enc and "field" in enc:
+                out.append((channel, enc.get("title"), enc["field"]))
+    return out
+
+
+def check_spec(spec: dict, min_height: int = charts.MIN_HEIGHT) -> None:
+    """The presentation rules every chart of the dashboard keeps (spec as Streamlit sends it)."""
+    validate_jsonschema({k: v for k, v in spec.items() if k != "datasets"}, load_schema())
+    assert spec.get("width") == "container", spec.get("width")
+    assert spec.get("height", 0) >= min_height, spec.get("height")
+    columns = set()
+    for df in (spec.get("datasets") or {}).values():
+        columns |= set(getattr(df, "columns", []))
+    titles = axis_titles(spec)
+    assert titles, "no x or y axis"
+    for channel, title, field in titles:
+        text = " ".join(title) if isinstance(title, list) else title
+        assert text, f"{channel} axis over {field} has no title"
+        assert text not in columns and text != field, f"{channel} axis titled with a column name: {text!r}"
+    for unit in layers_of(spec):
+        tips = unit.get("encoding", {}).get("tooltip")
+        assert tips, f"a {unit['mark']} mark without a tooltip"
+        for t in tips if isinstance(tips, list) else [tips]:
+            assert t.get("title"), f"tooltip field {t.get('field')} without a title"
+    for enc in (u.get("encoding", {}) for u in layers_of(spec)):
+        legend = (enc.get("color") or {}).get("legend")
+        if isinstance(legend, dict) and "symbolOpacity" in legend:
+            assert legend["symbolOpacity"] == 1
+
+
+def all_specs(results) -> dict[str, dict]:
+    f, schemes = results.frames, list(SMALL.schemes)
+    epochs = sorted(f["layer_stats"]["epoch"].unique().tolist())
+    pred = theory.second_moment_prediction(results)
+    hist = f["histograms"]
+    at = hist[(hist["epoch"] == 0) & (hist["seed"] == 0) & (hist["kind"] == "preactivation")]
+    axis = density.value_axis(at)
+    dens = density.density(at, f["layer_stats"], axis, "layer")
+    over = hist[(hist["layer"] == 2) & (hist["seed"] == 0) & (hist["kind"] == "preactivation")]
+    axis_t = density.value_axis(over)
+    dens_t = density.density(over, f["layer_stats"], axis_t, "epoch")
+    grad = charts.grad_over_training_data(f["gradient_norms"], "weight_grad_norm")
+    ud = f["unit_distances"]
+    ud = ud[(ud["epoch"] == epochs[-1]) & (ud["seed"] == 0) & (ud["layer"] == 1)]
+    moved = charts.init_distance_data(f["init_distances"], False)
+    cells = charts.boundary_data(f["boundaries"], epochs[-1], 0)
+    layers = sorted(hist["layer"].unique().tolist())
+    built = {
+        "loss_train": charts.loss_curve_panel(f["curves"], f["summary"], schemes, "train", "loss", True,
+                                              charts.curve_domain(f["curves"], "loss", True)),
+        "accuracy_test": charts.loss_curve_panel(f["curves"], f["summary"], schemes, "test", "accuracy", False),
+        "signal": charts.signal_chart(f["layer_stats"], pred, schemes, epochs, 0, "preactivation", "second_moment"),
+        "signal_mean": charts.signal_chart(f["layer_stats"], pred, schemes, epochs, epochs[-1], "activation", "mean"),
+        "dead": charts.dead_chart(f["layer_stats"], schemes, 0),
+        "layer_density": charts.layer_density_panel(dens, "he_normal", 2, axis, layers, "preactivation", 0.2),
+        "epoch_density": charts.epoch_density_panel(dens_t, "he_normal", 2, axis_t, epochs, "preactivation", 0.2),
+        "histogram": charts.histogram_panel(at[at["layer"] == 1], "he_normal", 2, "preactivation"),
+        "grad_layers": charts.grad_vs_layer_chart(f["gradient_norms"], schemes, epochs, 0),
+        "grad_epochs": charts.grad_over_training_panel(grad, "he_normal", 2, "weight_grad_norm", layers, epochs,
+                                                       charts.positive_domain(grad["mean"])),
+        "unit_distances": charts.unit_distance_panel(ud, "he_normal", 2, float(ud["distance"].max())),
+        "init_distances": charts.init_distance_panel(moved, "he_normal", 2, False, epochs, 1.0),
+        "distinct": charts.distinct_units_chart(f["distinct_units"], schemes, epochs, epochs[-1]),
+        "restarts": charts.restarts_chart(f["summary"], schemes, "accuracy", "train"),
+        "boundary": charts.boundary_panel(cells, f["data_points"], "he_normal", 2, results.data.n_classes),
+        "best_of_k": charts.best_of_k_chart(pd.DataFrame({"scheme": ["he_normal"] * 3, "k": [1, 2, 3],
+                                                          "loss": [0.5, 0.4, 0.35]}), ["he_normal"], "loss",
+                                            "expected best final test loss"),
+    }
+    return {name: charts.to_spec(c) for name, c in built.items()}
+
+
+def test_every_chart_spec_keeps_the_presentation_rules(results):
+    for name, spec in all_specs(results).items():
+        try:
+            check_spec(spec)
+        except AssertionError as e:
+            raise AssertionError(f"{name}: {e}") from None
+
+
+def test_the_spec_check_catches_what_it_checks(results):
+    """The checker itself fails on a column-name title, a short chart and a mark without tooltip."""
+    spec = all_specs(results)["dead"]
+    bad = json.loads(json.dumps({k: v for k, v in spec.items() if k != "datasets"}))
+    bad["datasets"] = spec["datasets"]
+    bad["encoding"]["y"]["title"] = "mean"
+    with pytest.raises(AssertionError, match="column name"):
+        check_spec(bad)
+    bad["encoding"]["y"]["title"] = "share"
+    bad["height"] = 120
+    with pytest.raises(AssertionError):
+        check_spec(bad)
+    bad["height"] = 300
+    del bad["encoding"]["tooltip"]
+    with pytest.raises(AssertionError, match="tooltip"):
+        check_spec(bad)
+
+
+def test_to_spec_ships_every_frame_by_content(results):
+    chart = charts.signal_chart(results.frames["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
+                                list(SMALL.schemes), [0, 2], 0, "preactivation", "std", scrub=False)
+    spec = charts.to_spec(chart)
+    names = [u["data"]["name"] for u in layers_of(spec)]
+    assert set(names) == set(spec["datasets"])
+    assert all(isinstance(df, pd.DataFrame) for df in spec["datasets"].values())
+    # the same frame content gives the same name (Streamlit's element identity hashes the names)
+    again = charts.to_spec(charts.signal_chart(results.frames["layer_stats"],
+                                               pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
+                                               list(SMALL.schemes), [0, 2], 0, "preactivation", "std", scrub=False))
+    assert set(again["datasets"]) == set(spec["datasets"])
+
+
+# ------------------------------------------------------------------ epoch scrub
+def test_signal_chart_scrubs_every_recorded_epoch_in_the_browser(results):
+    f = results.frames
+    epochs = sorted(f["layer_stats"]["epoch"].unique().tolist())
+    spec = charts.to_spec(charts.signal_chart(f["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
+                                              list(SMALL.schemes), epochs, epochs[1], "preactivation", "second_moment"))
+    (param,) = spec["params"]
+    assert param["name"] == charts.SCRUB and param["value"] == epochs[1]
+    assert param["bind"]["input"] == "range"
+    assert (param["bind"]["min"], param["bind"]["max"]) == (epochs[0], epochs[-1])
+    assert param["bind"]["step"] == charts.scrub_step(epochs)
+    data = [df for df in spec["datasets"].values() if "mean" in df.columns][0]
+    assert sorted(data["epoch"].unique().tolist()) == epochs
+    # at every slider position exactly one recorded epoch is shown: the latest at or before it
+    w = charts.scrub_windows(epochs)
+    for position in range(epochs[0], epochs[-1] + 1):
+        shown = w[(w["shown_from"] <= position) & (position < w["shown_to"])]["epoch"].tolist()
+        assert shown == [max(e for e in epochs if e <= position)]
+    assert all(charts.SCRUB in u["transform"][-1]["filter"] for u in layers_of(spec) if u.get("transform"))
+
+
+def test_past_the_row_limit_a_chart_shows_one_epoch(results, monkeypatch):
+    f = results.frames
+    epochs = sorted(f["layer_stats"]["epoch"].unique().tolist())
+    monkeypatch.setattr(charts, "SCRUB_ROW_LIMIT", 10)
+    spec = charts.to_spec(charts.signal_chart(f["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
+                                              list(SMALL.schemes), epochs, epochs[2], "preactivation", "std"))
+    assert "params" not in spec
+    data = [df for df in spec["datasets"].values() if "mean" in df.columns][0]
+    assert data["epoch"].unique().tolist() == [epochs[2]]
+
+
+def test_scrub_step_is_the_recording_interval():
+    assert charts.scrub_step([0, 10, 20, 30]) == 10
+    assert charts.scrub_step([0, 33, 67, 100]) == 1
+    assert charts.scrub_step([5]) == 1
+
+
+def test_signal_chart_draws_the_prediction_dashed_at_epoch_zero(results):
+    f = results.frames
+    pred = theory.second_moment_prediction(results)
+    assert len(pred)
+    spec = charts.to_spec(charts.signal_chart(f["layer_stats"], pred, list(SMALL.schemes), [0, 2, 4, 6, 8], 0,
+                                              "preactivation", "second_moment"))
+    theory_layer = [u for u in layers_of(spec) if u["encoding"].get("y", {}).get("field") == "second_moment"]
+    assert len(theory_layer) == 1
+    data = spec["datasets"][theory_layer[0]["data"]["name"]]
+    pd.testing.assert_series_equal(data["second_moment"].reset_index(drop=True),
+                                   pred["second_moment"].reset_index(drop=True), check_names=False)
+    assert set(data["epoch"]) == {0} and set(data["shown_to"]) == {2}  # shown only while epoch 0 is
+    dash = theory_layer[0]["encoding"]["strokeDash"]["scale"]["range"]
+    assert dash[0] == [1, 0] and dash[1] != [1, 0]  # measured solid, predicted dashed
+
+
+# ------------------------------------------------------------------ density re-binning
+def test_symlog_round_trips_and_is_linear_near_zero():
+    x = np.array([-1e9, -3.0, -1e-3, -1e-9, 0.0, 2e-7, 0.5, 7.0, 1e12])
+    np.testing.assert_allclose(density.symlog_inverse(density.symlog(x)), x, rtol=1e-9, atol=1e-15)
+    assert np.all(np.diff(density.symlog(x)) > 0)
+    small = np.array([1e-7, 2e-7])
+    ratio = density.symlog(small[1]) / density.symlog(small[0])
+    assert ratio == pytest.approx(2.0, rel=1e-3)  # linear within EPS of zero
+
+
+def test_rebin_onto_coarser_edges_sums_exactly():
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 50, size=(5, 30)).astype(float)
+    lo = rng.normal(size=5)
+    width = rng.uniform(0.1, 2, size=5)
+    left = lo[:, None] + width[:, None] * np.arange(30)
+    right = left + width[:, None]
+    for r in range(5):  # target edges: every third source edge of row r
+        edges = np.concatenate([left[r, ::3], [right[r, -1]]])
+        out = density.rebin(left[r:r + 1], right[r:r + 1], counts[r:r + 1], edges)
+        np.testing.assert_allclose(out[0], counts[r].reshape(10, 3).sum(axis=1))
+
+
+def test_rebin_matches_a_brute_force_histogram_of_uniform_bins():
+    """Samples spread evenly within each source bin: re-binning equals binning the samples themselves."""
+    left = np.array([[-1.0, 0.0, 1.0]])
+    right = left + 1.0
+    counts = np.array([[4000.0, 2000.0, 6000.0]])
+    samples = np.concatenate([np.linspace(l, r, int(c), endpoint=False) + (r - l) / (2 * c)
+                              for l, r, c in zip(left[0], right[0], counts[0])])
+    edges = np.array([-1.0, -0.3, 0.25, 0.9, 1.7, 2.0])
+    brute, _ = np.histogram(samples, edges)
+    np.testing.assert_allclose(density.rebin(left, right, counts, edges)[0], brute, atol=1.0)
+
+
+def test_rebin_keeps_mass_outside_the_edges_and_point_masses():
+    left, right = np.array([[-10.0, 0.0]]), np.array([[0.0, 10.0]])
+    counts = np.array([[5.0, 5.0]])
+    out = density.rebin(left, right, counts, np.array([-1.0, 0.0, 1.0]))
+    assert out.sum() == pytest.approx(10.0) and out[0, 0] == pytest.approx(5.0)
+    point = density.rebin(left, right, counts, np.array([-1.0, 0.0, 1.0, 2.0]), point=np.array([1.5]))
+    np.testing.assert_allclose(point[0], [0.0, 0.0, 10.0])
+
+
+def test_density_keeps_every_histogram_total_and_shares_sum_to_one(results):
+    f = results.frames
+    hist = f["histograms"]
+    at = hist[(hist["epoch"] == 0) & (hist["seed"] == 1) & (hist["kind"] == "activation")]
+    for symlog_axis in (True, False):
+        axis = density.value_axis(at, symlog_axis=symlog_axis)
+        d = density.density(at, f["layer_stats"], axis, "layer")
+        got = d.groupby(["scheme", "layer"])["count"].sum()
+        want = at.groupby(["scheme", "layer"])["count"].sum()
+        want = want[want > 0]
+        pd.testing.assert_series_equal(got.sort_index(), want.astype(float).sort_index(), check_names=False)
+        np.testing.assert_allclose(d.groupby(["scheme", "layer"])["share"].sum(), 1.0)
+        assert (d["value_lo"] >= axis.edges[0] - 1e-12).all() and (d["value_hi"] <= axis.edges[-1] + 1e-12).all()
+    # zero weights: every pre-activation of a hidden layer is 0, so its whole histogram is the bin holding 0
+    pre = hist[(hist["epoch"] == 0) & (hist["seed"] == 0) & (hist["kind"] == "preactivation")]
+    axis = density.value_axis(pre)
+    d = density.density(pre, f["layer_stats"], axis, "layer")
+    zeros = d[(d["scheme"] == "zeros") & (d["layer"] <= SMALL.depth)]
+    assert (zeros.groupby("layer").size() == 1).all()
+    assert ((zeros["value_lo"] <= 0) & (0 < zeros["value_hi"])).all()
+
+
+def test_value_axis_is_shared_and_covers_every_filled_bin(results):
+    hist = results.frames["histograms"]
+    at = hist[(hist["epoch"] == 0) & (hist["kind"] == "preactivation")]
+    axis = density.value_axis(at)
+    full = at[at["count"] > 0]
+    assert axis.edges[0] <= full["bin_left"].min() + 1e-12 and axis.edges[-1] >= full["bin_right"].max() - 1e-12
+    assert len(axis.ticks) == len(axis.labels) <= 9 and "0" in axis.labels
+    lin = density.value_axis(at, symlog_axis=False)
+    assert lin.domain == (min(0.0, full["bin_left"].min()), max(0.0, full["bin_right"].max()))

@@ -1,0 +1,195 @@
+""""What to notice": the sentences change with the configuration and name the right schemes and numbers.
+
+Each expected number is recomputed here from the frames, another way than core.notice computes it (the
+geometric mean of the layer ratios from their logarithms, counts with NumPy), and formatted with the
+notice's own number formats.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core import ExperimentConfig, notice, run, theory
+from core.config import replace
+from core.lessons import BY_SLUG, LESSONS
+
+RELU = dict(activation="relu", width=(32,), epochs=6, record_epochs=3, seeds=2)
+
+
+@pytest.fixture(scope="module")
+def cache():
+    store = {}
+
+    def get(config: ExperimentConfig):
+        if config not in store:
+            store[config] = run(config)
+        return store[config]
+    return get
+
+
+def geometric_factor(layer_stats, scheme, epoch, first, last):
+    s = layer_stats[(layer_stats["kind"] == "preactivation") & (layer_stats["epoch"] == epoch)
+                    & (layer_stats["scheme"] == scheme)]
+    q = s.groupby("layer")["second_moment"].mean().loc[first:last].to_numpy()
+    return float(np.exp(np.mean(np.log(q[1:] / q[:-1]))))
+
+
+@pytest.mark.parametrize("data_seed", [0, 1, 2, 3])
+def test_activations_name_each_scheme_with_its_measured_and_predicted_factor(cache, data_seed):
+    config = ExperimentConfig(schemes=("xavier_normal", "he_normal"), depth=5, data_seed=data_seed, **RELU)
+    r = cache(config)
+    ls = r.frames["layer_stats"]
+    pred = theory.second_moment_prediction(r)
+    first_sentence = notice.activations(ls, pred, config.schemes, 0, "preactivation", config.depth)[0]
+    for scheme in config.schemes:
+        measured = geometric_factor(ls, scheme, 0, 1, config.depth)
+        p = pred[pred["scheme"] == scheme].set_index("layer")["second_moment"]
+        predicted = (p[config.depth] / p[1]) ** (1 / (config.depth - 1))
+        clause = f"{scheme}: second moment {notice.factor(measured)} per hidden layer, predicted {notice.factor(predicted)}"
+        assert clause in first_sentence, (clause, first_sentence)
+    # He keeps the second moment, Xavier halves it (He et al. 2015, equal widths): the theory says so exactly
+    assert "xavier_normal: second moment" in first_sentence and "predicted ×0.50" in first_sentence
+    assert "predicted ×1.00" in first_sentence
+
+
+def test_activations_change_with_the_configuration(cache):
+    a = ExperimentConfig(schemes=("xavier_normal", "he_normal"), depth=5, **RELU)
+    b = replace(a, schemes=("normal:std=0.05", "zeros"))
+    out = {}
+    for config in (a, b):
+        r = cache(config)
+        ls = r.frames["layer_stats"]
+        pred = theory.second_moment_prediction(r)
+        out[config] = notice.activations(ls, pred, config.schemes, 0, "preactivation", config.depth)
+    assert out[a] != out[b]
+    assert "zeros: every pre-activation is 0" in out[b][0]
+    assert "xavier_normal" not in " ".join(out[b])
+    measured = geometric_factor(cache(b).frames["layer_stats"], "normal:std=0.05", 0, 1, b.depth)
+    assert f"normal:std=0.05: second moment {notice.factor(measured)} per hidden layer" in out[b][0]
+    # at a later epoch the prediction (which holds at initialization) is not quoted
+    later = notice.activations(cache(a).frames["layer_stats"], theory.second_moment_prediction(cache(a)), a.schemes, a.epochs, "preactivation", a.depth)
+    assert "predicted" not in later[0] and f"At epoch {a.epochs}" in later[0]
+
+
+def test_overview_says_who_diverged_when_and_for_how_many_seeds(cache):
+    config = ExperimentConfig(schemes=("normal:std=0.7", "he_normal"), activation="relu", depth=4, width=(32,),
+                              lr=0.1, epochs=10, seeds=4, record_epochs=3)
+    r = cache(config)
+    summary = r.frames["summary"]
+    sentences = notice.overview(r.frames, config.schemes, config.depth, "classification")
+    text = " ".join(sentences)
+    bad = summary[summary["scheme"] == "normal:std=0.7"]["diverged_epoch"].dropna().astype(int)
+    assert summary[summary["scheme"] == "he_normal"]["diverged_epoch"].isna().all()
+    assert "he_normal diverged" not in text
+    if len(bad):
+        when = (f"at epoch {bad.min()}" if bad.min() == bad.max() else f"between epochs {bad.min()} and {bad.max()}")
+        assert f"normal:std=0.7 diverged {when} for {len(bad)} of 4 seeds." in text, text
+    # the best and worst final test loss, seed means
+    mean = summary.groupby("scheme")["final_test_loss"].mean()
+    assert text.startswith(f"{mean.idxmin()} reached the lowest final test loss, {notice.number(mean.min())}")
+    # a gentler start: nothing diverges, and the sentence goes
+    calm = cache(replace(config, schemes=("normal:std=0.3", "he_normal")))
+    assert calm.frames["summary"]["diverged_epoch"].isna().all()
+    assert "diverged" not in " ".join(notice.overview(calm.frames, ("normal:std=0.3", "he_normal"), 4, "classification"))
+
+
+@pytest.mark.parametrize("width", [6, 10])
+def test_symmetry_counts_units_of_the_configured_width(cache, width):
+    config = ExperimentConfig(schemes=("zeros", "constant:value=0.5", "he_normal"), activation="tanh", depth=2,
+                              width=(width,), epochs=6, record_epochs=3, seeds=2)
+    r = cache(config)
+    d = r.frames["distinct_units"]
+    sentences = notice.symmetry(d, r.frames["summary"], config.schemes, config.depth, "loss", "test")
+    hidden = d[d["layer"] <= config.depth]
+    assert (hidden[hidden["scheme"] == "zeros"]["distinct_units"] == 1).all()  # exactly 0 weights stay 0 under tanh
+    for scheme in config.schemes:
+        # constant weights stay equal in exact arithmetic; in float they may split at the 1e-9 level
+        one = (hidden[hidden["scheme"] == scheme]["distinct_units"] == 1).all()
+        clause = f"{scheme}: 1 functional unit out of {width} in every hidden layer, at every recorded epoch"
+        assert (clause in sentences[0]) == one, (clause, sentences)
+    he = hidden[(hidden["scheme"] == "he_normal") & (hidden["epoch"] == hidden["epoch"].max())]
+    if (he["distinct_units"] == width).all():
+        assert any(s.startswith("he_normal: every unit of every hidden layer is distinct") for s in sentences)
+    # the restarts sentence names the scheme with the widest spread of final test loss, and its range
+    s = r.frames["summary"].groupby("scheme")["final_test_loss"]
+    spread = (s.max() - s.min())
+    widest = spread.idxmax()
+    assert any(f"{widest}: final test loss from {notice.number(s.min()[widest])} to {notice.number(s.max()[widest])}"
+               in x for x in sentences), sentences
+
+
+def test_gradients_say_which_layers_get_no_gradient_and_the_depth_ratio(cache):
+    config = ExperimentConfig(schemes=("zeros", "he_normal", "normal:std=0.05"), depth=4, **RELU)
+    r = cache(config)
+    g = r.frames["gradient_norms"]
+    sentences = notice.gradients(g, config.schemes, 0, "weight_grad_norm", config.depth)
+    text = " ".join(sentences)
+    zero_hidden = g[(g["scheme"] == "zeros") & (g["epoch"] == 0) & (g["layer"] <= config.depth)]
+    assert (zero_hidden["weight_grad_norm"] == 0).all()  # ReLU at zero weights: no signal, no gradient
+    assert "zeros: the weight gradient is exactly 0 in every hidden layer at epoch 0" in text
+    at0 = g[g["epoch"] == 0].groupby(["scheme", "layer"])["weight_grad_norm"].mean()
+    for scheme in ("he_normal", "normal:std=0.05"):
+        q = at0[scheme]
+        assert f"{scheme} {notice.factor(q.iloc[0] / q.iloc[-1])}" in text
+    bias = notice.gradients(g, config.schemes, 0, "bias_grad_norm", config.depth)
+    assert bias != sentences
+
+
+def test_weights_name_copies_and_how_far_training_moved(cache):
+    config = ExperimentConfig(schemes=("zeros", "he_normal", "xavier_normal"), depth=2, **RELU)
+    r = cache(config)
+    ud, init = r.frames["unit_distances"], r.frames["init_distances"]
+    last = config.epochs
+    sentences = notice.weights(ud, init, config.schemes, last, 1, 1)
+    layer1 = ud[(ud["epoch"] == last) & (ud["seed"] == 1) & (ud["layer"] == 1)]
+    assert (layer1[layer1["scheme"] == "zeros"]["distance"] == 0).all()
+    assert sentences[0].startswith(f"zeros: every pair of units in layer 1 is at distance 0 at epoch {last} (seed 1)")
+    near = layer1[(layer1["unit_i"] != layer1["unit_j"]) & (layer1["scheme"] != "zeros")]
+    closest = near.loc[near["distance"].idxmin()]
+    assert sentences[1] == (f"Closest pair of distinct units in layer 1: {closest['scheme']}, "
+                            f"{notice.number(closest['distance'])} apart.")
+    moved = init[init["epoch"] == init["epoch"].max()].groupby("scheme")["relative_distance"].mean().dropna()
+    assert f"moved {moved.idxmax()}'s weights furthest, {notice.percent(moved.max())}" in sentences[-1]
+    assert f"and {moved.idxmin()}'s least, {notice.percent(moved.min())}" in sentences[-1]
+    other = notice.weights(ud, init, ("he_normal", "xavier_normal"), last, 1, 1)
+    assert not any("copies" in s for s in other)
+
+
+def test_boundaries_name_a_one_class_model_and_the_best_accuracy(cache):
+    config = ExperimentConfig(schemes=("zeros", "he_normal"), activation="tanh", depth=2, width=(16,), epochs=6,
+                              record_epochs=3, seeds=2)
+    r = cache(config)
+    b = r.frames["boundaries"]
+    last = b[(b["epoch"] == config.epochs) & (b["seed"] == 0)]
+    sentences = notice.boundaries(b, r.frames["summary"], config.schemes, config.epochs, 0)
+    flat = [s for s, g in last.groupby("scheme") if g["predicted"].nunique() == 1]
+    for scheme in flat:
+        label = int(last[last["scheme"] == scheme]["predicted"].iloc[0])
+        assert f"{scheme} (class {label})" in sentences[0]
+    acc = r.frames["summary"].groupby("scheme")["final_test_accuracy"].mean()
+    assert any(f"Best final test accuracy: {acc.idxmax()}, {notice.percent(acc.max())}" in s for s in sentences)
+
+
+def test_export_counts_the_frames_rows(cache):
+    config = ExperimentConfig(schemes=("zeros", "he_normal"), depth=2, **RELU)
+    r = cache(config)
+    s = notice.export(r.frames, 2, config.seeds)
+    total = sum(len(df) for df in r.frames.values())
+    assert s[0] == f"This run: 4 models (2 schemes × 2 seeds), {config.record_epochs} recorded epochs."
+    assert f"{len(r.frames)} frames, {total:,} rows in all" in s[1]
+
+
+def test_lessons_name_the_closest_lesson_and_what_differs():
+    lesson = BY_SLUG["vanish-explode"]
+    assert notice.lessons(lesson.config, LESSONS) == [f"Your current configuration is the lesson “{lesson.title}”."]
+    near = replace(lesson.config, depth=9)
+    assert notice.lessons(near, LESSONS) == [
+        f"Your configuration is closest to the lesson “{lesson.title}”: 1 setting differs (depth)."]
+
+
+def test_number_formats():
+    assert notice.factor(0.5) == "×0.50" and notice.factor(1e-12) == "×1.0e-12" and notice.factor(math.nan) == "—"
+    assert notice.number(0.08641) == "0.0864" and notice.number(263248.05) == "2.63e+05"
+    assert notice.percent(0.5) == "50%" and notice.percent(0.001) == "0.1%"
