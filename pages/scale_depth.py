@@ -71,7 +71,7 @@ def command_line():
         st.code(command, language="bash", wrap_lines=True)
 
 
-if not estimate.admitted:
+if not estimate.admitted():
     st.warning(literal(_("This sweep is larger than this server runs: {estimate}.").format(
         estimate=estimate.describe())), icon=":material/block:")
     st.markdown(_("Run it on your own machine (add `--backend dask --scheduler ADDRESS` for a Dask cluster); "

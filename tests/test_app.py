@@ -590,7 +590,7 @@ def test_scale_depth_over_the_budget_shows_the_command_that_runs_it(fresh_sweeps
     at = app(link)
     goto(at, "scale_depth")
     assert not at.exception
-    assert any("larger than this server runs" in w.value and "GFLOP" in w.value for w in at.warning)
+    assert any("larger than this server runs" in w.value and "s on this server" in w.value for w in at.warning)
     code = at.get("code")[0].proto.code_text
     query = code.split('--query "', 1)[1].split('"', 1)[0]
     assert SweepConfig.from_query(query) == SweepConfig.from_query(link)
