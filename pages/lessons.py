@@ -1,4 +1,3 @@
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -24,8 +23,6 @@ for lesson in LESSONS:
     with st.container(border=True):
         st.markdown(f"#### {_(lesson.title)}")
         st.markdown(_(lesson.text))
-        view = getattr(lesson, "view", None) or {}  # view keys the lesson opens with (epoch, layer, ...)
-        query = lesson.query + ("&" + urlencode(sorted(view.items())) if view else "")
-        url = page_url(lesson.page, query)
+        url = page_url(lesson.page, lesson.link_query)  # its configuration, then the view that shows its fact
         st.markdown(f"[{_('Open this lesson →')}]({url})")
         st.code(url, language=None, wrap_lines=True)
