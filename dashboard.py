@@ -5,16 +5,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.context import Context, set_context
-from app.language import language_selector, use_visitor_language
-from app.links import repair_link
-from app.navigation import ensure_navigation
-from app.registry import DEFAULT_PAGE, PAGES
-from app.results import over_budget_message, start_workers
-from app.sidebar import sidebar
-from app.text import literal
-from core.config import SCHEMA_VERSION, ExperimentConfig
-from core.i18n import _
+from app import server  # first: it starts the training workers while the imports below run
+
+server.start()
+
+from app.context import Context, set_context  # noqa: E402
+from app.language import language_selector, use_visitor_language  # noqa: E402
+from app.links import repair_link  # noqa: E402
+from app.navigation import ensure_navigation  # noqa: E402
+from app.registry import DEFAULT_PAGE, PAGES  # noqa: E402
+from app.results import over_budget_message  # noqa: E402
+from app.sidebar import sidebar  # noqa: E402
+from app.text import literal  # noqa: E402
+from core.config import SCHEMA_VERSION, ExperimentConfig  # noqa: E402
+from core.i18n import _  # noqa: E402
 
 # A file served by the app itself: a ":material/...:" page icon makes every visitor's browser fetch it from
 # fonts.gstatic.com (seen in Chromium's request log).
@@ -24,7 +28,6 @@ use_visitor_language()
 st.set_page_config(page_title=_("initlab: weight initialization, side by side"), page_icon=ICON,
                    layout="wide")
 ensure_navigation()
-start_workers()
 
 page = st.navigation([st.Page(p.file, title=_(p.title), icon=p.icon, url_path=p.path, default=p.path == DEFAULT_PAGE)
                       for p in PAGES])
@@ -57,3 +60,5 @@ except Exception as e:  # noqa: BLE001 - a broken page must leave the sidebar an
     logging.getLogger("initlab").error("page %s failed:\n%s", page.title, traceback.format_exc())
     st.error(literal(_("This page failed ({error}). The sidebar and the other pages still work.").format(
         error=f"{type(e).__name__}: {e}")))
+finally:
+    ctx.release()  # the session keeps its configuration, not its results (the shared cache does)

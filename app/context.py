@@ -1,6 +1,9 @@
 """What dashboard.py prepares for the page it runs: the configuration, its results, the warnings.
 
-The results are fetched on first use, so pages that draw none (lessons) never wait for a training run.
+The results are fetched on first use, so pages that draw none (lessons) never wait for a training run, and
+held only for the script run that fetched them: dashboard.py calls ``release`` when the run ends, so the
+Context left in the session's state holds no results. The shared cache (app.results) is the one place
+results live between runs, and what it drops is freed.
 """
 from __future__ import annotations
 
@@ -25,12 +28,18 @@ class Context:
     @property
     def results(self) -> Results | None:
         if self._results is None and self.blocked is None:
-            from .results import results_for
+            from .results import TrainingStopped, results_for
             try:
                 self._results = results_for(self.config)
+            except TrainingStopped as e:  # the server's time cap
+                self.blocked = str(e)
             except ValueError as e:  # a configuration the data cannot support, e.g. too few samples per class
                 self.blocked = _("Cannot train this configuration: {error}").format(error=e)
         return self._results
+
+    def release(self) -> None:
+        """Let go of the results at the end of the script run (the cache keeps them while it can)."""
+        self._results = None
 
     @property
     def schemes(self) -> list[str]:

@@ -1,38 +1,43 @@
-"""Training runs for the dashboard: one bounded results cache shared by every session of the server.
+"""Training runs for the dashboard: one scheduler and one bounded results cache per server.
 
-A configuration trains once: a second session asking for it while it trains waits for the same run (a
-classroom opening one link trains it once). ``results_for`` shows a progress bar while it waits.
+- ``RESULTS``: every session's results, bounded in entries and bytes. Sessions keep none of their own (see
+  ``context``): a page asks ``results_for`` on every script run, and what the cache dropped trains again.
+- ``scheduler()``: the server's queue (core.scheduler). ``results_for`` subscribes the session to its
+  configuration's run and, while it waits, redraws the run's place in the queue, its estimate and its
+  progress every POLL_S. Each redraw is where Streamlit raises its rerun (the configuration changed) or
+  stop (the tab closed) exception into the waiting script; the ``finally`` then unsubscribes, and a run
+  nobody waits for any more stops (core.scheduler). A classroom opening one link shares one run.
+- ``limits()``: the server's limits (core.budget.Limits): the public ones, unless the environment
+  (INITLAB_SECONDS, INITLAB_MEMORY_MB, INITLAB_FRAME_ROWS, INITLAB_RUN_SECONDS, INITLAB_JOBS_MB) or the
+  ``[initlab]`` section of .streamlit/secrets.toml (seconds, memory_mb, frame_rows, run_seconds, jobs_mb)
+  says otherwise; the environment wins. "none" lifts a limit.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-import traceback
+from functools import partial
 
 import streamlit as st
 
-from core import budget, workers
+from core import budget, memory, workers
 from core.cache import ResultCache
 from core.config import ExperimentConfig
+from core.control import Stopped
 from core.experiment import Results, run
 from core.i18n import _
+from core.scheduler import Job, JobSpec, JobStopped, Scheduler
 
 LOG = logging.getLogger("initlab")
+POLL_S = 0.2  # how often a waiting session redraws its status (and so notices a rerun or a closed tab)
+# Runs holding memory at once (running or paused); the worker pool grows to this many runs' workers.
+MAX_STARTED = 3
+CACHE_ENTRIES, CACHE_BYTES = 8, 600_000_000
 
 
-@st.cache_resource(show_spinner=False)
-def start_workers() -> None:
-    """Start the training workers in the background once per server (about 2 s), so the first large run
-    does not wait for them."""
-    def warm():
-        try:
-            workers.warm()
-        except Exception:  # noqa: BLE001 - training then starts them itself, or runs in this process
-            LOG.warning("could not start the training workers:\n%s", traceback.format_exc())
-
-    if workers.available():
-        threading.Thread(target=warm, name="initlab-workers", daemon=True).start()
+class TrainingStopped(Exception):
+    """The server stopped this run (its time cap): the message says why, for the page."""
 
 
 def _nbytes(results: Results) -> int:
@@ -40,37 +45,168 @@ def _nbytes(results: Results) -> int:
     return frames + results.initial.nbytes + results.final.nbytes
 
 
-RESULTS: ResultCache[Results] = ResultCache(max_entries=8, max_bytes=600_000_000, size_of=_nbytes)
+RESULTS: ResultCache[Results] = ResultCache(max_entries=CACHE_ENTRIES, max_bytes=CACHE_BYTES, size_of=_nbytes)
+
+_lock = threading.Lock()
+_limits: budget.Limits | None = None
+_scheduler: Scheduler | None = None
+
+
+def _secret_limits() -> dict:
+    try:
+        section = st.secrets.get("initlab", {})
+    except Exception:  # noqa: BLE001 - no secrets file, or one Streamlit cannot read: the defaults
+        return {}
+    return dict(section)
+
+
+def limits() -> budget.Limits:
+    """The server's limits, read once: environment over secrets over the public defaults."""
+    global _limits
+    with _lock:
+        if _limits is None:
+            try:
+                _limits = budget.limits_from_env(base=budget.limits_from(_secret_limits()))
+            except ValueError as e:  # a setting the owner mistyped: say so in the log, keep the public limits
+                LOG.error("ignoring the limits settings: %s", e)
+                _limits = budget.PUBLIC
+        return _limits
+
+
+def scheduler() -> Scheduler:
+    global _scheduler
+    lim = limits()
+    with _lock:
+        if _scheduler is None:
+            # a paused run keeps its workers: start others for the run that goes first
+            _scheduler = Scheduler(cores=workers.workers(), memory_mb=lim.jobs_mb or float("inf"),
+                                   max_started=MAX_STARTED, run_seconds=lim.run_seconds,
+                                   on_pause=workers.prestart if workers.available() else None,
+                                   alive=lambda session: not _session_gone(session))
+            workers.set_pool_size(workers.workers() * MAX_STARTED)
+        return _scheduler
 
 
 def over_budget_message(config: ExperimentConfig) -> str | None:
     try:
-        budget.check(config)
+        budget.check(config, limits())
     except ValueError as e:
         return str(e)
     return None
 
 
+def _train(config: ExperimentConfig, job: Job) -> Results:
+    """A job's work, on its own thread: train, then store the results for everyone."""
+    start = time.perf_counter()
+    LOG.warning("run %s (%d models): started", config.run_id, len(config.models))
+    try:
+        results = run(config, progress=job.report, control=job.control, enforce_budget=False)
+        RESULTS.put(config, results)
+    except Stopped:
+        LOG.warning("run %s: stopped after %.2f s", config.run_id, time.perf_counter() - start)
+        raise
+    finally:
+        # the run's temporaries (and any results the cache just dropped) are free: give the memory back
+        memory.trim()
+    LOG.warning("run %s: trained in %.2f s", config.run_id, time.perf_counter() - start)
+    return results
+
+
+def _session() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.session_id if ctx is not None else None
+
+
+def _session_gone(session) -> bool:
+    """True once the session's browser tab is gone. Streamlit then stops the session's script too, but the
+    scheduler's monitor asks this as well: it does not wait for that thread. (Only sessions of a real
+    server: an anonymous subscriber, or a session under AppTest, is never gone.)"""
+    from streamlit import runtime
+
+    from .server import real_server
+    return isinstance(session, str) and real_server() and not runtime.get_instance().is_active_session(session)
+
+
+def _seconds(s: float) -> str:
+    return f"{max(1, round(s)):,}"
+
+
+def _status_text(status, config: ExperimentConfig) -> str:
+    if status.state == "queued":
+        return _("Waiting for the server's cores: place {place} in the queue, about {wait} s before this run "
+                 "starts, then about {seconds} s of training.").format(
+            place=status.place, wait=_seconds(status.wait_s), seconds=_seconds(status.remaining_s))
+    if status.state == "paused":
+        return _("Paused while shorter runs go first: place {place} in the queue, about {wait} s before it goes "
+                 "on; {percent}% done, about {seconds} s left.").format(
+            place=status.place, wait=_seconds(status.wait_s), percent=int(100 * status.progress),
+            seconds=_seconds(status.remaining_s))
+    if status.progress >= 1:
+        return _("Building the tables of {models} models…").format(models=len(config.models))
+    return _("Training {models} models: {percent}% done, about {seconds} s left.").format(
+        models=len(config.models), percent=int(100 * status.progress), seconds=_seconds(status.remaining_s))
+
+
+def stopped_message(error: JobStopped) -> str:
+    if error.reason == "time":
+        return _("This run was stopped after {seconds} s of training, the most this server gives one run (time "
+                 "spent waiting in the queue or paused does not count). Fewer seeds, schemes, epochs or samples "
+                 "make it shorter.").format(seconds=_seconds(error.limit_s))
+    return _("This run was stopped before it finished. Reload the page to train it again.")
+
+
 def results_for(config: ExperimentConfig) -> Results:
+    """The results of ``config``: from the cache, or trained by the scheduler while this session waits and
+    watches. Raises TrainingStopped (with the message to show) if the server stopped the run."""
     cached = RESULTS.get(config)
     if cached is not None:
         return cached
-    bar = st.progress(0.0, text=_("Training…"))
-
-    def progress(epoch: int, total: int):
-        if epoch == total or epoch % max(1, total // 50) == 0:
-            bar.progress(epoch / max(total, 1),
-                         text=_("Training {models} models: epoch {epoch}/{total}").format(
-                             models=len(config.models), epoch=epoch, total=total))
-
-    def train() -> Results:
-        start = time.perf_counter()
-        results = run(config, progress=progress)
-        LOG.warning("trained run %s (%d models) in %.2f s", config.run_id, len(config.models),
-                    time.perf_counter() - start)
-        return results
-
+    session = _session()
+    est = budget.estimate(config)
+    ticket = scheduler().subscribe(config, session, lambda: JobSpec(partial(_train, config), est.seconds,
+                                                                     est.memory_mb, est.cores))
+    box = st.empty()
+    cap = limits().run_seconds
     try:
-        return RESULTS.get_or_compute(config, train)
+        while not ticket.wait(POLL_S):
+            if _session_gone(session):
+                break
+            status = ticket.status()
+            with box.container():
+                st.progress(min(1.0, status.progress), text=_status_text(status, config))
+                if cap is not None:
+                    st.caption(_("A run may train for at most {seconds} s on this server; time in the queue or "
+                                 "paused does not count.").format(seconds=_seconds(cap)))
+        if not ticket.job.done.is_set():
+            st.stop()
+        try:
+            results = ticket.result()
+        except JobStopped as e:
+            raise TrainingStopped(stopped_message(e)) from None
     finally:
-        bar.empty()
+        ticket.close()
+    box.empty()
+    return results
+
+
+def prefetch(config: ExperimentConfig) -> Results:
+    """``config``'s results without a page to draw on: from the cache, or trained by the scheduler for an
+    anonymous subscriber (who never leaves before the end, so the run is not stopped for want of one)."""
+    cached = RESULTS.get(config)
+    if cached is not None:
+        return cached
+    e = budget.estimate(config)
+    ticket = scheduler().subscribe(config, None, lambda: JobSpec(partial(_train, config), e.seconds, e.memory_mb,
+                                                                 e.cores))
+    try:
+        return ticket.result()
+    finally:
+        ticket.close()
+
+
+def frame_for(config: ExperimentConfig, name: str):
+    """One frame of ``config``'s results, for a download made after the script run: from the cache, or
+    trained again if the cache dropped it meanwhile. Download buttons call this rather than holding a
+    frame, so a session keeps no results the cache has dropped."""
+    return prefetch(config).frames[name]

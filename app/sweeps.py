@@ -6,6 +6,7 @@ A sweep trains once per server: a second session asking for it while it trains w
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import streamlit as st
@@ -18,6 +19,9 @@ LOG = logging.getLogger("initlab")
 
 SWEEPS: ResultCache[SweepResults] = ResultCache(max_entries=8, max_bytes=100_000_000,
                                                 size_of=lambda r: int(r.frame.memory_usage(deep=True).sum()))
+# One lock per sweep in training: a second session asking for it waits, then finds it in the cache.
+_training: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
 
 
 def sweep_results(sweep: SweepConfig) -> SweepResults:
@@ -38,7 +42,17 @@ def sweep_results(sweep: SweepConfig) -> SweepResults:
                     sweep.models, time.perf_counter() - start)
         return results
 
+    with _guard:
+        lock = _training.setdefault(key, threading.Lock())
     try:
-        return SWEEPS.get_or_compute(key, train)
+        with lock:
+            cached = SWEEPS.get(key)
+            if cached is not None:
+                return cached
+            results = train()
+            SWEEPS.put(key, results)
+            return results
     finally:
+        with _guard:
+            _training.pop(key, None)
         bar.empty()

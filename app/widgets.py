@@ -15,6 +15,7 @@ from core import charts, density, export, notice, theory
 from core.i18n import _
 
 from .context import Context
+from .results import frame_for
 from .text import literal
 from .views import PageView
 
@@ -71,10 +72,14 @@ def what_to_notice(sentences: list[str]) -> None:
 
 def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = None,
                  frame: pd.DataFrame | None = None) -> None:
-    """A CSV download of one of the run's frames, or of ``frame`` (a page's derived frame) under that name."""
-    df = ctx.frames[frame_name] if frame is None else frame
-    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{len(df):,}"),
-                       data=lambda: export.csv_bytes(df, ctx.config.run_id),
+    """A CSV download of one of the run's frames, or of ``frame`` (a page's small derived frame) under that name.
+    A run's frame is made when clicked, from the shared cache: the button must not hold the frame itself
+    (Streamlit keeps it as long as the session shows the page, past the cache's bound)."""
+    config = ctx.config
+    rows = len(ctx.frames[frame_name] if frame is None else frame)
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{rows:,}"),
+                       data=lambda: export.csv_bytes(frame_for(config, frame_name) if frame is None else frame,
+                                                     config.run_id),
                        file_name=f"initlab_{frame_name}_{ctx.config.run_id}.csv", mime="text/csv",
                        on_click="ignore", key=key or f"dl_{frame_name}")
 

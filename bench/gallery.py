@@ -24,7 +24,7 @@ from bench.serve import CHROMIUM, CHROMIUM_ARGS, server  # noqa: E402
 
 # The default schemes on a ReLU network deep enough for the signal to vanish or explode, where the theory
 # draws its predicted line.
-GALLERY_QUERY = "v=1&activation=relu&depth=8&width=64"
+GALLERY_QUERY = "v=2&activation=relu&depth=8&width=64"
 OUT = ROOT / "bench" / "gallery"
 CHART = "[data-testid=stVegaLiteChart]"
 SETTLED = """() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'

@@ -1,11 +1,21 @@
-"""A classroom at once: N browser sessions, each opening a different link, on one server.
+"""Many visitors on one server, in headless Chromium.
 
-    python bench/many_users.py [--users 8]
+    python bench/many_users.py [--users 8]       # a classroom: N different links at once, CSVs checked
+    python bench/many_users.py --heavy [--heavy-users 6]
 
-Every session opens the Export page of its own configuration and downloads
-the summary CSV; the script then recomputes each configuration in-process
-with core.run and checks the downloaded numbers are identical. Reports the
-wall time, each session's time, and the server's peak resident memory.
+Classroom: every session opens the Export page of its own configuration and
+downloads the summary CSV; the script then recomputes each configuration
+in-process with core.run and checks the downloaded numbers are identical.
+Reports the wall time, each session's time, and the server's peak resident
+memory (server and workers).
+
+Heavy (the scheduler's promises): a small link is timed alone (first chart);
+then six heavy links (about 30 s estimated each) are opened at once and, a
+few seconds later, the same small link with another data seed: its time must
+stay within 2x its time alone. Then the heavy tabs are closed: the CPU time of
+the server and its workers (psutil, in 0.25 s windows) must fall to idle
+within 2 s. Last, the server's resident memory after the run, against the
+bound: the idle baseline after the first page plus the results cache's bound.
 """
 from __future__ import annotations
 
@@ -20,8 +30,17 @@ import pandas as pd
 from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.serve import CHROMIUM, CHROMIUM_ARGS, PeakRSS, server  # noqa: E402
+from bench.serve import CHROMIUM, CHROMIUM_ARGS, PeakRSS, cpu_between, server, tree_cpu, tree_rss  # noqa: E402
 from core import ExperimentConfig, run  # noqa: E402
+from core.config import replace  # noqa: E402
+
+CHART = ".vega-embed canvas, .vega-embed svg"
+TWELVE = ("zeros", "normal:std=1", "xavier_normal", "he_normal", "xavier_uniform", "he_uniform", "lecun_normal",
+          "orthogonal", "lecun_uniform", "torch_default", "truncated_normal", "uniform")
+# about 30 s estimated on the reference machine, 380 MB estimated memory: core.budget.estimate
+HEAVY = ExperimentConfig(n_samples=4000, schemes=TWELVE, seeds=4, depth=3, width=(96,), epochs=30, record_epochs=5)
+SMALL = ExperimentConfig(epochs=30)  # the default configuration, shorter: about 1 s estimated
+IDLE_CPU = 0.15  # below this share of one core, the server and its workers count as idle
 
 SCHEME_SETS = [("zeros", "he_normal"), ("xavier_normal", "normal:std=1"), ("orthogonal", "lecun_normal"),
                ("he_uniform", "torch_default"), ("lsuv", "glorot_standard"), ("constant:value=0.5", "sparse"),
@@ -74,10 +93,80 @@ async def main_async(users: int) -> int:
     return 0 if ok == users else 1
 
 
+async def first_chart(browser, url: str) -> tuple[float, object]:
+    """Open ``url`` in a new session; seconds until its first chart is drawn, and the session's context."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    start = time.perf_counter()
+    await page.goto(url, timeout=600_000)
+    await page.wait_for_selector(CHART, timeout=600_000)
+    return time.perf_counter() - start, context
+
+
+async def idle_after(pid: int, start: float, limit: float = 30.0) -> float:
+    """Seconds from ``start`` until the server and its workers use under IDLE_CPU of a core over a 0.25 s
+    window (``limit`` if they never do)."""
+    before = tree_cpu(pid)
+    t0 = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        await asyncio.sleep(0.25)
+        now, t1 = tree_cpu(pid), time.perf_counter()
+        if cpu_between(before, now) / (t1 - t0) < IDLE_CPU:
+            return t0 - start  # idle from the start of that window
+        before, t0 = now, t1
+    return limit
+
+
+async def heavy_async(n_heavy: int) -> int:
+    log = Path("/tmp/many_users_heavy_server.log")
+    with server(log=log) as (base, proc):
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            t, ctx = await first_chart(browser, base + "/")  # the server's first page: imports, workers
+            await ctx.close()
+            await asyncio.sleep(3)
+            baseline = tree_rss(proc.pid) / 2**20
+            alone, ctx = await first_chart(browser, f"{base}/?{replace(SMALL, data_seed=101).to_query()}")
+            await ctx.close()
+            with PeakRSS(proc.pid) as mem:
+                heavy = []
+                for i in range(n_heavy):
+                    context = await browser.new_context()
+                    page = await context.new_page()
+                    await page.goto(f"{base}/?{replace(HEAVY, data_seed=i).to_query()}", wait_until="commit",
+                                    timeout=300_000)
+                    heavy.append(context)
+                await asyncio.sleep(5)  # the heavy runs are queued and training
+                loaded, ctx = await first_chart(browser, f"{base}/?{replace(SMALL, data_seed=102).to_query()}")
+                await ctx.close()
+                closed = time.perf_counter()
+                await asyncio.gather(*(c.close() for c in heavy))
+                freed = await idle_after(proc.pid, closed)
+            await browser.close()
+            await asyncio.sleep(3)
+            after = tree_rss(proc.pid) / 2**20
+    from app.results import CACHE_BYTES
+    bound = baseline + CACHE_BYTES / 2**20
+    print(f"small link alone: first chart after {alone:.2f} s; with {n_heavy} heavy links training: {loaded:.2f} s "
+          f"({loaded / alone:.2f}x, promise 2x)")
+    print(f"heavy tabs closed: server and workers idle (under {IDLE_CPU:.0%} of a core) after {freed:.2f} s "
+          f"(promise 2 s)")
+    print(f"server + workers RSS: {baseline:.0f} MiB idle after the first page, peak {mem.peak / 2**20:.0f} MiB, "
+          f"{after:.0f} MiB after the run (bound {bound:.0f} MiB = baseline + the cache's {CACHE_BYTES / 1e6:.0f} MB)")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
+    ok = loaded <= 2 * alone and freed <= 2.0 and after <= bound
+    return 0 if ok else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--users", type=int, default=8)
-    return asyncio.run(main_async(ap.parse_args().users))
+    ap.add_argument("--heavy", action="store_true", help="the scheduler's scenario: heavy links, a small one, closed tabs")
+    ap.add_argument("--heavy-users", type=int, default=6)
+    args = ap.parse_args()
+    if args.heavy:
+        return asyncio.run(heavy_async(args.heavy_users))
+    return asyncio.run(main_async(args.users))
 
 
 if __name__ == "__main__":

@@ -305,7 +305,7 @@ def job_run(query: str) -> dict:
     t = time.perf_counter()
     experiment.run(cfg)
     return {"seconds": time.perf_counter() - t, "gflop_est": e.gflop, "rows_est": e.frame_rows,
-            "mem_mb_est": e.param_mb, "layer_steps_est": e.layer_steps}
+            "mem_mb_est": e.memory_mb, "layer_steps_est": e.layer_steps, "seconds_est": e.seconds}
 
 
 def job_growth() -> dict:
@@ -592,9 +592,9 @@ def write_results(path, info, rows, blas_rows, growth_rows, largest, results, to
         pts = ", ".join(f"{x}: {t:.2f}" for x, t in zip(s["x"], s["seconds"]))
         L.append(f"| {name} | {e_all:.2f} | {e_tail:.2f} | {pts} |")
     if largest:
-        L += ["", f"## Largest configurations the budget admits (MAX_GFLOP {budget.MAX_GFLOP:g}, MAX_FRAME_ROWS "
-              f"{budget.MAX_FRAME_ROWS:,}, MAX_PARAM_MB {budget.MAX_PARAM_MB:g}, MAX_LAYER_STEPS "
-              f"{budget.MAX_LAYER_STEPS:,})", "",
+        lim = budget.PUBLIC
+        L += ["", f"## Largest configurations the budget admits (estimated {lim.seconds:g} s, {lim.memory_mb:g} MB, "
+              f"{lim.frame_rows:,} rows)", "",
               "| family | seconds | peak RSS MB | estimate | link query |", "| --- | ---: | ---: | --- | --- |"]
         for label, query, r in largest:
             L.append(f"| {label} | {r['seconds']:.1f} | {r['rss_mb']:.0f} | {r['gflop_est']:.0f} GFLOP, "

@@ -71,6 +71,40 @@ def server(timeout: float = 60.0, log: Path | None = None):
             out.close()
 
 
+def _tree(pid: int) -> list[psutil.Process]:
+    p = psutil.Process(pid)
+    return [p, *p.children(recursive=True)]
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (the server and its training workers)."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def tree_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by a process and each of its living descendants, by pid."""
+    out = {}
+    for p in _tree(pid):
+        try:
+            t = p.cpu_times()
+            out[p.pid] = t.user + t.system
+        except psutil.Error:
+            pass
+    return out
+
+
+def cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two ``tree_cpu`` snapshots by the processes alive at the second (one that
+    ended meanwhile no longer counts: its last seconds are lost, never negative)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 class PeakRSS:
     """Polls the resident memory of a process (and its children) in a thread."""
 

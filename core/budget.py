@@ -1,33 +1,143 @@
-"""How much work a configuration asks for, and the limit a public server accepts.
+"""How long and how much memory a configuration will take, and the limits a public server accepts.
 
-A shared link is untrusted input: before anything trains, ``estimate`` counts
-the floating-point operations of training, evaluation and probes, the rows
-the probes will produce and the bytes the parameters need, and ``check``
-refuses a configuration past any limit with the estimate and the limit.
-The limits were set from bench/ measurements on a 2-core machine so that the
-largest admitted configuration finishes in under a minute in under 1.5 GB.
+A shared link is untrusted input: before anything trains, ``estimate`` predicts the run's seconds on the
+reference machine (2 cores), its peak memory and the rows its tables will hold, and ``check`` refuses a
+configuration past a limit, naming the estimate and the limit.
+
+The time is a model of what a run really does, term by term, each counted from the configuration the way
+the trainer does it (core.trainer, core.probes, core.frames):
+
+- matrix products: their FLOPs (float64 runs at about half float32's rate), the weights each per-model
+  product streams (a batch of one reads a whole matrix for a vector's worth of arithmetic), and one call per
+  model (NumPy loops over the stacked models, so 176 models make 176 small BLAS calls per product);
+- elementwise work per element of every layer, by activation and dtype (``ACTIVATION_NS``: GELU's erf, ELU's
+  and softplus's exponentials cost 20 to 60 times a ReLU), plus the bias, loss and delta passes;
+- the optimizer's passes over every parameter of every model, per step;
+- a fixed cost per NumPy call: per layer-step, a run with batch 1 on 16,000 samples makes millions;
+- the probes at each recorded epoch (forward and backward on the probe batch, statistics of every value,
+  unit distances, the decision-boundary grid) and the rows the tables get;
+- the split over the worker processes (``trainer.auto_groups``): training work divided by the groups, the
+  tables built after it on one core.
+
+The coefficients (``TIME``, ``MEMORY``) are fitted by ``python bench/adversarial.py --fit`` from measured
+runs on the reference machine, and ``bench/adversarial.py`` then searches for the admitted configuration
+whose measured time and memory exceed their estimates the most; bench/RESULTS.md records both.
+
+The limits (``Limits``) are the public server's by default (``PUBLIC``); a self-hosted server sets its own
+(``limits_from``: environment variables or the ``[initlab]`` section of ``.streamlit/secrets.toml``).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Mapping
 
 from . import datasets
 from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession
-from .trainer import EVAL_CHUNK, MAX_CURVE_POINTS
+from .trainer import BLAS_THREADS_MIN_MFLOP, EVAL_CHUNK, MAX_CURVE_POINTS, PARALLEL_MIN_MFLOP
 
-# Set from bench/ (python -m bench, "largest admitted") on a 2-core machine: the slowest families run at
-# about 10 GFLOP/s (many small models) and 40 us per layer-step, so each limit alone stays near 30 s,
-# half the 60 s allowed; 3 M frame rows take about 450 MB in pandas.
-MAX_GFLOP = 300.0  # training + evaluation + probes
-MAX_FRAME_ROWS = 3_000_000  # rows of all probe frames together
-MAX_PARAM_MB = 600.0  # parameters, gradients, optimizer state and activation buffers of all models
-# Every layer of every optimizer step (and of every evaluation chunk) costs a fixed handful of NumPy calls
-# plus one small BLAS call per model, whatever the FLOPs: a tiny network with batch 1 on 16,000 samples is
-# slow for that reason alone. Counted as layers x steps x (1 + models / MODELS_PER_STEP_UNIT).
-MAX_LAYER_STEPS = 600_000
-MODELS_PER_STEP_UNIT = 16
-PARAM_COPIES = 12  # (K, P) arrays alive during a run: weights, grads, scratch, state, checkpoints, results
+REFERENCE_CORES = 2  # the public server's CPUs: estimates are for them, whatever machine computes them
+
+# Nanoseconds per element of one activation's forward and derivative (float32, float64) on the reference
+# machine: python bench/adversarial.py --calibrate.
+ACTIVATION_NS: dict[str, dict[str, tuple[float, float]]] = {
+    "float32": {"linear": (0.2, 0.2), "relu": (0.7, 0.3), "leaky_relu": (6.7, 6.4), "elu": (21.4, 6.0),
+                "selu": (23.1, 6.5), "gelu": (20.1, 24.7), "tanh": (3.5, 0.5), "sigmoid": (7.6, 0.6),
+                "softplus": (31.6, 7.6)},
+    "float64": {"linear": (0.9, 0.5), "relu": (0.9, 0.7), "leaky_relu": (8.5, 6.9), "elu": (25.7, 9.3),
+                "selu": (23.0, 7.6), "gelu": (33.2, 48.6), "tanh": (14.8, 1.9), "sigmoid": (10.5, 1.8),
+                "softplus": (33.5, 11.6)},
+}
+# NumPy calls (and temporaries) of one activation's forward and derivative (core.activations): for small
+# layers each call's fixed cost, not the elements, is the price.
+ACTIVATION_CALLS = {"linear": (1, 1), "relu": (1, 1), "leaky_relu": (4, 3), "elu": (6, 4), "selu": (7, 4),
+                    "gelu": (6, 9), "tanh": (1, 2), "sigmoid": (1, 2), "softplus": (1, 1)}
+# Passes over the (K, P) parameters per step: the finiteness check, the update, its temporaries.
+OPTIMIZER_PASSES = {"sgd": 3, "momentum": 5, "adam": 13}
+# NumPy calls per layer of a step (forward, backward, their buffers) and per step beyond the layers.
+CALLS_PER_LAYER_STEP = 9
+CALLS_PER_STEP = 25
+
+# Seconds per unit of each term of the model (``time_terms``): fitted by bench/adversarial.py --fit to the
+# CPU times of 119 random runs (0.5 to 10 s estimated) on the reference machine, 2026-11-30; the server's
+# terms then scaled so that the median run is at its estimate. bench/RESULTS.md has the fit's errors.
+TIME: dict[str, float] = {
+    "gflop32": 0.01625,  # s per GFLOP of float32 products (calibrated: 12 x (128 x 256 by 256 x 256))
+    "gflop64": 0.03584,  # s per GFLOP of float64 products (calibrated: the same in float64)
+    "weight_gb": 0.04411,  # s per GB of weights streamed by per-model products
+    "model_calls": 1.287e-07,  # s per per-model product call
+    "activation_s": 1.0,  # x the activation table's seconds (calibrated: the table is measured)
+    "elem_gb": 0.4876,  # s per GB of other elementwise passes
+    "param_gb": 0.1897,  # s per GB of optimizer passes
+    "numpy_calls": 3.171e-06,  # s per NumPy call
+    "probe_values": 1.12e-08,  # s per probed value (statistics and histograms)
+    "model_records": 3.64e-05,  # s per model and record (per-model work of the probes, the records' trip back)
+    "train_fixed": 0.103,  # s per worker group and run (buffers, the trip to a worker and back)
+    "rows": 3.35e-07,  # s per table row (on the server, after training)
+    "fixed": 0.0975,  # s per run: data, initial weights
+}
+# Bytes of peak memory (server and workers, above their idle baseline) per unit of each term of
+# ``memory_terms``: fitted by bench/adversarial.py --fit to the same runs' peaks, then scaled so that the
+# median run is at its estimate.
+MEMORY: dict[str, float] = {
+    "arrays": 0.79,  # x the parameters, optimizer state, buffers and evaluation chunks counted
+    "rows": 124.0,  # bytes per table row (the frames, and the records they are built from)
+    "fixed": 33e6,  # bytes per run
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server accepts. ``seconds``, ``memory_mb`` and ``frame_rows`` bound one run's estimate
+    (``check``); ``run_seconds`` caps a run's running time on the server and ``jobs_mb`` the memory estimates
+    of the runs started at once (core.scheduler). None: no limit.
+
+    The public defaults: bench/adversarial.py searches for the admitted runs the model underestimates most
+    (bench/RESULTS.md). Its time estimates were at most 1.16x too low near the limit, so 35 s keeps the
+    largest admitted run under a minute; its memory estimates up to 1.59x too low (deep float64 Adam stacks
+    of very unequal widths), so 650 MB keeps server and workers (about 400 MB idle) under 1.5 GB. On a 2.7 GB host, 900 MB of runs
+    at once (one large run and small ones) leave room for the server, the 600 MB results cache, the
+    workers of paused runs and the sessions.
+    """
+    seconds: float | None = 35.0
+    memory_mb: float | None = 650.0
+    frame_rows: int | None = 3_000_000
+    run_seconds: float | None = 120.0
+    jobs_mb: float | None = 900.0
+
+
+PUBLIC = Limits()
+NONE = Limits(None, None, None, None, None)
+ENV_PREFIX = "INITLAB_"  # INITLAB_SECONDS=60, INITLAB_MEMORY_MB=none, ...
+
+
+def limits_from(settings: Mapping[str, object], base: Limits = PUBLIC) -> Limits:
+    """``base`` with the values in ``settings`` (field name -> a number, or "none" for no limit); raises
+    ValueError naming a bad name or value."""
+    known = {f.name: f for f in fields(Limits)}
+    changes = {}
+    for name, raw in settings.items():
+        if name not in known:
+            raise ValueError(f"limits: unknown setting {name!r}; allowed: {', '.join(known)}")
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("none", "off", "")):
+            changes[name] = None
+            continue
+        try:
+            value = float(raw) if not isinstance(raw, bool) else math.nan
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"limits: {name} got {raw!r}; allowed: a positive number, or none")
+        changes[name] = int(value) if name == "frame_rows" else value
+    return replace(base, **changes)
+
+
+def limits_from_env(environ: Mapping[str, str] = os.environ, base: Limits = PUBLIC) -> Limits:
+    """``base`` with the INITLAB_<FIELD> environment variables (INITLAB_SECONDS, INITLAB_MEMORY_MB,
+    INITLAB_FRAME_ROWS, INITLAB_RUN_SECONDS, INITLAB_JOBS_MB)."""
+    return limits_from({f.name: environ[ENV_PREFIX + f.name.upper()] for f in fields(Limits)
+                        if ENV_PREFIX + f.name.upper() in environ}, base)
 
 
 @dataclass(frozen=True)
@@ -35,17 +145,56 @@ class Estimate:
     models: int
     params_per_model: int
     n_train: int
-    gflop: float
+    gflop: float  # matrix-product FLOPs of training, evaluation and probes
     frame_rows: int
-    param_mb: float
-    layer_steps: int = 0
+    param_mb: float  # parameters, gradients, optimizer state and buffers of all models
+    layer_steps: int  # layers x (optimizer steps + evaluation chunks)
+    seconds: float  # estimated running time on the reference machine
+    memory_mb: float  # estimated peak memory above the server's and workers' baseline
+    groups: int  # worker groups the training is divided over
+    cores: int  # cores the training keeps busy
 
-    def describe(self) -> str:
+    def describe(self, limits: Limits = PUBLIC) -> str:
+        def lim(value, fmt):
+            return "" if value is None else f" (limit {fmt.format(value)})"
         return (f"{self.models} models x {self.params_per_model:,} parameters, {self.n_train:,} training samples: "
-                f"about {self.gflop:,.1f} GFLOP (limit {MAX_GFLOP:,.0f}), {self.frame_rows:,} result rows "
-                f"(limit {MAX_FRAME_ROWS:,}), {self.param_mb:,.0f} MB of parameters, optimizer state and "
-                f"activations (limit {MAX_PARAM_MB:,.0f}), {self.layer_steps:,} layer-steps "
-                f"(limit {MAX_LAYER_STEPS:,})")
+                f"about {self.seconds:,.0f} s on this server{lim(limits.seconds, '{:,.0f} s')} and "
+                f"{self.memory_mb:,.0f} MB of memory{lim(limits.memory_mb, '{:,.0f} MB')}, "
+                f"{self.frame_rows:,} result rows{lim(limits.frame_rows, '{:,}')}; "
+                f"{self.gflop:,.1f} GFLOP in {self.layer_steps:,} layer-steps")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the cost model reads of a configuration, computed as the trainer computes it."""
+    k: int
+    sizes: tuple[int, ...]
+    n_train: int
+    n_test: int
+    batch: int
+    steps: int  # optimizer steps
+    curve_points: int
+    records: int
+    item: int  # bytes per float
+    groups: int  # worker groups training work is divided over
+    cores: int  # cores the run keeps busy: its groups, or BLAS's threads for one large stack in one group
+    grid: bool  # 2-D classification: the decision-boundary grid is probed
+
+    @property
+    def layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def weights(self) -> int:
+        return sum(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
+    def params(self) -> int:
+        return self.weights + sum(self.sizes[1:])
+
+    @property
+    def hidden(self) -> tuple[int, ...]:
+        return self.sizes[1:-1]
 
 
 def sizes(config) -> tuple[int, ...]:
@@ -53,49 +202,178 @@ def sizes(config) -> tuple[int, ...]:
     return (n_in, *config.widths, n_out)
 
 
-def estimate(config) -> Estimate:
-    s = sizes(config)
-    weights = sum(a * b for a, b in zip(s[:-1], s[1:]))
-    params = weights + sum(s[1:])
-    k = len(config.models)
-    n = datasets.get(config.dataset).dims(config.n_samples, config.features, config.classes)[0]
-    n_train = n - math.ceil(n * config.test_size)
-    curve_points = min(config.epochs, MAX_CURVE_POINTS) + 1
-    rec = min(config.record_epochs, config.epochs + 1)
-    layers = len(s) - 1
-    train = 6.0 * weights * n_train * config.epochs
-    evaluation = 2.0 * weights * n * curve_points
-    units = [min(w, MAX_UNITS) for w in s[1:]]
-    probe = rec * (6.0 * weights * min(PROBE_SIZE, n_train)
-                   + sum(3.0 * u * u * (fi + 1) for u, fi in zip(units, s[:-1]))
-                   + (2.0 * weights * GRID * GRID if s[0] == 2 else 0.0))
-    gflop = k * (train + evaluation + probe) / 1e9
-    rows_per_record = layers * (len(KINDS) * (N_BINS + 1) + 3) + sum(u * u for u in units) + GRID * GRID
-    frame_rows = k * rec * rows_per_record
-    item = 4 if config.dtype == "float32" else 8
+def shape(config) -> Shape:
+    spec = datasets.get(config.dataset)
+    n, n_in, n_out = spec.dims(config.n_samples, config.features, config.classes)
+    s = (n_in, *config.widths, n_out)
+    n_test = math.ceil(n * config.test_size)
+    n_train = n - n_test
     batch = n_train if config.batch_size in (0, None) or config.batch_size >= n_train else config.batch_size
-    hidden = s[1:-1]
-    # training buffers per batch size (z and a per layer, two ping-pong deltas, the batch; a shorter last
-    # batch gets its own set), the evaluator's two chunks, the probe batch's values in float64, the grid's
-    # two chunk buffers and its classes and probabilities, the initial weights in float64
-    sets = 1 if n_train % batch == 0 else 2
-    per_sample = 2 * sum(hidden) + s[-1] + 2 * max(hidden, default=0) + s[0]
-    activations = sets * k * batch * per_sample * item
-    evaluation = 2 * min(EVAL_CHUNK, k * min(n, max(1, EVAL_CHUNK // max(1, k * max(s)))) * max(s)) * item
-    grid_chunk = min(GRID * GRID, ProbeSession.GRID_CHUNK)
-    probes = k * (min(PROBE_SIZE, n_train) * (3 * sum(s[1:]) + 4 * max(s[1:])) * 8
-                  + grid_chunk * 2 * (max(s) + 1) * item + GRID * GRID * (1 + item) + params * 8)
-    param_mb = (k * params * PARAM_COPIES * item + activations + evaluation + probes) / 1e6
     steps = math.ceil(n_train / batch) * config.epochs
-    chunks = math.ceil(n / max(1, min(n, EVAL_CHUNK // max(1, k * max(s))))) + 1
-    layer_steps = math.ceil(layers * (steps + curve_points * chunks) * (1 + k / MODELS_PER_STEP_UNIT))
-    return Estimate(k, params, n_train, gflop, frame_rows, param_mb, layer_steps)
+    k = len(config.models)
+    step_mflop = 6.0 * sum(a * b for a, b in zip(s[:-1], s[1:])) * batch * k / 1e6
+    groups = min(REFERENCE_CORES, k) if steps * step_mflop >= PARALLEL_MIN_MFLOP else 1
+    cores = REFERENCE_CORES if groups > 1 or step_mflop >= BLAS_THREADS_MIN_MFLOP else 1
+    return Shape(k, s, n_train, n_test, batch, steps, min(config.epochs, MAX_CURVE_POINTS) + 1,
+                 min(config.record_epochs, config.epochs + 1), 4 if config.dtype == "float32" else 8, groups,
+                 cores, n_in == 2 and spec.task == "classification")
 
 
-def check(config) -> Estimate:
+def frame_rows(sh: Shape) -> int:
+    """Rows of every table: per record and model, the layer statistics and histograms, gradient norms,
+    distances from the start, distinct units, unit distances and the boundary grid; the curves; the data."""
+    units = [min(w, MAX_UNITS) for w in sh.sizes[1:]]
+    per_record = (sh.layers * (len(KINDS) * (N_BINS + 1) + 3) + sum(u * u for u in units)
+                  + (GRID * GRID if sh.grid else 0))
+    return sh.k * (sh.records * per_record + 2 * sh.curve_points + 1) + sh.n_train + sh.n_test
+
+
+def _products(sh: Shape, rows: int, backward: bool) -> tuple[float, float, float]:
+    """(FLOPs, bytes of weights streamed, per-model calls) of one forward (and backward) pass of every model
+    over ``rows`` samples."""
+    flop = weight_bytes = calls = 0.0
+    for i, (a, c) in enumerate(zip(sh.sizes[:-1], sh.sizes[1:])):
+        flop += 2.0 * rows * a * c
+        weight_bytes += a * c * sh.item
+        calls += 1
+        if backward:
+            flop += 2.0 * rows * a * c + 2.0 * rows * c  # the weight gradient, the bias gradient
+            calls += 2
+            if i:  # the delta of the layer below
+                flop += 2.0 * rows * a * c
+                weight_bytes += a * c * sh.item
+                calls += 1
+    return sh.k * flop, sh.k * weight_bytes, sh.k * calls
+
+
+def _activation_s(sh: Shape, dtype: str, act: str, rows: int, backward: bool) -> float:
+    forward_ns, derivative_ns = ACTIVATION_NS[dtype][act]
+    per = forward_ns + (derivative_ns + ACTIVATION_NS[dtype]["linear"][0] if backward else 0.0)
+    return sh.k * rows * sum(sh.hidden) * per * 1e-9
+
+
+def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
+    """The model's terms, in the units of ``TIME``; "rows" and "fixed" run on the server after training, the
+    rest is training, split over ``sh.groups`` worker processes."""
+    sh = sh or shape(config)
+    n = sh.n_train + sh.n_test
+    dtype, act = config.dtype, config.activation
+    chunk = max(1, min(max(sh.n_train, sh.n_test), EVAL_CHUNK // max(1, sh.k * max(sh.sizes))))
+    chunks = math.ceil(sh.n_train / chunk) + math.ceil(sh.n_test / chunk)
+    probe_rows = min(PROBE_SIZE, sh.n_train)
+    grid_rows = GRID * GRID if sh.grid else 0
+
+    # training steps
+    f, wb, calls = _products(sh, sh.batch, backward=True)
+    flop, weight_bytes, model_calls = f * sh.steps, wb * sh.steps, calls * sh.steps
+    activation = _activation_s(sh, dtype, act, sh.batch, True) * sh.steps
+    units = sum(sh.sizes[1:])
+    elems = sh.k * sh.batch * (2 * units + 2 * sum(sh.hidden) + 10 * sh.sizes[-1]) * sh.steps
+    act_fwd, act_back = ACTIVATION_CALLS[act]
+    hidden = len(sh.hidden)
+    numpy_calls = sh.groups * sh.steps * (CALLS_PER_STEP + CALLS_PER_LAYER_STEP * sh.layers
+                                          + (act_fwd + act_back) * hidden)
+    param_bytes = sh.k * sh.params * sh.item * OPTIMIZER_PASSES[config.optimizer] * sh.steps
+    if config.weight_decay:
+        param_bytes += 2 * sh.k * sh.params * sh.item * sh.steps
+    # curve points: both splits forward, in chunks
+    f, wb, calls = _products(sh, n, backward=False)
+    flop += f * sh.curve_points
+    weight_bytes += wb * chunks * sh.curve_points
+    model_calls += calls * chunks * sh.curve_points
+    activation += _activation_s(sh, dtype, act, n, False) * sh.curve_points
+    elems += sh.k * n * (units + 10 * sh.sizes[-1]) * sh.curve_points
+    numpy_calls += sh.groups * sh.curve_points * chunks * (4 + 3 * sh.layers + act_fwd * hidden)
+    # probes: forward and backward on the probe batch, the grid forward, statistics of every value
+    f, wb, calls = _products(sh, probe_rows, backward=True)
+    fg, wg, cg = _products(sh, grid_rows, backward=False)
+    flop += (f + fg) * sh.records
+    weight_bytes += (wb + wg * math.ceil(grid_rows / ProbeSession.GRID_CHUNK)) * sh.records
+    model_calls += (calls + cg * math.ceil(grid_rows / ProbeSession.GRID_CHUNK)) * sh.records
+    activation += (_activation_s(sh, dtype, act, probe_rows, True) * 2
+                   + _activation_s(sh, dtype, act, grid_rows, False)) * sh.records
+    probe_values = sh.k * sh.records * (len(KINDS) * probe_rows * units + 4 * sh.params
+                                        + sum(min(w, MAX_UNITS) ** 2 * (a + 1) + w * (a + 1)
+                                              for a, w in zip(sh.sizes[:-1], sh.sizes[1:])))
+    grid_chunks = math.ceil(grid_rows / ProbeSession.GRID_CHUNK)
+    numpy_calls += sh.groups * sh.records * (60 + 40 * sh.layers + (3 * act_fwd + 2 * act_back) * hidden
+                                             + grid_chunks * (4 + act_fwd) * sh.layers)
+    probe_values += sh.k * sh.records * grid_rows * (sh.sizes[-1] + 4)  # the grid's classes and probabilities
+    gflop = flop / 1e9
+    return {
+        "gflop32": gflop if dtype == "float32" else 0.0,
+        "gflop64": gflop if dtype == "float64" else 0.0,
+        "weight_gb": weight_bytes / 1e9,
+        "model_calls": model_calls,
+        "activation_s": activation,
+        "elem_gb": elems * sh.item / 1e9,
+        "param_gb": param_bytes / 1e9,
+        "numpy_calls": numpy_calls,
+        "probe_values": probe_values,
+        "model_records": sh.k * sh.records,
+        "train_fixed": sh.groups,
+        "rows": frame_rows(sh),
+        "fixed": 1.0,
+    }
+
+
+SERVER_TERMS = ("rows", "fixed")  # the rest is training, divided over the worker groups
+
+
+def seconds(terms: dict[str, float], groups: int, coef: Mapping[str, float] = TIME) -> float:
+    train = sum(coef[name] * v for name, v in terms.items() if name not in SERVER_TERMS)
+    return train / groups + sum(coef[name] * terms[name] for name in SERVER_TERMS)
+
+
+def memory_terms(config, sh: Shape | None = None) -> dict[str, float]:
+    """The memory model's terms, in the units of ``MEMORY``: the arrays alive at the training's peak (over
+    all groups: the workers hold theirs at once), the table rows, a fixed part."""
+    sh = sh or shape(config)
+    n = sh.n_train + sh.n_test
+    k, item, s = sh.k, sh.item, sh.sizes
+    # (K, P) arrays alive during a run: weights, grads, scratch, two optimizer states, frozen copy,
+    # checkpoint, initial weights in float64 on the server, results' initial and final, the probe session's
+    # float64 initial weights and work layer
+    copies = {"sgd": 8, "momentum": 9, "adam": 10}[config.optimizer]
+    params = k * sh.params * (copies * item + 16)
+    # training buffers per batch size (z and a per layer, two ping-pong deltas, the batch; a shorter last
+    # batch gets its own set), the evaluator's two chunks, the probe batch's buffers and values in float64,
+    # the grid's two chunk buffers
+    sets = 1 if sh.n_train % sh.batch == 0 else 2
+    per_sample = 2 * sum(sh.hidden) + s[-1] + 2 * max(sh.hidden, default=0) + s[0]
+    buffers = sets * k * sh.batch * per_sample * item
+    evaluation = 2 * k * min(n, max(1, EVAL_CHUNK // max(1, k * max(s)))) * max(s) * item
+    probe_rows = min(PROBE_SIZE, sh.n_train)
+    probes = k * probe_rows * (per_sample * item + 3 * sum(s[1:]) * 8 * 2)
+    grid = k * min(GRID * GRID, ProbeSession.GRID_CHUNK) * 2 * (max(s) + 1) * item if sh.grid else 0
+    return {"arrays": params + buffers + evaluation + probes + grid, "rows": frame_rows(sh), "fixed": 1.0}
+
+
+def memory_bytes(terms: dict[str, float], coef: Mapping[str, float] = MEMORY) -> float:
+    return sum(coef[name] * v for name, v in terms.items())
+
+
+def estimate(config) -> Estimate:
+    sh = shape(config)
+    t = time_terms(config, sh)
+    m = memory_terms(config, sh)
+    chunk_rows = max(1, min(max(sh.n_train, sh.n_test), EVAL_CHUNK // max(1, sh.k * max(sh.sizes))))
+    chunks = math.ceil((sh.n_train + sh.n_test) / chunk_rows) + 1
+    layer_steps = sh.layers * (sh.steps + sh.curve_points * chunks)
+    return Estimate(sh.k, sh.params, sh.n_train, t["gflop32"] + t["gflop64"], int(t["rows"]),
+                    m["arrays"] / 1e6, layer_steps, seconds(t, sh.groups), memory_bytes(m) / 1e6, sh.groups,
+                    sh.cores)
+
+
+def over(e: Estimate, limits: Limits) -> bool:
+    return ((limits.seconds is not None and e.seconds > limits.seconds)
+            or (limits.memory_mb is not None and e.memory_mb > limits.memory_mb)
+            or (limits.frame_rows is not None and e.frame_rows > limits.frame_rows))
+
+
+def check(config, limits: Limits = PUBLIC) -> Estimate:
     e = estimate(config)
-    if (e.gflop > MAX_GFLOP or e.frame_rows > MAX_FRAME_ROWS or e.param_mb > MAX_PARAM_MB
-            or e.layer_steps > MAX_LAYER_STEPS):
-        raise ValueError(f"work: this configuration is too large for this server: {e.describe()}. "
+    if over(e, limits):
+        raise ValueError(f"work: this configuration is too large for this server: {e.describe(limits)}. "
                          "Fewer seeds, schemes, epochs, samples or a smaller network bring it under the limit.")
     return e

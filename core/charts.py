@@ -592,8 +592,11 @@ def summary_column(metric: str, split: str) -> str:
 
 def restarts_chart(summary: pd.DataFrame, schemes, metric: str = "loss", split: str = "test",
                    task: str = "classification") -> alt.LayerChart:
-    """Each seed's final value as a dot per scheme, the seed mean as a black tick."""
+    """Each seed's final value as a dot per scheme, the seed mean as a black tick. Diverged seeds are left out
+    (their last finite value is not where the start led; the page's notice counts them)."""
     col = summary_column(metric, split)
+    if "diverged_epoch" in summary:
+        summary = summary[summary["diverged_epoch"].isna()]
     data = _finite(summary[["scheme", "seed", col, "status"]], [col]).rename(columns={col: "value"})
     # a fixed jitter per seed (not random()): the picture is the same at every redraw
     seeds = max(1, int(summary["seed"].max()) + 1) if len(summary) else 1

@@ -424,31 +424,51 @@ def _check_cross(c: ExperimentConfig):
             f"(test_size from {need:.3g} to {1 - need:.3g} here)", ("test_size", "n_samples"))
 
 
-def _changed_in_2(c: ExperimentConfig) -> list[str]:
-    """Version 2 derived He's gain for the activations PyTorch has none for (it was 1 in version 1), and counts
-    ELU units as "nearly off" by their slope (version 1 called a unit dead when z <= 0 on every probe sample)."""
+def _pinned_gain(label: str, activation: str) -> str | None:
+    """``label`` with ``gain=1`` written out where version 1 drew it with gain 1 and version 2 derives He's gain
+    (the activations PyTorch has no gain for); None where nothing changed."""
+    if activations.get(activation).gain_source != "derived":
+        return None
+    name, params = parse_scheme(label)
+    if not initializers.INITIALIZERS[name].gain_from_activation or "gain" in params:
+        return None
+    return label + (",gain=1" if params else ":gain=1")
+
+
+def _changed_in_2(c: ExperimentConfig) -> tuple[ExperimentConfig, list[str]]:
+    """Version 2 derived He's gain for the activations PyTorch has none for (it was 1 in version 1): a version 1
+    link keeps its numbers by naming gain=1. It also counts ELU units as "nearly off" by their slope (version 1
+    called a unit dead when z <= 0 on every probe sample): that column cannot be kept, and is said."""
     out = []
+    pinned = {label: _pinned_gain(label, c.activation) for label in c.schemes}
+    pinned = {label: new for label, new in pinned.items() if new}
+    if pinned:
+        # he_normal and he_normal:gain=1 were one scheme under version 1: it is kept once
+        c = replace(c, schemes=tuple(dict.fromkeys(pinned.get(label, label) for label in c.schemes)))
+        out.append("He's gain for " + c.activation + " is derived since version 2 (version 1 used 1): "
+                   + ", ".join(pinned.values()) + " keeps this link's numbers")
     if c.activation == "elu":
         out.append("dead_or_saturated now counts ELU units whose slope is under 5% of its peak on every probe "
                    "sample (version 1: z <= 0 on every probe sample)")
-    if activations.get(c.activation).gain_source == "derived":
-        gain = activations.get(c.activation).gain
-        for label in c.schemes:
-            name, params = parse_scheme(label)
-            if initializers.INITIALIZERS[name].gain_from_activation and "gain" not in params:
-                out.append(f"{label} with activation={c.activation} now draws with the derived gain {gain:.4f} "
-                           "(version 1 used gain 1)")
-    return out
+    return c, out
 
 
 # Link schema versions still read, each with what changed in the numbers since the one before it: a link made
 # under an older version opens under the current one, with a warning when its numbers are not the same.
-CHANGES: dict[int, Callable[[ExperimentConfig], list[str]]] = {1: lambda c: [], 2: _changed_in_2}
+# Each maps a configuration read under the version before to one that gives the same numbers under this one,
+# and says what it changed or could not keep.
+CHANGES: dict[int, Callable[[ExperimentConfig], tuple[ExperimentConfig, list[str]]]] = {
+    1: lambda c: (c, []), 2: _changed_in_2}
 
 
-def version_changes(version: int, config: ExperimentConfig) -> list[str]:
-    """What differs for ``config`` between link version ``version`` and the current one (empty: nothing)."""
-    return [msg for v in range(version + 1, SCHEMA_VERSION + 1) for msg in CHANGES[v](config)]
+def version_changes(version: int, config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]]:
+    """``config`` read under link version ``version``, brought to the current version so that its numbers stay
+    what they were where they can; and what changed (empty: nothing)."""
+    notes = []
+    for v in range(version + 1, SCHEMA_VERSION + 1):
+        config, said = CHANGES[v](config)
+        notes += said
+    return config, notes
 
 
 def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[ExperimentConfig, list[str]]:
@@ -499,10 +519,9 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
                 raise
             problem(str(e), f"; using the default {blamed[0]} {format_default(blamed[0])}")
             values.pop(blamed[0])
-    changes = version_changes(version, config)
-    if changes:  # not an error: the link opens, under the current version's numbers
-        note = (f"v: this link was made with version {version}; under version {SCHEMA_VERSION} its numbers "
-                f"differ: {'; '.join(changes)}")
+    config, changes = version_changes(version, config)
+    if changes:  # not an error: the link opens under the current version, as close to its numbers as it can
+        note = f"v: this link was made with version {version} (now {SCHEMA_VERSION}): {'; '.join(changes)}"
         if strict:
             _warnings.warn(note, UserWarning, stacklevel=3)
         else:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import activations, budget, datasets, frames, initializers, network
 from .config import ExperimentConfig, parse_bias, parse_scheme
+from .control import Control
 from .probes import GRID, Prober
 from .trainer import TrainSettings, record_epochs, train
 
@@ -117,7 +118,8 @@ class Prepared:
     settings: TrainSettings
 
 
-def prepare(config: ExperimentConfig, progress: Callable[[int, int], None] | None = None) -> Prepared:
+def prepare(config: ExperimentConfig, progress: Callable[[int, int], None] | None = None,
+            control: Control | None = None) -> Prepared:
     data = load_data(config)
     act = activations.get(config.activation)
     layout = network.Layout((data.n_features, *config.widths, data.n_outputs))
@@ -127,20 +129,24 @@ def prepare(config: ExperimentConfig, progress: Callable[[int, int], None] | Non
         optimizer=config.optimizer, lr=config.lr, momentum=config.momentum, batch_size=config.batch_size,
         epochs=config.epochs, weight_decay=config.weight_decay,
         record_epochs=record_epochs(config.epochs, config.record_epochs),
-        shuffle_seed=config.data_seed, progress=progress)
+        shuffle_seed=config.data_seed, progress=progress, control=control)
     return Prepared(data, act, layout, init, grid, Prober(data.X_train, data.y_train, act, data.task, grid, init.dtype),
                     settings)
 
 
 def run(config: ExperimentConfig, progress: Callable[[int, int], None] | None = None,
-        enforce_budget: bool = True) -> Results:
+        enforce_budget: bool = True, control: Control | None = None) -> Results:
+    """Train ``config`` and build its frames. ``control`` (core.control) can stop or pause the run: training
+    checks it at every step, and the frames are built only if it was not stopped meanwhile."""
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config: got {type(config).__name__}; allowed: ExperimentConfig")
     if enforce_budget:
         budget.check(config)
-    p = prepare(config, progress)
+    p = prepare(config, progress, control)
     data, layout, init, grid = p.data, p.layout, p.init, p.grid
     out = train(init, layout, data, p.act, p.settings, p.prober)
+    if control is not None:
+        control.check()
     models = config.models
     distinct = frames.distinct_units(out.records, models, layout.sizes[1:])
     fr = {

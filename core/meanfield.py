@@ -186,3 +186,31 @@ def depth_scale(act: Activation, sigma_w2: float, sigma_b2: float, q0: float = 1
     if chi_c >= 1.0:
         return math.inf
     return -1.0 / math.log(chi_c)
+
+
+def order_chaos_frame(act: Activation, sigma_ws, sigma_b2: float = 0.0) -> "pd.DataFrame":
+    """The theory drawn over a (sigma_w, depth) map: for each sigma_w of ``sigma_ws`` (sorted, with the
+    order-to-chaos boundary inserted where chi_1 crosses 1 between two of them), q*, chi_1 at q*, the depth
+    scale xi and 6 xi (Schoenholz et al. 2017: networks deeper than about 6 xi do not train), and whether the
+    row is the boundary. chi_1 is taken at q* when q* is finite and positive, at q -> 0+ when the map takes
+    every length to 0 (tanh, sigma_b = 0, sigma_w <= 1: chi_1 = sigma_w^2 f'(0)^2), and at q = 1 when q* is
+    infinite (ReLU above criticality: its chi_1 does not depend on q). xi is NaN where q* is 0 or infinite.
+    """
+    import pandas as pd
+
+    def chi_at(sw: float) -> tuple[float, float]:
+        q = fixed_point(act, sw * sw, sigma_b2)
+        return q, chi_1(act, sw * sw, min(max(q, 1e-12), 1.0) if not 0 < q < math.inf else q)
+
+    sws = sorted({float(s) for s in sigma_ws if s > 0})
+    rows = [(sw, q, chi, abs(chi - 1.0) < 1e-9) for sw in sws for q, chi in [chi_at(sw)]]
+    for (a, _, ca, on_a), (b, _, cb, on_b) in zip(rows[:-1], rows[1:]):
+        if (ca - 1.0) * (cb - 1.0) < 0 and not (on_a or on_b):
+            edge = brentq(lambda s: chi_at(s)[1] - 1.0, a, b, xtol=1e-12)
+            rows.append((edge, *chi_at(edge), True))
+    out = []
+    for sw, q, chi, boundary in sorted(rows):
+        xi = math.inf if boundary else depth_scale(act, sw * sw, sigma_b2)  # xi diverges at the transition
+        out.append({"sigma_w": sw, "q_star": q, "chi_1": chi, "xi": xi, "depth_6xi": 6.0 * xi,
+                    "boundary": bool(boundary)})
+    return pd.DataFrame(out, columns=["sigma_w", "q_star", "chi_1", "xi", "depth_6xi", "boundary"])

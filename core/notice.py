@@ -222,19 +222,21 @@ def gradient_frame(gradient_norms: pd.DataFrame, layer_stats: pd.DataFrame) -> p
                                 on=["scheme", "seed", "epoch", "layer"], how="left")
 
 
-# What "layer 1's value is the output layer's times r" means for each measure: only the per-element measures
-# compare layers of different sizes; a norm also counts how many weights the layer has.
+# What "layer 1's value is layer L's times r" means for each measure: only the per-element measures compare
+# layers of different sizes; a norm also counts how many weights the layer has. L is the last hidden layer:
+# the output layer narrows to the classes, which changes the backward second moment by itself (He et al.
+# 2015's backward condition is on fan-out).
 _RATIO_SENTENCES = {
-    "dz_second_moment": N_("At epoch {epoch}, the back-propagated gradient's second moment at layer 1 is the output "
-                           "layer's multiplied by: {clauses}."),
-    "weight_grad_rms": N_("At epoch {epoch}, layer 1's RMS of ∂L/∂W per weight is the output layer's multiplied by: "
+    "dz_second_moment": N_("At epoch {epoch}, the back-propagated gradient's second moment at layer 1 is layer "
+                           "{last}'s multiplied by: {clauses}."),
+    "weight_grad_rms": N_("At epoch {epoch}, layer 1's RMS of ∂L/∂W per weight is layer {last}'s multiplied by: "
                           "{clauses}."),
-    "bias_grad_rms": N_("At epoch {epoch}, layer 1's RMS of ∂L/∂b per bias is the output layer's multiplied by: "
+    "bias_grad_rms": N_("At epoch {epoch}, layer 1's RMS of ∂L/∂b per bias is layer {last}'s multiplied by: "
                         "{clauses}."),
-    "weight_grad_norm": N_("At epoch {epoch}, layer 1's weight-gradient norm is the output layer's multiplied by: "
+    "weight_grad_norm": N_("At epoch {epoch}, layer 1's weight-gradient norm is layer {last}'s multiplied by: "
                            "{clauses}. A norm also grows with the number of weights in the layer: compare layers by "
                            "the RMS per weight."),
-    "bias_grad_norm": N_("At epoch {epoch}, layer 1's bias-gradient norm is the output layer's multiplied by: "
+    "bias_grad_norm": N_("At epoch {epoch}, layer 1's bias-gradient norm is layer {last}'s multiplied by: "
                          "{clauses}. A norm also grows with the number of biases in the layer: compare layers by "
                          "the RMS per bias."),
 }
@@ -242,12 +244,13 @@ _RATIO_SENTENCES = {
 
 def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: int,
               optimizer: str = "sgd") -> list[str]:
-    """Sentences for the Gradients page: layers that get no gradient, and layer 1 against the output layer in
+    """Sentences for the Gradients page: layers that get no gradient, and layer 1 against the last hidden layer in
     ``column`` (a column of ``gradient_frame``). The reading of an extreme ratio depends on the measure: for
     dL/dz it is the gradient signal vanishing or growing on its way back; for the per-weight RMS under plain
     SGD it is the ratio of step sizes (lr x gradient; momentum and Adam change that)."""
     out = []
     g = grad[grad["epoch"] == epoch].groupby(["scheme", "layer"])[column].mean()
+    last_layer = n_hidden if n_hidden >= 2 else n_hidden + 1
     ratios, frozen = {}, []
     for scheme in schemes:
         if scheme not in g.index.get_level_values(0):
@@ -256,13 +259,13 @@ def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: in
         hidden = q[q.index <= n_hidden]
         if len(hidden) and (hidden == 0).all():
             frozen.append(scheme)
-        first, last = q.iloc[0], q.iloc[-1]
+        first, last = q.get(1, math.nan), q.get(last_layer, math.nan)
         if first > 0 and last > 0 and math.isfinite(first) and math.isfinite(last):
             ratios[scheme] = first / last
     if ratios:
         r = pd.Series(ratios)
         clauses = [_("{scheme} {factor}").format(scheme=s, factor=factor(r[s])) for s in _extremes(r)]
-        out.append(_(_RATIO_SENTENCES[column]).format(epoch=epoch, clauses=_join(clauses)))
+        out.append(_(_RATIO_SENTENCES[column]).format(epoch=epoch, clauses=_join(clauses), last=last_layer))
         if r.min() < 0.01 or r.max() > 100:
             worst = r.idxmin() if abs(math.log10(r.min())) >= abs(math.log10(r.max())) else r.idxmax()
             if column == "dz_second_moment":
@@ -270,8 +273,8 @@ def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: in
                             else _("{scheme}: the gradient signal grows on its way back to the input.")).format(
                     scheme=worst))
             elif column == "weight_grad_rms" and optimizer == "sgd":
-                out.append(_("{scheme}: with plain SGD, a weight of layer 1 takes steps {factor} the size of an "
-                             "output-layer weight's.").format(scheme=worst, factor=factor(r[worst])))
+                out.append(_("{scheme}: with plain SGD, a weight of layer 1 takes steps {factor} the size of a "
+                             "weight of layer {last}.").format(scheme=worst, factor=factor(r[worst]), last=last_layer))
     if frozen:
         out.insert(0, _("{schemes}: {measure} is exactly 0 in every hidden layer at epoch {epoch}: the loss gives "
                         "those layers no update.").format(schemes=", ".join(frozen), measure=_measure_words(column),
@@ -334,7 +337,11 @@ def symmetry(distinct: pd.DataFrame, summary: pd.DataFrame, schemes, n_hidden: i
     col = f"final_{split}_{metric}"
     words = {("loss", "test"): _("final test loss"), ("loss", "train"): _("final training loss"),
              ("accuracy", "test"): _("final test accuracy"), ("accuracy", "train"): _("final training accuracy")}
-    v = summary[["scheme", col]].dropna()
+    diverged = divergence_sentence(summary, schemes)
+    if diverged:  # their last finite values say nothing about where a start leads: left out below
+        out.append(diverged)
+    finished = summary[summary["diverged_epoch"].isna()] if "diverged_epoch" in summary else summary
+    v = finished[["scheme", col]].dropna()
     span = v.groupby("scheme", sort=False)[col].agg(["min", "max", "count"]).reindex(list(schemes)).dropna()
     multi = span[span["count"] >= 2]
     if len(multi):

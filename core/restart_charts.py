@@ -157,21 +157,28 @@ FINAL_METRIC_WORDS = {"final_train_loss": N_("final training loss"), "final_test
 
 def network_best_of_k_chart(best_of_k: pd.DataFrame, summary: pd.DataFrame, schemes) -> alt.LayerChart:
     """For a network run (core.restarts.best_of_k_frame): the expected best final metric of k seeds per
-    scheme, with every seed's observed value as a dot at k = 1 (where the curve is their mean)."""
+    scheme, with every finished seed's observed value as a dot at k = 1 (where the curve is their mean). A
+    diverged seed is in the curve as the worst result (no curve while k cannot avoid it), not as a dot."""
     metric = str(best_of_k["metric"].iloc[0])
     title = _(FINAL_METRIC_WORDS[metric]) if metric in FINAL_METRIC_WORDS else metric.replace("_", " ")
     data = best_of_k[np.isfinite(best_of_k["expected_best"].to_numpy(dtype=float))]
+    if "diverged_epoch" in summary:
+        summary = summary[summary["diverged_epoch"].isna()]
+    seen = summary[["scheme", "seed", metric]].assign(k=1)
+    seen = seen[np.isfinite(seen[metric].to_numpy(dtype=float))]
+    # values orders of magnitude apart (an exploding scheme beside a fitted one): a log axis
+    values = pd.concat([data["expected_best"], seen[metric]]).to_numpy(dtype=float)
+    log = len(values) > 0 and values.min() > 0 and values.max() > 100 * values.min()
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
     x = alt.X("k:Q", title=_("seeds kept (k): the best of k is used"), axis=alt.Axis(tickMinStep=1))
     y_title = _("expected best {metric}").format(metric=title)
     lines = alt.Chart(data).mark_line(point=True).encode(
-        x=x, y=alt.Y("expected_best:Q", title=y_title, scale=alt.Scale(zero=False)),
+        x=x, y=alt.Y("expected_best:Q", title=y_title, scale=scale),
         color=scheme_color(schemes),
         tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("k:Q", title=_("seeds")),
                  alt.Tooltip("expected_best:Q", title=_("expected best"), format=".10g")])
-    seen = summary[["scheme", "seed", metric]].assign(k=1)
-    seen = seen[np.isfinite(seen[metric].to_numpy(dtype=float))]
     dots = alt.Chart(seen).mark_circle(size=45, opacity=0.6).encode(
-        x=x, y=alt.Y(f"{metric}:Q", title=y_title), color=scheme_color(schemes, legend=False),
+        x=x, y=alt.Y(f"{metric}:Q", title=y_title, scale=scale), color=scheme_color(schemes, legend=False),
         tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("seed:Q", title=_("seed")),
                  alt.Tooltip(f"{metric}:Q", title=_("observed {metric}").format(metric=title), format=".10g")])
     return _sized(alt.layer(dots, lines))

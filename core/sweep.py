@@ -39,11 +39,9 @@ from .i18n import N_
 from .sweep_task import COLUMNS as TASK_COLUMNS, read_rows, run_task, write_rows
 
 MAX_GRID_POINTS = 2500  # grid points (schemes x axis values), each trained once per seed
-# What the public server admits of a sweep: the sum of its tasks' core.budget estimates against one run's
-# limits. The tasks share the cores as one run's groups of models do, so a sweep at the limit takes about as
-# long as a run at it.
-MAX_SWEEP_GFLOP = budget.MAX_GFLOP
-MAX_SWEEP_LAYER_STEPS = budget.MAX_LAYER_STEPS
+# What a server admits of a sweep: the sum of its tasks' core.budget time estimates, and the largest task's
+# memory, against one run's limits (the server's, core.budget.limits_from_env). The tasks share the cores as
+# one run's groups of models do, so a sweep at the limit takes about as long as a run at it.
 BACKENDS = ("loky", "dask")
 # A loky sweep smaller than this many layer-steps (core.budget's count, about a second of work) trains in this
 # process: starting the worker processes (each imports numpy, pandas, scikit-learn) would take longer.
@@ -349,8 +347,8 @@ class SweepConfig:
     def estimate(self) -> "SweepEstimate":
         """core.budget's estimates of the tasks (as trained: epoch 0 and the last probed), summed."""
         parts = [budget.estimate(replace(t.config, record_epochs=2)) for t in self.tasks]
-        return SweepEstimate(len(self.tasks), self.models, sum(e.gflop for e in parts),
-                             sum(e.layer_steps for e in parts), max(e.param_mb for e in parts))
+        return SweepEstimate(len(self.tasks), self.models, sum(e.seconds for e in parts),
+                             max(e.memory_mb for e in parts), sum(e.layer_steps for e in parts))
 
     def frame(self, rows: dict[str, pd.DataFrame]) -> pd.DataFrame:
         """The tidy ``sweep`` frame from every task's rows (task run_id -> rows)."""
@@ -386,19 +384,23 @@ def _schemes_for(schemes: tuple[str, ...], scheme_axes: list[Axis]) -> tuple[tup
 class SweepEstimate:
     tasks: int
     models: int
-    gflop: float
-    layer_steps: int
-    param_mb: float  # the largest task's
+    seconds: float  # every task's estimate on the reference machine, summed
+    memory_mb: float  # the largest task's
+    layer_steps: int  # summed: what the scheduler of a loky sweep balances
 
-    @property
-    def admitted(self) -> bool:
-        return (self.gflop <= MAX_SWEEP_GFLOP and self.layer_steps <= MAX_SWEEP_LAYER_STEPS
-                and self.param_mb <= budget.MAX_PARAM_MB)
+    def admitted(self, limits: budget.Limits | None = None) -> bool:
+        """Within one run's limits (by default the server's: core.budget.limits_from_env)."""
+        limits = budget.limits_from_env() if limits is None else limits
+        return ((limits.seconds is None or self.seconds <= limits.seconds)
+                and (limits.memory_mb is None or self.memory_mb <= limits.memory_mb))
 
-    def describe(self) -> str:
-        return (f"{self.tasks} tasks, {self.models:,} trainings: about {self.gflop:,.1f} GFLOP (limit "
-                f"{MAX_SWEEP_GFLOP:,.0f}), {self.layer_steps:,} layer-steps (limit {MAX_SWEEP_LAYER_STEPS:,}), "
-                f"{self.param_mb:,.0f} MB for the largest task (limit {budget.MAX_PARAM_MB:,.0f})")
+    def describe(self, limits: budget.Limits | None = None) -> str:
+        limits = budget.limits_from_env() if limits is None else limits
+        def lim(value, unit):
+            return "" if value is None else f" (limit {value:,.0f} {unit})"
+        return (f"{self.tasks} tasks, {self.models:,} trainings: about {self.seconds:,.0f} s on this server"
+                f"{lim(limits.seconds, 's')} and {self.memory_mb:,.0f} MB for the largest task"
+                f"{lim(limits.memory_mb, 'MB')}")
 
 
 # ------------------------------------------------------------------------------------------------ running

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import blas, network, workers
 from .activations import Activation
+from .control import Control, Stopped
 from .probes import Prober, Record
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -48,6 +49,9 @@ class TrainSettings:
     # whose loss on a whole split is infinite while its minibatch steps stay finite, so with fewer of them
     # such a model is frozen later.
     curve_points: int = MAX_CURVE_POINTS
+    # Stop and pause flags (core.control), checked once per step, curve point and record: None trains
+    # straight through.
+    control: Control | None = None
 
 
 @dataclass(frozen=True)
@@ -182,8 +186,10 @@ def train(init: np.ndarray, layout: network.Layout, data, act: Activation, setti
         splits = TrainData(data.task, data.X_train, data.y_train, data.X_test, data.y_test)
         calls = [(init[a:b], layout, splits, act, quiet, prober, step) for a, b in zip(bounds[:-1], bounds[1:])]
         try:
-            return TrainOutput.concat(workers.run(train_group, calls, settings.progress))
+            return TrainOutput.concat(workers.run(train_group, calls, settings.progress, settings.control))
         except workers.WorkerDied as e:  # killed for memory, say: the same numbers, in this process
+            if settings.control is not None and settings.control.stopped:  # killed because it was stopped
+                raise Stopped("the run was stopped") from e
             warnings.warn(f"training workers failed ({e!r}); training in this process instead", RuntimeWarning)
     # BLAS's own threads only pay for large products: for small ones they wake and spin while the
     # elementwise work and the probes wait (the default configuration's probes cost +45% of training with
@@ -244,6 +250,7 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
     records: list[Record] = []
     probing = prober is not None and bool(rset)
     probe = prober.session(layout, init) if probing else None
+    check = settings.control.check if settings.control is not None else None
     ci = 0
     step_count = 0
     # Full batch: the step of epoch e+1 runs the forward pass on exactly the weights that epoch e's train-split
@@ -284,6 +291,8 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
             if epoch > 0:
                 perm = order_rng.permutation(n) if batch < n else None
                 for start in range(0, n, batch):
+                    if check is not None:
+                        check()
                     m = min(batch, n - start)
                     buf = buffers.get(m)
                     if buf is None:
@@ -341,6 +350,8 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
                         grad_flat /= scratch
                         flat -= grad_flat
                 freeze(~np.isfinite(flat @ ones_p), epoch, checkpoint)
+            if check is not None:
+                check()
             if epoch in cset:
                 defer = reuse and epoch < settings.epochs and not (epoch in rset and probing)
                 for s, (Xs, ys) in splits.items():
@@ -352,6 +363,8 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
                     close_curve_point(ci, epoch)
                 ci += 1
             if epoch in rset and probing:
+                if check is not None:
+                    check()
                 # Epoch 0 is probed for every model, even one that blows up at once
                 # (the explosion is the thing to see); later, only live models count.
                 rec = probe.record(epoch, init if epoch == 0 else flat)

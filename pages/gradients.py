@@ -16,9 +16,9 @@ grad = notice.gradient_frame(f["gradient_norms"], f["layer_stats"])
 st.title(_("Gradients"))
 view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log"))
 opening = st.container()
-st.caption(_("Back-propagated gradients on the probe batch. A slope across layers means vanishing (falling "
-             "towards the input) or exploding (rising) gradients: the early layers then learn far slower or far "
-             "faster than the late ones."))
+st.caption(_("Back-propagated gradients on the probe batch, per layer. A slope of E[(∂L/∂z)²] across layers means "
+             "the gradient signal vanishes (falling towards the input) or explodes (rising) on its way back; with "
+             "plain SGD, the RMS of ∂L/∂W per weight says how large each layer's steps are."))
 
 measures = {c: GRAD_WORDS[c] for c in ("dz_second_moment", "weight_grad_rms", "bias_grad_rms", "weight_grad_norm",
                                       "bias_grad_norm")}
@@ -41,7 +41,7 @@ c1, c2 = st.columns([1, 1])
 with c1:
     epoch = view.epoch(ctx.epochs, ctx.epochs[0])
 with c2:
-    column = view.choice("norm", measures, "weight_grad_norm", _("Measure"), horizontal=False)
+    column = view.choice("norm", measures, "dz_second_moment", _("Measure"), horizontal=False)
 with opening:
     what_to_notice(notice.gradients(grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer))
 

@@ -1,9 +1,8 @@
-from urllib.parse import urlencode
 
 import streamlit as st
 
 from core import notice
-from core.i18n import _
+from core.i18n import DEFAULT, _, language
 from core.lessons import LESSONS
 from app.context import current
 from app.navigation import ensure_navigation, page_url
@@ -24,8 +23,8 @@ for lesson in LESSONS:
     with st.container(border=True):
         st.markdown(f"#### {_(lesson.title)}")
         st.markdown(_(lesson.text))
-        view = getattr(lesson, "view", None) or {}  # view keys the lesson opens with (epoch, layer, ...)
-        query = lesson.query + ("&" + urlencode(sorted(view.items())) if view else "")
+        # its configuration, then the view that shows its fact, in the visitor's language
+        query = lesson.link_query + ("" if language() == DEFAULT else f"&lang={language()}")
         url = page_url(lesson.page, query)
         st.markdown("[" + _("Open this lesson →") + f"]({url})")
         st.code(url, language=None, wrap_lines=True)

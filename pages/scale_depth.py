@@ -1,14 +1,15 @@
 import logging
 import traceback
 
+import numpy as np
 import streamlit as st
 
 from app.context import current
 from app.navigation import ensure_navigation, page_url
 from app.sweeps import sweep_results
 from app.text import literal
-from core import export, sweep_charts
-from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS
+from core import activations, export, initializers, meanfield, sweep_charts
+from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
 from core.i18n import _
 from core.sweep import AXES, SweepConfig
 
@@ -71,7 +72,7 @@ def command_line():
         st.code(command, language="bash", wrap_lines=True)
 
 
-if not estimate.admitted:
+if not estimate.admitted():
     st.warning(literal(_("This sweep is larger than this server runs: {estimate}.").format(
         estimate=estimate.describe())), icon=":material/block:")
     st.markdown(_("Run it on your own machine (add `--backend dask --scheduler ADDRESS` for a Dask cluster); "
@@ -95,9 +96,21 @@ if metric == "final_test_accuracy" and frame["final_test_accuracy"].isna().all()
     metric = "final_test_loss"
 
 
+theory = None
+if "sigma_w" in (sweep.x.name, sweep.y.name):
+    bias_name, bias_params = parse_bias(sweep.base.bias)
+    bias = initializers.BIASES[bias_name]
+    resolved = initializers.resolve_bias_params(bias_name, **bias_params)
+    if bias.mean(**resolved) == 0:  # Poole et al.'s picture is for zero-mean biases
+        values = sweep.x_values if sweep.x.name == "sigma_w" else sweep.y_values
+        grid = np.union1d(np.linspace(min(values), max(values), 60), values)
+        theory = meanfield.order_chaos_frame(activations.get(sweep.base.activation), grid,
+                                             bias.variance(**resolved))
+
+
 def show_map(scheme: str):
     try:
-        chart = sweep_charts.sweep_map(frame, sweep.x.name, sweep.y.name, metric, scheme,
+        chart = sweep_charts.sweep_map(frame, sweep.x.name, sweep.y.name, metric, scheme, theory=theory,
                                        link=lambda query: page_url("overview", query))
         st.altair_chart(chart, width="stretch")
     except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
@@ -119,6 +132,15 @@ st.caption(_("Signal growth: at epoch 0, the slope of ln E[z²] of the pre-activ
              "σ_w² = 2 (He et al. 2015) keeps it in expectation. Gradient ratio: at epoch 0, the second moment "
              "of the back-propagated gradient at the first hidden layer over that at the last: below 1 it "
              "shrinks on its way back to the input, above 1 it grows."))
+if theory is not None:
+    st.caption(_("Black lines, mean-field theory at initialization (Poole et al. 2016; Schoenholz et al. 2017), "
+                 "for wide layers and zero-mean biases: the solid rule is the order-to-chaos boundary χ₁ = 1 "
+                 "(for ReLU with zero biases, σ_w² = 2, He's value); the dashed line is 6ξ, about the depth to "
+                 "which signals between inputs survive, where ξ is finite."))
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Theory"), rows=f"{len(theory):,}"),
+                       data=lambda: export.csv_bytes(theory, sweep.run_id),
+                       file_name=f"initlab_sweep_theory_{sweep.run_id}.csv", mime="text/csv", on_click="ignore",
+                       key="dl_sweep_theory")
 st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=f"{len(frame):,}"),
                    data=lambda: export.csv_bytes(frame, sweep.run_id), file_name=f"initlab_sweep_{sweep.run_id}.csv",
                    mime="text/csv", on_click="ignore", key="dl_sweep")

@@ -35,7 +35,8 @@ st.caption(_("Drag “epoch shown” under the chart to scrub through the record
 
 st.subheader(_("Spread of the final result over seeds"))
 st.caption(_("Same data, same batches, only the initial draw differs: each dot is one seed, the bar their mean. "
-             "Deterministic schemes put every seed on one dot."))
+             "Deterministic schemes put every seed on one dot; diverged seeds are left out (the notice above counts "
+             "them)."))
 c1, c2 = st.columns(2)
 with c1:
     if task == "classification":
@@ -52,7 +53,7 @@ st.subheader(_("How many restarts?"))
 best_of_k = restarts.best_of_k_frame(f["summary"], f"final_{split}_{metric}")
 st.caption(_("If you trained k of these seeds and kept the best, what would you get? The curve is the expected best "
              "over k seeds drawn without replacement from the {n} seeds run here, computed exactly from their sorted "
-             "results (order statistics); at k = {n} it is the best seed. Dots: each seed's own result. A curve "
+             "results (order statistics); at k = {n} it is the best seed. Dots: each finished seed's own result. A curve "
              "that keeps improving with k means some starts get stuck and another start escapes; a flat one, "
              "that restarts buy nothing. A diverged seed counts as the worst result.").format(n=ctx.config.seeds))
 show_chart(restart_charts.network_best_of_k_chart, best_of_k, f["summary"], ctx.schemes)

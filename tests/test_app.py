@@ -10,6 +10,8 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -47,12 +49,13 @@ def fresh_cache():
     RESULTS.clear()
 
 
-def app(query: str = "") -> AppTest:
+def app(query: str = "", run: bool = True) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in parse_qsl(query, keep_blank_values=True):
         existing = at.query_params.get(key)
         at.query_params[key] = (existing if isinstance(existing, list) else [existing] if existing else []) + [value]
-    at.run()
+    if run:
+        at.run()
     return at
 
 
@@ -284,6 +287,92 @@ def test_sidebar_scheme_variant_is_added_with_its_parameters():
     assert "normal:std=0.05" in context(at).config.schemes
 
 
+# ------------------------------------------------------------------ runs, sessions and the shared cache
+def test_a_session_keeps_no_results_after_its_script_run():
+    import gc
+    import weakref
+
+    at = app(SMALL)
+    no_errors(at)
+    assert context(at)._results is None  # released when the script run ended
+    held = weakref.ref(RESULTS.get(context(at).config))
+    RESULTS.clear()  # the cache drops them: nothing else may keep them alive
+    gc.collect()
+    assert held() is None
+
+
+def _endless_first(monkeypatch, endless_epochs: int):
+    """Make the configuration with ``endless_epochs`` epochs train until it is stopped (a fake run that only
+    checks its control block); every other configuration trains for real. Returns what the fake saw."""
+    from app import results as app_results
+    from core.control import Stopped
+
+    real_run = app_results.run
+    seen = {"started": threading.Event(), "stopped": threading.Event()}
+
+    def run_or_wait(config, progress=None, enforce_budget=True, control=None):
+        if config.epochs != endless_epochs:
+            return real_run(config, progress=progress, enforce_budget=enforce_budget, control=control)
+        seen["started"].set()
+        try:
+            while True:
+                control.check()
+                time.sleep(0.002)
+        except Stopped:
+            seen["stopped"].set()
+            raise
+
+    monkeypatch.setattr(app_results, "run", run_or_wait)
+    return seen
+
+
+def test_a_configuration_change_stops_the_previous_run(monkeypatch):
+    from app import results as app_results
+
+    seen = _endless_first(monkeypatch, 777)
+    # Only the one-run-per-session rule may stop the first run here, not the grace after its last subscriber.
+    monkeypatch.setattr(app_results.scheduler(), "grace_s", 1000.0)
+    first = app(SMALL.replace("epochs=15", "epochs=777"), run=False)
+    waiting = threading.Thread(target=first.run)  # its script waits for the endless run
+    waiting.start()
+    assert seen["started"].wait(120)
+    # The same session (AppTest's sessions share one id) now asks for another configuration, as a rerun after a
+    # sidebar change does.
+    second = app(SMALL)
+    assert seen["stopped"].wait(20)
+    waiting.join(60)
+    no_errors(second)
+    assert len(second.get("vega_lite_chart")) == EXPECTED_CHARTS["overview"]
+    assert any("stopped before it finished" in e.value for e in first.error)
+    assert RESULTS.get(context(second).config) is not None and len(RESULTS) == 1
+
+
+def test_a_closed_session_stops_its_run_after_the_grace(monkeypatch):
+    seen = _endless_first(monkeypatch, 778)
+    app(SMALL)  # the imports are done: the next script reaches its run quickly
+    at = app(SMALL.replace("epochs=15", "epochs=778"), run=False)
+    with pytest.raises(RuntimeError, match="timed out"):
+        at.run(timeout=10)  # AppTest then stops the script, as Streamlit does when a tab closes
+    assert seen["started"].is_set()
+    assert seen["stopped"].wait(20)
+
+
+def test_the_limits_are_a_setting_of_the_server(monkeypatch):
+    from app import results as app_results
+    from core import budget
+
+    small = ExperimentConfig.from_query(SMALL)
+    monkeypatch.setenv("INITLAB_SECONDS", str(budget.estimate(small).seconds / 2))
+    monkeypatch.setattr(app_results, "_limits", None)  # read again, as a server starting with this setting does
+    at = app(SMALL)
+    assert any("too large" in e.value for e in at.error)
+    assert RESULTS.computed == 0
+    monkeypatch.setenv("INITLAB_SECONDS", "none")
+    monkeypatch.setattr(app_results, "_limits", None)
+    at = app(SMALL)
+    no_errors(at)
+    assert RESULTS.computed == 1
+
 # ------------------------------------------------------------------ views in the link
 VIEWED = SMALL + "&epoch=10&layer=2&seed=1"  # recorded epochs of SMALL: 0, 5, 10, 15
 
@@ -501,7 +590,7 @@ def test_scale_depth_over_the_budget_shows_the_command_that_runs_it(fresh_sweeps
     at = app(link)
     goto(at, "scale_depth")
     assert not at.exception
-    assert any("larger than this server runs" in w.value and "GFLOP" in w.value for w in at.warning)
+    assert any("larger than this server runs" in w.value and "s on this server" in w.value for w in at.warning)
     code = at.get("code")[0].proto.code_text
     query = code.split('--query "', 1)[1].split('"', 1)[0]
     assert SweepConfig.from_query(query) == SweepConfig.from_query(link)

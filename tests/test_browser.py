@@ -35,6 +35,7 @@ from app.views import widget_key
 from bench import serve
 from bench.gallery import layout, settle, shoot
 from core import ExperimentConfig, run
+from core.config import SCHEMA_VERSION
 from core.lessons import BY_SLUG
 from core.restarts import best_of_k_frame
 from tests.conftest import browser_or_skip
@@ -49,7 +50,7 @@ LOAD_TIMEOUT = 120_000  # ms: a fresh server's first run imports everything and 
 RUN_TIMEOUT = 60_000  # ms: one training run of a small configuration
 
 # Every value differs from its default, so Streamlit keeps each of them in the URL.
-LINK_QUERY = ("v=1&dataset=circles&schemes=zeros&schemes=he_normal&seeds=2&depth=2&width=16&epochs=20"
+LINK_QUERY = (f"v={SCHEMA_VERSION}&dataset=circles&schemes=zeros&schemes=he_normal&seeds=2&depth=2&width=16&epochs=20"
               "&activation=relu")
 LINK = ExperimentConfig.from_query(LINK_QUERY)
 # The first session's link also names a view: a page, a recorded epoch (of 0, 2, ..., 20), a layer and a seed.
@@ -137,11 +138,16 @@ def open_link(server, browser, first_session):
 
 @pytest.fixture(scope="module")
 def frames():
-    """The frames of the linked configuration, from the core API: what every page must be drawing (with the
-    Symmetry page's best-of-k frame, derived from the summary for the test loss it shows by default)."""
-    f = dict(run(LINK).frames)
-    f["best_of_k"] = best_of_k_frame(f["summary"], "final_test_loss")
-    return f
+    """The frames of the linked configuration, from the core API: what every page must be drawing."""
+    return run(LINK).frames
+
+
+def frame_rows(frames, name: str) -> int:
+    """Rows of a run's frame, or of a page's derived one (the Symmetry page's best of k, for the test loss it
+    shows by default)."""
+    if name == "best_of_k":
+        return len(best_of_k_frame(frames["summary"], "final_test_loss"))
+    return len(frames[name])
 
 
 # ------------------------------------------------------------------ helpers
@@ -284,7 +290,7 @@ def test_first_session_deep_link_survives_every_page(first_session, frames):
         # and the page content was computed from it
         wait_charts(page, n_charts)
         if downloads:
-            rows = {label: len(frames[f]) for label, f in downloads.items()}
+            rows = {label: frame_rows(frames, f) for label, f in downloads.items()}
             assert eventually(lambda: download_rows(page), rows) == rows, where
         if path == "weights" and i == 0:
             # the linked view: epoch 10 on the slider, layer 2, seed 1, and the heatmaps drawn for them
@@ -443,7 +449,7 @@ def test_garbage_link_warns_and_falls_back(open_link):
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
     # the valid part of the link is kept, the rest falls back to the defaults
     assert eventually(lambda: selected_schemes(page), ["he_normal"]) == ["he_normal"]
-    assert query(page) == {"v": ["1"], "schemes": ["he_normal"]}
+    assert query(page) == {"v": [str(SCHEMA_VERSION)], "schemes": ["he_normal"]}
     expect_sidebar_value(page, "Hidden layers", "3")
     expect_sidebar_value(page, "Learning rate", "0.1")
     expect_sidebar_value(page, "Seeds per scheme", "3")
@@ -547,6 +553,30 @@ def test_restarts_link_reproduces_its_csv(open_link, tmp_path):
     screenshot(page, "restarts-link")
 
 
+def test_closing_a_tab_stops_its_run(server, browser, first_session):
+    """A closed tab's run stops (the server log says so) instead of training on for nobody."""
+    from core import budget
+    from core.config import replace
+
+    base = replace(LINK, n_samples=2000, data_seed=7)  # a run of tens of seconds, admitted by the budget
+    long = next(c for c in (replace(base, epochs=e) for e in (5000, 3000, 2000, 1000))
+                if budget.estimate(c).seconds <= 0.8 * budget.PUBLIC.seconds)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{server['base']}/?{long.to_query()}")
+    log = server["log"]
+    deadline = time.monotonic() + LOAD_TIMEOUT / 1000
+    while f"run {long.run_id} (" not in log.read_text():
+        assert time.monotonic() < deadline, "the run never started"
+        time.sleep(0.2)
+    context.close()
+    deadline = time.monotonic() + 60
+    while f"run {long.run_id}: stopped" not in log.read_text():
+        assert time.monotonic() < deadline, "the closed tab's run was not stopped"
+        time.sleep(0.2)
+    assert f"run {long.run_id}: trained" not in log.read_text()
+
+
 def test_server_log_has_no_traceback(server, first_session):
     text = Path(server["log"]).read_text()
     assert "Traceback" not in text, text[-3000:]
@@ -573,7 +603,7 @@ def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
     under = "(() => { const e = document.elementFromPoint(%s, %s); return [getComputedStyle(e).cursor, e.outerHTML.slice(0, 200)]; })()"
     cursor, element = page.evaluate(under % (x, y))
     assert cursor == "pointer" and "mean over seeds" in element, element  # a cell, with its link
-    overview = re.compile(r"^https?://[^/]+/\?v=1&")  # the default page lives at "/"
+    overview = re.compile(r"^https?://[^/]+/\?v=\d+&")  # the default page lives at "/"
     for _ in range(3):  # a click that lands while Vega is still wiring its handlers does nothing: click again
         page.mouse.click(x, y)
         try:
@@ -585,4 +615,4 @@ def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
     point = ExperimentConfig.from_query(urlparse(page.url).query)
     assert point.to_query() in {p.query for p in sweep.points}, page.url
     assert point.depth in (1, 2) and point.schemes[0].startswith("he_normal:gain=")
-    wait_charts(page, 1)
+    wait_charts(page, PAGES["overview"][1])

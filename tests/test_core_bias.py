@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import ExperimentConfig, initializers, network, run
-from core.config import SCHEMA_VERSION, parse_bias, version_changes
+from core.config import SCHEMA_VERSION, parse_bias, replace, version_changes
 from core.experiment import initial_weights, load_data
 from core.export import config_json
 
@@ -115,13 +115,19 @@ def test_bias_formula_text():
 
 # ---------------------------------------------------------------- link schema versions
 
-def test_version_1_links_open_and_warn_only_when_their_numbers_changed():
+def test_version_1_links_keep_their_numbers_and_say_how():
     changed = "v=1&activation=gelu&schemes=he_normal&schemes=he_uniform:mode=fan_out&schemes=he_normal:gain=1"
     c, notes = ExperimentConfig.from_query_lenient(changed)
-    assert c.activation == "gelu" and c.schemes == ("he_normal", "he_uniform:mode=fan_out", "he_normal:gain=1")
+    # version 1 drew He with gain 1 for gelu: the link now names it, so it trains as it did
+    assert c.activation == "gelu" and c.schemes == ("he_normal:gain=1", "he_uniform:mode=fan_out,gain=1")
     assert len(notes) == 1 and notes[0].startswith("v:")
-    assert "he_normal with activation=gelu" in notes[0] and "he_uniform:mode=fan_out" in notes[0]
-    assert "gain=1 " not in notes[0] and "version 1 used gain 1" in notes[0]
+    assert "he_normal:gain=1, he_uniform:mode=fan_out,gain=1 keeps this link's numbers" in notes[0]
+    old = run(replace(c, seeds=1, epochs=2, record_epochs=2), enforce_budget=False).frames["summary"]
+    explicit = ExperimentConfig.from_query(f"v={SCHEMA_VERSION}&activation=gelu&schemes=he_normal:gain=1"
+                                           "&schemes=he_uniform:mode=fan_out,gain=1")
+    assert explicit == c
+    assert old["final_train_loss"].tolist() == run(replace(explicit, seeds=1, epochs=2, record_epochs=2),
+                                                   enforce_budget=False).frames["summary"]["final_train_loss"].tolist()
     for same in ("v=1&activation=relu&schemes=he_normal", "v=1&activation=gelu&schemes=xavier_normal",
                  "v=1&activation=softplus&schemes=he_normal:gain=1.5", "v=1&schemes=sparse:sparsity=0.5",
                  "v=1&activation=leaky_relu&schemes=he_uniform"):
@@ -129,14 +135,15 @@ def test_version_1_links_open_and_warn_only_when_their_numbers_changed():
     elu = ExperimentConfig.from_query_lenient("v=1&activation=elu&schemes=xavier_normal")[1]
     assert len(elu) == 1 and "dead_or_saturated" in elu[0] and "gain" not in elu[0]
     for current in ("activation=gelu&schemes=he_normal", f"v={SCHEMA_VERSION}&activation=gelu&schemes=he_normal"):
-        assert ExperimentConfig.from_query_lenient(current)[1] == []
-    assert version_changes(1, c) and not version_changes(SCHEMA_VERSION, c)
+        c2, notes2 = ExperimentConfig.from_query_lenient(current)
+        assert notes2 == [] and c2.schemes == ("he_normal",)
+    assert version_changes(1, c2)[1] and version_changes(SCHEMA_VERSION, c2) == (c2, [])
 
 
 def test_strict_readers_open_version_1_with_a_python_warning():
-    with pytest.warns(UserWarning, match="derived gain"):
+    with pytest.warns(UserWarning, match="keeps this link's numbers"):
         c = ExperimentConfig.from_query("v=1&activation=softplus&schemes=he_normal")
-    assert c.schemes == ("he_normal",)
+    assert c.schemes == ("he_normal:gain=1",)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ExperimentConfig.from_json(json.dumps({"v": 1, "activation": "relu"}))

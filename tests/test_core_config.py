@@ -299,7 +299,7 @@ def test_budget_refuses_huge_work_and_names_it():
 
 def test_budget_passes_the_default_and_run_refuses_before_training(monkeypatch):
     e = budget.check(ExperimentConfig())
-    assert e.models == 12 and 0 < e.gflop < budget.MAX_GFLOP
+    assert e.models == 12 and 0 < e.gflop and 0 < e.seconds < budget.PUBLIC.seconds
     huge = ExperimentConfig(seeds=20, depth=50, width=(1024,), epochs=5000)
     trained = []
     monkeypatch.setattr(experiment, "train", lambda *a, **k: trained.append(1))

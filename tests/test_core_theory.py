@@ -268,3 +268,26 @@ def test_sparse_martens_prediction_holds_for_relu():
     measured = s.groupby("layer")["second_moment"].mean().to_numpy()
     predicted = theory.second_moment_prediction(results)["second_moment"].to_numpy()[:4]
     assert np.all(np.abs(np.log(measured / predicted)) < TOLERANCE)
+
+
+def test_order_chaos_boundary_and_depth_scale_where_the_papers_put_them():
+    """ReLU with zero biases is critical at sigma_w^2 = 2 (He et al. 2015; chi_1 = sigma_w^2 / 2 at any q); tanh
+    with zero biases at sigma_w = 1 (Poole et al. 2016: q* = 0 below, chi_1 = sigma_w^2 f'(0)^2 there), with a
+    depth scale that is finite in the chaotic phase and grows towards the boundary (Schoenholz et al. 2017)."""
+    from core import activations, meanfield
+    relu = meanfield.order_chaos_frame(activations.get("relu"), np.linspace(0.5, 3, 26))
+    edge = relu[relu["boundary"]]
+    assert len(edge) == 1 and edge["sigma_w"].iloc[0] == pytest.approx(math.sqrt(2), rel=1e-9)
+    off = relu[~relu["boundary"]]
+    assert np.allclose(off["chi_1"], off["sigma_w"] ** 2 / 2, rtol=1e-9)
+    tanh = meanfield.order_chaos_frame(activations.get("tanh"), np.linspace(0.5, 3, 26))
+    edge = tanh[tanh["boundary"]]
+    assert len(edge) == 1 and edge["sigma_w"].iloc[0] == pytest.approx(1.0, abs=1e-9)
+    ordered = tanh[tanh["sigma_w"] < 1]
+    assert (ordered["q_star"] == 0).all() and np.allclose(ordered["chi_1"], ordered["sigma_w"] ** 2, rtol=1e-6)
+    chaotic = tanh[tanh["sigma_w"] > 1.05]
+    assert (chaotic["chi_1"] > 1).all() and np.isfinite(chaotic["xi"]).all()
+    assert chaotic["xi"].is_monotonic_decreasing  # deepest near the boundary
+    for _, row in chaotic.iloc[::8].iterrows():  # q* is the length map's fixed point
+        q = row["q_star"]
+        assert float(meanfield.q_map(activations.get("tanh"), q, row["sigma_w"] ** 2, 0.0)) == pytest.approx(q, rel=1e-9)

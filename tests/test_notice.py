@@ -132,7 +132,7 @@ def test_gradients_say_which_layers_get_no_gradient_and_the_depth_ratio(cache):
     at0 = g[g["epoch"] == 0].groupby(["scheme", "layer"])["weight_grad_norm"].mean()
     for scheme in ("he_normal", "normal:std=0.05"):
         q = at0[scheme]
-        assert f"{scheme} {notice.factor(q.iloc[0] / q.iloc[-1])}" in text
+        assert f"{scheme} {notice.factor(q[1] / q[config.depth])}" in text
     bias = notice.gradients(g, config.schemes, 0, "bias_grad_norm", config.depth)
     assert bias != sentences
 
@@ -193,3 +193,38 @@ def test_number_formats():
     assert notice.factor(0.5) == "×0.50" and notice.factor(1e-12) == "×1.0e-12" and notice.factor(math.nan) == "—"
     assert notice.number(0.08641) == "0.0864" and notice.number(263248.05) == "2.63e+05"
     assert notice.percent(0.5) == "50%" and notice.percent(0.001) == "0.1%"
+
+
+@pytest.mark.parametrize("data_seed", [0, 1, 2, 3])
+def test_gradients_read_the_back_propagated_second_moment_and_the_step_sizes(cache, data_seed):
+    """By default the Gradients page reads E[(dL/dz)^2] (layer_stats, kind gradient): the sentence quotes layer 1
+    over the output layer from that frame; Xavier's ReLU signal vanishes on its way back (halving per layer in
+    expectation), He's does not. The step-size sentence is only said for plain SGD."""
+    config = ExperimentConfig(schemes=("xavier_normal", "he_normal"), depth=12, data_seed=data_seed,
+                              **{**RELU, "seeds": 3})
+    r = cache(config)
+    g = notice.gradient_frame(r.frames["gradient_norms"], r.frames["layer_stats"])
+    s = r.frames["layer_stats"]
+    dz = s[(s["kind"] == "gradient") & (s["epoch"] == 0)].groupby(["scheme", "layer"])["second_moment"].mean()
+    text = " ".join(notice.gradients(g, config.schemes, 0, "dz_second_moment", config.depth, config.optimizer))
+    for scheme in config.schemes:
+        q = dz[scheme]
+        assert f"{scheme} {notice.factor(q[1] / q[config.depth])}" in text, text
+    assert dz["xavier_normal"][1] / dz["xavier_normal"][config.depth] < 0.01  # 0.5^11 in expectation
+    assert 0.05 < dz["he_normal"][1] / dz["he_normal"][config.depth] < 20  # kept between hidden layers
+    assert "xavier_normal: the gradient signal vanishes on its way back to the input." in text
+    # the per-weight RMS of dL/dW = a^T dz: Xavier's forward signal shrinks as its backward one does, so its
+    # steps stay about level while dL/dz vanishes (why the page plots both, with their reading rules)
+    w = g[g["epoch"] == 0].groupby(["scheme", "layer"])["weight_grad_rms"].mean()
+    steps = {s: w[s][1] / w[s][config.depth] for s in config.schemes}
+    assert 0.05 < steps["xavier_normal"] < 20, steps
+    extreme = any(not 0.01 <= v <= 100 for v in steps.values())
+    rms = notice.gradients(g, config.schemes, 0, "weight_grad_rms", config.depth, "sgd")
+    adam = notice.gradients(g, config.schemes, 0, "weight_grad_rms", config.depth, "adam")
+    assert any("with plain SGD, a weight of layer 1 takes steps" in t for t in rms) == extreme
+    assert not any("takes steps" in t for t in adam)
+    small = replace(config, schemes=("normal:std=0.02",))  # vanishing both ways: its steps do differ
+    gs = notice.gradient_frame(cache(small).frames["gradient_norms"], cache(small).frames["layer_stats"])
+    ws = gs[gs["epoch"] == 0].groupby("layer")["weight_grad_rms"].mean()
+    said = notice.gradients(gs, small.schemes, 0, "weight_grad_rms", small.depth, "sgd")
+    assert (ws[1] / ws[small.depth] < 0.01 or ws[1] / ws[small.depth] > 100) == any("takes steps" in t for t in said)

@@ -1,0 +1,52 @@
+"""What the server does once, as early as it can: start the training workers and the default run.
+
+Streamlit runs no code of the app before a first session opens it, so the first session's script run is
+the earliest moment. dashboard.py imports this module before anything heavy: the training workers start
+then (each imports the trainer in its own process) while this process imports scikit-learn, pandas and
+Altair, and the default configuration starts training on a background thread (app.results.prefetch), so
+the first visitor's default page finds its run under way or done.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+
+import streamlit as st
+
+from core import workers
+
+LOG = logging.getLogger("initlab")
+
+
+def _warm_workers() -> None:
+    try:
+        workers.warm()
+    except Exception:  # noqa: BLE001 - training then starts them itself, or runs in this process
+        LOG.warning("could not start the training workers:\n%s", traceback.format_exc())
+
+
+def _train_default() -> None:
+    try:
+        from core.config import ExperimentConfig
+
+        from .results import prefetch
+        prefetch(ExperimentConfig())
+    except Exception:  # noqa: BLE001 - the first visitor then trains it; the page shows any error
+        LOG.warning("could not train the default configuration ahead:\n%s", traceback.format_exc())
+
+
+@st.cache_resource(show_spinner=False)
+def start() -> None:
+    """Once per server: the workers, then the default run, each on a background thread. (The default run
+    only on a real server, not under AppTest, whose tests count the runs they cause.)"""
+    if workers.available():
+        threading.Thread(target=_warm_workers, name="initlab-workers", daemon=True).start()
+    if real_server():
+        threading.Thread(target=_train_default, name="initlab-default-run", daemon=True).start()
+
+
+def real_server() -> bool:
+    """True under `streamlit run`; False under AppTest, whose runtime is a stand-in (a mock)."""
+    from streamlit import runtime
+    return runtime.exists() and type(runtime.get_instance()) is runtime.Runtime

@@ -1,0 +1,469 @@
+"""Does the work budget keep its promise? An adversarial search for the admitted configuration that takes
+the longest and the most memory, against core.budget's estimate.
+
+    python bench/adversarial.py --quick          # a few minutes: limits scaled down, few candidates
+    python bench/adversarial.py                  # the full search at the public limits (an hour or more)
+    python bench/adversarial.py --fit 150        # measure random runs and fit core.budget's coefficients
+    python bench/adversarial.py --calibrate      # core.budget.ACTIVATION_NS on this machine
+
+Every candidate runs in a fresh process that imports what the dashboard server imports (Streamlit,
+scikit-learn, core) and starts the training workers first, as the server does, then runs ``core.run``.
+It reports the wall time, the CPU time of the process and of its workers (training and the rest apart),
+and the peak memory as the sum of each process's own peak (VmHWM): an upper bound of their peak together.
+
+On a shared machine wall time measures the neighbours as much as the run, so the search ranks candidates
+by their *quiet time*: training CPU over the worker groups plus the server's CPU, what the wall time is on
+an idle reference machine (2 cores). Both are reported, with the load average during the run.
+
+The search: random configurations across every knob, each pushed to the largest number of epochs the
+limits admit, then a hill-climb from the worst of them that changes one knob at a time (activation, dtype,
+optimizer, batch, width, depth, models, samples, features, recorded epochs, dataset) and pushes again to
+the limits, keeping a change when the measured time over the estimate (or memory over its estimate)
+grows. The worst admitted configurations go to bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+RUNS = ROOT / "test-artifacts" / "adversarial-runs.jsonl"  # every measurement, for --refit (not committed)
+SECTION = "## Adversarial budget search"
+PROMISE_S, PROMISE_MB = 60.0, 1500.0  # seconds, MB (10^6 bytes) of server and workers together
+# The dashboard server's idle memory beyond this bench's process (Streamlit's runtime and sessions, the
+# default run's results): bench/server_memory.py measured 382-408 MiB idle against this process's 253 MiB.
+SERVER_EXTRA_MB = 170.0
+
+
+def ping(progress=None) -> int:
+    """A worker call that loads the trainer: the server's workers have it loaded before the first run."""
+    import core.trainer  # noqa: F401
+    return os.getpid()
+
+
+# ------------------------------------------------------------------ one measurement, in a fresh process
+def _hwm_mb(pid: int) -> float:
+    """A process's peak resident memory so far, in MB (10^6 bytes, as core.budget counts)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return 0.0
+
+
+def measure_here(query: str) -> dict:
+    import psutil
+    import streamlit  # noqa: F401 - the server's baseline
+    from core import budget, experiment, workers
+    from core.config import ExperimentConfig
+
+    from bench.adversarial import ping as importable_ping  # this file runs as __main__
+
+    workers.warm()
+    pids = workers.run(importable_ping, [()] * workers.workers()) if workers.available() else []
+    me = psutil.Process()
+    procs = [me] + [psutil.Process(p) for p in set(pids)]
+
+    def cpu(p):
+        t = p.cpu_times()
+        return t.user + t.system
+
+    base_rss = sum(p.memory_info().rss for p in procs) / 1e6
+    config = ExperimentConfig.from_query(query)
+    est = budget.estimate(config)
+    marks = {}
+
+    def progress(epoch, total):
+        if epoch >= total and "train_end" not in marks:
+            marks["train_end"] = (time.perf_counter(), cpu(me), sum(cpu(p) for p in procs[1:]))
+
+    load0 = os.getloadavg()[0]
+    start = (time.perf_counter(), cpu(me), sum(cpu(p) for p in procs[1:]))
+    experiment.run(config, progress=progress, enforce_budget=False)
+    end = (time.perf_counter(), cpu(me), sum(cpu(p) for p in procs[1:]))
+    mid = marks.get("train_end", end)
+    train_cpu = (mid[1] - start[1]) + (end[2] - start[2])  # the server's share while training + the workers'
+    server_cpu = (end[1] - start[1]) - (mid[1] - start[1])
+    peak = sum(_hwm_mb(p.pid) for p in procs)
+    return {"query": query, "wall": end[0] - start[0], "train_wall": mid[0] - start[0], "train_cpu": train_cpu,
+            "server_cpu": server_cpu, "quiet": train_cpu / est.groups + server_cpu, "peak_mb": peak,
+            "base_mb": base_rss, "extra_mb": peak - base_rss, "est_s": est.seconds, "est_mb": est.memory_mb,
+            "rows": est.frame_rows, "groups": est.groups, "load": (load0 + os.getloadavg()[0]) / 2}
+
+
+NATIVE_BLAS = False  # --native-blas: let BLAS use its threads as in the server (on a quiet machine)
+
+
+def measure(query: str, timeout: float = 900) -> dict | None:
+    """``measure_here`` in a fresh process (its own workers, its own peak). Unless --native-blas, BLAS runs
+    on one thread: on a busy machine BLAS's threads spin-wait for cores and their CPU time is not work."""
+    env = dict(os.environ) if NATIVE_BLAS else dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    try:
+        out = subprocess.run([sys.executable, "-m", "bench.adversarial", "--measure", query], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"query": query, "error": f"timed out after {timeout:.0f} s"}
+    if out.returncode != 0:
+        return {"query": query, "error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    RUNS.parent.mkdir(exist_ok=True)
+    with open(RUNS, "a") as f:
+        f.write(json.dumps(r) + "\n")
+    return r
+
+
+# ------------------------------------------------------------------ configurations
+def schemes_list():
+    from core import initializers
+    return list(initializers.INITIALIZERS)
+
+
+def random_config(rng: random.Random):
+    from core.config import ExperimentConfig
+    from core.datasets import DATASETS
+    names = schemes_list()
+    for _ in range(1000):
+        depth = int(round(math.exp(rng.uniform(0, math.log(50)))))
+        per_layer = rng.random() < 0.2
+        width = tuple(int(round(math.exp(rng.uniform(0, math.log(1024))))) for _ in range(depth if per_layer else 1))
+        values = dict(
+            dataset=rng.choice(list(DATASETS)),
+            n_samples=int(round(math.exp(rng.uniform(math.log(50), math.log(20000))))),
+            noise=rng.choice([0.0, 0.2, 1.0]), features=rng.randint(1, 64), classes=rng.randint(2, 10),
+            schemes=tuple(rng.sample(names, rng.randint(1, 12))), seeds=rng.randint(1, 20), depth=depth,
+            width=width, activation=rng.choice(["linear", "relu", "leaky_relu", "elu", "selu", "gelu", "tanh",
+                                                "sigmoid", "softplus"]),
+            optimizer=rng.choice(["sgd", "momentum", "adam"]), lr=rng.choice([0.001, 0.01, 0.1, 1.0]),
+            batch_size=rng.choice([0, 1, 2, 4, 8, 16, 32, 64, 128, 512, 4096]),
+            epochs=int(round(math.exp(rng.uniform(0, math.log(5000))))),
+            weight_decay=rng.choice([0.0, 0.0, 1e-4]), record_epochs=rng.randint(2, 51),
+            dtype=rng.choice(["float32", "float64"]))
+        try:
+            return ExperimentConfig(**values)
+        except ValueError:
+            continue
+    raise RuntimeError("no valid random configuration")
+
+
+def admitted(config, limits) -> bool:
+    from core import budget
+    return not budget.over(budget.estimate(config), limits)
+
+
+PUSH_RANGES = {"epochs": (1, 5000), "n_samples": (50, 20000), "seeds": (1, 20), "batch_size": (1, 20000)}
+
+
+def _largest(config, knob: str, limits):
+    """``config`` with the largest value of ``knob`` the limits admit (binary search: the estimates grow with
+    each of these knobs); None if not even the smallest is admitted."""
+    def ok(v):
+        try:
+            return admitted(replace(config, **{knob: v}), limits)
+        except ValueError:  # a value the configuration cannot take (too few samples for the classes...)
+            return False
+    lo, hi = PUSH_RANGES[knob]
+    if not ok(lo):
+        return None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if ok(mid) else (lo, mid - 1)
+    return replace(config, **{knob: lo})
+
+
+def push(config, limits, knob: str = "epochs"):
+    """``config`` pushed to the limits: the largest admitted ``knob`` (time and memory grow with samples,
+    models and batch too), then the most epochs; None if nothing is admitted."""
+    if knob != "epochs":
+        config = _largest(replace(config, epochs=1), knob, limits)
+        if config is None:
+            return None
+    return _largest(config, "epochs", limits)
+
+
+def mutate(config, rng: random.Random):
+    from core.datasets import DATASETS
+    knob = rng.choice(["activation", "dtype", "optimizer", "batch_size", "width", "depth", "seeds", "schemes",
+                       "n_samples", "features", "record_epochs", "dataset"])
+    c = config
+    if knob == "activation":
+        return replace(c, activation=rng.choice(["relu", "elu", "selu", "gelu", "tanh", "sigmoid", "softplus",
+                                                 "leaky_relu", "linear"]))
+    if knob == "dtype":
+        return replace(c, dtype="float64" if c.dtype == "float32" else "float32")
+    if knob == "optimizer":
+        return replace(c, optimizer=rng.choice(["sgd", "momentum", "adam"]))
+    if knob == "batch_size":
+        return replace(c, batch_size=rng.choice([0, 1, max(1, c.batch_size // 4), min(20000, max(1, c.batch_size) * 4)]))
+    if knob == "width":
+        f = rng.choice([0.5, 2.0])
+        return replace(c, width=tuple(max(1, min(1024, int(w * f))) for w in c.width))
+    if knob == "depth":
+        d = max(1, min(50, int(c.depth * rng.choice([0.5, 2.0]))))
+        return replace(c, depth=d, width=c.width[:1])
+    if knob == "seeds":
+        return replace(c, seeds=max(1, min(20, int(c.seeds * rng.choice([0.5, 2.0])))))
+    if knob == "schemes":
+        names = schemes_list()
+        return replace(c, schemes=tuple(rng.sample(names, max(1, min(12, int(len(c.schemes) * rng.choice([0.5, 2.0])))))))
+    if knob == "n_samples":
+        return replace(c, n_samples=max(50, min(20000, int(c.n_samples * rng.choice([0.25, 4.0])))))
+    if knob == "features":
+        return replace(c, features=rng.choice([1, 2, 8, 64]))
+    if knob == "record_epochs":
+        return replace(c, record_epochs=rng.choice([2, 11, 51]))
+    return replace(c, dataset=rng.choice(list(DATASETS)))
+
+
+# ------------------------------------------------------------------ the search
+def score(r: dict, limits) -> float:
+    """How close a run comes to breaking the promise at the public limits: the larger of its quiet time,
+    scaled from the searched time limit to the public one, over 60 s, and the server's peak over 1500 MB."""
+    from core import budget
+    scaled = r["quiet"] * budget.PUBLIC.seconds / limits.seconds
+    return max(scaled / PROMISE_S, (r["peak_mb"] + SERVER_EXTRA_MB) / PROMISE_MB)
+
+
+def search(limits, n_random: int, n_climb: int, seed: int, log=print) -> list[dict]:
+    rng = random.Random(seed)
+    done: list[dict] = []
+
+    def run_one(config, tag):
+        r = measure(config.to_query())
+        if r is None or "error" in r:
+            log(f"  {tag}: failed: {r and r.get('error')}")
+            return None
+        r["tag"] = tag
+        done.append(r)
+        log(f"  {tag}: quiet {r['quiet']:.1f} s (est {r['est_s']:.1f}), wall {r['wall']:.1f} s, "
+            f"peak {r['peak_mb']:.0f} MB (+{r['extra_mb']:.0f}, est {r['est_mb']:.0f}), load {r['load']:.1f}, "
+            f"score {score(r, limits):.2f}")
+        return r
+
+    log(f"random: {n_random} configurations pushed to the limits")
+    tries = 0
+    while sum(1 for r in done if r["tag"].startswith("random")) < n_random and tries < 50 * n_random:
+        tries += 1
+        c = push(random_config(rng), limits, rng.choice(list(PUSH_RANGES)))
+        if c is not None:
+            run_one(c, f"random {len(done) + 1}")
+    log(f"hill-climb: {n_climb} steps from the worst")
+    from core.config import ExperimentConfig
+    best = max(done, key=lambda r: score(r, limits))
+    for i in range(n_climb):
+        base = ExperimentConfig.from_query(best["query"])
+        for _ in range(100):
+            try:
+                c = push(mutate(base, rng), limits, rng.choice(list(PUSH_RANGES)))
+            except ValueError:
+                c = None
+            if c is not None and c.to_query() != best["query"]:
+                break
+        else:
+            continue
+        r = run_one(c, f"climb {i + 1}")
+        if r is not None and score(r, limits) > score(best, limits):
+            best = r
+    return done
+
+
+def write_results(done: list[dict], limits, mode: str, started: float) -> None:
+    from core import budget
+    for r in done:
+        r["server_peak"] = r["peak_mb"] + SERVER_EXTRA_MB
+    worst_t = max(done, key=lambda r: r["quiet"])
+    worst_w = max(done, key=lambda r: r["wall"])
+    worst_m = max(done, key=lambda r: r["peak_mb"])
+    worst_score = max(done, key=lambda r: score(r, limits))
+    loads = [r["load"] for r in done]
+    # measured over estimated, on runs that come near a limit (a tiny run's ratio says little about the largest)
+    near_t = [r for r in done if r["est_s"] >= 0.5 * limits.seconds] or done
+    near_m = [r for r in done if r["est_mb"] >= 0.5 * limits.memory_mb] or done
+    t_ratio = max(r["quiet"] / r["est_s"] for r in near_t)
+    m_ratio = max(r["extra_mb"] / r["est_mb"] for r in near_m)
+    base = max(r["base_mb"] for r in done) + SERVER_EXTRA_MB
+    pub = budget.PUBLIC
+    L = [SECTION, "",
+         f"`python bench/adversarial.py{' --quick' if mode == 'quick' else ''}` on "
+         f"{datetime.now():%Y-%m-%d %H:%M}: {len(done)} runs in {(time.time() - started) / 60:.0f} min, load average "
+         f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} CPUs during the runs. Other work shared the "
+         f"machine, so wall times are inflated; *quiet* is the training's CPU time over its worker groups plus "
+         f"the server's CPU time: the wall time on an idle reference machine. Memory is the sum of each "
+         f"process's peak (VmHWM), server and workers, in MB; *server peak* adds the dashboard server's idle "
+         f"memory beyond this bench's process ({SERVER_EXTRA_MB:.0f} MB). Random configurations each pushed to "
+         f"the limits along one knob (epochs, samples, seeds or batch, then epochs), then a hill-climb from the "
+         f"one closest to breaking the promise.",
+         "",
+         f"Searched at: {limits.seconds:g} s and {limits.memory_mb:g} MB estimated, {limits.frame_rows:,} rows"
+         f"{' (the time limit a fifth of the public one: times are scaled up by 5 to judge the promise)' if mode == 'quick' else ' (the public limits)'}. "
+         f"Promise at the public limits ({pub.seconds:g} s, {pub.memory_mb:g} MB): under {PROMISE_S:.0f} s and "
+         f"{PROMISE_MB:.0f} MB.",
+         "",
+         "| worst by | quiet s | wall s | est s | server peak MB | extra MB | est MB | load | link query |",
+         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for label, r in (("quiet time", worst_t), ("wall time", worst_w), ("peak memory", worst_m),
+                     ("closest to the promise", worst_score)):
+        L.append(f"| {label} | {r['quiet']:.1f} | {r['wall']:.1f} | {r['est_s']:.1f} | {r['server_peak']:.0f} | "
+                 f"{r['extra_mb']:.0f} | {r['est_mb']:.0f} | {r['load']:.1f} | `{r['query']}` |")
+    bound_t, bound_m = pub.seconds * t_ratio, max(base + pub.memory_mb * m_ratio, worst_m["server_peak"])
+    L += ["", f"Largest measured / estimated among the runs near a limit: time {t_ratio:.2f} ({len(near_t)} runs "
+          f"estimated at half the time limit or more), memory {m_ratio:.2f} ({len(near_m)} runs at half the memory "
+          f"limit or more). At the public limits that bounds the largest admitted run by {bound_t:.0f} s quiet and "
+          f"{bound_m:.0f} MB (server and workers: {base:.0f} MB idle + {pub.memory_mb:g} MB x {m_ratio:.2f}, or "
+          f"the largest peak measured): the promise "
+          f"{'holds' if bound_t < PROMISE_S and bound_m < PROMISE_MB else 'does NOT hold'} on these runs."]
+    text = RESULTS.read_text() if RESULTS.exists() else "# Bench results\n"
+    if SECTION in text:
+        head, _, rest = text.partition(SECTION)
+        nxt = rest.find("\n## ")
+        text = head + "\n".join(L) + ("\n" + rest[nxt + 1:] if nxt >= 0 else "\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(L) + "\n"
+    RESULTS.write_text(text)
+
+
+# ------------------------------------------------------------------ fitting the model
+PRIOR_WEIGHT = 0.2  # how strongly a coefficient is held near core.budget's value (in relative-error units)
+# Measured directly (--calibrate), not fitted: the runs rarely separate a product's arithmetic from its calls.
+CALIBRATED = ("gflop32", "gflop64", "activation_s")
+
+
+def fit(runs: list[dict]) -> None:
+    """Non-negative least squares of core.budget's terms on the measured CPU times, in relative errors (each
+    run weighs 1 / its time), each coefficient held near its current value by a weak prior: a term the
+    runs barely exercise keeps its micro-measured value rather than taking whatever fits the noise."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    from core import budget
+    from core.config import ExperimentConfig
+    train_names = [n for n in budget.TIME if n not in budget.SERVER_TERMS and n not in CALIBRATED]
+    A_t, y_t, A_s, y_s, A_m, y_m = [], [], [], [], [], []
+    for r in runs:
+        c = ExperimentConfig.from_query(r["query"])
+        t = budget.time_terms(c)
+        w = 1.0 / max(r["train_cpu"], 0.05)
+        known = sum(budget.TIME[n] * t[n] for n in CALIBRATED)
+        A_t.append([t[n] * w for n in train_names])
+        y_t.append((r["train_cpu"] - known) * w)
+        ws = 1.0 / max(r["server_cpu"], 0.05)
+        A_s.append([t[n] * ws for n in budget.SERVER_TERMS])
+        y_s.append(r["server_cpu"] * ws)
+        m = budget.memory_terms(c)
+        wm = 1.0 / max(r["extra_mb"] * 1e6, 20e6)
+        A_m.append([m[n] * wm for n in budget.MEMORY])
+        y_m.append(max(r["extra_mb"], 0) * 1e6 * wm)
+    for title, names, prior, A, y in (
+            ("TIME (training)", train_names, budget.TIME, A_t, y_t),
+            ("TIME (server)", budget.SERVER_TERMS, budget.TIME, A_s, y_s),
+            ("MEMORY", list(budget.MEMORY), budget.MEMORY, A_m, y_m)):
+        A, y = np.array(A), np.array(y)
+        P = np.diag([PRIOR_WEIGHT / prior[n] for n in names])  # (coef - prior) / prior, weighted
+        coef, _ = nnls(np.vstack([A, P]), np.concatenate([y, np.full(len(names), PRIOR_WEIGHT)]))
+        if title == "TIME (training)":  # the ratio of whole training times, calibrated terms included
+            known = np.array([1.0 - yi for yi in y])  # 1 - (measured - known) / measured = known / measured
+            ratio = 1.0 / np.maximum(known + A @ coef, 1e-12)
+        else:
+            ratio = y / np.maximum(A @ coef, 1e-12)
+        print(f"{title}: " + ", ".join(f'"{n}": {v:.4g}' for n, v in zip(names, coef)))
+        print(f"  measured / fitted: median {np.median(ratio):.2f}, 90% {np.quantile(ratio, 0.9):.2f}, "
+              f"max {ratio.max():.2f} over {len(y)} runs")
+
+
+def calibrate() -> None:
+    """The activation table (ns per element, forward and derivative) and the products' rate (s per GFLOP of
+    stacked float32 / float64 products of 12 models, 128 x 256 by 256 x 256), single-threaded BLAS."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from core import activations
+    with threadpool_limits(1, "blas"):
+        for dtype in ("float32", "float64"):
+            a, b = np.ones((12, 128, 256), dtype), np.ones((12, 256, 256), dtype)
+            out_ = np.empty((12, 128, 256), dtype)
+            best = math.inf
+            for _ in range(20):
+                s = time.process_time()
+                for _ in range(10):
+                    np.matmul(a, b, out=out_)
+                best = min(best, (time.process_time() - s) / 10)
+            print(f'"gflop{dtype[-2:]}": {best / (2 * 12 * 128 * 256 * 256 / 1e9):.4g}')
+    out = {}
+    for dtype in ("float32", "float64"):
+        z = np.random.default_rng(0).standard_normal(1 << 18).astype(dtype)
+        a, t = np.empty_like(z), np.empty_like(z)
+        row = {}
+        for name, act in activations.ACTIVATIONS.items():
+            f = d = math.inf
+            for _ in range(15):
+                s = time.process_time()
+                act.forward(z, a)
+                f = min(f, time.process_time() - s)
+                s = time.process_time()
+                act.derivative(z, a, t)
+                d = min(d, time.process_time() - s)
+            row[name] = (round(f / z.size * 1e9, 1), round(d / z.size * 1e9, 1))
+        out[dtype] = row
+    print(json.dumps(out))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="limits scaled down to a fifth, 8 random + 6 climbs")
+    ap.add_argument("--random", type=int, help="random configurations (default 8 quick, 30 full)")
+    ap.add_argument("--climb", type=int, help="hill-climb steps (default 6 quick, 30 full)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fit", type=int, metavar="N", help="measure N random runs of 0.5-10 s, then fit the model")
+    ap.add_argument("--refit", action="store_true", help="fit on the runs already in bench/adversarial-runs.jsonl")
+    ap.add_argument("--calibrate", action="store_true", help="measure core.budget.ACTIVATION_NS")
+    ap.add_argument("--native-blas", action="store_true",
+                    help="let BLAS use its own threads as the server does (measure on a quiet machine)")
+    ap.add_argument("--measure", metavar="QUERY", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    global NATIVE_BLAS
+    NATIVE_BLAS = args.native_blas
+    if args.measure is not None:
+        print(json.dumps(measure_here(args.measure)))
+        return 0
+    if args.calibrate:
+        calibrate()
+        return 0
+    from core import budget
+    if args.fit or args.refit:
+        if args.fit:
+            rng = random.Random(args.seed)
+            runs = 0
+            while runs < args.fit:
+                target = math.exp(rng.uniform(math.log(0.5), math.log(10)))
+                c = push(random_config(rng), replace(budget.PUBLIC, seconds=target))
+                if c is None:
+                    continue
+                r = measure(c.to_query())
+                runs += 1
+                print(f"{runs}/{args.fit}: {r}", flush=True)
+        fit([json.loads(line) for line in RUNS.read_text().splitlines() if '"error"' not in line])
+        return 0
+    quick = args.quick
+    limits = replace(budget.PUBLIC, seconds=budget.PUBLIC.seconds / 5) if quick else budget.PUBLIC
+    started = time.time()
+    done = search(limits, args.random or (8 if quick else 30), args.climb if args.climb is not None else (6 if quick else 30),
+                  args.seed)
+    write_results(done, limits, "quick" if quick else "full", started)
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

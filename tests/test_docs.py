@@ -1,0 +1,33 @@
+"""The README documents what the code does: every link key in the link tables, every frame's columns in the
+CSV schema."""
+import re
+from pathlib import Path
+
+from core import ExperimentConfig, run
+from core.config import FIELDS, PAGE_KEYS
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def _section(title: str) -> str:
+    start = README.index(f"## {title}")
+    end = README.find("\n## ", start + 1)
+    return README[start:end if end != -1 else None]
+
+
+def test_every_link_key_is_in_the_readme_link_tables():
+    links = _section("Links")
+    listed = set(re.findall(r"^\| `([a-z_]+)` \|", links, flags=re.M))
+    assert set(FIELDS) | set(PAGE_KEYS) <= listed, sorted(set(FIELDS) | set(PAGE_KEYS) - listed)
+    assert listed <= set(FIELDS) | set(PAGE_KEYS), sorted(listed - set(FIELDS) - set(PAGE_KEYS))
+
+
+def test_every_frame_column_is_in_the_readme_csv_schema():
+    schema = _section("CSV schema")
+    rows = dict(re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", schema, flags=re.M))
+    frames = run(ExperimentConfig(seeds=1, epochs=2, record_epochs=2, depth=2)).frames
+    for name, df in frames.items():
+        assert name in rows, f"frame {name} is not in the README's CSV schema"
+        documented = {c.strip() for c in rows[name].replace("…", ",").split(",")}
+        missing = [c for c in df.columns if c not in documented and not re.fullmatch(r"[a-z_]+_layer_\d+", c)]
+        assert not missing, (name, missing)
