@@ -490,8 +490,8 @@ def grad_over_training_data(grad: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 
-GRAD_SHORT = {"weight_grad_norm": N_("‖∂L/∂W‖"), "bias_grad_norm": N_("‖∂L/∂b‖"),
-              "weight_grad_rms": N_("RMS of ∂L/∂W"), "bias_grad_rms": N_("RMS of ∂L/∂b")}
+GRAD_SHORT = {"dz_second_moment": N_("E[(∂L/∂z)²]"), "weight_grad_norm": N_("‖∂L/∂W‖"),
+              "bias_grad_norm": N_("‖∂L/∂b‖"), "weight_grad_rms": N_("RMS of ∂L/∂W"), "bias_grad_rms": N_("RMS of ∂L/∂b")}
 
 
 def grad_over_training_panel(data: pd.DataFrame, scheme: str, index: int, column: str, layers: list[int],
