@@ -33,9 +33,9 @@ APP = str(ROOT / "dashboard.py")
 PAGES = [p.path for p in PAGE_SPECS]
 # Charts each page draws for the default configuration (4 schemes, tanh, 3 hidden layers): single charts, plus
 # one panel per scheme for small multiples, in the first tab of a page's tabs (the others are built when
-# opened). Zero weights under tanh give exact-zero weight gradients, which a log scale cannot draw: that panel
-# is a sentence instead. Lessons and export draw none.
-EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 1, "gradients": 1 + 3, "weights": 4, "symmetry": 3,
+# opened). The Gradients page shows E[(dL/dz)^2] by default: under zero weights it is 0 in the hidden layers but
+# not at the output, so every scheme has a panel. Lessons and export draw none.
+EXPECTED_CHARTS = {"overview": 2, "activations": 1 + 4 + 1, "gradients": 1 + 4, "weights": 4, "symmetry": 3,
                    "boundaries": 4, "lessons": 0, "export": 0,
                    "scale_depth": 0,  # trains its sweep when asked (sweep=true)
                    "restarts": 7}

@@ -59,12 +59,13 @@ VIEW = {"epoch": "10", "layer": "2", "seed": "1"}
 VIEW_QUERY = "&".join(f"{k}={v}" for k, v in VIEW.items())
 # url path -> (nav label = page title, charts drawn for LINK, download buttons on the page: label -> frame); the
 # paths and titles are app.registry's. Small multiples draw one panel per scheme (zeros, he_normal) in a page's
-# first tab, except where zero weights leave nothing to draw: ReLU gives them exact-zero weight gradients (no
+# first tab (the Gradients page's E[(dL/dz)^2] is 0 in zeros' hidden layers but not at its output, so it has a
+# panel too), except where zero weights leave nothing to draw: ReLU gives them exact-zero weight gradients (no
 # line on a log scale).
 EXPECT = {
     "overview": ("Overview", 2, {"Curves": "curves", "Summary": "summary"}),
     "activations": ("Activations", 1 + 2 + 1, {"Layer statistics": "layer_stats", "Histograms": "histograms"}),
-    "gradients": ("Gradients", 1 + 1, {"Gradient norms": "gradient_norms", "Layer statistics": "layer_stats",
+    "gradients": ("Gradients", 1 + 2, {"Gradient norms": "gradient_norms", "Layer statistics": "layer_stats",
                                        "Histograms": "histograms"}),
     "weights": ("Weight distances", 2, {"Unit distances": "unit_distances", "Distance from init": "init_distances"}),
     "symmetry": ("Symmetry & restarts", 3, {"Distinct units": "distinct_units", "Summary": "summary",
