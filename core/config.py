@@ -22,7 +22,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from . import activations, datasets, initializers
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, N_
 from .numbers import plain_number
 from .trainer import OPTIMIZERS
 
@@ -173,31 +173,31 @@ def _pick(name, choices, default, help) -> Field:
 
 
 FIELDS: dict[str, Field] = {
-    "dataset": _pick("dataset", datasets.DATASETS, "moons", "dataset"),
-    "n_samples": _num("n_samples", 50, 20000, 500, "samples before the split (real sets: at most all)", True),
-    "noise": _num("noise", 0.0, 2.0, 0.2, "label or input noise"),
-    "test_size": _num("test_size", 0.05, 0.5, 0.2, "fraction held out for testing"),
-    "data_seed": _num("data_seed", 0, 2**31 - 1, 0, "seed of the data and of the batch order", True),
-    "features": _num("features", 1, 64, 2, "input features (blobs, classification, regression, gaussian_quantiles)",
+    "dataset": _pick("dataset", datasets.DATASETS, "moons", N_("dataset")),
+    "n_samples": _num("n_samples", 50, 20000, 500, N_("samples before the split (real sets: at most all)"), True),
+    "noise": _num("noise", 0.0, 2.0, 0.2, N_("label or input noise")),
+    "test_size": _num("test_size", 0.05, 0.5, 0.2, N_("fraction held out for testing")),
+    "data_seed": _num("data_seed", 0, 2**31 - 1, 0, N_("seed of the data and of the batch order"), True),
+    "features": _num("features", 1, 64, 2, N_("input features (blobs, classification, regression, gaussian_quantiles)"),
                      True),
-    "classes": _num("classes", 2, 10, 3, "classes (blobs, classification, gaussian_quantiles)", True),
-    "schemes": Field(_schemes, ("zeros", "normal:std=1", "xavier_normal", "he_normal"), "schemes compared",
+    "classes": _num("classes", 2, 10, 3, N_("classes (blobs, classification, gaussian_quantiles)"), True),
+    "schemes": Field(_schemes, ("zeros", "normal:std=1", "xavier_normal", "he_normal"), N_("schemes compared"),
                      repeatable=True),
-    "seeds": _num("seeds", 1, 20, 3, "random restarts per scheme (seeds 0 .. n-1)", True),
-    "depth": _num("depth", 1, 50, 3, "hidden layers", True),
-    "width": Field(_widths, (32,), "units per hidden layer: one number, or one per layer", lo=1, hi=1024,
+    "seeds": _num("seeds", 1, 20, 3, N_("random restarts per scheme (seeds 0 .. n-1)"), True),
+    "depth": _num("depth", 1, 50, 3, N_("hidden layers"), True),
+    "width": Field(_widths, (32,), N_("units per hidden layer: one number, or one per layer"), lo=1, hi=1024,
                    integer=True),
-    "activation": _pick("activation", activations.ACTIVATIONS, "tanh", "activation"),
-    "optimizer": _pick("optimizer", OPTIMIZERS, "sgd", "optimizer"),
-    "lr": _num("lr", 1e-6, 10.0, 0.1, "learning rate"),
-    "momentum": _num("momentum", 0.0, 0.999, 0.9, "momentum coefficient (optimizer=momentum)"),
-    "batch_size": _num("batch_size", 0, 20000, 32, "minibatch size; 0 = full batch", True),
-    "epochs": _num("epochs", 1, 5000, 100, "passes over the training set", True),
-    "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, "L2 penalty on weights"),
-    "record_epochs": _num("record_epochs", 2, 51, 11, "epochs probed, evenly spaced, epoch 0 included", True),
-    "dtype": _pick("dtype", ("float32", "float64"), "float32", "float precision"),
-    "bias": Field(_bias, "zeros", "how every bias starts: zeros, constant:value=c or normal:std=s "
-                  "(torch_default keeps its own)"),
+    "activation": _pick("activation", activations.ACTIVATIONS, "tanh", N_("activation")),
+    "optimizer": _pick("optimizer", OPTIMIZERS, "sgd", N_("optimizer")),
+    "lr": _num("lr", 1e-6, 10.0, 0.1, N_("learning rate")),
+    "momentum": _num("momentum", 0.0, 0.999, 0.9, N_("momentum coefficient (optimizer=momentum)")),
+    "batch_size": _num("batch_size", 0, 20000, 32, N_("minibatch size; 0 = full batch"), True),
+    "epochs": _num("epochs", 1, 5000, 100, N_("passes over the training set"), True),
+    "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, N_("L2 penalty on weights")),
+    "record_epochs": _num("record_epochs", 2, 51, 11, N_("epochs probed, evenly spaced, epoch 0 included"), True),
+    "dtype": _pick("dtype", ("float32", "float64"), "float32", N_("float precision")),
+    "bias": Field(_bias, "zeros", N_("how every bias starts: zeros, constant:value=c or normal:std=s "
+                     "(torch_default keeps its own)")),
 }
 
 
