@@ -22,7 +22,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from . import activations, datasets, initializers
-from .i18n import LANGUAGES, N_
+from .i18n import LANGUAGES, N_, _
 from .numbers import plain_number
 from .trainer import OPTIMIZERS
 
@@ -33,7 +33,8 @@ FOREIGN_KEYS = frozenset({"embed", "embed_options"})
 
 
 def _fail(field: str, raw: Any, allowed: str):
-    raise ValueError(f"{field}: got {raw!r}; allowed: {allowed}")
+    # translated where a page shows it (the visitor's language); English in the CLI and the API
+    raise ValueError(_("{field}: got {raw}; allowed: {allowed}").format(field=field, raw=repr(raw), allowed=allowed))
 
 
 def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: bool = False):
@@ -43,9 +44,9 @@ def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: 
         value = plain_number(raw) if isinstance(raw, str) else float(raw)
     except (ValueError, OverflowError):
         value = math.nan
-    kind = "a whole number" if integer else "a number"
+    kind = _("a whole number") if integer else _("a number")
     left = "(" if lo_open else "["
-    allowed = f"{kind} in {left}{lo:g}, {hi:g}]"
+    allowed = _("{kind} in {interval}").format(kind=kind, interval=f"{left}{lo:g}, {hi:g}]")
     if not math.isfinite(value):
         _fail(field, raw, allowed)
     if integer:
@@ -493,12 +494,14 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
         if key in FOREIGN_KEYS or key in PAGE_KEYS:  # a page's keys: see parse_page_keys
             continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *PAGE_KEYS])}")
+            problem(_("{key}: unknown parameter; allowed: {allowed}").format(
+                key=key, allowed=", ".join([*FIELDS, *PAGE_KEYS])))
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
             if len(got) != 1:
-                problem(f"{key}: given {len(got)} times; allowed: once", f"; using the default {format_default(key)}")
+                problem(_("{key}: given {n} times; allowed: once").format(key=key, n=len(got)),
+                        _("; using the default {value}").format(value=format_default(key)))
                 continue
             got = got[0]
         if key == "schemes" and not strict:
@@ -508,7 +511,7 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
         try:
             values[key] = field.parse(got)
         except ValueError as e:
-            problem(str(e), f"; using the default {format_default(key)}")
+            problem(str(e), _("; using the default {value}").format(value=format_default(key)))
     while True:
         try:
             config = ExperimentConfig(**values)
@@ -517,7 +520,8 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             blamed = [f for f in e.reset if f in values]
             if not blamed:
                 raise
-            problem(str(e), f"; using the default {blamed[0]} {format_default(blamed[0])}")
+            problem(str(e), _("; using the default {key} {value}").format(key=blamed[0],
+                                                                          value=format_default(blamed[0])))
             values.pop(blamed[0])
     config, changes = version_changes(version, config)
     if changes:  # not an error: the link opens under the current version, as close to its numbers as it can
@@ -582,7 +586,7 @@ def _lenient_schemes(got, problem) -> list[str]:
             break
         keep.append(label)
     if not keep:
-        problem(f"schemes: no valid entry; using the default {format_default('schemes')}")
+        problem(_("schemes: no valid entry; using the default {value}").format(value=format_default("schemes")))
     return keep
 
 
