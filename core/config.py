@@ -22,7 +22,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from . import activations, datasets, initializers
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, N_, _
 from .numbers import plain_number
 from .trainer import OPTIMIZERS
 
@@ -33,7 +33,8 @@ FOREIGN_KEYS = frozenset({"embed", "embed_options"})
 
 
 def _fail(field: str, raw: Any, allowed: str):
-    raise ValueError(f"{field}: got {raw!r}; allowed: {allowed}")
+    # translated where a page shows it (the visitor's language); English in the CLI and the API
+    raise ValueError(_("{field}: got {raw}; allowed: {allowed}").format(field=field, raw=repr(raw), allowed=allowed))
 
 
 def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: bool = False):
@@ -43,9 +44,9 @@ def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: 
         value = plain_number(raw) if isinstance(raw, str) else float(raw)
     except (ValueError, OverflowError):
         value = math.nan
-    kind = "a whole number" if integer else "a number"
+    kind = _("a whole number") if integer else _("a number")
     left = "(" if lo_open else "["
-    allowed = f"{kind} in {left}{lo:g}, {hi:g}]"
+    allowed = _("{kind} in {interval}").format(kind=kind, interval=f"{left}{lo:g}, {hi:g}]")
     if not math.isfinite(value):
         _fail(field, raw, allowed)
     if integer:
@@ -173,31 +174,31 @@ def _pick(name, choices, default, help) -> Field:
 
 
 FIELDS: dict[str, Field] = {
-    "dataset": _pick("dataset", datasets.DATASETS, "moons", "dataset"),
-    "n_samples": _num("n_samples", 50, 20000, 500, "samples before the split (real sets: at most all)", True),
-    "noise": _num("noise", 0.0, 2.0, 0.2, "label or input noise"),
-    "test_size": _num("test_size", 0.05, 0.5, 0.2, "fraction held out for testing"),
-    "data_seed": _num("data_seed", 0, 2**31 - 1, 0, "seed of the data and of the batch order", True),
-    "features": _num("features", 1, 64, 2, "input features (blobs, classification, regression, gaussian_quantiles)",
+    "dataset": _pick("dataset", datasets.DATASETS, "moons", N_("dataset")),
+    "n_samples": _num("n_samples", 50, 20000, 500, N_("samples before the split (real sets: at most all)"), True),
+    "noise": _num("noise", 0.0, 2.0, 0.2, N_("label or input noise")),
+    "test_size": _num("test_size", 0.05, 0.5, 0.2, N_("fraction held out for testing")),
+    "data_seed": _num("data_seed", 0, 2**31 - 1, 0, N_("seed of the data and of the batch order"), True),
+    "features": _num("features", 1, 64, 2, N_("input features (blobs, classification, regression, gaussian_quantiles)"),
                      True),
-    "classes": _num("classes", 2, 10, 3, "classes (blobs, classification, gaussian_quantiles)", True),
-    "schemes": Field(_schemes, ("zeros", "normal:std=1", "xavier_normal", "he_normal"), "schemes compared",
+    "classes": _num("classes", 2, 10, 3, N_("classes (blobs, classification, gaussian_quantiles)"), True),
+    "schemes": Field(_schemes, ("zeros", "normal:std=1", "xavier_normal", "he_normal"), N_("schemes compared"),
                      repeatable=True),
-    "seeds": _num("seeds", 1, 20, 3, "random restarts per scheme (seeds 0 .. n-1)", True),
-    "depth": _num("depth", 1, 50, 3, "hidden layers", True),
-    "width": Field(_widths, (32,), "units per hidden layer: one number, or one per layer", lo=1, hi=1024,
+    "seeds": _num("seeds", 1, 20, 3, N_("random restarts per scheme (seeds 0 .. n-1)"), True),
+    "depth": _num("depth", 1, 50, 3, N_("hidden layers"), True),
+    "width": Field(_widths, (32,), N_("units per hidden layer: one number, or one per layer"), lo=1, hi=1024,
                    integer=True),
-    "activation": _pick("activation", activations.ACTIVATIONS, "tanh", "activation"),
-    "optimizer": _pick("optimizer", OPTIMIZERS, "sgd", "optimizer"),
-    "lr": _num("lr", 1e-6, 10.0, 0.1, "learning rate"),
-    "momentum": _num("momentum", 0.0, 0.999, 0.9, "momentum coefficient (optimizer=momentum)"),
-    "batch_size": _num("batch_size", 0, 20000, 32, "minibatch size; 0 = full batch", True),
-    "epochs": _num("epochs", 1, 5000, 100, "passes over the training set", True),
-    "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, "L2 penalty on weights"),
-    "record_epochs": _num("record_epochs", 2, 51, 11, "epochs probed, evenly spaced, epoch 0 included", True),
-    "dtype": _pick("dtype", ("float32", "float64"), "float32", "float precision"),
-    "bias": Field(_bias, "zeros", "how every bias starts: zeros, constant:value=c or normal:std=s "
-                  "(torch_default keeps its own)"),
+    "activation": _pick("activation", activations.ACTIVATIONS, "tanh", N_("activation")),
+    "optimizer": _pick("optimizer", OPTIMIZERS, "sgd", N_("optimizer")),
+    "lr": _num("lr", 1e-6, 10.0, 0.1, N_("learning rate")),
+    "momentum": _num("momentum", 0.0, 0.999, 0.9, N_("momentum coefficient (optimizer=momentum)")),
+    "batch_size": _num("batch_size", 0, 20000, 32, N_("minibatch size; 0 = full batch"), True),
+    "epochs": _num("epochs", 1, 5000, 100, N_("passes over the training set"), True),
+    "weight_decay": _num("weight_decay", 0.0, 1.0, 0.0, N_("L2 penalty on weights")),
+    "record_epochs": _num("record_epochs", 2, 51, 11, N_("epochs probed, evenly spaced, epoch 0 included"), True),
+    "dtype": _pick("dtype", ("float32", "float64"), "float32", N_("float precision")),
+    "bias": Field(_bias, "zeros", N_("how every bias starts: zeros, constant:value=c or normal:std=s "
+                     "(torch_default keeps its own)")),
 }
 
 
@@ -493,12 +494,14 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
         if key in FOREIGN_KEYS or key in PAGE_KEYS:  # a page's keys: see parse_page_keys
             continue
         if key not in FIELDS:
-            problem(f"{key}: unknown parameter; allowed: {', '.join([*FIELDS, *PAGE_KEYS])}")
+            problem(_("{key}: unknown parameter; allowed: {allowed}").format(
+                key=key, allowed=", ".join([*FIELDS, *PAGE_KEYS])))
             continue
         field = FIELDS[key]
         if occurrences and isinstance(got, list) and not field.repeatable:
             if len(got) != 1:
-                problem(f"{key}: given {len(got)} times; allowed: once", f"; using the default {format_default(key)}")
+                problem(_("{key}: given {n} times; allowed: once").format(key=key, n=len(got)),
+                        _("; using the default {value}").format(value=format_default(key)))
                 continue
             got = got[0]
         if key == "schemes" and not strict:
@@ -508,7 +511,7 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
         try:
             values[key] = field.parse(got)
         except ValueError as e:
-            problem(str(e), f"; using the default {format_default(key)}")
+            problem(str(e), _("; using the default {value}").format(value=format_default(key)))
     while True:
         try:
             config = ExperimentConfig(**values)
@@ -517,7 +520,8 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             blamed = [f for f in e.reset if f in values]
             if not blamed:
                 raise
-            problem(str(e), f"; using the default {blamed[0]} {format_default(blamed[0])}")
+            problem(str(e), _("; using the default {key} {value}").format(key=blamed[0],
+                                                                          value=format_default(blamed[0])))
             values.pop(blamed[0])
     config, changes = version_changes(version, config)
     if changes:  # not an error: the link opens under the current version, as close to its numbers as it can
@@ -582,7 +586,7 @@ def _lenient_schemes(got, problem) -> list[str]:
             break
         keep.append(label)
     if not keep:
-        problem(f"schemes: no valid entry; using the default {format_default('schemes')}")
+        problem(_("schemes: no valid entry; using the default {value}").format(value=format_default("schemes")))
     return keep
 
 

@@ -268,3 +268,17 @@ def test_a_french_lesson_link_opens_in_french():
             assert query(page).get("lang") == ["fr"]
         finally:
             browser.close()
+
+
+def test_a_bad_link_is_explained_in_french():
+    """The link warnings a French visitor reads: the value refused, what is allowed and the default used, in
+    French; the parameter names and values stay as written in the link."""
+    at = app("lang=fr&depth=999&bogus=1&seeds=2&epochs=3&width=4")
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "depth\u00a0: reçu '999'" in warnings and "un nombre entier dans [1, 50]" in warnings, warnings
+    assert "valeur par défaut utilisée\u00a0: 3" in warnings, warnings
+    assert "bogus\u00a0: paramètre inconnu" in warnings, warnings
+    assert "got" not in warnings and "using the default" not in warnings
+    english = app("depth=999&seeds=2&epochs=3&width=4")
+    assert "depth: got '999'; allowed: a whole number in [1, 50]" in " ".join(
+        w.value for w in english.warning).replace("\\", "")
