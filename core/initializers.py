@@ -82,7 +82,7 @@ class Initializer:
     random: bool = True
     # he_* follow PyTorch's kaiming_*(nonlinearity=...): the activation picks
     # the gain. Every other gain defaults to 1 as in PyTorch, so Xavier with
-    # ReLU halves the second moment per layer, as REFERENCE.md says it must.
+    # ReLU halves the second moment per layer in expectation (He et al. 2015).
     gain_from_activation: bool = False
     bias: Callable[..., np.ndarray] | None = None  # (rng, fan_in, fan_out) -> b
     data_dependent: bool = False

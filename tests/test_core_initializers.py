@@ -1,4 +1,4 @@
-"""Initializer formulas (REFERENCE.md), checked on 512x512 draws in our (fan_in, fan_out) storage."""
+"""Initializer formulas (the papers and torch.nn.init), checked on 512x512 draws in our (fan_in, fan_out) storage."""
 import math
 
 import numpy as np
