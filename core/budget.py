@@ -34,6 +34,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
 from . import datasets
+from .i18n import _
 from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession
 from .trainer import BLAS_THREADS_MIN_MFLOP, EVAL_CHUNK, MAX_CURVE_POINTS, PARALLEL_MIN_MFLOP
 
@@ -155,13 +156,17 @@ class Estimate:
     cores: int  # cores the training keeps busy
 
     def describe(self, limits: Limits = PUBLIC) -> str:
+        """The estimate and the limits, in the current language (core.i18n: the visitor's on a page)."""
         def lim(value, fmt):
-            return "" if value is None else f" (limit {fmt.format(value)})"
-        return (f"{self.models} models x {self.params_per_model:,} parameters, {self.n_train:,} training samples: "
-                f"about {self.seconds:,.0f} s on this server{lim(limits.seconds, '{:,.0f} s')} and "
-                f"{self.memory_mb:,.0f} MB of memory{lim(limits.memory_mb, '{:,.0f} MB')}, "
-                f"{self.frame_rows:,} result rows{lim(limits.frame_rows, '{:,}')}; "
-                f"{self.gflop:,.1f} GFLOP in {self.layer_steps:,} layer-steps")
+            return "" if value is None else _(" (limit {value})").format(value=fmt.format(value))
+        return _("{models} models x {params} parameters, {samples} training samples: about {seconds} s on this "
+                 "server{seconds_limit} and {memory} MB of memory{memory_limit}, {rows} result rows{rows_limit}; "
+                 "{gflop} GFLOP in {steps} layer-steps").format(
+            models=self.models, params=f"{self.params_per_model:,}", samples=f"{self.n_train:,}",
+            seconds=f"{self.seconds:,.0f}", seconds_limit=lim(limits.seconds, "{:,.0f} s"),
+            memory=f"{self.memory_mb:,.0f}", memory_limit=lim(limits.memory_mb, "{:,.0f} MB"),
+            rows=f"{self.frame_rows:,}", rows_limit=lim(limits.frame_rows, "{:,}"), gflop=f"{self.gflop:,.1f}",
+            steps=f"{self.layer_steps:,}")
 
 
 @dataclass(frozen=True)
@@ -374,6 +379,7 @@ def over(e: Estimate, limits: Limits) -> bool:
 def check(config, limits: Limits = PUBLIC) -> Estimate:
     e = estimate(config)
     if over(e, limits):
-        raise ValueError(f"work: this configuration is too large for this server: {e.describe(limits)}. "
-                         "Fewer seeds, schemes, epochs, samples or a smaller network bring it under the limit.")
+        raise ValueError(_("work: this configuration is too large for this server: {estimate}. Fewer seeds, schemes, "
+                           "epochs, samples or a smaller network bring it under the limit.").format(
+            estimate=e.describe(limits)))
     return e

@@ -35,7 +35,7 @@ from . import budget, initializers
 from .blas import cpu_count
 from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
                      ExperimentConfig, format_value, parse_scheme, parse_sweep_keys, query_to_dict, scheme_label)
-from .i18n import N_
+from .i18n import N_, _
 from .sweep_task import COLUMNS as TASK_COLUMNS, read_rows, run_task, write_rows
 
 MAX_GRID_POINTS = 2500  # grid points (schemes x axis values), each trained once per seed
@@ -397,10 +397,12 @@ class SweepEstimate:
     def describe(self, limits: budget.Limits | None = None) -> str:
         limits = budget.limits_from_env() if limits is None else limits
         def lim(value, unit):
-            return "" if value is None else f" (limit {value:,.0f} {unit})"
-        return (f"{self.tasks} tasks, {self.models:,} trainings: about {self.seconds:,.0f} s on this server"
-                f"{lim(limits.seconds, 's')} and {self.memory_mb:,.0f} MB for the largest task"
-                f"{lim(limits.memory_mb, 'MB')}")
+            return "" if value is None else _(" (limit {value})").format(value=f"{value:,.0f} {unit}")
+        return _("{tasks} tasks, {models} trainings: about {seconds} s on this server{seconds_limit} and {memory} MB "
+                 "for the largest task{memory_limit}").format(
+            tasks=self.tasks, models=f"{self.models:,}", seconds=f"{self.seconds:,.0f}",
+            seconds_limit=lim(limits.seconds, "s"), memory=f"{self.memory_mb:,.0f}",
+            memory_limit=lim(limits.memory_mb, "MB"))
 
 
 # ------------------------------------------------------------------------------------------------ running

@@ -282,3 +282,17 @@ def test_a_bad_link_is_explained_in_french():
     english = app("depth=999&seeds=2&epochs=3&width=4")
     assert "depth: got '999'; allowed: a whole number in [1, 50]" in " ".join(
         w.value for w in english.warning).replace("\\", "")
+
+
+def test_the_work_limit_is_explained_in_french():
+    """A link past the server's limits: the estimate, the limits and the advice in French, the numbers as
+    computed (core.budget.Estimate)."""
+    from core import ExperimentConfig, budget
+    query = "lang=fr&" + "&".join(f"schemes=normal%3Astd%3D{s}" for s in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)) + \
+        "&seeds=20&epochs=5000&n_samples=20000&width=256&depth=8"
+    at = app(query)
+    errors = " ".join(e.value for e in at.error).replace("\\", "")
+    e = budget.estimate(ExperimentConfig.from_query(query.replace("lang=fr&", "")))
+    assert "cette configuration est trop grande pour ce serveur" in errors, errors
+    assert f"environ {e.seconds:,.0f} s sur ce serveur (limite 35 s)" in errors, errors
+    assert "too large" not in errors and "about" not in errors
