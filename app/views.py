@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.config import VIEWS
-from core.i18n import _
+from core.i18n import N_, _
 
 from .links import url_value
 from .text import literal
@@ -164,6 +164,12 @@ class PageView:
         value = st.selectbox(label or _("Seed"), options, key=wkey)
         self._record("seed", value, 0)
         return value
+
+    def metric(self, task: str) -> str:
+        """Loss or accuracy (key ``metric``); a regression has only the loss."""
+        if task == "classification":
+            return self.choice("metric", {"loss": N_("loss"), "accuracy": N_("accuracy")}, "loss", _("Metric"))
+        return self.fixed("metric", "loss")
 
     def choice(self, key: str, options: dict[str, str], default: str, label: str, help: str | None = None,
                horizontal: bool = True) -> str:

@@ -361,12 +361,7 @@ class ExperimentConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "ExperimentConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"config: not valid JSON ({e.msg} at position {e.pos})") from None
-        if not isinstance(data, dict):
-            _fail("config", data, "a JSON object")
+        data = json_object(text, "config")
         # JSON carries values, not query occurrences: a list is one value (width per layer, schemes)
         return _build(data, strict=True, occurrences=False)[0]
 
@@ -378,6 +373,17 @@ class ExperimentConfig:
     def from_query_lenient(cls, query: str | dict) -> tuple["ExperimentConfig", list[str]]:
         raw = query if isinstance(query, dict) else query_to_dict(query)
         return _build(raw, strict=False)
+
+
+def json_object(text: str, name: str) -> dict:
+    """``text`` parsed as a JSON object; ValueError naming ``name`` if it is not valid JSON or not an object."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{name}: not valid JSON ({e.msg} at position {e.pos})") from None
+    if not isinstance(data, dict):
+        _fail(name, data, "a JSON object")
+    return data
 
 
 def format_value(value) -> str:

@@ -34,7 +34,8 @@ import pandas as pd
 from . import budget, initializers
 from .blas import cpu_count
 from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
-                     ExperimentConfig, format_value, parse_scheme, parse_sweep_keys, query_to_dict, scheme_label)
+                     ExperimentConfig, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
+                     scheme_label)
 from .i18n import N_, _
 from .sweep_task import COLUMNS as TASK_COLUMNS, read_rows, run_task, write_rows
 
@@ -295,12 +296,7 @@ class SweepConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "SweepConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"sweep: not valid JSON ({e.msg} at position {e.pos})") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"sweep: got {data!r}; allowed: a JSON object")
+        data = json_object(text, "sweep")
         keys = {k: data.pop(k) for k in list(data) if k in SWEEP_FIELDS}
         return cls._from(ExperimentConfig.from_json(json.dumps(data)), keys)
 

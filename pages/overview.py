@@ -2,7 +2,7 @@ import streamlit as st
 
 from core import charts, initializers, notice
 from core.config import parse_bias, parse_scheme
-from core.i18n import N_, _
+from core.i18n import _
 from app.context import current
 from app.navigation import ensure_navigation
 from app.text import literal
@@ -63,10 +63,7 @@ with st.expander(_("Per seed")):
 st.subheader(_("Training curves"))
 c1, c2 = st.columns([1, 1])
 with c1:
-    if task == "classification":
-        metric = view.choice("metric", {"loss": N_("loss"), "accuracy": N_("accuracy")}, "loss", _("Metric"))
-    else:
-        metric = view.fixed("metric", "loss")
+    metric = view.metric(task)
 with c2:
     log = view.flag("log", metric == "loss", _("Log scale"))
 domain = charts.curve_domain(f["curves"], metric, log)

@@ -39,10 +39,7 @@ st.caption(_("Same data, same batches, only the initial draw differs: each dot i
              "them)."))
 c1, c2 = st.columns(2)
 with c1:
-    if task == "classification":
-        metric = view.choice("metric", {"loss": N_("loss"), "accuracy": N_("accuracy")}, "loss", _("Metric"))
-    else:
-        metric = view.fixed("metric", "loss")
+    metric = view.metric(task)
 with c2:
     split = view.choice("split", {"test": N_("test set"), "train": N_("training set")}, "test", _("Data"))
 show_chart(charts.restarts_chart, f["summary"], ctx.schemes, metric, split, task)

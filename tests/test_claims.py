@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from lesson_runs import DATA_SEEDS, holds_on_every_data_seed
+from tests.lesson_runs import DATA_SEEDS, holds_on_every_data_seed
 
 from core import ExperimentConfig, activations, initializers, meanfield, run, theory
 from core.config import replace

@@ -3,7 +3,7 @@ fails on a configuration that does not show the fact."""
 from urllib.parse import parse_qsl, urlparse
 
 import pytest
-from lesson_runs import DATA_SEEDS, lesson_frames
+from tests.lesson_runs import DATA_SEEDS, lesson_frames
 
 from core import run
 from core.config import VIEWS, ExperimentConfig, parse_views, query_to_dict, replace
