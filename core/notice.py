@@ -140,20 +140,22 @@ def overview(frames: dict[str, pd.DataFrame], schemes, n_hidden: int, task: str)
     summary = frames["summary"]
     out = []
     metric, words = ("final_test_loss", _("final test loss"))
-    mean = summary.groupby("scheme", sort=False)[metric].mean().reindex(list(schemes)).dropna()
-    seeds = int(summary.groupby("scheme")["seed"].count().max())
+    # a diverged seed's last finite value is not where its start led: the divergence sentence counts it instead
+    finished = summary[summary["diverged_epoch"].isna()] if "diverged_epoch" in summary else summary
+    mean = finished.groupby("scheme", sort=False)[metric].mean().reindex(list(schemes)).dropna()
     if len(mean) >= 2:
         best, worst = mean.idxmin(), mean.idxmax()
+        seeds = int((finished["scheme"] == best).sum())  # the seeds behind the best mean
         out.append(_("{best} reached the lowest {metric}, {low} (mean of {seeds}); {worst} the highest, {high}.").format(
             best=best, metric=words, low=number(mean[best]), seeds=_seeds(seeds), worst=worst,
             high=number(mean[worst])))
     elif len(mean) == 1:
-        s = summary[summary["scheme"] == mean.index[0]][metric].dropna()
+        s = finished[finished["scheme"] == mean.index[0]][metric].dropna()
         out.append(_("{scheme}: {metric} {value} (mean of {seeds}), from {low} to {high}.").format(
             scheme=mean.index[0], metric=words, value=number(mean.iloc[0]), seeds=_seeds(len(s)),
             low=number(s.min()), high=number(s.max())))
     if task == "classification":
-        acc = summary.groupby("scheme", sort=False)["final_test_accuracy"].mean().reindex(list(schemes)).dropna()
+        acc = finished.groupby("scheme", sort=False)["final_test_accuracy"].mean().reindex(list(schemes)).dropna()
         if len(acc) >= 2 and acc.max() > acc.min():
             out.append(_("Test accuracy ranges from {low} ({worst}) to {high} ({best}).").format(
                 low=percent(acc.min()), worst=acc.idxmin(), high=percent(acc.max()), best=acc.idxmax()))

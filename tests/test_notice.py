@@ -86,9 +86,12 @@ def test_overview_says_who_diverged_when_and_for_how_many_seeds(cache):
     if len(bad):
         when = (f"at epoch {bad.min()}" if bad.min() == bad.max() else f"between epochs {bad.min()} and {bad.max()}")
         assert f"normal:std=0.7 diverged {when} for {len(bad)} of 4 seeds." in text, text
-    # the best and worst final test loss, seed means
-    mean = summary.groupby("scheme")["final_test_loss"].mean()
-    assert text.startswith(f"{mean.idxmin()} reached the lowest final test loss, {notice.number(mean.min())}")
+    # the best and worst final test loss, means over the seeds that did not diverge (and how many they are)
+    finished = summary[summary["diverged_epoch"].isna()]
+    mean = finished.groupby("scheme")["final_test_loss"].mean()
+    n = int((finished["scheme"] == mean.idxmin()).sum())
+    assert text.startswith(f"{mean.idxmin()} reached the lowest final test loss, {notice.number(mean.min())} "
+                           f"(mean of {n} seeds)"), text
     # a gentler start: nothing diverges, and the sentence goes
     calm = cache(replace(config, schemes=("normal:std=0.3", "he_normal")))
     assert calm.frames["summary"]["diverged_epoch"].isna().all()
@@ -228,3 +231,20 @@ def test_gradients_read_the_back_propagated_second_moment_and_the_step_sizes(cac
     ws = gs[gs["epoch"] == 0].groupby("layer")["weight_grad_rms"].mean()
     said = notice.gradients(gs, small.schemes, 0, "weight_grad_rms", small.depth, "sgd")
     assert (ws[1] / ws[small.depth] < 0.01 or ws[1] / ws[small.depth] > 100) == any("takes steps" in t for t in said)
+
+
+@pytest.mark.parametrize("data_seed", [0, 1])
+def test_overview_leaves_diverged_seeds_out_of_its_means_and_counts_them(cache, data_seed):
+    """normal:std=1 on 8 ReLU layers of 64 diverges at once: its last finite loss (about 1e5) is no final loss,
+    so the sentence about the lowest and highest final test loss names only schemes whose seeds finished."""
+    config = ExperimentConfig(schemes=("normal:std=1", "xavier_normal", "he_normal"), activation="relu", depth=8,
+                              width=(64,), seeds=3, epochs=5, record_epochs=2, data_seed=data_seed)
+    f = cache(config).frames
+    s = f["summary"]
+    assert s[s["scheme"] == "normal:std=1"]["diverged_epoch"].notna().all()
+    sentences = notice.overview(f, config.schemes, config.depth, "classification")
+    finished = s[s["diverged_epoch"].isna()].groupby("scheme")["final_test_loss"].mean()
+    best, worst = finished.idxmin(), finished.idxmax()
+    assert sentences[0].startswith(f"{best} reached the lowest final test loss, {notice.number(finished[best])} "
+                                   f"(mean of 3 seeds); {worst} the highest, {notice.number(finished[worst])}.")
+    assert "normal:std=1 diverged at epoch" in " ".join(sentences)
