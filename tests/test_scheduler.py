@@ -305,11 +305,15 @@ def test_a_stopped_job_that_does_not_stop_is_killed():
 
 def test_a_failing_job_gives_every_subscriber_its_error_and_a_new_job_tries_again():
     s = make()
+    both_joined = threading.Event()
 
-    def bad(job):
+    def bad(job):  # fails only once both subscribers share the job, so the second cannot start a fresh one
+        both_joined.wait(5)
         raise ValueError("nope")
 
     t1, t2 = s.subscribe("k", "a", spec(bad)), s.subscribe("k", "b", spec(bad))
+    both_joined.set()
+    assert s.started == 1
     for t in (t1, t2):
         with pytest.raises(ValueError, match="nope"):
             t.result()
