@@ -4,9 +4,10 @@
   ``context``): a page asks ``results_for`` on every script run, and what the cache dropped trains again.
 - ``scheduler()``: the server's queue (core.scheduler). ``results_for`` subscribes the session to its
   configuration's run and, while it waits, redraws the run's place in the queue, its estimate and its
-  progress every POLL_S. Each redraw is where Streamlit raises its rerun (the configuration changed) or
+  progress every REDRAW_S. Each redraw is where Streamlit raises its rerun (the configuration changed) or
   stop (the tab closed) exception into the waiting script; the ``finally`` then unsubscribes, and a run
-  nobody waits for any more stops (core.scheduler). A classroom opening one link shares one run.
+  nobody waits for any more stops (core.scheduler). A closed tab is also noticed between redraws (every
+  POLL_S). A classroom opening one link shares one run.
 - ``limits()``: the server's limits (core.budget.Limits): the public ones, unless the environment
   (INITLAB_SECONDS, INITLAB_MEMORY_MB, INITLAB_FRAME_ROWS, INITLAB_RUN_SECONDS, INITLAB_JOBS_MB) or the
   ``[initlab]`` section of .streamlit/secrets.toml (seconds, memory_mb, frame_rows, run_seconds, jobs_mb)
@@ -30,7 +31,10 @@ from core.i18n import _
 from core.scheduler import Job, JobSpec, JobStopped, Scheduler
 
 LOG = logging.getLogger("initlab")
-POLL_S = 0.2  # how often a waiting session redraws its status (and so notices a rerun or a closed tab)
+POLL_S = 0.2  # how often a waiting session looks whether its run ended or its tab closed
+# How often it redraws its status (and so notices a rerun). Each redraw is a message every waiting browser
+# renders: at 5 per second, six waiting tabs kept more than a core of the bench machine busy in Chromium.
+REDRAW_S = 1.0
 # Runs holding memory at once (running or paused); the worker pool grows to this many runs' workers.
 MAX_STARTED = 3
 CACHE_ENTRIES, CACHE_BYTES = 8, 600_000_000
@@ -168,10 +172,14 @@ def results_for(config: ExperimentConfig) -> Results:
                                                                      est.memory_mb, est.cores))
     box = st.empty()
     cap = limits().run_seconds
+    drawn = -REDRAW_S
     try:
         while not ticket.wait(POLL_S):
             if _session_gone(session):
                 break
+            if time.monotonic() - drawn < REDRAW_S:
+                continue
+            drawn = time.monotonic()
             status = ticket.status()
             with box.container():
                 st.progress(min(1.0, status.progress), text=_status_text(status, config))

@@ -19,6 +19,17 @@ from core import workers
 LOG = logging.getLogger("initlab")
 
 
+def _log_with_time() -> None:
+    """The initlab log lines (runs started, paused, trained, stopped) with their time, so an operator can
+    follow the queue; Streamlit formats only its own loggers."""
+    if not LOG.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s initlab %(levelname)s: %(message)s"))
+        LOG.addHandler(handler)
+        LOG.setLevel(logging.INFO)
+        LOG.propagate = False
+
+
 def _warm_workers() -> None:
     try:
         workers.warm()
@@ -40,6 +51,7 @@ def _train_default() -> None:
 def start() -> None:
     """Once per server: the workers, then the default run, each on a background thread. (The default run
     only on a real server, not under AppTest, whose tests count the runs they cause.)"""
+    _log_with_time()
     if workers.available():
         threading.Thread(target=_warm_workers, name="initlab-workers", daemon=True).start()
     if real_server():

@@ -26,12 +26,20 @@ Nothing here knows about Streamlit or training: a job's work is a function of th
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
 from .control import Control, Stopped
+
+LOG = logging.getLogger("initlab")
+
+
+def _short(key: Hashable) -> str:
+    """A job's key for the log: a configuration's run id, or the key itself."""
+    return str(getattr(key, "run_id", key))
 
 GRACE_S = 0.5  # a job nobody waits for is stopped this long after its last subscriber left
 KILL_AFTER_S = 2.0  # a stopped job still running this long after is killed
@@ -272,8 +280,11 @@ class Scheduler:
             elif job.state == "paused" and slot.key in chosen:
                 job.control.resume()
                 job.state, job.resumed_at = "running", now
+                LOG.info("job %s: resumed", _short(job.key))
             elif job.state == "running" and slot.key not in chosen:
                 job.control.pause()
+                LOG.info("job %s: paused (%.1f s estimated left) for shorter ones", _short(job.key),
+                         job.remaining_s(now))
                 job.ran, job.resumed_at, job.state = job.ran_s(now), None, "paused"
                 self.paused += 1
                 if self.on_pause is not None:
