@@ -131,7 +131,9 @@ def main() -> int:
         with open(path, "wb") as f:
             write_po(f, catalog, width=120, no_location=True, include_previous=False)
         path.with_suffix(".mo").write_bytes(compiled(catalog))
-        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        # a plural message's string is a tuple of forms, each of which must be filled
+        untranslated = [m.id for m in catalog if m.id and (not all(m.string if isinstance(m.string, tuple)
+                                                                   else (m.string,)) or m.fuzzy)]
         missing += len(untranslated)
         for m in untranslated:
             print(f"{code}: untranslated: {m!r}")

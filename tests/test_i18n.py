@@ -361,6 +361,18 @@ def test_sweep_settings_and_notes_are_explained_in_french(speak):
         english)
 
 
+def test_the_export_row_counts_and_the_summary_headers_are_french(speak):
+    speak("fr")
+    at = app(SMALL + "&lang=fr")
+    assert "unités cachées distinctes (minimum)" in at.dataframe[0].value.columns
+    goto(at, "export")
+    counts = [m.value for m in at.markdown if m.value.startswith("**summary**")]
+    assert len(counts) == 1 and re.fullmatch(r"\*\*summary\*\* — 6 lignes", counts[0]), counts
+    speak("en")
+    english = goto(app(SMALL), "export")
+    assert "**summary** — 6 rows" in [m.value for m in english.markdown]
+
+
 def test_no_function_hides_the_translation_function():
     """``name, _, rest = ...`` makes ``_`` a local of the whole function: a ``_("...")`` in that function then
     calls the string it unpacked (TypeError), or fails before the assignment (UnboundLocalError)."""
