@@ -12,6 +12,7 @@ a shared link keeps its meaning when defaults change.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -535,8 +536,11 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             values.pop(blamed[0])
     config, changes = version_changes(version, config)
     if changes:  # not an error: the link opens under the current version, as close to its numbers as it can
+        # the changes, one after the other ("a; b": French puts a non-breaking space before the semicolon)
+        said = functools.reduce(lambda first, second: _("{first}; {second}").format(first=first, second=second),
+                                changes)
         note = _("v: this link was made with version {version} (now {current}): {changes}").format(
-            version=version, current=SCHEMA_VERSION, changes=_("; ").join(changes))  # French: " ; "
+            version=version, current=SCHEMA_VERSION, changes=said)
         if strict:
             _warnings.warn(note, UserWarning, stacklevel=3)
         else:

@@ -378,7 +378,9 @@ def _schemes_for(schemes: tuple[str, ...], scheme_axes: list[Axis]) -> tuple[tup
         return tuple(schemes), []
     kept = tuple(s for s in schemes if all(a.takes(s) for a in scheme_axes))
     left = [s for s in schemes if s not in kept]
-    names = _(" and ").join(a.name for a in scheme_axes)
+    # one scheme axis, or both (a sweep has two axes)
+    names = scheme_axes[0].name if len(scheme_axes) == 1 else _("{first} and {second}").format(
+        first=scheme_axes[0].name, second=scheme_axes[1].name)
     if kept:
         return kept, ([_("schemes without {axes} left out of the sweep: {schemes}").format(
             axes=names, schemes=", ".join(left))] if left else [])

@@ -61,6 +61,14 @@ def test_the_compiled_catalog_is_the_source_catalog():
     assert installed == fresh, "core/locales/fr/LC_MESSAGES/initlab.mo is stale: run python -m core.i18n"
 
 
+def test_no_message_ends_with_a_space():
+    """A trailing space is layout ('epoch shown ' before a slider): a translator cannot see it and a sentence
+    is cut where it stands. Layout goes outside the message; a list is joined by a whole message ('{first};
+    {second}', where French puts a non-breaking space before the semicolon)."""
+    spaced = [mid for mid in _ids(TEMPLATE) for piece in _forms(mid) if piece != piece.rstrip()]
+    assert not spaced, spaced
+
+
 def _fields(text: str) -> list[tuple[str, str]]:
     """The str.format fields of ``text``, with their format specs ({t:g} must stay {t:g})."""
     return sorted((f, spec) for _, f, spec, _ in string.Formatter().parse(text) if f is not None)
