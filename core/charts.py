@@ -181,8 +181,9 @@ def scrub_step(epochs) -> int:
 
 def _scrub_param(epochs, start: int) -> alt.Parameter:
     e = sorted(int(x) for x in epochs)
+    # the space parts the label from the slider Vega draws after it: layout, not part of the message
     return alt.param(name=SCRUB, value=int(start),
-                     bind=alt.binding_range(min=e[0], max=e[-1], step=scrub_step(e), name=_("epoch shown ")))
+                     bind=alt.binding_range(min=e[0], max=e[-1], step=scrub_step(e), name=_("epoch shown") + " "))
 
 
 def _scrub_filter() -> str:

@@ -12,6 +12,7 @@ a shared link keeps its meaning when defaults change.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -39,7 +40,7 @@ def _fail(field: str, raw: Any, allowed: str):
 
 def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: bool = False):
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-        _fail(field, raw, "a number")
+        _fail(field, raw, _("a number"))
     try:
         value = plain_number(raw) if isinstance(raw, str) else float(raw)
     except (ValueError, OverflowError):
@@ -67,17 +68,17 @@ def _choice(field: str, raw: Any, choices) -> str:
 def _split_entry(field: str, entry: str) -> tuple[str, dict[str, str]]:
     """'name:key=value,key=value' -> ('name', {'key': 'value', ...}), the texts unparsed."""
     if not isinstance(entry, str) or not entry.strip():
-        _fail(field, entry, "a name, optionally with parameters: name:key=value,key=value")
+        _fail(field, entry, _("a name, optionally with parameters: name:key=value,key=value"))
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in entry):
-        _fail(field, entry, "printable characters only (no line breaks or control characters)")
-    name, _, rest = entry.strip().partition(":")
+        _fail(field, entry, _("printable characters only (no line breaks or control characters)"))
+    name, _colon, rest = entry.strip().partition(":")  # not "_": that name translates
     params: dict[str, str] = {}
     for part in filter(None, rest.split(",")):
         key, eq, value = part.partition("=")
         if not eq or not key.strip() or not value.strip():
-            _fail(field, entry, "parameters written key=value, separated by commas")
+            _fail(field, entry, _("parameters written key=value, separated by commas"))
         if key.strip() in params:
-            _fail(field, entry, "each parameter once")
+            _fail(field, entry, _("each parameter once"))
         params[key.strip()] = value.strip()
     return name.strip(), params
 
@@ -97,7 +98,7 @@ def parse_scheme(entry: str) -> tuple[str, dict]:
     try:
         resolved = initializers.resolve_params(name, None, **params)
     except ValueError as e:
-        raise ValueError(f"schemes: {e}") from None
+        raise ValueError(_("{field}: {error}").format(field="schemes", error=e)) from None
     return name, {k: resolved[k] for k in params}
 
 
@@ -117,7 +118,7 @@ def parse_bias(entry: str) -> tuple[str, dict]:
     try:
         resolved = initializers.resolve_bias_params(name, **params)
     except ValueError as e:
-        raise ValueError(f"bias: {e}") from None
+        raise ValueError(_("{field}: {error}").format(field="bias", error=e)) from None
     return name, {k: resolved[k] for k in params}
 
 
@@ -128,25 +129,25 @@ def _bias(raw) -> str:
 
 def _schemes(raw) -> tuple[str, ...]:
     if not isinstance(raw, (str, list, tuple)):
-        _fail("schemes", raw, "a scheme entry or a list of them")
+        _fail("schemes", raw, _("a scheme entry or a list of them"))
     entries = [raw] if isinstance(raw, str) else list(raw)
     if not 1 <= len(entries) <= MAX_SCHEMES:
-        _fail("schemes", raw, f"1 to {MAX_SCHEMES} entries")
+        _fail("schemes", raw, _("1 to {n} entries").format(n=MAX_SCHEMES))
     out = []
     for e in entries:
         e = scheme_label(e)
         if e in out:
-            _fail("schemes", e, "each entry once")
+            _fail("schemes", e, _("each entry once"))
         out.append(e)
     return tuple(out)
 
 
 def _widths(raw) -> tuple[int, ...]:
     if not isinstance(raw, (str, int, float, list, tuple)) or isinstance(raw, bool):
-        _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer")
+        _fail("width", raw, _("a whole number in [1, 1024], or one per hidden layer"))
     parts = raw.split(",") if isinstance(raw, str) else ([raw] if isinstance(raw, (int, float)) else list(raw))
     if not parts:
-        _fail("width", raw, "a whole number in [1, 1024], or one per hidden layer separated by commas")
+        _fail("width", raw, _("a whole number in [1, 1024], or one per hidden layer separated by commas"))
     return tuple(_number("width", p.strip() if isinstance(p, str) else p, 1, 1024, True) for p in parts)
 
 
@@ -260,7 +261,7 @@ MAX_AXIS_VALUES = 50
 
 def _axis_values(field: str, raw: Any) -> str:
     """'0.5, 1,2' -> '0.5,1,2': numbers separated by commas (each checked against its axis by core.sweep)."""
-    allowed = f"numbers in plain digits separated by commas, 1 to {MAX_AXIS_VALUES} of them"
+    allowed = _("numbers in plain digits separated by commas, 1 to {n} of them").format(n=MAX_AXIS_VALUES)
     if not isinstance(raw, str):
         _fail(field, raw, allowed)
     parts = [p.strip() for p in raw.split(",")]
@@ -380,9 +381,10 @@ def json_object(text: str, name: str) -> dict:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{name}: not valid JSON ({e.msg} at position {e.pos})") from None
+        raise ValueError(_("{name}: not valid JSON ({error} at position {pos})").format(
+            name=name, error=e.msg, pos=e.pos)) from None
     if not isinstance(data, dict):
-        _fail(name, data, "a JSON object")
+        _fail(name, data, _("a JSON object"))
     return data
 
 
@@ -394,7 +396,7 @@ def format_value(value) -> str:
 
 def query_to_dict(query: str) -> dict[str, list[str]]:
     if not isinstance(query, str):
-        _fail("query", query, "a URL query string")
+        _fail("query", query, _("a URL query string"))
     out: dict[str, list[str]] = {}
     for key, value in parse_qsl(query.lstrip("?"), keep_blank_values=True):
         out.setdefault(key, []).append(value)
@@ -411,24 +413,27 @@ class CrossFieldError(ValueError):
 
 def _check_cross(c: ExperimentConfig):
     if len(c.width) not in (1, c.depth):
-        raise CrossFieldError(f"width: got {','.join(map(str, c.width))!r}; allowed: one number, "
-                              f"or exactly depth={c.depth} numbers", ("width",))
+        raise CrossFieldError(_("width: got {width}; allowed: one number, or exactly depth={depth} numbers").format(
+            width=repr(",".join(map(str, c.width))), depth=c.depth), ("width",))
     spec = datasets.get(c.dataset)
     if spec.task != "classification":
         return
-    used, _, n_classes = spec.dims(c.n_samples, c.features, c.classes)
+    used, _features, n_classes = spec.dims(c.n_samples, c.features, c.classes)  # not "_": that name translates
     if c.dataset == "classification" and c.classes > 2 ** c.features:
         # scikit-learn's make_classification: classes <= 2 ** informative features
-        raise CrossFieldError(f"classes: got {c.classes}; allowed: at most 2**features = {2 ** c.features} "
-                              f"with dataset=classification and features={c.features}", ("classes", "features"))
+        raise CrossFieldError(_("classes: got {classes}; allowed: at most 2**features = {most} with "
+                                "dataset=classification and features={features}").format(
+            classes=c.classes, most=2 ** c.features, features=c.features), ("classes", "features"))
     n_test = math.ceil(used * c.test_size)
     if min(n_test, used - n_test) < n_classes:
         # a stratified split needs one sample of every class on each side
         need = n_classes / used
         raise CrossFieldError(
-            f"test_size: got {c.test_size!r}, which leaves {n_test} test and {used - n_test} training samples "
-            f"of {used} for {n_classes} classes; allowed: at least one sample per class on each side "
-            f"(test_size from {need:.3g} to {1 - need:.3g} here)", ("test_size", "n_samples"))
+            _("test_size: got {test_size}, which leaves {n_test} test and {n_train} training samples of {used} "
+              "for {classes} classes; allowed: at least one sample per class on each side (test_size from "
+              "{low:.3g} to {high:.3g} here)").format(test_size=repr(c.test_size), n_test=n_test,
+                                                      n_train=used - n_test, used=used, classes=n_classes,
+                                                      low=need, high=1 - need), ("test_size", "n_samples"))
 
 
 def _pinned_gain(label: str, activation: str) -> str | None:
@@ -452,11 +457,11 @@ def _changed_in_2(c: ExperimentConfig) -> tuple[ExperimentConfig, list[str]]:
     if pinned:
         # he_normal and he_normal:gain=1 were one scheme under version 1: it is kept once
         c = replace(c, schemes=tuple(dict.fromkeys(pinned.get(label, label) for label in c.schemes)))
-        out.append("He's gain for " + c.activation + " is derived since version 2 (version 1 used 1): "
-                   + ", ".join(pinned.values()) + " keeps this link's numbers")
+        out.append(_("He's gain for {activation} is derived since version 2 (version 1 used 1): {schemes} keeps "
+                     "this link's numbers").format(activation=c.activation, schemes=", ".join(pinned.values())))
     if c.activation == "elu":
-        out.append("dead_or_saturated now counts ELU units whose slope is under 5% of its peak on every probe "
-                   "sample (version 1: z <= 0 on every probe sample)")
+        out.append(_("dead_or_saturated now counts ELU units whose slope is under 5% of its peak on every probe "
+                     "sample (version 1: z <= 0 on every probe sample)"))
     return c, out
 
 
@@ -492,8 +497,8 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
         if key == "v":
             v = (got[-1] if got else None) if isinstance(got, list) else got
             if str(v) not in map(str, CHANGES):
-                problem(f"v: got {v!r}; allowed: {', '.join(map(str, CHANGES))} (this link was made by another "
-                        "version)")
+                problem(_("v: got {value}; allowed: {versions} (this link was made by another version)").format(
+                    value=repr(v), versions=", ".join(map(str, CHANGES))))
             else:
                 version = int(v)
             continue
@@ -531,7 +536,11 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             values.pop(blamed[0])
     config, changes = version_changes(version, config)
     if changes:  # not an error: the link opens under the current version, as close to its numbers as it can
-        note = f"v: this link was made with version {version} (now {SCHEMA_VERSION}): {'; '.join(changes)}"
+        # the changes, one after the other ("a; b": French puts a non-breaking space before the semicolon)
+        said = functools.reduce(lambda first, second: _("{first}; {second}").format(first=first, second=second),
+                                changes)
+        note = _("v: this link was made with version {version} (now {current}): {changes}").format(
+            version=version, current=SCHEMA_VERSION, changes=said)
         if strict:
             _warnings.warn(note, UserWarning, stacklevel=3)
         else:
@@ -553,14 +562,14 @@ def parse_page_keys(raw: dict, strict: bool = False,
         try:
             if isinstance(got, list):
                 if len(got) != 1:
-                    _fail(key, got, "once")
+                    _fail(key, got, _("once"))
                 got = got[0]
             values[key] = field.parse(got)
         except ValueError as e:
             if strict:
                 raise
-            default = "the page's default" if field.default is None else f"the default {format_value(field.default)}"
-            warnings.append(f"{e}; using {default}")
+            warnings.append(_("{error}; using the page's default").format(error=e) if field.default is None else
+                            _("{error}; using the default {value}").format(error=e, value=format_value(field.default)))
     return values, warnings
 
 
@@ -582,13 +591,13 @@ def _lenient_schemes(got, problem) -> list[str]:
         try:
             label = scheme_label(entry)
         except ValueError as e:
-            problem(f"{e}; entry dropped")
+            problem(_("{error}; entry dropped").format(error=e))
             continue
         if label in keep:
-            problem(f"schemes: {entry!r} given twice; kept once")
+            problem(_("schemes: {entry} given twice; kept once").format(entry=repr(entry)))
             continue
         if len(keep) == MAX_SCHEMES:
-            problem(f"schemes: more than {MAX_SCHEMES} entries; kept the first {MAX_SCHEMES}")
+            problem(_("schemes: more than {n} entries; kept the first {n}").format(n=MAX_SCHEMES))
             break
         keep.append(label)
     if not keep:

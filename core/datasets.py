@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .i18n import N_
+from .i18n import N_, _
 
 
 def _skd():
@@ -166,7 +166,8 @@ def get(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"dataset: unknown value {name!r}; allowed: {', '.join(DATASETS)}") from None
+        raise ValueError(_("dataset: unknown value {value}; allowed: {allowed}").format(
+            value=repr(name), allowed=", ".join(DATASETS))) from None
 
 
 def load(name: str, n_samples: int = 500, noise: float = 0.2, test_size: float = 0.2,

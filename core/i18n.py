@@ -11,6 +11,12 @@ code with Babel, merges it into each ``.po`` and compiles the ``.mo`` files; ``t
 a string has no translation or a ``.mo`` is older than its ``.po``.
 
 Numbers and CSV column names are never translated: the export schema is a contract.
+
+Writing a message: one whole sentence, its facts as placeholders (``_("{field}: got {raw}").format(...)``), never
+an f-string inside ``_`` (it would be looked up after formatting, never found), no layout space at its end,
+and no variable named ``_`` in a function that translates (it would hide this function). Validation errors
+(core.config, core.initializers, core.sweep) are messages too: a page shows them in the visitor's language,
+the CLI and the API in English. ``tests/test_i18n.py`` checks each of these rules.
 """
 from __future__ import annotations
 
@@ -131,7 +137,9 @@ def main() -> int:
         with open(path, "wb") as f:
             write_po(f, catalog, width=120, no_location=True, include_previous=False)
         path.with_suffix(".mo").write_bytes(compiled(catalog))
-        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        # a plural message's string is a tuple of forms, each of which must be filled
+        untranslated = [m.id for m in catalog if m.id and (not all(m.string if isinstance(m.string, tuple)
+                                                                   else (m.string,)) or m.fuzzy)]
         missing += len(untranslated)
         for m in untranslated:
             print(f"{code}: untranslated: {m!r}")

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from . import activations
-from .i18n import N_
+from .i18n import N_, _
 from .numbers import plain_number
 
 
@@ -46,27 +46,37 @@ class Param:
     help: str = ""
 
     def parse(self, scheme: str, raw: str | float | int, kind: str = "scheme"):
-        where = f"{kind} {scheme!r}, parameter {self.name!r}"
+        # translated where a page shows it (the visitor's language); English in the CLI and the API
+        where = _(_WHERE[kind]).format(scheme=repr(scheme), name=repr(self.name))
+
+        def fail(allowed: str):
+            return ValueError(_("{field}: got {raw}; allowed: {allowed}").format(field=where, raw=repr(raw),
+                                                                                  allowed=allowed))
+
         if self.choices is not None:
             if raw not in self.choices:
-                raise ValueError(f"{where}: got {raw!r}; allowed: {', '.join(self.choices)}")
+                raise fail(", ".join(self.choices))
             return raw
         try:
             value = plain_number(raw) if isinstance(raw, str) else float(raw)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{where}: got {raw!r}; allowed: a number written in plain digits, e.g. 0.5 or 1e-3") from None
+            raise fail(_("a number written in plain digits, e.g. 0.5 or 1e-3")) from None
         if not math.isfinite(value):
-            raise ValueError(f"{where}: got {raw!r}; allowed: a finite number")
+            raise fail(_("a finite number"))
         if self.integer:
             if value != int(value):
-                raise ValueError(f"{where}: got {raw!r}; allowed: a whole number")
+                raise fail(_("a whole number"))
             value = int(value)
         bad_lo = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
         bad_hi = self.hi is not None and value > self.hi
         if bad_lo or bad_hi:
             left = "(" if self.lo_open else "["
-            raise ValueError(f"{where}: got {raw!r}; allowed: {left}{self.lo}, {self.hi}]")
+            raise fail(f"{left}{self.lo}, {self.hi}]")
         return value
+
+
+# The start of a parameter's error message, by the kind of scheme it belongs to (Param.parse's ``kind``).
+_WHERE = {"scheme": N_("scheme {scheme}, parameter {name}"), "bias": N_("bias {scheme}, parameter {name}")}
 
 
 GAIN = Param("gain", 1.0, 0.0, 100.0, lo_open=True, help=N_("multiplies the weights"))
@@ -371,12 +381,14 @@ def resolve_bias_params(name: str, **params) -> dict:
     try:
         init = BIASES[name]
     except KeyError:
-        raise ValueError(f"bias: unknown value {name!r}; allowed: {', '.join(BIASES)}") from None
+        raise ValueError(_("bias: unknown value {value}; allowed: {allowed}").format(
+            value=repr(name), allowed=", ".join(BIASES))) from None
     known = {p.name: p for p in init.params}
     unknown = set(params) - set(known)
     if unknown:
-        allowed = ", ".join(known) or "none"
-        raise ValueError(f"bias {name!r}: unknown parameter {sorted(unknown)[0]!r}; allowed: {allowed}")
+        allowed = ", ".join(known) or _("none")
+        raise ValueError(_("bias {scheme}: unknown parameter {name}; allowed: {allowed}").format(
+            scheme=repr(name), name=repr(sorted(unknown)[0]), allowed=allowed))
     return {**init.defaults, **{p: known[p].parse(name, v, kind="bias") for p, v in params.items()}}
 
 
@@ -399,7 +411,8 @@ def get(name: str) -> Initializer:
     try:
         return INITIALIZERS[name]
     except KeyError:
-        raise ValueError(f"scheme: unknown value {name!r}; allowed: {', '.join(INITIALIZERS)}") from None
+        raise ValueError(_("scheme: unknown value {value}; allowed: {allowed}").format(
+            value=repr(name), allowed=", ".join(INITIALIZERS))) from None
 
 
 def resolve_params(name: str, activation: str | None = None, **params) -> dict:
@@ -408,15 +421,16 @@ def resolve_params(name: str, activation: str | None = None, **params) -> dict:
     known = {p.name: p for p in init.params}
     unknown = set(params) - set(known)
     if unknown:
-        allowed = ", ".join(known) or "none"
-        raise ValueError(f"scheme {name!r}: unknown parameter {sorted(unknown)[0]!r}; allowed: {allowed}")
+        allowed = ", ".join(known) or _("none")
+        raise ValueError(_("scheme {scheme}: unknown parameter {name}; allowed: {allowed}").format(
+            scheme=repr(name), name=repr(sorted(unknown)[0]), allowed=allowed))
     out = {p: known[p].parse(name, v) for p, v in params.items()}
     resolved = {**init.defaults, **out}
     if "gain" in known and "gain" not in params and init.gain_from_activation and activation:
         resolved["gain"] = activations.get(activation).gain
     if name == "truncated_normal" and not resolved["a"] < resolved["b"]:
-        raise ValueError(f"scheme {name!r}, parameters 'a' and 'b': got a={resolved['a']}, b={resolved['b']}; "
-                         "allowed: a below b")
+        raise ValueError(_("scheme {scheme}, parameters 'a' and 'b': got a={a}, b={b}; allowed: a below b").format(
+            scheme=repr(name), a=resolved["a"], b=resolved["b"]))
     return resolved
 
 

@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -70,15 +71,17 @@ class Axis:
         try:
             if self.field == "width":  # one width for every hidden layer
                 if isinstance(raw, (list, tuple)) or (isinstance(raw, str) and "," in raw):
-                    raise ValueError(f"width: got {raw!r}; allowed: a whole number in [1, 1024]")
+                    raise ValueError(_("{field}: got {raw}; allowed: {allowed}").format(
+                        field="width", raw=repr(raw), allowed=_("a whole number in [1, 1024]")))
                 return FIELDS["width"].parse(raw)[0]
             if self.field is not None:
                 return FIELDS[self.field].parse(raw)
             name = parse_scheme(scheme)[0] if scheme else self.own_scheme
             return _param(name, self.param).parse(name, raw)
         except ValueError as e:  # "axis depth: got ...", "axis sigma_w: scheme 'he_normal', parameter 'gain': got ..."
-            message = str(e).removeprefix(f"{self.field}: ") if self.field else str(e)
-            raise ValueError(f"axis {self.name}: {message}") from None
+            # the field's own name goes: the axis names it ("width: got" in English, "width\u00a0: reçu" in French)
+            message = re.sub(rf"^{re.escape(self.field)}\s?:\s", "", str(e)) if self.field else str(e)
+            raise ValueError(_("axis {axis}: {error}").format(axis=self.name, error=message)) from None
 
     @property
     def own_scheme(self) -> str:
@@ -137,12 +140,14 @@ def axis_values(axis: Axis, raw, schemes: tuple[str, ...] = ()) -> tuple:
     ``schemes`` it applies to), each once."""
     items = [p.strip() for p in raw.split(",")] if isinstance(raw, str) else list(raw)
     if not 1 <= len(items) <= MAX_AXIS_VALUES:
-        raise ValueError(f"axis {axis.name}: got {len(items)} values; allowed: 1 to {MAX_AXIS_VALUES}")
+        raise ValueError(_("axis {axis}: got {n} values; allowed: 1 to {most}").format(
+            axis=axis.name, n=len(items), most=MAX_AXIS_VALUES))
     values = []
     for item in items:
         value = [axis.parse(item, s) for s in schemes][0] if schemes else axis.parse(item)
         if value in values:
-            raise ValueError(f"axis {axis.name}: got {item!r} twice; allowed: each value once")
+            raise ValueError(_("axis {axis}: got {value} twice; allowed: each value once").format(
+                axis=axis.name, value=repr(item)))
         values.append(value)
     return tuple(values)
 
@@ -194,19 +199,21 @@ class SweepConfig:
         pairs = list(self.axes.items()) if isinstance(self.axes, dict) else list(self.axes)
         if len(pairs) != 2 or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
             raise ValueError(f"axes: got {self.axes!r}; allowed: two (name, values) pairs, x then y")
-        for key, (name, _) in zip(("sweep_x", "sweep_y"), pairs):
+        for key, (name, _values) in zip(("sweep_x", "sweep_y"), pairs):  # not "_": that name translates
             SWEEP_FIELDS[key].parse(name)
         if pairs[0][0] == pairs[1][0]:
-            raise ValueError(f"sweep_y: got {pairs[1][0]!r}, the same axis as sweep_x; allowed: another axis")
+            raise ValueError(_("sweep_y: got {axis}, the same axis as sweep_x; allowed: another axis").format(
+                axis=repr(pairs[1][0])))
         x, y = AXES[pairs[0][0]], AXES[pairs[1][0]]
         schemes, notes = _schemes_for(self.base.schemes, [a for a in (x, y) if a.param])
         object.__setattr__(self, "axes", tuple((a.name, axis_values(a, raw, schemes if a.param else ()))
-                                               for a, (_, raw) in zip((x, y), pairs)))
+                                               for a, (_name, raw) in zip((x, y), pairs)))
         n_points = len(schemes) * len(self.x_values) * len(self.y_values)
         if n_points > MAX_GRID_POINTS:
-            raise ValueError(f"grid: got {n_points:,} points ({len(schemes)} schemes x {len(self.x_values)} "
-                             f"{x.name} x {len(self.y_values)} {y.name} values); allowed: at most "
-                             f"{MAX_GRID_POINTS:,}")
+            raise ValueError(_("grid: got {points} points ({schemes} schemes x {nx} {x} x {ny} {y} values); "
+                               "allowed: at most {most}").format(
+                points=f"{n_points:,}", schemes=len(schemes), nx=len(self.x_values), x=x.name,
+                ny=len(self.y_values), y=y.name, most=f"{MAX_GRID_POINTS:,}"))
         object.__setattr__(self, "schemes", schemes)
         object.__setattr__(self, "notes", notes)
         tasks, points = self._grid()
@@ -248,7 +255,7 @@ class SweepConfig:
                 fixed = replace(self.base, **fields)
             except ValueError as e:
                 at = ", ".join(f"{axes[i].name}={format_value(v)}" for i, v in zip(field_axes, combo))
-                raise ValueError(f"axis {at}: {e}") from None
+                raise ValueError(_("axis {axis}: {error}").format(axis=at, error=e)) from None
             at = dict(zip(field_axes, combo))  # axis index -> its value in this task
             xs = self.x_values if self.x.param else [at[0]]
             ys = self.y_values if self.y.param else [at[1]]
@@ -257,8 +264,9 @@ class SweepConfig:
                 params = {a.param: v for a, v in zip(axes, (xv, yv)) if a.param}
                 entries.append((scheme, xv, yv, with_params(scheme, params)))
             if len({e[3] for e in entries}) < len(entries):
-                raise ValueError(f"schemes: got {', '.join(self.schemes)}; allowed: schemes that differ once the "
-                                 f"axes set their parameters (two of them become the same entry)")
+                raise ValueError(_("schemes: got {schemes}; allowed: schemes that differ once the axes set their "
+                                   "parameters (two of them become the same entry)").format(
+                    schemes=", ".join(self.schemes)))
             for start in range(0, len(entries), MAX_SCHEMES):
                 chunk = entries[start:start + MAX_SCHEMES]
                 task = Task(replace(fixed, schemes=tuple(e[3] for e in chunk)))
@@ -320,7 +328,8 @@ class SweepConfig:
         if names[0] == names[1]:
             fallback = next(n for n in (SWEEP_FIELDS["sweep_y"].default, SWEEP_FIELDS["sweep_x"].default)
                             if n != names[0])
-            warnings.append(f"sweep_y: got {names[1]!r}, the same axis as sweep_x; using {fallback}")
+            warnings.append(_("sweep_y: got {axis}, the same axis as sweep_x; using {fallback}").format(
+                axis=repr(names[1]), fallback=fallback))
             names[1] = fallback
             good.pop("sweep_y_values", None)
         axes = []
@@ -330,13 +339,15 @@ class SweepConfig:
                 axes.append((name, axis_values(AXES[name], raw, _schemes_for(base.schemes, [AXES[name]])[0]
                                                if AXES[name].param else ())))
             except ValueError as e:
-                warnings.append(f"{key}: {e}; using the defaults of {name}: {AXES[name].defaults}")
+                warnings.append(_("{key}: {error}; using the defaults of {axis}: {values}").format(
+                    key=key, error=e, axis=name, values=AXES[name].defaults))
                 axes.append((name, AXES[name].defaults))
         try:
             return cls(base, tuple(axes)), warnings
         except ValueError as e:
             defaults = tuple((n, AXES[n].defaults) for n in names)
-            warnings.append(f"{e}; using the default values of {names[0]} and {names[1]}")
+            warnings.append(_("{error}; using the default values of {x} and {y}").format(
+                error=e, x=names[0], y=names[1]))
             return cls(base, defaults), warnings
 
     # ---- cost
@@ -367,13 +378,17 @@ def _schemes_for(schemes: tuple[str, ...], scheme_axes: list[Axis]) -> tuple[tup
         return tuple(schemes), []
     kept = tuple(s for s in schemes if all(a.takes(s) for a in scheme_axes))
     left = [s for s in schemes if s not in kept]
-    names = " and ".join(a.name for a in scheme_axes)
+    # one scheme axis, or both (a sweep has two axes)
+    names = scheme_axes[0].name if len(scheme_axes) == 1 else _("{first} and {second}").format(
+        first=scheme_axes[0].name, second=scheme_axes[1].name)
     if kept:
-        return kept, ([f"schemes without {names} left out of the sweep: {', '.join(left)}"] if left else [])
+        return kept, ([_("schemes without {axes} left out of the sweep: {schemes}").format(
+            axes=names, schemes=", ".join(left))] if left else [])
     own = next((a.own_scheme for a in scheme_axes if all(b.takes(a.own_scheme) for b in scheme_axes)), None)
     if own is None:
-        raise ValueError(f"axes: got {names}; allowed: parameters that one scheme has together")
-    return (own,), [f"no scheme of the configuration has {names}: the sweep uses {own}"]
+        raise ValueError(_("axes: got {axes}; allowed: parameters that one scheme has together").format(axes=names))
+    return (own,), [_("no scheme of the configuration has {axes}: the sweep uses {scheme}").format(
+        axes=names, scheme=own)]
 
 
 @dataclass(frozen=True)

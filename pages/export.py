@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core import export, notice
-from core.i18n import _
+from core.i18n import _, ngettext
 from app.context import current
 from app.navigation import ensure_navigation, page_url
 from app.registry import BY_PATH, DEFAULT_PAGE, PAGES
@@ -52,7 +52,8 @@ st.caption(_("Tidy CSV, one row per observation. Every file starts with a run_id
              "config.json. Columns are documented in the README.").format(rid=rid))
 for name, df in results.frames.items():
     c1, c2 = st.columns([2, 3])
-    c1.markdown(f"**{name}** — {len(df):,} " + _("rows"))
+    c1.markdown(ngettext("**{name}** — {n} row", "**{name}** — {n} rows", len(df)).format(
+        name=name, n=f"{len(df):,}"))
     c1.caption(", ".join(df.columns))
     with c2:
         download_csv(name, name, ctx, key=f"dl_export_{name}")

@@ -44,12 +44,14 @@ agg = summary.groupby("scheme", sort=False).agg(
     train_loss=("final_train_loss", "mean"), test_loss=("final_test_loss", "mean"),
     test_accuracy=("final_test_accuracy", "mean"), test_accuracy_sd=("final_test_accuracy", "std"),
     diverged=("diverged_epoch", lambda s: int(s.notna().sum())), seeds=("seed", "count"))
+# this table is only shown (the summary frame is what the CSV exports): its added columns' headers are words,
+# translated; the frame's own column names stay as the export schema writes them
 hidden = [f"distinct_units_layer_{i}" for i in range(1, ctx.config.depth + 1)]
 if all(c in summary.columns for c in hidden):
-    agg["fewest distinct hidden units"] = summary.groupby("scheme", sort=False)[hidden].min().min(axis=1)
+    agg[_("fewest distinct hidden units")] = summary.groupby("scheme", sort=False)[hidden].min().min(axis=1)
 functional = [f"functional_{c}" for c in hidden]  # where the frames count units by what they compute too
 if all(c in summary.columns for c in functional):
-    agg["fewest functional hidden units"] = summary.groupby("scheme", sort=False)[functional].min().min(axis=1)
+    agg[_("fewest functional hidden units")] = summary.groupby("scheme", sort=False)[functional].min().min(axis=1)
 st.subheader(_("Summary"))
 st.dataframe(agg.reset_index(), hide_index=True, width="stretch")
 bad = summary[summary["diverged_epoch"].notna()]

@@ -61,6 +61,14 @@ def test_the_compiled_catalog_is_the_source_catalog():
     assert installed == fresh, "core/locales/fr/LC_MESSAGES/initlab.mo is stale: run python -m core.i18n"
 
 
+def test_no_message_ends_with_a_space():
+    """A trailing space is layout ('epoch shown ' before a slider): a translator cannot see it and a sentence
+    is cut where it stands. Layout goes outside the message; a list is joined by a whole message ('{first};
+    {second}', where French puts a non-breaking space before the semicolon)."""
+    spaced = [mid for mid in _ids(TEMPLATE) for piece in _forms(mid) if piece != piece.rstrip()]
+    assert not spaced, spaced
+
+
 def _fields(text: str) -> list[tuple[str, str]]:
     """The str.format fields of ``text``, with their format specs ({t:g} must stay {t:g})."""
     return sorted((f, spec) for _, f, spec, _ in string.Formatter().parse(text) if f is not None)
@@ -296,3 +304,92 @@ def test_the_work_limit_is_explained_in_french():
     assert "cette configuration est trop grande pour ce serveur" in errors, errors
     assert f"environ {e.seconds:,.0f} s sur ce serveur (limite 35 s)" in errors, errors
     assert "too large" not in errors and "about" not in errors
+
+
+def _warning_text(at) -> str:
+    return " ".join(w.value for w in at.warning).replace("\\", "")
+
+
+# one bad value of each kind a link can carry: scheme parameters (out of range, unknown, a after b), a repeated
+# scheme, a bias parameter that is no number, and two rules between fields (a width per layer for another depth,
+# more classes than make_classification can place); v=1 with ELU and he_normal adds the version notes
+BAD_LINK = ("v=1&activation=elu&seeds=1&epochs=3&n_samples=100&schemes=normal%3Astd%3D-1&schemes=he_normal%3Abogus%3D1"
+            "&schemes=truncated_normal%3Aa%3D1%2Cb%3D0&schemes=he_normal&schemes=he_normal&bias=normal%3Astd%3Dx"
+            "&depth=2&width=8,8,8&dataset=classification&features=1&classes=3")
+
+
+def test_bad_scheme_parameters_and_field_conflicts_are_explained_in_french():
+    """The warnings of core.config, core.initializers and the cross-field rules: French words around the link's
+    own names and values; the same link in English keeps the English text (the CLI and the API speak it)."""
+    warnings = _warning_text(app("lang=fr&" + BAD_LINK))
+    nb = "\u00a0"
+    for french in (f"schéma 'normal', paramètre 'std'{nb}: reçu '-1'{nb}; accepté{nb}: (0.0, 100.0]{nb}; entrée ignorée",
+                   f"schéma 'he_normal'{nb}: paramètre inconnu 'bogus'",
+                   "paramètres 'a' et 'b'", "accepté\u00a0: a inférieur à b",
+                   f"'he_normal' donné deux fois{nb}; gardé une seule fois",
+                   f"biais 'normal', paramètre 'std'{nb}: reçu 'x'{nb}; accepté{nb}: un nombre écrit en chiffres",
+                   f"width{nb}: reçu '8,8,8'{nb}; accepté{nb}: un seul nombre, ou exactement depth=2 nombres",
+                   f"classes{nb}: reçu 3{nb}; accepté{nb}: au plus 2**features = 2 avec dataset=classification",
+                   f"v{nb}: ce lien a été créé avec la version 1", "le gain de He pour elu est dérivé depuis la version 2",
+                   "dead_or_saturated compte désormais les unités ELU"):
+        assert french in warnings, (french, warnings)
+    for english in ("got", "allowed", "entry dropped", "unknown parameter", "given twice", "using the default",
+                    "this link was made", "derived since", " and "):
+        assert english not in warnings, (english, warnings)
+    english = _warning_text(app(BAD_LINK))
+    for text in ("schemes: scheme 'normal', parameter 'std': got '-1'; allowed: (0.0, 100.0]; entry dropped",
+                 "scheme 'truncated_normal', parameters 'a' and 'b': got a=1.0, b=0.0; allowed: a below b",
+                 "width: got '8,8,8'; allowed: one number, or exactly depth=2 numbers; using the default width 32",
+                 "classes: got 3; allowed: at most 2**features = 2 with dataset=classification and features=1",
+                 "v: this link was made with version 1 (now 2): He's gain for elu is derived since version 2"):
+        assert text in english, (text, english)
+
+
+def test_sweep_settings_and_notes_are_explained_in_french(speak):
+    """The Scale × depth page's warnings come from core.sweep: a repeated value, a depth out of range (whose
+    French message starts "depth\u00a0:", which the axis drops as it does "depth:") and the note on the schemes
+    a sigma_w axis leaves out."""
+    from tests.test_app import sweep_link
+    query = sweep_link().replace("sweep_x_values=0.7%2C1.4", "sweep_x_values=0.7%2C0.7").replace(
+        "sweep_y_values=1%2C2", "sweep_y_values=0%2C1")
+    assert "0.7%2C0.7" in query and "0%2C1" in query, query
+    speak("fr")
+    at = goto(app(query + "&lang=fr"), "scale_depth")
+    assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
+    warnings, captions = _warning_text(at), " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "axe sigma_w\u00a0: reçu '0.7' deux fois\u00a0; accepté\u00a0: chaque valeur une seule fois" in warnings, warnings
+    assert "valeurs par défaut de sigma_w utilisées\u00a0: 0.5,1,1.5,2,3" in warnings, warnings
+    assert "axe depth\u00a0: reçu '0'\u00a0; accepté\u00a0: un nombre entier dans [1, 50]" in warnings, warnings
+    assert "got" not in warnings and "using the defaults" not in warnings, warnings
+    assert "schémas sans sigma_w écartés du balayage\u00a0: zeros" in captions, captions
+    assert "left out" not in captions
+    speak("en")
+    english = goto(app(query), "scale_depth")
+    assert "axis depth: got '0'; allowed: a whole number in [1, 50]; using the defaults of depth" in _warning_text(
+        english)
+
+
+def test_the_export_row_counts_and_the_summary_headers_are_french(speak):
+    speak("fr")
+    at = app(SMALL + "&lang=fr")
+    assert "unités cachées distinctes (minimum)" in at.dataframe[0].value.columns
+    goto(at, "export")
+    counts = [m.value for m in at.markdown if m.value.startswith("**summary**")]
+    assert len(counts) == 1 and re.fullmatch(r"\*\*summary\*\* — 6 lignes", counts[0]), counts
+    speak("en")
+    english = goto(app(SMALL), "export")
+    assert "**summary** — 6 rows" in [m.value for m in english.markdown]
+
+
+def test_no_function_hides_the_translation_function():
+    """``name, _, rest = ...`` makes ``_`` a local of the whole function: a ``_("...")`` in that function then
+    calls the string it unpacked (TypeError), or fails before the assignment (UnboundLocalError)."""
+    for source in i18n.SOURCES:
+        path = ROOT / source
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            for fn in ast.walk(ast.parse(file.read_text(), str(file))):
+                if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                names = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == "_"]
+                if any(isinstance(n.ctx, ast.Load) for n in names):
+                    assert not any(isinstance(n.ctx, ast.Store) for n in names), f"{file}:{fn.lineno}: {fn.name}"
