@@ -15,14 +15,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import blas, network, workers
+from . import blas, network, optimizers, workers
 from .activations import Activation
 from .control import Control, Stopped
+from .optimizers import OPTIMIZERS  # noqa: F401  (core.config's choices of optimizer)
 from .probes import Prober, Record
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
 MAX_CURVE_POINTS = 1000  # loss/accuracy evaluated at most this many times (plus epoch 0)
 EVAL_CHUNK = 4_000_000  # elements per evaluation chunk (models x samples x widest layer)
 # BLAS's own threads are used only for a stack of at least this much matmul work per step (see train()).
@@ -205,25 +203,84 @@ def train_group(init, layout, data, act, settings, prober, eval_step, progress) 
         return _train(init, layout, data, act, replace(settings, progress=progress), prober, eval_step)
 
 
+class DivergenceGuard:
+    """Stops the models whose numbers stop being finite, each with its last good weights.
+
+    A stopped model's row of the weights is set to zeros (they compute fast and stay finite), its gradient
+    is zeroed at every later step and its optimizer state cleared, so it takes no further update while the
+    others carry on; the weights it is reported with are kept in ``frozen``. ``checkpoint`` holds the
+    weights of the last curve point, at which every live model's train loss was finite.
+    """
+
+    def __init__(self, flat: np.ndarray, optimizer: optimizers.Optimizer):
+        k, p = flat.shape
+        self.flat = flat
+        self.optimizer = optimizer
+        self.alive = np.ones(k, bool)
+        self.diverged = np.full(k, -1)  # the epoch each model was stopped at, -1 while it trains
+        self.frozen = flat.copy()
+        self.checkpoint = flat.copy()
+        self.ones = np.ones(p, flat.dtype)
+
+    def finite(self, a: np.ndarray) -> np.ndarray:
+        """(K,): whether each model's row of ``a`` (K, P) is all finite (one product: NaN/inf poison the sum)."""
+        return np.isfinite(a @ self.ones)
+
+    def stop(self, bad: np.ndarray, epoch: int, keep: np.ndarray | None = None):
+        """Stop the live models in ``bad`` at ``epoch``, keeping their weights from ``keep``: by default the
+        current weights (those before the failed step), or the last ones whose loss the curves show."""
+        bad = bad & self.alive
+        if not bad.any():
+            return
+        keep = self.flat if keep is None else keep
+        self.diverged[bad] = epoch
+        self.alive = self.alive & ~bad
+        self.frozen[bad] = keep[bad]
+        self.flat[bad] = 0
+        self.optimizer.reset(bad)
+
+    def after_backward(self, batch_loss: np.ndarray, grads: np.ndarray, epoch: int):
+        """Stop the models whose loss or gradient is not finite, and zero the gradients of all stopped ones."""
+        ok = np.isfinite(batch_loss) & self.finite(grads)
+        if not ok.all():
+            self.stop(~ok, epoch)
+        if not self.alive.all():
+            grads[~self.alive] = 0
+
+    def after_epoch(self, epoch: int):
+        """Stop the models whose weights overflowed during the epoch, back at the last curve point's weights."""
+        self.stop(~self.finite(self.flat), epoch, self.checkpoint)
+
+    def at_curve_point(self, train_loss: np.ndarray, epoch: int):
+        """Stop the models whose train loss at this curve point is not finite (back at the previous curve
+        point's weights), then checkpoint the current weights."""
+        self.stop(~np.isfinite(train_loss), epoch, self.checkpoint)
+        np.copyto(self.checkpoint, self.flat)
+
+    def final(self) -> np.ndarray:
+        """The weights each model ends with: the current ones, or those kept when it was stopped."""
+        return np.where(self.alive[:, None], self.flat, self.frozen)
+
+
 def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, settings: TrainSettings,
            prober: Prober | None, eval_step: int) -> TrainOutput:
+    """Train one group of stacked models, in this process.
+
+    Each step: forward pass, loss and gradient, the divergence guard (stops the models whose loss or gradient
+    is not finite), the optimizer step (L2 decay included). Each epoch: the guard's check of the weights,
+    then the curve points (loss/accuracy on both splits, seen by the guard too), the probe records and the
+    progress report.
+    """
     dtype = init.dtype
     k = init.shape[0]
     flat = init.copy()
     params = layout.views(flat)
     grad_flat = np.zeros_like(flat)
     grads = layout.views(grad_flat)
-    scratch = np.empty_like(flat)  # optimizer temporaries, reused every step
-    decay_mask = layout.weight_mask().astype(dtype) * dtype.type(settings.weight_decay)
-    opt = settings.optimizer
-    state1 = np.zeros_like(flat) if opt in ("momentum", "adam") else None
-    state2 = np.zeros_like(flat) if opt == "adam" else None
-    lr = dtype.type(settings.lr)
-    mom = dtype.type(settings.momentum)
-    b1, b2 = ADAM_BETAS
-    b1_t, b2_t = dtype.type(b1), dtype.type(b2)
-    one_minus_b1, one_minus_b2 = dtype.type(1 - b1), dtype.type(1 - b2)
-    eps = dtype.type(ADAM_EPS)
+    decay = (layout.weight_mask().astype(dtype) * dtype.type(settings.weight_decay)
+             if settings.weight_decay else None)
+    optimizer = optimizers.make(settings.optimizer, flat, settings.lr, decay, momentum=settings.momentum)
+    guard = DivergenceGuard(flat, optimizer)
 
     X = np.ascontiguousarray(data.X_train, dtype)
     y = data.y_train if data.task == "classification" else np.ascontiguousarray(data.y_train, dtype)
@@ -236,12 +293,7 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
     buffers: dict[int, network.Buffers] = {}  # one set per batch size (the last batch may be shorter)
     evaluator = Evaluator(k, layout.sizes, dtype, eval_step)
     y_batch = np.empty((batch, *y.shape[1:]), y.dtype)
-    ones_p = np.ones(flat.shape[1], dtype)  # grad_flat @ ones: a per-model sum that NaN/inf poison
 
-    alive = np.ones(k, bool)
-    diverged = np.full(k, -1)
-    frozen = flat.copy()  # weights of diverged models, as they were when it happened
-    checkpoint = flat.copy()  # weights at the last curve evaluation (finite loss for every live model)
     cepochs = curve_epochs(settings.epochs, settings.curve_points)
     cset = set(cepochs.tolist())
     rset = set(settings.record_epochs)
@@ -252,104 +304,65 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
     probe = prober.session(layout, init) if probing else None
     check = settings.control.check if settings.control is not None else None
     ci = 0
-    step_count = 0
     # Full batch: the step of epoch e+1 runs the forward pass on exactly the weights that epoch e's train-split
     # curve point is evaluated on, so that point is taken from it (one forward pass fewer per epoch). Its row
     # index waits here until then; the last epoch, probe epochs and minibatch runs evaluate separately.
     reuse = batch == n
-    deferred = None  # (curve row, epoch) whose train loss/accuracy and freeze wait for the next step
+    deferred = None  # (curve row, epoch) whose train loss/accuracy and guard check wait for the next step
 
-    def freeze(bad: np.ndarray, epoch: int, keep: np.ndarray = flat):
-        """Stop the models in ``bad``, keeping their weights from ``keep``: the
-        weights before the failed step, or the last ones whose loss the curves show."""
-        nonlocal alive
-        bad = bad & alive
-        if not bad.any():
-            return
-        diverged[bad] = epoch
-        alive = alive & ~bad
-        frozen[bad] = keep[bad]
-        # Zeros compute fast and stay finite; the kept copy is in `frozen`.
-        flat[bad] = 0
-        for s in (state1, state2):
-            if s is not None:
-                s[bad] = 0
+    def minibatches():
+        """One epoch's (inputs, targets, buffers) in the data seed's order; the whole split for full batch."""
+        perm = order_rng.permutation(n) if batch < n else None
+        for start in range(0, n, batch):
+            m = min(batch, n - start)
+            buf = buffers.get(m)
+            if buf is None:
+                buf = buffers[m] = network.Buffers(k, m, layout.sizes, dtype)
+            if perm is None:
+                yield X, y, buf
+            else:
+                idx = perm[start:start + m]
+                yield X.take(idx, axis=0, out=buf.x), y.take(idx, axis=0, out=y_batch[:m]), buf
 
     def close_curve_point(row: int, epoch: int):
-        """Freeze the models whose train loss at curve row ``row`` is not finite (keeping the weights of the
-        previous curve point), checkpoint the current weights, and blank the row of every stopped model."""
-        freeze(~np.isfinite(loss["train"][row]), epoch, checkpoint)
-        np.copyto(checkpoint, flat)
+        """Let the guard see curve row ``row``'s train loss, then blank the row of every stopped model."""
+        guard.at_curve_point(loss["train"][row], epoch)
         for s in splits:
-            loss[s][row, ~alive] = np.nan
-            acc[s][row, ~alive] = np.nan
+            loss[s][row, ~guard.alive] = np.nan
+            acc[s][row, ~guard.alive] = np.nan
 
-    # Overflow and NaN are expected (diverging models) and handled by the finiteness checks; one errstate
-    # for the whole loop, not one per step (entering it cost as much as a small product).
+    def close_deferred(row: int, at: int, batch_loss: np.ndarray, correct: np.ndarray | None):
+        """The deferred curve point's train loss/accuracy, from a full-batch forward pass on its weights."""
+        if np.isfinite(batch_loss[guard.alive]).all():
+            train_loss = np.zeros(k)  # Evaluator's float64 arithmetic on the same mean
+            train_loss += batch_loss.astype(np.float64) * n
+            loss["train"][row] = train_loss / n
+            acc["train"][row] = correct / n if data.task == "classification" else np.nan
+        else:  # a live model's loss is not finite: the exact separate evaluation decides
+            loss["train"][row], acc["train"][row] = evaluator(params, X, y, act, data.task)
+        close_curve_point(row, at)
+
+    # Overflow and NaN are expected (diverging models) and handled by the guard's finiteness checks; one
+    # errstate for the whole loop, not one per step (entering it cost as much as a small product).
     with np.errstate(all="ignore"):
         for epoch in range(settings.epochs + 1):
             if epoch > 0:
-                perm = order_rng.permutation(n) if batch < n else None
-                for start in range(0, n, batch):
+                for xb, yb, buf in minibatches():
                     if check is not None:
                         check()
-                    m = min(batch, n - start)
-                    buf = buffers.get(m)
-                    if buf is None:
-                        buf = buffers[m] = network.Buffers(k, m, layout.sizes, dtype)
-                    if perm is not None:
-                        idx = perm[start:start + m]
-                        xb = X.take(idx, axis=0, out=buf.x)
-                        yb = y.take(idx, axis=0, out=y_batch[:m])
-                    else:
-                        xb, yb = X, y
                     logits, zs, as_ = network.forward(params, xb, act, keep=True, buffers=buf)
+                    correct = None
                     if deferred is not None and data.task == "classification":
                         correct = np.zeros(k)  # as Evaluator counts, before the gradient overwrites logits
                         correct += (logits.argmax(axis=2) == yb).sum(axis=1)
                     batch_loss, dz = network.loss_and_grad(logits, yb, data.task, inplace=True)
                     network.backward(params, xb, zs, as_, dz, act, grads, buffers=buf)
-                    ok = np.isfinite(batch_loss) & np.isfinite(grad_flat @ ones_p)
-                    if deferred is not None:
-                        # The weights are still those of the deferred epoch: finish its curve point first.
-                        row, at = deferred
+                    if deferred is not None:  # the weights are still the deferred epoch's: finish its point
+                        close_deferred(*deferred, batch_loss, correct)
                         deferred = None
-                        if np.isfinite(batch_loss[alive]).all():
-                            train_loss = np.zeros(k)  # Evaluator's float64 arithmetic on the same mean
-                            train_loss += batch_loss.astype(np.float64) * n
-                            loss["train"][row] = train_loss / n
-                            acc["train"][row] = correct / n if data.task == "classification" else np.nan
-                        else:  # a live model's loss is not finite: the exact separate evaluation decides
-                            loss["train"][row], acc["train"][row] = evaluator(params, X, y, act, data.task)
-                        close_curve_point(row, at)
-                    if not ok.all():
-                        freeze(~ok, epoch)
-                    if not alive.all():
-                        grad_flat[~alive] = 0
-                    if settings.weight_decay:
-                        grad_flat += np.multiply(decay_mask, flat, out=scratch)
-                    step_count += 1
-                    if opt == "sgd":
-                        flat -= np.multiply(grad_flat, lr, out=scratch)
-                    elif opt == "momentum":  # PyTorch's form: v = mu v + g; w -= lr v
-                        state1 *= mom
-                        state1 += grad_flat
-                        flat -= np.multiply(state1, lr, out=scratch)
-                    else:  # Adam, the textbook arithmetic in place: w -= lr m_hat / (sqrt(v_hat) + eps)
-                        state1 *= b1_t
-                        state1 += np.multiply(grad_flat, one_minus_b1, out=scratch)
-                        state2 *= b2_t
-                        np.multiply(grad_flat, one_minus_b2, out=scratch)
-                        scratch *= grad_flat
-                        state2 += scratch
-                        np.divide(state2, dtype.type(1 - b2 ** step_count), out=scratch)  # v_hat
-                        np.sqrt(scratch, out=scratch)
-                        scratch += eps
-                        np.divide(state1, dtype.type(1 - b1 ** step_count), out=grad_flat)  # m_hat
-                        grad_flat *= lr
-                        grad_flat /= scratch
-                        flat -= grad_flat
-                freeze(~np.isfinite(flat @ ones_p), epoch, checkpoint)
+                    guard.after_backward(batch_loss, grad_flat, epoch)
+                    optimizer.step(grad_flat)
+                guard.after_epoch(epoch)
             if check is not None:
                 check()
             if epoch in cset:
@@ -368,10 +381,9 @@ def _train(init: np.ndarray, layout: network.Layout, data, act: Activation, sett
                 # Epoch 0 is probed for every model, even one that blows up at once
                 # (the explosion is the thing to see); later, only live models count.
                 rec = probe.record(epoch, init if epoch == 0 else flat)
-                rec.alive = np.ones(k, bool) if epoch == 0 else alive.copy()
+                rec.alive = np.ones(k, bool) if epoch == 0 else guard.alive.copy()
                 records.append(rec)
             if settings.progress is not None:
                 settings.progress(epoch, settings.epochs)
 
-    final = np.where(alive[:, None], flat, frozen)
-    return TrainOutput(final, cepochs, loss, acc, diverged, records)
+    return TrainOutput(guard.final(), cepochs, loss, acc, guard.diverged, records)
