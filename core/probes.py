@@ -68,10 +68,19 @@ def _counts_and_ranges(v: np.ndarray, bins: int):
         lo, width = _bin_ranges(np.where(fin, v, np.inf).min(axis=1), np.where(fin, v, -np.inf).max(axis=1), bins)
     with np.errstate(invalid="ignore", over="ignore"):
         idx = np.floor((v - lo[:, None]) / width[:, None])
+        wide = ~np.isfinite(hi_minus_lo(lo, width, bins))
+        if wide.any():  # v - lo overflows there: scale first (other rows keep the arithmetic their numbers have)
+            idx[wide] = np.floor(v[wide] / width[wide, None] - lo[wide, None] / width[wide, None])
     idx = np.clip(np.nan_to_num(idx, nan=0, posinf=0, neginf=0), 0, bins - 1).astype(np.int64)
     idx += (np.arange(k) * bins)[:, None]
     counts = np.bincount(idx[fin], minlength=k * bins).reshape(k, bins)
     return counts, lo, width
+
+
+def hi_minus_lo(lo: np.ndarray, width: np.ndarray, bins: int) -> np.ndarray:
+    """The span of each row's histogram, infinite where it is past float64's range."""
+    with np.errstate(over="ignore"):
+        return width * bins
 
 
 def _bin_ranges(lo: np.ndarray, hi: np.ndarray, bins: int):
@@ -82,13 +91,24 @@ def _bin_ranges(lo: np.ndarray, hi: np.ndarray, bins: int):
     lo[empty], hi[empty] = -0.5, 0.5
     flat = hi <= lo
     lo[flat], hi[flat] = lo[flat] - 0.5, hi[flat] + 0.5
-    return lo, (hi - lo) / bins
+    with np.errstate(over="ignore"):
+        width = (hi - lo) / bins
+    wide = ~np.isfinite(width)  # a span past float64's range (values near ±1e308): divide before subtracting
+    width[wide] = hi[wide] / bins - lo[wide] / bins
+    return lo, width
 
 
 def bin_edges(lo: np.ndarray, width: np.ndarray, bins: int = N_BINS):
     """Left and right edges (..., bins) of the bins that start at lo (...) and are width (...) wide."""
-    left = lo[..., None] + width[..., None] * np.arange(bins)
-    return left, left + width[..., None]
+    steps = np.arange(bins)
+    with np.errstate(over="ignore"):
+        left = lo[..., None] + width[..., None] * steps
+        right = left + width[..., None]
+    wide = ~(np.isfinite(left).all(axis=-1) & np.isfinite(right).all(axis=-1)) & np.isfinite(width)
+    if wide.any():  # a span near float64's limit: halve, add, double (other rows keep their arithmetic)
+        half = lo[wide][..., None] / 2 + (width[wide][..., None] / 2) * np.arange(bins + 1)
+        left[wide], right[wide] = half[..., :-1] * 2, half[..., 1:] * 2
+    return left, right
 
 
 class StatsWork:
@@ -148,7 +168,11 @@ def segment_stats(values: list[np.ndarray], bins: int = N_BINS, work: StatsWork 
         lo_all, width_all = np.empty(len(V)), np.empty(len(V))
         with np.errstate(invalid="ignore"):
             lo, hi = V.min(axis=1), V.max(axis=1)  # NaN or inf anywhere in a row shows up here
-        bad = ~(np.isfinite(lo) & np.isfinite(hi))
+        # The long path takes those rows, and finite rows whose bin arithmetic would overflow in an exploding
+        # network: a range wider than float64 holds, or bins too narrow for their inverse to be finite.
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            w = _bin_ranges(lo, hi, bins)[1]
+            bad = ~(np.isfinite(lo) & np.isfinite(hi) & np.isfinite(hi_minus_lo(lo, w, bins)) & np.isfinite(1.0 / w))
         good = ~bad
         if bad.any():
             st[bad] = moments(V[bad])

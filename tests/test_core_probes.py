@@ -158,6 +158,9 @@ def test_segment_stats_follow_moments_and_histograms_on_hard_sets():
             np.array([[-3e38, 3e38, 1.0] * 100] * k, np.float32),  # a float32 span past float32's range
             rng.standard_normal((k, 70000)).astype(np.float32),  # more than one chunk of rows
             rng.standard_normal((k, 300000)).astype(np.float32)]  # a row longer than the work arrays
+    # float64 values of an exploding network: a span past float64's range, and bins so narrow that their
+    # inverse overflows (a link reached the first: relu, constant:value=10, 30 layers, lr 10)
+    sets += [np.array([[-1.5e308, 1.5e308, 1.0] * 101] * k), np.array([[0.0, 1e-310, 5e-311] * 67] * k)]
     mixed = rng.standard_normal((k, 300)).astype(np.float32)
     mixed[0, 7], mixed[1, :], mixed[2, 3] = np.inf, np.nan, -np.inf  # non-finite rows beside finite ones
     sets.append(mixed)
@@ -259,3 +262,21 @@ def test_a_record_is_the_same_whatever_the_unit_groups_hold(monkeypatch):
     for x, y in zip(a.unit_distances(), b.unit_distances()):
         np.testing.assert_allclose(x, y, rtol=1e-9, atol=0)
         assert np.array_equal(x == 0, y == 0)  # exact zeros (identical units) stay exact
+
+
+def test_a_network_that_explodes_within_float64_still_gets_its_histograms():
+    # Reached from a link: constant weights of 10 through 30 ReLU layers, lr 10: finite values whose span is
+    # past float64's range, which once crashed the histograms' bin arithmetic.
+    from core import ExperimentConfig, run
+    config = ExperimentConfig(schemes=("constant:value=10",), depth=30, width=(64,), activation="relu", epochs=3,
+                              lr=10, seeds=1, dtype="float64", n_samples=200, optimizer="sgd")
+    frames = run(config).frames
+    hist, stats = frames["histograms"], frames["layer_stats"]
+    keys = ["scheme", "seed", "epoch", "layer", "kind"]
+    assert len(hist) and np.isfinite(hist[["bin_left", "bin_right"]].to_numpy()).all()
+    counted = hist.groupby(keys)["count"].sum().rename("counted").reset_index().merge(stats, on=keys)
+    # every histogram counts all its finite values: those of the epoch-0 set of the same layer, less the
+    # non-finite fraction layer_stats reports
+    full = counted[counted["epoch"] == 0].set_index(["layer", "kind"])["counted"]
+    expected = full.loc[list(zip(counted["layer"], counted["kind"]))].to_numpy() * (1 - counted["nonfinite_fraction"])
+    assert np.allclose(counted["counted"], expected) and counted["nonfinite_fraction"].max() > 0

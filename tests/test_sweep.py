@@ -284,6 +284,43 @@ def test_tanh_deep_second_moment_falls_towards_zero_for_sigma_w_at_most_1():
     assert q.loc[2.0].min() > 0.5 and q.loc[2.0, 40] == pytest.approx(q.loc[2.0, 15], rel=0.1), q
 
 
+TRAINABLE = 0.8  # mean final test accuracy over the seeds (moons: chance is 0.5)
+DEPTH_TOLERANCE = 2.0  # one step of a depth grid that doubles
+
+
+@pytest.mark.parametrize("activation, bias, sigma_ws, depths", [
+    # ReLU needs biases for a finite xi: with sigma_b = 0 its q* is 0 or infinite, and so is xi
+    ("relu", "normal:std=0.5", (0.5, 0.8, 1.0, 1.2), (2, 4, 8, 16, 30)),
+    ("tanh", "zeros", (4.0, 6.0, 8.0), (4, 8, 16, 50)),  # the chaotic side, where xi is finite without biases
+])
+@pytest.mark.parametrize("data_seed", [0, 1, 2])
+def test_the_trainable_region_lies_inside_the_6_xi_curve(activation, bias, sigma_ws, depths, data_seed):
+    # Schoenholz et al. (2017): a network trains only if its depth is below about 6 xi. Here, within a factor
+    # DEPTH_TOLERANCE: every grid point that trains (SGD, 20 epochs) is at most that many times 6 xi deep; and
+    # the grid reaches past that line in every column where it can, where nothing trains, so the check could
+    # fail both ways (a xi too small flags trained points; one too large leaves no point past the line).
+    from core import activations, initializers
+    from core.config import parse_bias
+    from core.meanfield import order_chaos_frame
+
+    base = ExperimentConfig(activation=activation, bias=bias, schemes=("lecun_normal",), seeds=2, epochs=20,
+                            width=(32,), optimizer="sgd", lr=0.1, data_seed=data_seed)
+    s = SweepConfig(base, (("sigma_w", ",".join(map(str, sigma_ws))), ("depth", ",".join(map(str, depths)))))
+    accuracy = run_sweep(s).frame.groupby(["sigma_w", "depth"])["final_test_accuracy"].mean()
+    name, params = parse_bias(bias)
+    variance = initializers.BIASES[name].variance(**initializers.resolve_bias_params(name, **params))
+    theory = order_chaos_frame(activations.get(activation), sigma_ws, variance).set_index("sigma_w")
+    past = 0
+    for (sigma_w, depth), acc in accuracy.items():
+        line = DEPTH_TOLERANCE * theory.loc[sigma_w, "depth_6xi"]
+        assert np.isfinite(line), (sigma_w, theory)
+        if depth > line:
+            past += 1
+            assert acc < TRAINABLE, (sigma_w, depth, acc, line)
+    assert past >= 3, accuracy
+    assert (accuracy.groupby(level="sigma_w").max() >= TRAINABLE).all(), accuracy  # the shallow end trains
+
+
 # ------------------------------------------------------------------ the map
 # axis values as a person types them (two decimals): two floats one rounding apart have no midpoint between them
 @given(st.lists(st.integers(1, 10_000).map(lambda i: i / 100), min_size=1, max_size=8, unique=True), st.booleans())
