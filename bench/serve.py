@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -25,21 +24,39 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-@contextmanager
-def niced_chromium():
-    """The path of a Chromium that runs at the lowest CPU priority (nice 19, inherited by its renderers).
+def chromium_pids() -> set[int]:
+    """The pids of the Chromium browser processes (not renderers) running now."""
+    out = set()
+    for p in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if "chrom" in (p.info["name"] or "") and not any(a.startswith("--type=") for a in p.info["cmdline"] or []):
+                out.add(p.pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+def set_priority(pid: int, nice: int) -> None:
+    """Set the CPU priority of a browser and its renderers (nice 19: the lowest; 0: the default), its
+    session's weight too.
 
     The many-visitors bench runs every visitor's browser on the server's own cores. The browsers of the
-    visitors it does not time are another machine's business in real life; niced, they only take CPU that
-    nothing else here wants, so the times it reports are the server's and the timed visitor's.
-
-    Playwright starts the browser in a session of its own, and Linux shares the CPU fairly between sessions
-    (autogroups) whatever their processes' nice values: the wrapper lowers its session's weight as well."""
-    with tempfile.TemporaryDirectory(prefix="initlab-chromium-") as tmp:
-        wrapper = Path(tmp) / "chromium"
-        wrapper.write_text(f'#!/bin/sh\necho 19 > /proc/self/autogroup 2>/dev/null\nexec nice -n 19 {CHROMIUM} "$@"\n')
-        wrapper.chmod(0o755)
-        yield str(wrapper)
+    visitors it does not time are another machine's business in real life: once their pages are up they go
+    to nice 19 and only take CPU that nothing else here wants, so the times it reports are the server's and
+    the timed visitor's; they come back to 0 to close their tabs, as a visitor's own machine would at once.
+    (Playwright starts a browser in a session of its own, and Linux shares the CPU fairly between sessions
+    (autogroups) whatever their processes' nice values: the session's weight is set as well. Raising a
+    priority again needs root, which the benches run as.)"""
+    root = psutil.Process(pid)
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            os.setpriority(os.PRIO_PROCESS, p.pid, nice)
+        except (OSError, psutil.Error):
+            pass
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except OSError:
+        pass
 
 
 def free_port() -> int:

@@ -463,17 +463,6 @@ def notices(results: RestartResults) -> list[str]:
                 method=_(m.title), init=first[0], far=first[1], n=n, away=away)
             others = "; ".join(_("init {init}: {far} of {n}").format(init=i, far=f, n=n) for i, f in rest)
             out.append(sentence + ("; " + others if others else "") + ".")
-            need = []
-            for init in m.inits:
-                k = restarts_for(int(g[g["init"] == init]["near_best"].sum()), n)
-                need.append(_("init {init}: {k}").format(init=init, k=k) if k else
-                            _("init {init}: none of its {n} restarts got there").format(init=init, n=n))
-            out.append(_("{method}: restarts needed for a 90% chance that one of them is in the best group, "
-                         "drawn without replacement from these {n}: {need}.").format(
-                method=_(m.title), n=n, need="; ".join(need)))
-            its = "; ".join(_("{init} {median}").format(init=i, median=_fmt(g[g["init"] == i]["iterations"].median()))
-                            for i in m.inits)
-            out.append(_("{method}: median iterations per restart: {its}.").format(method=_(m.title), its=its))
         else:
             start = g["start_objective"]
             out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi} and all end "
@@ -495,6 +484,30 @@ def notices(results: RestartResults) -> list[str]:
                          "every component a weighted average of all the data, so all components start nearly "
                          "the same: EM stays where that near-symmetric start puts it.").format(
                 count=count, n=n, tol=f"{SYMMETRIC_TOL:g}", ref=_fmt(ref), its=its))
+    return out
+
+
+def how_many(results: RestartResults) -> list[str]:
+    """For each method with a best group: how many restarts give a 90% chance of reaching it, and the median
+    iterations of one restart (the cost of each), per init, read off the frames."""
+    runs = results.frames["restart_runs"]
+    n = results.settings.restarts
+    out = []
+    for m in results.methods():
+        if not m.sizes_from:
+            continue
+        g = runs[runs["method"] == m.name]
+        need = []
+        for init in m.inits:
+            k = restarts_for(int(g[g["init"] == init]["near_best"].sum()), n)
+            need.append(_("init {init}: {k}").format(init=init, k=k) if k else
+                        _("init {init}: none of its {n} restarts got there").format(init=init, n=n))
+        its = "; ".join(_("{init} {median}").format(init=i, median=_fmt(g[g["init"] == i]["iterations"].median()))
+                        for i in m.inits)
+        out.append(_("{method}: restarts needed for a 90% chance that one of them is in the best group, "
+                     "drawn without replacement from these {n}: {need}.").format(
+            method=_(m.title), n=n, need="; ".join(need))
+            + " " + _("{method}: median iterations per restart: {its}.").format(method=_(m.title), its=its))
     return out
 
 

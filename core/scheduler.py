@@ -269,7 +269,9 @@ class Scheduler:
     # ---- the policy, applied
     def _replan(self) -> None:
         now = self.clock()
-        jobs = self._all()
+        # A queued job nobody waits for (its tab closed; within the grace a page switch may subscribe again)
+        # is not started: it would only be stopped once the grace is over.
+        jobs = [j for j in self._all() if j.tickets or j.state != "queued"]
         slots = [Slot(j.key if j in self._jobs.values() else ("dying", j.seq), j.remaining_s(now), j.cores,
                       j.spec.memory_mb, j.state != "queued", j.state in ("running", "paused") and not j.training_done,
                       j.seq) for j in jobs]
@@ -354,6 +356,7 @@ class Scheduler:
             now = self.clock()
             for job in list(self._jobs.values()):
                 if job.orphaned_at is not None and now - job.orphaned_at >= self.grace_s:
+                    LOG.info("job %s: nobody waits for it any more, stopping (%s)", _short(job.key), job.state)
                     self._stop(job, JobStopped("cancelled"))
                 elif self.run_seconds is not None and job.state == "running" and job.ran_s(now) > self.run_seconds:
                     self._stop(job, JobStopped("time", self.run_seconds))

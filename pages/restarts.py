@@ -94,6 +94,8 @@ cols = st.columns(2)
 for col, name in zip(cols, ("kmeans", "gmm")):
     with col:
         chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name)
+for sentence in restarts.how_many(res):
+    st.caption(literal(sentence))
 
 st.subheader(_("The best and the worst restart"))
 options = list(RESTART_FIELDS["fit"].choices)

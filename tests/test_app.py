@@ -635,6 +635,9 @@ def test_restarts_page_draws_core_restarts_for_its_link():
     shown = " ".join(m.value for m in at.markdown).replace("\\", "")
     for sentence in restarts.notices(expected):
         assert sentence in shown, sentence
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")
+    for sentence in restarts.how_many(expected):
+        assert sentence in captions, sentence
     labels = [b.label for b in at.get("download_button")]
     assert f"⬇ Restarts (CSV, {len(runs)} rows)" in labels and len(runs) == 5 * 6, labels
 

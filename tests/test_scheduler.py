@@ -341,3 +341,22 @@ def test_the_monitor_drops_the_tickets_of_sessions_that_are_gone():
     assert t_other.result() == "other"
     with pytest.raises(JobStopped):
         t.result()
+
+
+def test_a_queued_job_whose_tab_closed_is_not_started_when_cores_free_up():
+    clock = Clock()
+    s = make(clock)
+    big, queued = FakeWork("big"), FakeWork("queued")
+    t_big = s.subscribe("big", "alice", spec(big, seconds=10, cores=2))
+    t_queued = s.subscribe("q", "bob", spec(queued, seconds=20, cores=2))  # longer: waits behind big
+    assert states(s) == {"big": "running", "q": "queued"}
+    t_queued.close()  # bob's tab closed while he waited
+    big.finish.set()
+    assert t_big.result() == "big"
+    until(lambda: "big" not in states(s))
+    assert states(s) == {"q": "queued"} and not queued.started.is_set()  # within the grace: still there
+    clock.now += 1
+    s.tick()  # past the grace: it ends without ever starting
+    assert s.jobs() == [] and not queued.started.is_set() and s.started == 1
+    with pytest.raises(JobStopped):
+        t_queued.result()
