@@ -20,8 +20,6 @@ def url_value(key: str, value) -> list[str] | str:
         return list(value)
     if key == "width":
         return ",".join(map(str, value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
     return format_value(value)
 
 

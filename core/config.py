@@ -389,6 +389,9 @@ def json_object(text: str, name: str) -> dict:
 
 
 def format_value(value) -> str:
+    """``value`` as a link writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)  # shortest string that round-trips exactly
     return str(value)

@@ -315,3 +315,10 @@ def test_activation_and_optimizer_registries_match_the_contract():
     assert set(OPTIMIZERS) == {"sgd", "momentum", "adam"}
     assert math.isclose(activations.SELU_ALPHA, 1.6732632423543772)
     assert math.isclose(activations.SELU_LAMBDA, 1.0507009873554805)
+
+
+def test_a_bad_view_flag_names_its_default_as_a_link_spells_it():
+    from core.config import parse_views
+    values, warnings = parse_views({"log": ["maybe"]})
+    assert values == {} and len(warnings) == 1
+    assert warnings[0].endswith("using the default true"), warnings  # a link writes log=true, not log=True
