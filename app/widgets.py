@@ -180,3 +180,13 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                          "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
             small_multiples(ctx.schemes, lambda s, i: charts.histogram_panel(one, s, i, kind), one, diverged)
     return layer
+
+
+def stacked(formula: str) -> str:
+    r"""A formula whose parts are set apart by ``\quad`` (the rule, then what its symbols are) as lines of one
+    centred block: on one line the longer ones run past a column's edge, where KaTeX clips them."""
+    parts = [p.strip().rstrip(",;").strip() for p in formula.split(r"\quad")]
+    if len(parts) == 1:
+        return formula
+    return r"\begin{gathered}" + r" \\ ".join(parts) + r"\end{gathered}"
+

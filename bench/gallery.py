@@ -47,8 +47,8 @@ def settle(page: Page, title: str | None = None, timeout: int = 120_000) -> None
 
 
 def layout(page: Page) -> dict:
-    """What the layout checks read: the page's horizontal overflow (px) and every chart's drawn box, with the
-    text of its vega-bindings (the in-chart epoch slider)."""
+    """What the layout checks read: the page's horizontal overflow (px), every chart's drawn box, with the
+    text of its vega-bindings (the in-chart epoch slider), and every formula's width against its column's."""
     return page.evaluate(f"""() => {{
         const doc = document.documentElement;
         const main = document.querySelector('[data-testid=stMain]');
@@ -62,7 +62,14 @@ def layout(page: Page) -> dict:
                      bindings: c.querySelector('.vega-bindings')?.innerText || ''}};
         }});
         const content = document.querySelector('[data-testid=stMainBlockContainer]');
-        return {{overflow, viewport: window.innerWidth, content_width: content ? content.clientWidth : 0, charts}};
+        // a formula wider than its column is clipped there (KaTeX's box then takes the column's whole width)
+        const formulas = [...document.querySelectorAll('[data-testid=stMain] .katex')].map(k => {{
+            const host = k.closest('[data-testid=stColumn]') || k.closest('[data-testid=stVerticalBlock]');
+            return {{width: k.getBoundingClientRect().width, host: host.getBoundingClientRect().width,
+                     text: k.innerText.slice(0, 60)}};
+        }});
+        return {{overflow, viewport: window.innerWidth, content_width: content ? content.clientWidth : 0, charts,
+                 formulas}};
     }}""")
 
 

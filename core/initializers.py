@@ -268,7 +268,7 @@ INITIALIZERS: dict[str, Initializer] = {
                        "backward conditions: Var(W) = 2/(n_in + n_out)"), (GAIN,)),
         Initializer("he_uniform", _he_uniform,
                     r"W_{ij} \sim \mathcal{U}\!\left(-g\sqrt{\tfrac{3}{n}},\ g\sqrt{\tfrac{3}{n}}\right),"
-                    r"\quad n = n_{in}\ (\text{fan\_in})\ \text{or}\ n_{out}\ (\text{fan\_out})",
+                    r"\quad n = n_{in}\ \text{or}\ n_{out}\ \text{(mode)}",
                     N_("He et al. (2015), uniform form: Var(W) = g²/n_in keeps the second moment of the forward "
                        "signal (their eq. 10); mode=fan_out, g²/n_out, keeps that of the back-propagated "
                        "gradients instead (eq. 14). The gain g comes from the activation: PyTorch's "
@@ -277,7 +277,7 @@ INITIALIZERS: dict[str, Initializer] = {
                     gain_from_activation=True),
         Initializer("he_normal", _he_normal,
                     r"W_{ij} \sim \mathcal{N}\!\left(0,\ \tfrac{g^2}{n}\right),"
-                    r"\quad n = n_{in}\ (\text{fan\_in})\ \text{or}\ n_{out}\ (\text{fan\_out})",
+                    r"\quad n = n_{in}\ \text{or}\ n_{out}\ \text{(mode)}",
                     N_("He et al. (2015), Gaussian form: Var(W) = g²/n_in keeps the forward second moment (eq. "
                        "10), in expectation over the draw; mode=fan_out, g²/n_out, keeps the backward one (eq. "
                        "14). g from the activation: PyTorch's where it has one, else derived (elu, gelu, "

@@ -7,7 +7,7 @@ from app.context import current
 from app.navigation import ensure_navigation
 from app.text import literal
 from app.views import PageView
-from app.widgets import downloads, scheme_badge, show_chart, what_to_notice
+from app.widgets import downloads, scheme_badge, show_chart, stacked, what_to_notice
 
 ensure_navigation()
 ctx = current()
@@ -21,13 +21,14 @@ st.caption(_("Every scheme trains the same network on the same minibatches in th
              "weights differ. Bands span the seeds, lines are their mean."))
 
 with st.expander(_("The schemes compared"), expanded=True):
-    cols = st.columns(min(4, len(ctx.schemes)))
+    # at most three side by side: four columns leave a formula about 190 px at 1280 px, which clips Xavier's
+    cols = st.columns(min(3, len(ctx.schemes)))
     for i, label in enumerate(ctx.schemes):
         name, params = parse_scheme(label)
         init = initializers.INITIALIZERS[name]
         with cols[i % len(cols)]:
             st.markdown(scheme_badge(i, label), unsafe_allow_html=True)
-            st.latex(init.formula)
+            st.latex(stacked(init.formula))
             resolved = initializers.resolve_params(name, ctx.config.activation, **params)
             extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in resolved.items())
             st.caption(_(init.description) + (f" ({extra})" if extra else ""))
