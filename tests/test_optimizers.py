@@ -1,6 +1,6 @@
 """core.optimizers: each optimizer equals a plain reference written here, step by step, in float64 and float32,
 updates the stacked weights in place, keeps each model to its own row, and clears the state of stopped models.
-Where PyTorch is installed (a bench-only dependency), momentum and Adam also match torch.optim."""
+Their agreement with torch.optim, a bench-only dependency, is checked by ``python -m bench.torch_optimizers``."""
 import numpy as np
 import pytest
 
@@ -165,49 +165,3 @@ def test_make_takes_only_the_settings_an_optimizer_uses():
     assert isinstance(optimizers.make("adam", w.copy(), 0.1, momentum=0.5), Adam)
     with pytest.raises(KeyError):
         optimizers.make("lbfgs", w, 0.1)
-
-
-# PyTorch's optimizers, where PyTorch is installed: the same semantics (its arithmetic may fuse or reorder a
-# few operations, so equal within rounding, not bit for bit).
-
-def torch_run(make_opt, w, gs, dtype):
-    torch = pytest.importorskip("torch")
-    p = torch.nn.Parameter(torch.from_numpy(w.copy()))
-    opt = make_opt(torch, [p])
-    for g in gs:
-        p.grad = torch.from_numpy(g.copy())
-        opt.step()
-    return p.detach().numpy().astype(dtype)
-
-
-TORCH_TOL = {np.float64: 1e-12, np.float32: 1e-5}
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
-@pytest.mark.parametrize("wd", [0.0, 0.01])
-def test_momentum_matches_torch_sgd_with_momentum(dtype, wd):
-    w, gs = problem(dtype)
-    lr, mu = 0.05, 0.9
-    want = torch_run(lambda torch, ps: torch.optim.SGD(ps, lr=lr, momentum=mu, weight_decay=wd, foreach=False),
-                     w, gs, dtype)
-    got, _ = run(Momentum, w, gs, lr, np.full(P, wd, dtype) if wd else None, momentum=mu)
-    np.testing.assert_allclose(got, want, rtol=TORCH_TOL[dtype], atol=TORCH_TOL[dtype])
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
-@pytest.mark.parametrize("wd", [0.0, 0.01])
-def test_adam_matches_torch_adam(dtype, wd):
-    w, gs = problem(dtype)
-    lr = 0.01
-    want = torch_run(lambda torch, ps: torch.optim.Adam(ps, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, weight_decay=wd,
-                                                        foreach=False), w, gs, dtype)
-    got, _ = run(Adam, w, gs, lr, np.full(P, wd, dtype) if wd else None)
-    np.testing.assert_allclose(got, want, rtol=TORCH_TOL[dtype], atol=TORCH_TOL[dtype])
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
-def test_sgd_matches_torch_sgd(dtype):
-    w, gs = problem(dtype)
-    want = torch_run(lambda torch, ps: torch.optim.SGD(ps, lr=0.1, foreach=False), w, gs, dtype)
-    got, _ = run(SGD, w, gs, 0.1)
-    np.testing.assert_allclose(got, want, rtol=TORCH_TOL[dtype], atol=TORCH_TOL[dtype])
