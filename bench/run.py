@@ -8,6 +8,8 @@ its peak resident memory (ru_maxrss). Jobs (issue 4):
 
   J1  24 models (8 schemes x 3 seeds), moons 1,000 samples (800 train), 3 hidden
       layers of 64, tanh, SGD lr 0.1, batch 32, 30 epochs
+      and through the public API: core.run of 12 of its models (every frame, probes
+      at 2 epochs) against 12 MLPClassifier fits
   J2  the same models, full batch, 300 epochs (and at width 256 for the BLAS share)
   J3  the dashboard's default ExperimentConfig() end to end (core.experiment.run,
       all probes and frames), plus training alone vs training with probes
@@ -50,6 +52,8 @@ SCHEMES8 = ("zeros", "normal:std=1", "xavier_normal", "he_normal", "xavier_unifo
 JOB = dict(dataset="moons", n_samples=1000, noise=0.2, schemes=SCHEMES8, seeds=3, depth=3, width=(64,),
            activation="tanh", optimizer="sgd", lr=0.1, batch_size=32, epochs=30)
 J2 = dict(JOB, batch_size=0, epochs=300)
+# J1 through the public API: 12 of its models (4 schemes x 3 seeds), probes recorded at 2 epochs
+J1_API = dict(JOB, schemes=SCHEMES8[:4], record_epochs=2)
 
 
 # ----------------------------------------------------------------------------- helpers (run in workers)
@@ -308,6 +312,21 @@ def job_run(query: str) -> dict:
             "mem_mb_est": e.memory_mb, "layer_steps_est": e.layer_steps, "seconds_est": e.seconds}
 
 
+def job_api(overrides: dict, repeat: int = 3) -> dict:
+    """core.run as a new user calls it, in a fresh process: the first call (data, worker start-up, training
+    with train and test loss/accuracy every epoch, probes at the recorded epochs, every frame), then the
+    median of ``repeat`` more."""
+    from core import run
+    from core.config import ExperimentConfig
+    cfg = ExperimentConfig(**overrides)
+    times = []
+    for _ in range(1 + repeat):
+        t = time.perf_counter()
+        run(cfg)
+        times.append(time.perf_counter() - t)
+    return {"seconds": float(np.median(times[1:])), "first": times[0], "models": len(cfg.models)}
+
+
 def job_growth() -> dict:
     base = dict(JOB, seeds=1, epochs=4)
     series = {
@@ -341,6 +360,8 @@ WORKERS = {
     "torch_j1_one": lambda threads: job_torch(dict(JOB, schemes=SCHEMES8[:1], seeds=1), int(threads)),
     "torch_j2_one": lambda threads: job_torch(dict(J2, schemes=SCHEMES8[:1], seeds=1), int(threads)),
     "sklearn_j1": lambda: job_sklearn(JOB),
+    "api_j1": lambda: job_api(J1_API),
+    "sklearn_j1_api": lambda: job_sklearn(J1_API),
     "sklearn_j2": lambda: job_sklearn(J2),
     "blas_j2_w256": lambda: job_blas(dict(J2, width=(256,))),
     "blas_j2": lambda: job_blas(J2),
@@ -499,6 +520,14 @@ def main(argv=None) -> int:
              f"ours (training) {sk['seconds'] / ours['seconds']:.1f}x faster, "
              f"(every epoch) {sk['seconds'] / dash['seconds']:.1f}x")
         results[f"ours_{job}"], results[f"ours_{job}_train"], results[f"sklearn_{job}"] = dash, ours, sk
+
+    # J1 as a new user meets it: core.run (every frame, probes at 2 epochs) against 12 MLPClassifier fits
+    api = work("api_j1")
+    show("J1", f"initlab public API: core.run, {api['models']} models, all frames (median of 3)", api,
+         f"first call {api['first']:.3f} s")
+    sk = work("sklearn_j1_api")
+    show("J1", f"scikit-learn {sk['sklearn']} MLPClassifier, the same {api['models']} models", sk,
+         f"core.run {sk['seconds'] / api['seconds']:.1f}x faster (first call {sk['seconds'] / api['first']:.1f}x)")
 
     print("  BLAS: the trainer's matmuls of one step alone (same shapes, same calls) vs the whole trainer", flush=True)
     blas_rows = []
