@@ -12,7 +12,6 @@ a shared link keeps its meaning when defaults change.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import math
@@ -23,9 +22,9 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from . import activations, datasets, initializers
-from .i18n import LANGUAGES, N_, _
+from .i18n import LANGUAGES, N_, _, clauses
 from .numbers import plain_number
-from .trainer import OPTIMIZERS
+from .optimizers import OPTIMIZERS
 
 SCHEMA_VERSION = 2
 MAX_SCHEMES = 12
@@ -539,11 +538,8 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             values.pop(blamed[0])
     config, changes = version_changes(version, config)
     if changes:  # not an error: the link opens under the current version, as close to its numbers as it can
-        # the changes, one after the other ("a; b": French puts a non-breaking space before the semicolon)
-        said = functools.reduce(lambda first, second: _("{first}; {second}").format(first=first, second=second),
-                                changes)
         note = _("v: this link was made with version {version} (now {current}): {changes}").format(
-            version=version, current=SCHEMA_VERSION, changes=said)
+            version=version, current=SCHEMA_VERSION, changes=clauses(changes))
         if strict:
             _warnings.warn(note, UserWarning, stacklevel=3)
         else:

@@ -67,6 +67,16 @@ def N_(message: str) -> str:
 _ = gettext
 
 
+def clauses(parts) -> str:
+    """Clauses one after the other, parted by the language's semicolon ("a; b"; French puts a non-breaking
+    space before it)."""
+    parts = list(parts)
+    if not parts:
+        return ""
+    separator = gettext("{first}; {second}").format(first="", second="")
+    return separator.join(parts)
+
+
 # ---------------------------------------------------------------- maintenance: python -m core.i18n
 SOURCES = ("core", "app", "pages", "dashboard.py")  # where marked strings live, relative to the repository
 KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}

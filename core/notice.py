@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .i18n import N_, _, ngettext
+from .i18n import N_, _, clauses, ngettext
 
 MAX_CLAUSES = 4  # schemes named in one sentence; past it, the extremes only
 
@@ -39,10 +39,6 @@ def factor(x: float) -> str:
 
 def percent(x: float) -> str:
     return f"{100 * x:.0f}%" if x >= 0.01 or x == 0 else f"{100 * x:.2g}%"
-
-
-def _join(clauses: list[str]) -> str:
-    return "; ".join(clauses)
 
 
 def _seeds(n: int) -> str:
@@ -89,7 +85,7 @@ def _geometric_step(q: pd.Series, scheme: str, first: int, last: int) -> float:
 
 def divergence_sentence(summary: pd.DataFrame, schemes) -> str | None:
     """'normal:std=1 diverged at epoch 3 for 2 of 3 seeds' for each scheme with a diverged model."""
-    clauses = []
+    parts = []
     for scheme in schemes:
         s = summary[summary["scheme"] == scheme]
         bad = s["diverged_epoch"].dropna().astype(int)
@@ -98,9 +94,9 @@ def divergence_sentence(summary: pd.DataFrame, schemes) -> str | None:
         lo, hi = int(bad.min()), int(bad.max())
         when = (_("at epoch {epoch}").format(epoch=lo) if lo == hi
                 else _("between epochs {first} and {last}").format(first=lo, last=hi))
-        clauses.append(_("{scheme} diverged {when} for {bad} of {seeds}").format(
+        parts.append(_("{scheme} diverged {when} for {bad} of {seeds}").format(
             scheme=scheme, when=when, bad=len(bad), seeds=_seeds(len(s))))
-    return _join(clauses) + "." if clauses else None
+    return clauses(parts) + "." if parts else None
 
 
 def _collapsed(distinct: pd.DataFrame, column: str, schemes, n_hidden: int) -> list[tuple[str, int, bool]]:
@@ -126,13 +122,13 @@ def _unit_words(column: str) -> tuple[str, str]:
 def symmetry_sentence(distinct: pd.DataFrame, schemes, n_hidden: int) -> str | None:
     """'zeros: 1 functional unit out of 32 in every hidden layer, at every recorded epoch'."""
     column = "functional_distinct_units" if "functional_distinct_units" in distinct.columns else "distinct_units"
-    clauses = []
+    parts = []
     for scheme, units, always in _collapsed(distinct, column, schemes, n_hidden):
         one, _many = _unit_words(column)
         when = _("at every recorded epoch") if always else _("at the last recorded epoch")
-        clauses.append(_("{scheme}: 1 {unit} out of {units} in every hidden layer, {when}").format(
+        parts.append(_("{scheme}: 1 {unit} out of {units} in every hidden layer, {when}").format(
             scheme=scheme, unit=one, units=units, when=when))
-    return _join(clauses) + "." if clauses else None
+    return clauses(parts) + "." if parts else None
 
 
 # ------------------------------------------------------------------ pages
@@ -170,20 +166,20 @@ def activations(layer_stats: pd.DataFrame, prediction: pd.DataFrame, schemes, ep
     f = depth_factors(layer_stats, prediction, schemes, epoch, n_hidden).set_index("scheme")
     span = _("per hidden layer") if n_hidden >= 2 else _("from the hidden to the output layer")
     named = _extremes(f["measured"].dropna()) if f["measured"].notna().any() else []
-    clauses = []
+    parts = []
     for scheme in f.index:
         row = f.loc[scheme]
         if row["all_zero"]:
-            clauses.append(_("{scheme}: every pre-activation is 0").format(scheme=scheme))
+            parts.append(_("{scheme}: every pre-activation is 0").format(scheme=scheme))
         elif scheme in named:
             if math.isfinite(row["predicted"]):
-                clauses.append(_("{scheme}: second moment {measured} {span}, predicted {predicted}").format(
+                parts.append(_("{scheme}: second moment {measured} {span}, predicted {predicted}").format(
                     scheme=scheme, measured=factor(row["measured"]), span=span, predicted=factor(row["predicted"])))
             else:
-                clauses.append(_("{scheme}: second moment {measured} {span}").format(
+                parts.append(_("{scheme}: second moment {measured} {span}").format(
                     scheme=scheme, measured=factor(row["measured"]), span=span))
-    if clauses:
-        out.append(_("At epoch {epoch}: {clauses}.").format(epoch=epoch, clauses=_join(clauses)))
+    if parts:
+        out.append(_("At epoch {epoch}: {clauses}.").format(epoch=epoch, clauses=clauses(parts)))
     s = layer_stats[(layer_stats["epoch"] == epoch) & (layer_stats["kind"] == "activation")]
     dead = s.groupby(["scheme", "layer"])["dead_or_saturated"].mean().dropna()
     if len(dead) and dead.max() > 0:
@@ -266,8 +262,8 @@ def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: in
             ratios[scheme] = first / last
     if ratios:
         r = pd.Series(ratios)
-        clauses = [_("{scheme} {factor}").format(scheme=s, factor=factor(r[s])) for s in _extremes(r)]
-        out.append(_(_RATIO_SENTENCES[column]).format(epoch=epoch, clauses=_join(clauses), last=last_layer))
+        parts = [_("{scheme} {factor}").format(scheme=s, factor=factor(r[s])) for s in _extremes(r)]
+        out.append(_(_RATIO_SENTENCES[column]).format(epoch=epoch, clauses=clauses(parts), last=last_layer))
         if r.min() < 0.01 or r.max() > 100:
             worst = r.idxmin() if abs(math.log10(r.min())) >= abs(math.log10(r.max())) else r.idxmax()
             if column == "dz_second_moment":

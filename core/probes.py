@@ -68,7 +68,7 @@ def _counts_and_ranges(v: np.ndarray, bins: int):
         lo, width = _bin_ranges(np.where(fin, v, np.inf).min(axis=1), np.where(fin, v, -np.inf).max(axis=1), bins)
     with np.errstate(invalid="ignore", over="ignore"):
         idx = np.floor((v - lo[:, None]) / width[:, None])
-        wide = ~np.isfinite(hi_minus_lo(lo, width, bins))
+        wide = ~np.isfinite(_span(width, bins))
         if wide.any():  # v - lo overflows there: scale first (other rows keep the arithmetic their numbers have)
             idx[wide] = np.floor(v[wide] / width[wide, None] - lo[wide, None] / width[wide, None])
     idx = np.clip(np.nan_to_num(idx, nan=0, posinf=0, neginf=0), 0, bins - 1).astype(np.int64)
@@ -77,7 +77,7 @@ def _counts_and_ranges(v: np.ndarray, bins: int):
     return counts, lo, width
 
 
-def hi_minus_lo(lo: np.ndarray, width: np.ndarray, bins: int) -> np.ndarray:
+def _span(width: np.ndarray, bins: int) -> np.ndarray:
     """The span of each row's histogram, infinite where it is past float64's range."""
     with np.errstate(over="ignore"):
         return width * bins
@@ -172,7 +172,7 @@ def segment_stats(values: list[np.ndarray], bins: int = N_BINS, work: StatsWork 
         # network: a range wider than float64 holds, or bins too narrow for their inverse to be finite.
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             w = _bin_ranges(lo, hi, bins)[1]
-            bad = ~(np.isfinite(lo) & np.isfinite(hi) & np.isfinite(hi_minus_lo(lo, w, bins)) & np.isfinite(1.0 / w))
+            bad = ~(np.isfinite(lo) & np.isfinite(hi) & np.isfinite(_span(w, bins)) & np.isfinite(1.0 / w))
         good = ~bad
         if bad.any():
             st[bad] = moments(V[bad])

@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from . import datasets
 from .config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
-from .i18n import N_, _
+from .i18n import N_, _, clauses
 
 # Iteration caps per fit: scikit-learn's defaults (KMeans 300 Lloyd steps, GaussianMixture 100 EM steps,
 # LogisticRegression 100 L-BFGS steps). A fit that reaches its cap is recorded as not converged.
@@ -461,8 +461,8 @@ def notices(results: RestartResults) -> list[str]:
             first, rest = far[0], far[1:]
             sentence = _("{method}, init {init}: {far} of {n} restarts end {away}").format(
                 method=_(m.title), init=first[0], far=first[1], n=n, away=away)
-            others = "; ".join(_("init {init}: {far} of {n}").format(init=i, far=f, n=n) for i, f in rest)
-            out.append(sentence + ("; " + others if others else "") + ".")
+            others = clauses(_("init {init}: {far} of {n}").format(init=i, far=f, n=n) for i, f in rest)
+            out.append(clauses([sentence, others] if others else [sentence]) + ".")
         else:
             start = g["start_objective"]
             out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi} and all end "
@@ -502,11 +502,11 @@ def how_many(results: RestartResults) -> list[str]:
             k = restarts_for(int(g[g["init"] == init]["near_best"].sum()), n)
             need.append(_("init {init}: {k}").format(init=init, k=k) if k else
                         _("init {init}: none of its {n} restarts got there").format(init=init, n=n))
-        its = "; ".join(_("{init} {median}").format(init=i, median=_fmt(g[g["init"] == i]["iterations"].median()))
+        its = clauses(_("{init} {median}").format(init=i, median=_fmt(g[g["init"] == i]["iterations"].median()))
                         for i in m.inits)
         out.append(_("{method}: restarts needed for a 90% chance that one of them is in the best group, "
                      "drawn without replacement from these {n}: {need}.").format(
-            method=_(m.title), n=n, need="; ".join(need))
+            method=_(m.title), n=n, need=clauses(need))
             + " " + _("{method}: median iterations per restart: {its}.").format(method=_(m.title), its=its))
     return out
 

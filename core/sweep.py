@@ -35,7 +35,7 @@ import pandas as pd
 from . import budget, initializers
 from .blas import cpu_count
 from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
-                     ExperimentConfig, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
+                     ExperimentConfig, _fail, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
                      scheme_label)
 from .i18n import N_, _
 from .sweep_task import COLUMNS as TASK_COLUMNS, read_rows, run_task, write_rows
@@ -71,8 +71,7 @@ class Axis:
         try:
             if self.field == "width":  # one width for every hidden layer
                 if isinstance(raw, (list, tuple)) or (isinstance(raw, str) and "," in raw):
-                    raise ValueError(_("{field}: got {raw}; allowed: {allowed}").format(
-                        field="width", raw=repr(raw), allowed=_("a whole number in [1, 1024]")))
+                    _fail("width", raw, _("a whole number in [1, 1024]"))
                 return FIELDS["width"].parse(raw)[0]
             if self.field is not None:
                 return FIELDS[self.field].parse(raw)

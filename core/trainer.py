@@ -18,7 +18,6 @@ import numpy as np
 from . import blas, network, optimizers, workers
 from .activations import Activation
 from .control import Control, Stopped
-from .optimizers import OPTIMIZERS  # noqa: F401  (core.config's choices of optimizer)
 from .probes import Prober, Record
 
 MAX_CURVE_POINTS = 1000  # loss/accuracy evaluated at most this many times (plus epoch 0)

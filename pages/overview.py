@@ -2,7 +2,7 @@ import streamlit as st
 
 from core import charts, initializers, notice
 from core.config import parse_bias, parse_scheme
-from core.i18n import _
+from core.i18n import _, clauses
 from app.context import current
 from app.navigation import ensure_navigation
 from app.text import literal
@@ -58,7 +58,7 @@ st.dataframe(agg.reset_index(), hide_index=True, width="stretch")
 bad = summary[summary["diverged_epoch"].notna()]
 if len(bad):
     st.warning(literal(_("Diverged (NaN or inf), stopped and marked ✚ on the curves: {models}").format(
-        models="; ".join(_("{scheme} seed {seed}: {status}").format(scheme=r.scheme, seed=r.seed, status=r.status)
+        models=clauses(_("{scheme} seed {seed}: {status}").format(scheme=r.scheme, seed=r.seed, status=r.status)
                          for r in bad.itertuples()))), icon=":material/error:")
 with st.expander(_("Per seed")):
     st.dataframe(summary, hide_index=True, width="stretch")

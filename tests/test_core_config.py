@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from core import ExperimentConfig, activations, budget, datasets, initializers
 from core import experiment
 from core.config import FIELDS, FOREIGN_KEYS, MAX_SCHEMES, SCHEMA_VERSION, VIEWS, CrossFieldError
-from core.trainer import OPTIMIZERS
+from core.optimizers import OPTIMIZERS
 
 # ---------------------------------------------------------------- strict errors
 

@@ -393,3 +393,16 @@ def test_no_function_hides_the_translation_function():
                 names = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == "_"]
                 if any(isinstance(n.ctx, ast.Load) for n in names):
                     assert not any(isinstance(n.ctx, ast.Store) for n in names), f"{file}:{fn.lineno}: {fn.name}"
+
+
+def test_clauses_follow_the_language_and_no_code_joins_them_by_hand():
+    try:
+        i18n.set_language("fr")
+        assert i18n.clauses(["a", "b", "c"]) == "a\u00a0; b\u00a0; c"  # French: a non-breaking space before ";"
+    finally:
+        i18n.set_language("en")
+    assert i18n.clauses(["a", "b"]) == "a; b" and i18n.clauses([]) == ""
+    # every list of clauses a page shows goes through i18n.clauses, so none keeps the English semicolon
+    by_hand = [f"{p.relative_to(ROOT)}:{n}" for d in ("core", "app", "pages") for p in (ROOT / d).rglob("*.py")
+               for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"""["']; ["']\s*\.join""", line)]
+    assert by_hand == []
