@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from functools import partial
+from typing import Callable
 
 import streamlit as st
 
@@ -132,31 +133,39 @@ def _session_gone(session) -> bool:
     return isinstance(session, str) and real_server() and not runtime.get_instance().is_active_session(session)
 
 
-def _seconds(s: float) -> str:
+def whole_seconds(s: float) -> str:
     return f"{max(1, round(s)):,}"
 
 
 def _status_text(status, config: ExperimentConfig) -> str:
-    if status.state == "queued":
-        return _("Waiting for the server's cores: place {place} in the queue, about {wait} s before this run "
-                 "starts, then about {seconds} s of training.").format(
-            place=status.place, wait=_seconds(status.wait_s), seconds=_seconds(status.remaining_s))
-    if status.state == "paused":
-        return _("Paused while shorter runs go first: place {place} in the queue, about {wait} s before it goes "
-                 "on; {percent}% done, about {seconds} s left.").format(
-            place=status.place, wait=_seconds(status.wait_s), percent=int(100 * status.progress),
-            seconds=_seconds(status.remaining_s))
+    waiting = queue_text(status)
+    if waiting is not None:
+        return waiting
     if status.progress >= 1:
         return _("Building the tables of {models} models…").format(models=len(config.models))
     return _("Training {models} models: {percent}% done, about {seconds} s left.").format(
-        models=len(config.models), percent=int(100 * status.progress), seconds=_seconds(status.remaining_s))
+        models=len(config.models), percent=int(100 * status.progress), seconds=whole_seconds(status.remaining_s))
+
+
+def queue_text(status) -> str | None:
+    """Where a job waits, for its subscribers (None while it runs)."""
+    if status.state == "queued":
+        return _("Waiting for the server's cores: place {place} in the queue, about {wait} s before this run "
+                 "starts, then about {seconds} s of training.").format(
+            place=status.place, wait=whole_seconds(status.wait_s), seconds=whole_seconds(status.remaining_s))
+    if status.state == "paused":
+        return _("Paused while shorter runs go first: place {place} in the queue, about {wait} s before it goes "
+                 "on; {percent}% done, about {seconds} s left.").format(
+            place=status.place, wait=whole_seconds(status.wait_s), percent=int(100 * status.progress),
+            seconds=whole_seconds(status.remaining_s))
+    return None
 
 
 def stopped_message(error: JobStopped) -> str:
     if error.reason == "time":
         return _("This run was stopped after {seconds} s of training, the most this server gives one run (time "
                  "spent waiting in the queue or paused does not count). Fewer seeds, schemes, epochs or samples "
-                 "make it shorter.").format(seconds=_seconds(error.limit_s))
+                 "make it shorter.").format(seconds=whole_seconds(error.limit_s))
     return _("This run was stopped before it finished. Reload the page to train it again.")
 
 
@@ -166,10 +175,18 @@ def results_for(config: ExperimentConfig) -> Results:
     cached = RESULTS.get(config)
     if cached is not None:
         return cached
-    session = _session()
     est = budget.estimate(config)
-    ticket = scheduler().subscribe(config, session, lambda: JobSpec(partial(_train, config), est.seconds,
-                                                                     est.memory_mb, est.cores))
+    return wait_for(config, lambda: JobSpec(partial(_train, config), est.seconds, est.memory_mb, est.cores),
+                    partial(_status_text, config=config))
+
+
+def wait_for(key, spec: Callable[[], JobSpec], status_text: Callable[[object], str]):
+    """The result of the scheduler's job ``key`` (made from ``spec()`` if none is live), while this session
+    waits and watches its place in the queue, its estimate and its progress (``status_text(status)``). The
+    session leaves the job when its script stops (a rerun, a closed tab); a job nobody waits for stops.
+    Raises TrainingStopped (with the message to show) if the server stopped the job."""
+    session = _session()
+    ticket = scheduler().subscribe(key, session, spec)
     box = st.empty()
     cap = limits().run_seconds
     drawn = -REDRAW_S
@@ -182,20 +199,20 @@ def results_for(config: ExperimentConfig) -> Results:
             drawn = time.monotonic()
             status = ticket.status()
             with box.container():
-                st.progress(min(1.0, status.progress), text=_status_text(status, config))
+                st.progress(min(1.0, status.progress), text=status_text(status))
                 if cap is not None:
                     st.caption(_("A run may train for at most {seconds} s on this server; time in the queue or "
-                                 "paused does not count.").format(seconds=_seconds(cap)))
+                                 "paused does not count.").format(seconds=whole_seconds(cap)))
         if not ticket.job.done.is_set():
             st.stop()
         try:
-            results = ticket.result()
+            result = ticket.result()
         except JobStopped as e:
             raise TrainingStopped(stopped_message(e)) from None
     finally:
         ticket.close()
     box.empty()
-    return results
+    return result
 
 
 def prefetch(config: ExperimentConfig) -> Results:

@@ -1,58 +1,70 @@
-"""Sweeps for the Scale × depth page: one bounded cache shared by every session of the server, and a
-progress bar over the sweep's tasks while one trains.
+"""Sweeps for the Scale × depth page: one bounded cache shared by every session of the server, and sweeps
+trained as jobs of the server's scheduler (app.results), like any run.
 
-A sweep trains once per server: a second session asking for it while it trains waits for the same run.
+So a sweep waits its turn behind shorter runs, shows its place and progress, is paused while shorter runs go
+first, stops when its time cap passes, and stops within about a second of the moment nobody waits for it (its
+tab closed, or the page asked for another sweep): its training checks the job's control block at every step,
+in this process or in the loky processes that train its tasks. A second session asking for a sweep while it
+trains waits for the same job.
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
-
-import streamlit as st
+from functools import partial
 
 from core.cache import ResultCache
+from core.control import Stopped
 from core.i18n import _
+from core.scheduler import Job, JobSpec
 from core.sweep import SweepConfig, SweepResults, run_sweep
+
+from .results import queue_text, wait_for, whole_seconds
 
 LOG = logging.getLogger("initlab")
 
 SWEEPS: ResultCache[SweepResults] = ResultCache(max_entries=8, max_bytes=100_000_000,
                                                 size_of=lambda r: int(r.frame.memory_usage(deep=True).sum()))
-# One lock per sweep in training: a second session asking for it waits, then finds it in the cache.
-_training: dict[str, threading.Lock] = {}
-_guard = threading.Lock()
+
+
+def _key(sweep: SweepConfig) -> tuple[str, str]:
+    """The sweep's job key: apart from every configuration's (a run's key is its ExperimentConfig)."""
+    return "sweep", sweep.to_query()
+
+
+def _train(sweep: SweepConfig, job: Job) -> SweepResults:
+    """A sweep job's work, on its own thread: train every task, then store the results for everyone."""
+    start = time.perf_counter()
+    LOG.warning("sweep %s (%d tasks, %d models): started", sweep.run_id, len(sweep.tasks), sweep.models)
+    try:
+        results = run_sweep(sweep, progress=job.report, control=job.control)
+    except Stopped:
+        LOG.warning("sweep %s: stopped after %.2f s", sweep.run_id, time.perf_counter() - start)
+        raise
+    SWEEPS.put(_key(sweep), results)
+    LOG.warning("sweep %s: trained in %.2f s", sweep.run_id, time.perf_counter() - start)
+    return results
+
+
+def _status_text(status, sweep: SweepConfig) -> str:
+    waiting = queue_text(status)
+    if waiting is not None:
+        return waiting
+    return _("Training the sweep ({tasks} tasks): {percent}% done, about {seconds} s left.").format(
+        tasks=len(sweep.tasks), percent=int(100 * status.progress), seconds=whole_seconds(status.remaining_s))
 
 
 def sweep_results(sweep: SweepConfig) -> SweepResults:
-    key = sweep.to_query()
-    cached = SWEEPS.get(key)
+    """The results of ``sweep``: from the cache, or trained by the server's scheduler while this session
+    waits. Raises app.results.TrainingStopped (with the message to show) if the server stopped it."""
+    cached = SWEEPS.get(_key(sweep))
     if cached is not None:
         return cached
-    bar = st.progress(0.0, text=_("Training the sweep…"))
+    est = sweep.estimate()
 
-    def progress(done: int, total: int):
-        bar.progress(done / max(total, 1), text=_("Training the sweep: {done} of {total} tasks done").format(
-            done=done, total=total))
+    def spec() -> JobSpec:
+        # its tasks run side by side on `processes` cores, each holding at most the largest task's memory
+        processes = sweep.processes()
+        return JobSpec(partial(_train, sweep), est.seconds / processes, est.memory_mb * processes, processes)
 
-    def train() -> SweepResults:
-        start = time.perf_counter()
-        results = run_sweep(sweep, progress=progress)
-        LOG.warning("trained sweep %s (%d tasks, %d models) in %.2f s", sweep.run_id, len(sweep.tasks),
-                    sweep.models, time.perf_counter() - start)
-        return results
-
-    with _guard:
-        lock = _training.setdefault(key, threading.Lock())
-    try:
-        with lock:
-            cached = SWEEPS.get(key)
-            if cached is not None:
-                return cached
-            results = train()
-            SWEEPS.put(key, results)
-            return results
-    finally:
-        with _guard:
-            _training.pop(key, None)
-        bar.empty()
+    return wait_for(_key(sweep), spec, partial(_status_text, sweep=sweep))

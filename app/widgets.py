@@ -84,11 +84,21 @@ def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = No
                        on_click="ignore", key=key or f"dl_{frame_name}")
 
 
+BUTTONS_PER_ROW = 3  # a fourth button in a row truncates labels like "⬇ Ellipses (CSV, 1,440 rows)" at 1280 px
+
+
+def in_rows(items: list, per_row: int = BUTTONS_PER_ROW):
+    """Each of ``items`` in turn, inside the next column of rows of ``per_row`` equal columns."""
+    for start in range(0, len(items), per_row):
+        for col, item in zip(st.columns(per_row), items[start:start + per_row]):
+            with col:
+                yield item
+
+
 def downloads(ctx: Context, *items: tuple[str, str]) -> None:
-    """A row of CSV download buttons, one per (label, frame name): the data of the page's charts."""
-    for col, (label, frame_name) in zip(st.columns(len(items)), items):
-        with col:
-            download_csv(label, frame_name, ctx)
+    """CSV download buttons, one per (label, frame name), in rows: the data of the page's charts."""
+    for label, frame_name in in_rows(list(items)):
+        download_csv(label, frame_name, ctx)
 
 
 def scheme_badge(i: int, label: str) -> str:

@@ -328,7 +328,7 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
     if SECTION in text:
         head, _, rest = text.partition(SECTION)
         nxt = rest.find("\n## ")
-        text = head + "\n".join(L) + ("\n" + rest[nxt + 1:] if nxt >= 0 else "\n")
+        text = head + "\n".join(L) + ("\n\n" + rest[nxt + 1:] if nxt >= 0 else "\n")
     else:
         text = text.rstrip("\n") + "\n\n" + "\n".join(L) + "\n"
     RESULTS.write_text(text)

@@ -48,7 +48,8 @@ def settle(page: Page, title: str | None = None, timeout: int = 120_000) -> None
 
 def layout(page: Page) -> dict:
     """What the layout checks read: the page's horizontal overflow (px), every chart's drawn box, with the
-    text of its vega-bindings (the in-chart epoch slider), and every formula's width against its column's."""
+    text of its vega-bindings (the in-chart epoch slider), every formula's width against its column's, and the
+    buttons whose label is cut short."""
     return page.evaluate(f"""() => {{
         const doc = document.documentElement;
         const main = document.querySelector('[data-testid=stMain]');
@@ -68,8 +69,13 @@ def layout(page: Page) -> dict:
             return {{width: k.getBoundingClientRect().width, host: host.getBoundingClientRect().width,
                      text: k.innerText.slice(0, 60)}};
         }});
+        // a button label too long for its column ends in "…": Streamlit hides the rest
+        const clipped = [...document.querySelectorAll('[data-testid=stMain] button')]
+            .filter(b => b.offsetParent)
+            .filter(b => [...b.querySelectorAll('p, span, div')].some(e => e.scrollWidth > e.clientWidth + 1))
+            .map(b => b.innerText.trim());
         return {{overflow, viewport: window.innerWidth, content_width: content ? content.clientWidth : 0, charts,
-                 formulas}};
+                 formulas, clipped}};
     }}""")
 
 

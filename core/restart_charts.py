@@ -33,7 +33,9 @@ def init_color(inits) -> alt.Color:
     inits = list(inits)
     return alt.Color("init:N", sort=inits, title=_("init"),
                      scale=alt.Scale(domain=inits, range=[INIT_COLORS[i] for i in inits]),
-                     legend=alt.Legend(orient="bottom", symbolOpacity=1, columns=2, labelLimit=0))
+                     # one entry a row: three charts share a row, and a second column of labels as long as
+                     # "random_from_data" runs past a chart a third of the page wide, where Vega clips it
+                     legend=alt.Legend(orient="bottom", symbolOpacity=1, columns=1, labelLimit=0))
 
 
 def _domain(values, floor: float) -> list[float]:

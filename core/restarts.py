@@ -29,6 +29,7 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from . import datasets
+from .control import Control
 from .config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
 from .i18n import N_, _, clauses
 
@@ -328,8 +329,11 @@ def load(settings: RestartSettings) -> tuple[np.ndarray, np.ndarray, str]:
     return np.r_[d.X_train, d.X_test], (y if d.task == "classification" else y[:, 0]), d.task
 
 
-def fit_restarts(settings: RestartSettings) -> RestartResults:
-    """Every method, init and restart of ``settings``, as tidy frames:
+def fit_restarts(settings: RestartSettings, progress: Callable[[int, int], None] | None = None,
+                 control: Control | None = None) -> RestartResults:
+    """Every method, init and restart of ``settings``, as tidy frames (below). ``progress(done, total)`` is
+    called over fits; ``control`` (core.control) pauses or stops the work between fits (one fit is short:
+    its iterations are capped, and ``check`` bounds them all).
 
     - restart_runs: method, init, restart, objective, objective_name, better, iterations, converged,
       start_objective (logistic regression), gap (from the method's best found; k-means as a fraction),
@@ -343,16 +347,20 @@ def fit_restarts(settings: RestartSettings) -> RestartResults:
     check(settings)
     X, y, task = load(settings)
     runs, kept = [], {}
+    methods = [m for m in METHODS.values() if task == "classification" or not m.needs_labels]
+    total = sum(len(m.inits) for m in methods) * settings.restarts
     # One thread: the fits are small, a shared server's other sessions need the cores, and k-means' parallel
     # sums can then never depend on the thread count.
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # recorded in the converged column instead
-        for method in METHODS.values():
-            if method.needs_labels and task != "classification":
-                continue
+        for method in methods:
             size = getattr(settings, method.sizes_from) if method.sizes_from else 0
             for init in method.inits:
                 for r in range(settings.restarts):
+                    if progress is not None:
+                        progress(len(runs), total)
+                    if control is not None:
+                        control.check()
                     f = method.fit(X, y, size, init, r)
                     kept[method.name, init, r] = f
                     runs.append({"method": method.name, "init": init, "restart": r, "objective": f.objective,
@@ -360,6 +368,8 @@ def fit_restarts(settings: RestartSettings) -> RestartResults:
                                  "iterations": f.iterations, "converged": f.converged,
                                  "start_objective": f.start_objective})
         one_gaussian = float(GaussianMixture(1, covariance_type="full").fit(X).score(X))
+    if progress is not None:
+        progress(total, total)
     runs = _with_gaps(pd.DataFrame(runs))
     frames = {"restart_runs": runs, "restart_best_of_k": _best_of_k_rows(runs, settings.restarts)}
     frames["restart_centres"], frames["restart_ellipses"] = _best_and_worst(runs, kept)

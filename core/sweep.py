@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import budget, initializers
 from .blas import cpu_count
+from .control import Control
 from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
                      ExperimentConfig, _fail, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
                      scheme_label)
@@ -350,6 +351,19 @@ class SweepConfig:
             return cls(base, defaults), warnings
 
     # ---- cost
+    def todo(self, done=()) -> list[Task]:
+        """The tasks not in ``done`` (run ids), the costliest first: the last tasks to start are short ones,
+        so parallel processes finish together."""
+        cost = {t.run_id: budget.estimate(replace(t.config, record_epochs=2)).layer_steps for t in self.tasks}
+        return sorted((t for t in self.tasks if t.run_id not in done), key=lambda t: -cost[t.run_id])
+
+    def processes(self, todo: list[Task] | None = None) -> int:
+        """How many processes run_sweep's loky backend trains ``todo`` (default: every task) on by default: one
+        per CPU, or this process alone for a sweep too small to pay for starting others."""
+        todo = self.todo() if todo is None else todo
+        steps = sum(budget.estimate(replace(t.config, record_epochs=2)).layer_steps for t in todo)
+        return 1 if steps < IN_PROCESS_MAX_LAYER_STEPS else max(1, min(cpu_count(), len(todo)))
+
     def estimate(self) -> "SweepEstimate":
         """core.budget's estimates of the tasks (as trained: epoch 0 and the last probed), summed."""
         parts = [budget.estimate(replace(t.config, record_epochs=2)) for t in self.tasks]
@@ -433,7 +447,8 @@ def task_path(out: Path, run_id: str) -> Path:
 
 
 def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None = None, out: Path | None = None,
-              backend: str = "loky", workers: int | None = None, scheduler: str | None = None) -> SweepResults:
+              backend: str = "loky", workers: int | None = None, scheduler: str | None = None,
+              control: Control | None = None) -> SweepResults:
     """Train every task of ``sweep`` not finished yet and return the ``sweep`` frame.
 
     ``out``: a folder; each task's rows are written to ``out/tasks/<run_id>.csv`` as soon as it finishes,
@@ -444,7 +459,9 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     ``scheduler``, or a LocalCluster of ``workers`` processes started here for the sweep. Dask starts its
     processes by spawning, which imports the calling script again: a script that runs a Dask sweep needs the
     ``if __name__ == "__main__":`` guard. On a cluster, every worker needs this project importable (``core``
-    on its Python path) and, for bit-identical numbers, the same BLAS as this machine.
+    on its Python path) and, for bit-identical numbers, the same BLAS as this machine. ``control``
+    (core.control; loky only: its file is on this machine) pauses or stops the sweep, inside a task's
+    training as between tasks; a stopped sweep raises ``Stopped`` and the tasks in flight are abandoned.
     """
     if not isinstance(sweep, SweepConfig):
         raise ValueError(f"sweep: got {type(sweep).__name__}; allowed: SweepConfig")
@@ -454,6 +471,8 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
         raise ValueError(f"scheduler: got {scheduler!r}; allowed: only with backend dask")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: got {workers!r}; allowed: a whole number from 1")
+    if control is not None and backend != "loky":
+        raise ValueError("control: got a control block; allowed: only with backend loky")
     rows: dict[str, pd.DataFrame] = {}
     if out is not None:
         for t in sweep.tasks:
@@ -461,11 +480,9 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
             if found is not None:
                 rows[t.run_id] = found
     reused = list(rows)
-    cost = {t.run_id: budget.estimate(replace(t.config, record_epochs=2)).layer_steps for t in sweep.tasks}
-    # the costliest first: the last tasks to start are short ones, so the processes finish together
-    todo = sorted((t for t in sweep.tasks if t.run_id not in rows), key=lambda t: -cost[t.run_id])
-    if backend == "loky" and workers is None and sum(cost[t.run_id] for t in todo) < IN_PROCESS_MAX_LAYER_STEPS:
-        workers = 1
+    todo = sweep.todo(done=rows)
+    if backend == "loky" and workers is None:
+        workers = sweep.processes(todo)
     total, computed = len(sweep.tasks), []
     with _parallel(backend, workers, scheduler, len(todo)) if todo else contextlib.nullcontext() as parallel:
         # past this point the backend is there (a scheduler answered, a cluster started): files may be written
@@ -475,7 +492,10 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
             progress(len(rows), total)
         if todo:
             from joblib import delayed
-            for got in parallel(delayed(run_task)(t.query) for t in todo):
+            task = delayed(run_task)
+            for got in parallel(task(t.query) if control is None else task(t.query, control) for t in todo):
+                if control is not None:
+                    control.check()
                 run_id = got["task"].iloc[0]
                 if out is not None:
                     write_rows(got, task_path(out, run_id))

@@ -35,6 +35,7 @@ import pandas as pd
 
 from . import experiment, frames
 from .config import ExperimentConfig
+from .control import Control
 from .probes import KINDS, PROBE_SIZE
 from .trainer import Evaluator, TrainOutput, group_bounds, train_group
 
@@ -53,10 +54,11 @@ COLUMNS = {
 }
 
 
-def run_task(query: str) -> pd.DataFrame:
-    """Train the task ``query`` (an ExperimentConfig's query string) and measure every model."""
+def run_task(query: str, control: Control | None = None) -> pd.DataFrame:
+    """Train the task ``query`` (an ExperimentConfig's query string) and measure every model. ``control``
+    (core.control, which pickles as its path) pauses or stops the training from the process that owns it."""
     config = ExperimentConfig.from_query(query)
-    p = experiment.prepare(config)
+    p = experiment.prepare(config, control=control)
     settings = replace(p.settings, record_epochs=(0, config.epochs), groups=1, progress=None)
     k = len(p.init)
     # the evaluation chunk of a grid point's own link (its seeds alone): the chunks fix the order of the float64

@@ -1,25 +1,21 @@
 import logging
 import traceback
-from dataclasses import astuple
 
 import streamlit as st
 
 from app.context import current
 from app.navigation import ensure_navigation
+from app.restart_fits import frame_for, restart_results
+from app.results import TrainingStopped
 from app.text import literal
-from app.widgets import what_to_notice
+from app.widgets import in_rows, what_to_notice
 from core import export, restart_charts, restarts
 from core.config import RESTART_FIELDS
 from core.i18n import _
-from core.restarts import MAX_ITER, MAX_SECONDS, METHODS, RestartResults, RestartSettings
+from core.restarts import MAX_ITER, MAX_SECONDS, METHODS, RestartSettings
 
 BIND = "query-params"
 LOG = logging.getLogger("initlab")
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def fitted(settings: tuple) -> RestartResults:
-    return restarts.fit_restarts(RestartSettings(*settings))
 
 
 def chart(build, *args) -> None:
@@ -63,8 +59,11 @@ try:
 except ValueError as e:
     st.error(literal(e), icon=":material/block:")
     st.stop()
-with st.spinner(_("Fitting {n} restarts of each method and init…").format(n=settings.restarts)):
-    res = fitted(astuple(settings))
+try:
+    res = restart_results(settings)
+except TrainingStopped as e:  # the server's time cap
+    st.error(literal(e), icon=":material/block:")
+    st.stop()
 f = res.frames
 runs = f["restart_runs"]
 
@@ -127,10 +126,8 @@ st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kme
 DOWNLOADS = [(_("Restarts"), "restart_runs"), (_("Best of k"), "restart_best_of_k"),
              (_("Centres"), "restart_centres"), (_("Ellipses"), "restart_ellipses"),
              (_("Points"), "restart_points")]
-for col, (label, name) in zip(st.columns(len(DOWNLOADS)), DOWNLOADS):
-    with col:
-        df = f[name]
-        st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{len(df):,}"),
-                           data=lambda df=df: export.csv_bytes(df, settings.run_id),
-                           file_name=f"initlab_{name}_{settings.run_id}.csv", mime="text/csv",
-                           on_click="ignore", key=f"dl_{name}")
+for label, name in in_rows(DOWNLOADS):
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{len(f[name]):,}"),
+                       data=lambda name=name: export.csv_bytes(frame_for(settings, name), settings.run_id),
+                       file_name=f"initlab_{name}_{settings.run_id}.csv", mime="text/csv",
+                       on_click="ignore", key=f"dl_{name}")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app.context import current
 from app.navigation import ensure_navigation, page_url
+from app.results import TrainingStopped
 from app.sweeps import sweep_results
 from app.text import literal
 from core import activations, export, initializers, meanfield, sweep_charts
@@ -89,7 +90,12 @@ if not draw:
     command_line()
     st.stop()
 
-results = sweep_results(sweep)
+try:
+    results = sweep_results(sweep)
+except TrainingStopped as e:  # the server's time cap
+    st.error(literal(e), icon=":material/block:")
+    command_line()
+    st.stop()
 frame = results.frame
 if metric == "final_test_accuracy" and frame["final_test_accuracy"].isna().all():
     st.info(_("This dataset is a regression: no accuracy, the map shows the test loss."))

@@ -336,7 +336,7 @@ def test_first_session_deep_link_survives_every_page(first_session, frames):
 def test_every_page_fits_the_window(server, browser, first_session, size):
     """The default configuration (4 schemes) at a phone's, a laptop's and a desktop's window size: no
     horizontal overflow, every chart drawn at least 200 px tall and inside the window, small multiples in
-    one column on the phone, no formula clipped by its column, and every spec the browser receives keeps the presentation rules (axis titles
+    one column on the phone, no formula clipped by its column, no button label cut short, and every spec the browser receives keeps the presentation rules (axis titles
     in words, never a column name)."""
     width, height = size
     context = browser.new_context(viewport={"width": width, "height": height})
@@ -358,6 +358,7 @@ def test_every_page_fits_the_window(server, browser, first_session, size):
                     assert chart["width"] >= 0.8 * got["content_width"], f"{where}: a {chart['width']:.0f} px chart"
             for formula in got["formulas"]:
                 assert formula["width"] < formula["host"] - 0.5, f"{where}: a formula clipped: {formula}"
+            assert not got["clipped"], f"{where}: button labels cut short: {got['clipped']}"
             assert len(specs) == len(got["charts"]), where
             for spec in specs:
                 check_spec(spec)

@@ -384,3 +384,49 @@ def test_network_best_of_k_chart_draws_the_frame():
     spec = restart_charts.network_best_of_k_chart(frame, summary, ["he_normal", "xavier_normal"]).to_dict()
     data = pd.DataFrame(next(v for v in spec["datasets"].values() if "expected_best" in v[0]))
     pd.testing.assert_series_equal(data["expected_best"], frame["expected_best"], check_names=False)
+
+
+def test_fits_report_progress_over_fits_and_stop_between_them():
+    """The server runs the fits as a scheduler job: progress counts fits, and a stop (its tab closed) takes
+    effect before the next fit."""
+    from core.control import Control, Stopped
+    s = RestartSettings(dataset="blobs", n_samples=200, restarts=3, clusters=3, components=2)
+    seen = []
+    res = restarts.fit_restarts(s, progress=lambda done, total: seen.append((done, total)))
+    total = len(res.frames["restart_runs"])
+    assert seen == [(i, total) for i in range(total)] + [(total, total)]
+
+    control, calls = Control(), []
+
+    def stop_after_two(done, _total):
+        calls.append(done)
+        if done == 2:
+            control.stop()
+
+    with pytest.raises(Stopped):
+        restarts.fit_restarts(s, progress=stop_after_two, control=control)
+    assert calls == [0, 1, 2]
+    control.close()
+
+
+def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
+    from functools import partial
+    import time
+
+    from app import restart_fits
+    from core.scheduler import JobSpec, JobStopped, Scheduler
+
+    s = RestartSettings(dataset="blobs", n_samples=1000, restarts=20, clusters=9, components=4)
+    restarts.check(s)
+    scheduler = Scheduler(cores=2, memory_mb=float("inf"), max_started=2)
+    ticket = scheduler.subscribe(restart_fits._key(s), "a tab",
+                                 lambda: JobSpec(partial(restart_fits._fit, s), 10, 100))
+    job = ticket.job
+    deadline = time.monotonic() + 60
+    while job.progress == 0 and not job.done.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert 0 < job.progress < 1, job.error
+    ticket.close()  # the tab is gone
+    assert job.done.wait(30), "the fits went on for nobody"
+    assert isinstance(job.error, JobStopped) and job.error.reason == "cancelled"
+    assert restart_fits.FITS.get(restart_fits._key(s)) is None

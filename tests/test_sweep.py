@@ -7,6 +7,10 @@ import math
 import socket
 import subprocess
 import sys
+import threading
+import time
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +19,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from core import run
+from core.control import Control, Stopped
 from core.config import MAX_SCHEMES, SWEEP_AXES, ExperimentConfig
 from core.sweep import AXES, MAX_GRID_POINTS, SweepConfig, axis_values, run_sweep, task_path
 from core.sweep_charts import THEORY_COLUMNS, cell_edges, map_data, reach, sweep_map, what_to_notice
@@ -175,6 +180,59 @@ def test_rerun_after_deleting_one_task_file_trains_only_that_task(small, tmp_pat
     written = pd.read_csv(tmp_path / "sweep.csv")
     assert list(written.columns[:5]) == ["run_id", "scheme", "sigma_w", "depth", "seed"]
     assert set(written["run_id"]) == {SWEEP.run_id}
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["this process", "loky"])
+def test_a_stopped_sweep_raises_stopped_and_trains_no_further_task(workers):
+    """The server stops a sweep nobody waits for through its control block: inside a task's training (loky's
+    processes map the block too) and between tasks. Stopped at the first progress report, no task ends."""
+    control = Control()
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        control.stop()
+
+    with pytest.raises(Stopped):
+        run_sweep(SWEEP, workers=workers, control=control, progress=progress)
+    assert seen == [0]
+    control.close()
+
+
+def test_a_paused_and_resumed_sweep_gives_the_frame_of_an_uninterrupted_one(small):
+    control = Control()
+    resumer = []
+
+    def progress(done, total):
+        if done == 1:  # pause before the second task trains; resume a little later, from another thread
+            control.pause()
+            resumer.append(threading.Timer(0.3, control.resume))
+            resumer[-1].start()
+
+    paused = run_sweep(SWEEP, workers=1, control=control, progress=progress)
+    assert len(resumer) == 1 and not control.paused
+    pd.testing.assert_frame_equal(paused.frame, small.frame, check_exact=True)
+    control.close()
+
+
+def test_a_sweep_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
+    """The dashboard's sweeps are scheduler jobs (app.sweeps): a closed tab drops its ticket, and the job stops
+    within the scheduler's grace instead of training on for nobody."""
+    from app import sweeps
+    from core.scheduler import JobSpec, JobStopped, Scheduler
+
+    big = SweepConfig(replace(SMALL, epochs=400, n_samples=400), (("sigma_w", "0.7,1.4"), ("depth", "1,2,3")))
+    scheduler = Scheduler(cores=2, memory_mb=float("inf"), max_started=2)
+    ticket = scheduler.subscribe(sweeps._key(big), "a tab", lambda: JobSpec(partial(sweeps._train, big), 10, 100))
+    job = ticket.job
+    deadline = time.monotonic() + 60
+    while job.state != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.state == "running"
+    ticket.close()  # the tab is gone
+    assert job.done.wait(30), "the sweep trained on for nobody"
+    assert isinstance(job.error, JobStopped) and job.error.reason == "cancelled"
+    assert sweeps.SWEEPS.get(sweeps._key(big)) is None
 
 
 def test_the_command_line_resumes_and_writes_the_same_frame(small, tmp_path):

@@ -1,0 +1,83 @@
+"""Restart fits for the Restarts-beyond-networks page: one bounded cache shared by every session of the
+server, and the fits run as jobs of the server's scheduler (app.results), like any training run.
+
+So they wait their turn behind shorter runs, show their place and progress, and stop between two fits once
+nobody waits for them (the tab closed, or the page asked for other settings); a second session asking for the
+same settings while they run waits for the same job.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from functools import partial
+
+from core import restarts
+from core.cache import ResultCache
+from core.control import Stopped
+from core.i18n import _
+from core.restarts import RestartResults, RestartSettings
+from core.scheduler import Job, JobSpec
+
+from .results import queue_text, scheduler, wait_for
+
+LOG = logging.getLogger("initlab")
+
+FITS: ResultCache[RestartResults] = ResultCache(
+    max_entries=16, max_bytes=100_000_000,
+    size_of=lambda r: sum(int(df.memory_usage(deep=True).sum()) for df in r.frames.values()))
+MEMORY_MB = 150  # a fit's data and models are small next to a training run's; the page's cap bounds samples
+
+
+def _key(settings: RestartSettings) -> tuple[str, str]:
+    """The fits' job key: apart from every training run's (a run's key is its ExperimentConfig)."""
+    return "restarts", settings.to_query()
+
+
+def _fit(settings: RestartSettings, job: Job) -> RestartResults:
+    """A job's work, on its own thread: every fit, then the results stored for everyone."""
+    start = time.perf_counter()
+    try:
+        results = restarts.fit_restarts(settings, progress=job.report, control=job.control)
+    except Stopped:
+        LOG.warning("restarts %s: stopped after %.2f s", settings.run_id, time.perf_counter() - start)
+        raise
+    FITS.put(_key(settings), results)
+    LOG.warning("restarts %s: fitted in %.2f s", settings.run_id, time.perf_counter() - start)
+    return results
+
+
+def _status_text(status, settings: RestartSettings) -> str:
+    # no seconds here: the scheduler's estimate is the worst case (every fit to its iteration cap), far above
+    # the usual time
+    waiting = queue_text(status)
+    if waiting is not None:
+        return waiting
+    return _("Fitting {n} restarts of each method and init: {percent}% done.").format(
+        n=settings.restarts, percent=int(100 * status.progress))
+
+
+def _spec(settings: RestartSettings) -> JobSpec:
+    return JobSpec(partial(_fit, settings), restarts.worst_case_seconds(settings), MEMORY_MB, 1)
+
+
+def frame_for(settings: RestartSettings, name: str):
+    """One frame of the fits, for a download made after the script run: from the cache, or fitted again for
+    an anonymous subscriber if the cache dropped them meanwhile (a button must not hold the frame itself:
+    Streamlit keeps it as long as the session shows the page, past the cache's bound)."""
+    cached = FITS.get(_key(settings))
+    if cached is not None:
+        return cached.frames[name]
+    ticket = scheduler().subscribe(_key(settings), None, lambda: _spec(settings))
+    try:
+        return ticket.result().frames[name]
+    finally:
+        ticket.close()
+
+
+def restart_results(settings: RestartSettings) -> RestartResults:
+    """The fits of ``settings``: from the cache, or run by the server's scheduler while this session waits.
+    Raises app.results.TrainingStopped (with the message to show) if the server stopped them."""
+    cached = FITS.get(_key(settings))
+    if cached is not None:
+        return cached
+    return wait_for(_key(settings), lambda: _spec(settings), partial(_status_text, settings=settings))
