@@ -66,8 +66,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(timeout: float = 60.0, log: Path | None = None):
-    """Yield (base_url, process) for a freshly started `streamlit run dashboard.py`.
+def server(timeout: float = 60.0, log: Path | None = None, script: str = "dashboard.py"):
+    """Yield (base_url, process) for a freshly started `streamlit run dashboard.py` (or ``script``, a path
+    from the project's root).
 
     ``log`` receives the server's stdout and stderr. The server runs in its own
     process group, which is ended as a whole on exit.
@@ -75,7 +76,7 @@ def server(timeout: float = 60.0, log: Path | None = None):
     port = free_port()
     out = open(log, "w") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

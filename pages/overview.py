@@ -53,8 +53,14 @@ if all(c in summary.columns for c in hidden):
 functional = [f"functional_{c}" for c in hidden]  # where the frames count units by what they compute too
 if all(c in summary.columns for c in functional):
     agg[_("fewest functional hidden units")] = summary.groupby("scheme", sort=False)[functional].min().min(axis=1)
+agg = agg.rename(columns={
+    "train_loss": _("training loss"), "test_loss": _("test loss"), "test_accuracy": _("test accuracy"),
+    "test_accuracy_sd": _("test accuracy sd"), "diverged": _("seeds diverged"), "seeds": _("seeds")})
 st.subheader(_("Summary"))
-st.dataframe(agg.reset_index(), hide_index=True, width="stretch")
+st.caption(_("Losses and accuracies at the last epoch (the last finite one for a model that diverged), the mean "
+             "over seeds, sd their standard deviation; units: the fewest of any hidden layer and seed at the last "
+             "recorded epoch."))
+st.dataframe(agg.reset_index().rename(columns={"scheme": _("scheme")}), hide_index=True, width="stretch")
 bad = summary[summary["diverged_epoch"].notna()]
 if len(bad):
     st.warning(literal(_("Diverged (NaN or inf), stopped and marked ✚ on the curves: {models}").format(
