@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.i18n import N_
+from core.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -38,3 +38,9 @@ BY_PATH = {p.path: p for p in PAGES}
 # Streamlit serves the default page only at the app root: "/overview" is answered with a "Page not found"
 # dialog (then the root page runs), so links to it must point at "/".
 DEFAULT_PAGE = PAGES[0].path
+
+
+def page_title(path: str) -> str:
+    """A page's title in the visitor's language. (A widget's format_func lives as long as the session: a
+    lambda written in a page would keep that page's globals, results included, alive with it.)"""
+    return _(BY_PATH[path].title)

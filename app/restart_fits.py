@@ -11,14 +11,14 @@ import logging
 import time
 from functools import partial
 
-from core import restarts
+from core import export, restarts
 from core.cache import ResultCache
 from core.control import Stopped
 from core.i18n import _
 from core.restarts import RestartResults, RestartSettings
 from core.scheduler import Job, JobSpec
 
-from .results import queue_text, scheduler, wait_for
+from .results import anonymous_result, wait_for, whole_seconds
 
 LOG = logging.getLogger("initlab")
 
@@ -47,31 +47,30 @@ def _fit(settings: RestartSettings, job: Job) -> RestartResults:
 
 
 def _status_text(status, settings: RestartSettings) -> str:
-    # no seconds here: the scheduler's estimate is the worst case (every fit to its iteration cap), far above
+    # no seconds left: the scheduler's estimate is the worst case (every fit to its iteration cap), far above
     # the usual time
-    waiting = queue_text(status)
-    if waiting is not None:
-        return waiting
+    if status.state == "queued":
+        return _("Waiting for the server's cores: place {place} in the queue, about {wait} s before the fits "
+                 "start.").format(place=status.place, wait=whole_seconds(status.wait_s))
+    if status.state == "paused":
+        return _("Paused while shorter runs go first: place {place} in the queue; {percent}% of the fits "
+                 "done.").format(place=status.place, percent=int(100 * status.progress))
     return _("Fitting {n} restarts of each method and init: {percent}% done.").format(
         n=settings.restarts, percent=int(100 * status.progress))
 
 
 def _spec(settings: RestartSettings) -> JobSpec:
+    # the worst case, as the queue's estimate: the fits' usual time is not modelled (core.restarts)
     return JobSpec(partial(_fit, settings), restarts.worst_case_seconds(settings), MEMORY_MB, 1)
 
 
-def frame_for(settings: RestartSettings, name: str):
-    """One frame of the fits, for a download made after the script run: from the cache, or fitted again for
-    an anonymous subscriber if the cache dropped them meanwhile (a button must not hold the frame itself:
-    Streamlit keeps it as long as the session shows the page, past the cache's bound)."""
+def csv_for(settings: RestartSettings, name: str) -> bytes:
+    """One frame of the fits as CSV, for a download made after the script run: from the cache, or fitted
+    again if the cache dropped them meanwhile. A download button holds this function and its two
+    arguments, never the frames: Streamlit keeps a button's data as long as the session shows the page."""
     cached = FITS.get(_key(settings))
-    if cached is not None:
-        return cached.frames[name]
-    ticket = scheduler().subscribe(_key(settings), None, lambda: _spec(settings))
-    try:
-        return ticket.result().frames[name]
-    finally:
-        ticket.close()
+    res = cached if cached is not None else anonymous_result(_key(settings), lambda: _spec(settings))
+    return export.csv_bytes(res.frames[name], settings.run_id)
 
 
 def restart_results(settings: RestartSettings) -> RestartResults:
@@ -80,4 +79,5 @@ def restart_results(settings: RestartSettings) -> RestartResults:
     cached = FITS.get(_key(settings))
     if cached is not None:
         return cached
-    return wait_for(_key(settings), lambda: _spec(settings), partial(_status_text, settings=settings))
+    return wait_for(_key(settings), lambda: _spec(settings), partial(_status_text, settings=settings),
+                    _("Fewer restarts, clusters, components or samples make it shorter."))

@@ -161,11 +161,14 @@ def queue_text(status) -> str | None:
     return None
 
 
-def stopped_message(error: JobStopped) -> str:
+def stopped_message(error: JobStopped, shorter: str | None = None) -> str:
+    """What a page says when the server stopped its job; ``shorter``: how to make that page's work shorter
+    (default: a training run's)."""
     if error.reason == "time":
         return _("This run was stopped after {seconds} s of training, the most this server gives one run (time "
-                 "spent waiting in the queue or paused does not count). Fewer seeds, schemes, epochs or samples "
-                 "make it shorter.").format(seconds=whole_seconds(error.limit_s))
+                 "spent waiting in the queue or paused does not count).").format(
+            seconds=whole_seconds(error.limit_s)) + " " + (
+            shorter or _("Fewer seeds, schemes, epochs or samples make it shorter."))
     return _("This run was stopped before it finished. Reload the page to train it again.")
 
 
@@ -180,11 +183,12 @@ def results_for(config: ExperimentConfig) -> Results:
                     partial(_status_text, config=config))
 
 
-def wait_for(key, spec: Callable[[], JobSpec], status_text: Callable[[object], str]):
+def wait_for(key, spec: Callable[[], JobSpec], status_text: Callable[[object], str], shorter: str | None = None):
     """The result of the scheduler's job ``key`` (made from ``spec()`` if none is live), while this session
     waits and watches its place in the queue, its estimate and its progress (``status_text(status)``). The
     session leaves the job when its script stops (a rerun, a closed tab); a job nobody waits for stops.
-    Raises TrainingStopped (with the message to show) if the server stopped the job."""
+    Raises TrainingStopped (with the message to show, ending with ``shorter``: how to make the work shorter)
+    if the server stopped the job."""
     session = _session()
     ticket = scheduler().subscribe(key, session, spec)
     box = st.empty()
@@ -208,7 +212,7 @@ def wait_for(key, spec: Callable[[], JobSpec], status_text: Callable[[object], s
         try:
             result = ticket.result()
         except JobStopped as e:
-            raise TrainingStopped(stopped_message(e)) from None
+            raise TrainingStopped(stopped_message(e, shorter)) from None
     finally:
         ticket.close()
     box.empty()
@@ -222,12 +226,28 @@ def prefetch(config: ExperimentConfig) -> Results:
     if cached is not None:
         return cached
     e = budget.estimate(config)
-    ticket = scheduler().subscribe(config, None, lambda: JobSpec(partial(_train, config), e.seconds, e.memory_mb,
-                                                                 e.cores))
+    return anonymous_result(config, lambda: JobSpec(partial(_train, config), e.seconds, e.memory_mb, e.cores))
+
+
+def anonymous_result(key, spec: Callable[[], JobSpec]):
+    """Job ``key``'s result for a caller with no page (a download after the script run), made from
+    ``spec()`` if no job is live: an anonymous subscriber never leaves before the end, so the job is not
+    stopped for want of one."""
+    ticket = scheduler().subscribe(key, None, spec)
     try:
         return ticket.result()
     finally:
         ticket.close()
+
+
+def zip_for(config: ExperimentConfig) -> bytes:
+    """The Export page's zip, made when clicked from the shared cache (a button holds no results)."""
+    from core import export
+    return export.zip_bytes(prefetch(config))
+
+
+def npz_for(config: ExperimentConfig) -> bytes:
+    return prefetch(config).npz_bytes()
 
 
 def frame_for(config: ExperimentConfig, name: str):

@@ -13,13 +13,14 @@ import logging
 import time
 from functools import partial
 
+from core import export
 from core.cache import ResultCache
 from core.control import Stopped
 from core.i18n import _
 from core.scheduler import Job, JobSpec
 from core.sweep import SweepConfig, SweepResults, run_sweep
 
-from .results import queue_text, wait_for, whole_seconds
+from .results import anonymous_result, queue_text, wait_for, whole_seconds
 
 LOG = logging.getLogger("initlab")
 
@@ -50,8 +51,16 @@ def _status_text(status, sweep: SweepConfig) -> str:
     waiting = queue_text(status)
     if waiting is not None:
         return waiting
+    if status.progress >= 1:
+        return _("Building the map…")
     return _("Training the sweep ({tasks} tasks): {percent}% done, about {seconds} s left.").format(
         tasks=len(sweep.tasks), percent=int(100 * status.progress), seconds=whole_seconds(status.remaining_s))
+
+
+def job_spec(sweep: SweepConfig) -> JobSpec:
+    """The scheduler's job for ``sweep``: run_sweep's default processes, each task's memory on each."""
+    processes = sweep.processes()
+    return JobSpec(partial(_train, sweep), sweep.wall_seconds(), sweep.estimate().memory_mb * processes, processes)
 
 
 def sweep_results(sweep: SweepConfig) -> SweepResults:
@@ -60,11 +69,14 @@ def sweep_results(sweep: SweepConfig) -> SweepResults:
     cached = SWEEPS.get(_key(sweep))
     if cached is not None:
         return cached
-    est = sweep.estimate()
+    return wait_for(_key(sweep), lambda: job_spec(sweep), partial(_status_text, sweep=sweep),
+                    _("Fewer axis values, seeds or epochs make it shorter; the command line below runs it on "
+                      "your machine."))
 
-    def spec() -> JobSpec:
-        # its tasks run side by side on `processes` cores, each holding at most the largest task's memory
-        processes = sweep.processes()
-        return JobSpec(partial(_train, sweep), est.seconds / processes, est.memory_mb * processes, processes)
 
-    return wait_for(_key(sweep), spec, partial(_status_text, sweep=sweep))
+def sweep_csv(sweep: SweepConfig) -> bytes:
+    """The sweep frame as CSV, for a download made after the script run: from the cache, or trained again if
+    the cache dropped it meanwhile (a button holds this function and the sweep, never the frame)."""
+    cached = SWEEPS.get(_key(sweep))
+    res = cached if cached is not None else anonymous_result(_key(sweep), lambda: job_spec(sweep))
+    return export.csv_bytes(res.frame, sweep.run_id)

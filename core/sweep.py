@@ -364,6 +364,12 @@ class SweepConfig:
         steps = sum(budget.estimate(replace(t.config, record_epochs=2)).layer_steps for t in todo)
         return 1 if steps < IN_PROCESS_MAX_LAYER_STEPS else max(1, min(cpu_count(), len(todo)))
 
+    def wall_seconds(self) -> float:
+        """run_sweep's time by default, estimated: each task on one core (run_task trains its stack in one
+        group), the tasks shared by ``processes()``."""
+        one_core = sum(budget.seconds(budget.time_terms(replace(t.config, record_epochs=2)), 1) for t in self.tasks)
+        return one_core / self.processes()
+
     def estimate(self) -> "SweepEstimate":
         """core.budget's estimates of the tasks (as trained: epoch 0 and the last probed), summed."""
         parts = [budget.estimate(replace(t.config, record_epochs=2)) for t in self.tasks]
@@ -461,7 +467,8 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     ``if __name__ == "__main__":`` guard. On a cluster, every worker needs this project importable (``core``
     on its Python path) and, for bit-identical numbers, the same BLAS as this machine. ``control``
     (core.control; loky only: its file is on this machine) pauses or stops the sweep, inside a task's
-    training as between tasks; a stopped sweep raises ``Stopped`` and the tasks in flight are abandoned.
+    training as between tasks; a stopped sweep raises ``Stopped`` and the tasks in flight are abandoned. With
+    a control block the sweep's processes are a pool of its own (``_own_pool``), ended by ``control.kill``.
     """
     if not isinstance(sweep, SweepConfig):
         raise ValueError(f"sweep: got {type(sweep).__name__}; allowed: SweepConfig")
@@ -484,25 +491,22 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     if backend == "loky" and workers is None:
         workers = sweep.processes(todo)
     total, computed = len(sweep.tasks), []
-    with _parallel(backend, workers, scheduler, len(todo)) if todo else contextlib.nullcontext() as parallel:
+    with _executor(backend, workers, scheduler, len(todo), control) if todo else contextlib.nullcontext() as finished:
         # past this point the backend is there (a scheduler answered, a cluster started): files may be written
         if out is not None:
             (Path(out) / "tasks").mkdir(parents=True, exist_ok=True)
         if progress is not None:
             progress(len(rows), total)
-        if todo:
-            from joblib import delayed
-            task = delayed(run_task)
-            for got in parallel(task(t.query) if control is None else task(t.query, control) for t in todo):
-                if control is not None:
-                    control.check()
-                run_id = got["task"].iloc[0]
-                if out is not None:
-                    write_rows(got, task_path(out, run_id))
-                rows[run_id] = got
-                computed.append(run_id)
-                if progress is not None:
-                    progress(len(rows), total)
+        for got in finished(todo) if todo else ():
+            run_id = got["task"].iloc[0]
+            if out is not None:
+                write_rows(got, task_path(out, run_id))  # first: a finished task is kept, even if stopped now
+            rows[run_id] = got
+            computed.append(run_id)
+            if control is not None:
+                control.check()
+            if progress is not None:
+                progress(len(rows), total)
     frame = sweep.frame(rows)
     if out is not None:
         from .export import csv_bytes
@@ -514,22 +518,51 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
 
 
 @contextlib.contextmanager
-def _parallel(backend: str, workers: int | None, scheduler: str | None, n_tasks: int):
-    """A joblib Parallel that yields task results as they finish, on the chosen backend."""
-    from joblib import Parallel, parallel_config
+def _executor(backend: str, workers: int | None, scheduler: str | None, n_tasks: int, control: Control | None):
+    """A function from the tasks to their rows, yielded as each task finishes, on the chosen backend."""
+    if backend == "loky" and control is not None and (workers or cpu_count()) > 1:
+        yield lambda todo: _own_pool(todo, min(workers or cpu_count(), n_tasks), control)
+        return
+    from joblib import Parallel, delayed, parallel_config
+
+    def calls(todo):
+        return (delayed(run_task)(t.query) if control is None else delayed(run_task)(t.query, control) for t in todo)
+
     if backend == "loky":
         # one task per process; BLAS is single-threaded inside each task (core.sweep_task)
-        yield Parallel(n_jobs=min(workers or cpu_count(), n_tasks), backend="loky", batch_size=1,
-                       return_as="generator_unordered")
+        parallel = Parallel(n_jobs=min(workers or cpu_count(), n_tasks), backend="loky", batch_size=1,
+                            return_as="generator_unordered")
+        yield lambda todo: parallel(calls(todo))
         return
     client, cluster = dask_client(workers, scheduler)
     try:
         with parallel_config(backend="dask", client=client):
-            yield Parallel(n_jobs=-1, batch_size=1, return_as="generator_unordered")
+            parallel = Parallel(n_jobs=-1, batch_size=1, return_as="generator_unordered")
+            yield lambda todo: parallel(calls(todo))
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _own_pool(todo: list[Task], processes: int, control: Control):
+    """The tasks' rows as they finish, on a loky pool of this sweep's own that the control block's ``kill``
+    ends. A server runs several sweeps at once: on joblib's one shared pool a paused sweep's tasks (waiting
+    inside their processes) would hold up another's, and stopping one (its processes killed) would end the
+    other's tasks too."""
+    from concurrent.futures import as_completed
+
+    from joblib.externals.loky import ProcessPoolExecutor
+    pool = ProcessPoolExecutor(max_workers=processes)
+    forget = control.on_kill(lambda: pool.shutdown(wait=False, kill_workers=True))
+    done = False
+    try:
+        for future in as_completed([pool.submit(run_task, t.query, control) for t in todo]):
+            yield future.result()
+        done = True
+    finally:
+        forget()
+        pool.shutdown(wait=done, kill_workers=not done)
 
 
 def dask_client(workers: int | None, scheduler: str | None):

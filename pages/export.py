@@ -1,10 +1,13 @@
+from functools import partial
+
 import streamlit as st
 
 from core import export, notice
 from core.i18n import _, ngettext
 from app.context import current
 from app.navigation import ensure_navigation, page_url
-from app.registry import BY_PATH, DEFAULT_PAGE, PAGES
+from app.registry import DEFAULT_PAGE, PAGES, page_title
+from app.results import npz_for, zip_for
 from app.views import PageView, previous_page, shown_view, view_query
 from app.widgets import download_csv, what_to_notice
 
@@ -24,7 +27,7 @@ shareable = [p.path for p in PAGES if p.path != "export"]
 before = previous_page()
 page = st.selectbox(_("Page the link opens"), shareable,
                     index=shareable.index(before) if before in shareable else shareable.index(DEFAULT_PAGE),
-                    format_func=lambda p: _(BY_PATH[p].title), key="_share_page")
+                    format_func=page_title, key="_share_page")
 view = shown_view(page)
 query = ctx.config.to_query() + ("&" + view_query(view) if view else "")
 if "lang" in st.query_params:
@@ -37,13 +40,13 @@ st.caption(_("This link encodes every value, so it reproduces these exact number
 st.subheader(_("Everything at once"))
 c1, c2, c3 = st.columns(3)
 with c1:
-    st.download_button(_("⬇ All frames + config + weights (zip)"), data=lambda: export.zip_bytes(results),
+    st.download_button(_("⬇ All frames + config + weights (zip)"), data=partial(zip_for, ctx.config),
                        file_name=f"initlab_{rid}.zip", mime="application/zip", on_click="ignore", key="dl_zip")
 with c2:
     st.download_button(_("⬇ config.json"), data=export.config_json(results), file_name=f"initlab_{rid}_config.json",
                        mime="application/json", on_click="ignore", key="dl_config")
 with c3:
-    st.download_button(_("⬇ Initial and final weights (.npz)"), data=results.npz_bytes,
+    st.download_button(_("⬇ Initial and final weights (.npz)"), data=partial(npz_for, ctx.config),
                        file_name=f"initlab_{rid}_weights.npz", mime="application/octet-stream", on_click="ignore",
                        key="dl_npz")
 

@@ -1,31 +1,19 @@
-import logging
-import traceback
+from functools import partial
 
 import streamlit as st
 
 from app.context import current
 from app.navigation import ensure_navigation
-from app.restart_fits import frame_for, restart_results
+from app.restart_fits import csv_for, restart_results
 from app.results import TrainingStopped
 from app.text import literal
-from app.widgets import in_rows, what_to_notice
-from core import export, restart_charts, restarts
+from app.widgets import in_rows, show_chart, what_to_notice
+from core import restart_charts, restarts
 from core.config import RESTART_FIELDS
 from core.i18n import _
 from core.restarts import MAX_ITER, MAX_SECONDS, METHODS, RestartSettings
 
 BIND = "query-params"
-LOG = logging.getLogger("initlab")
-
-
-def chart(build, *args) -> None:
-    """One chart at its column's full width; if building it fails, say so and let the page go on."""
-    try:
-        st.altair_chart(build(*args), width="stretch")
-    except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
-        LOG.error("chart %s failed:\n%s", build.__name__, traceback.format_exc())
-        st.error(literal(_("This chart could not be drawn ({error}). The rest of the page still works.").format(
-            error=f"{type(e).__name__}: {e}")))
 
 
 def number(key: str, label: str, help: str) -> int:
@@ -79,9 +67,9 @@ cols = st.columns(len(methods))
 for col, name in zip(cols, methods):
     with col:
         if name == "logistic":
-            chart(restart_charts.convex_chart, runs)
+            show_chart(restart_charts.convex_chart, runs)
         else:
-            chart(restart_charts.outcomes_chart, runs, name)
+            show_chart(restart_charts.outcomes_chart, runs, name)
 if "logistic" not in methods:
     st.caption(_("The logistic regression contrast needs class labels: this dataset is a regression."))
 
@@ -92,7 +80,7 @@ st.caption(_("The expected best objective when you keep the best of k restarts, 
 cols = st.columns(2)
 for col, name in zip(cols, ("kmeans", "gmm")):
     with col:
-        chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name)
+        show_chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name)
 for sentence in restarts.how_many(res):
     st.caption(literal(sentence))
 
@@ -114,7 +102,7 @@ else:
     cols = st.columns(2)
     for col, which in zip(cols, ("best", "worst")):
         with col:
-            chart(restart_charts.centres_chart, f["restart_points"], f["restart_centres"], f["restart_ellipses"],
+            show_chart(restart_charts.centres_chart, f["restart_points"], f["restart_centres"], f["restart_ellipses"],
                   runs, method, init, which)
 
 st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kmeans} iterations (k-means), {gmm} "
@@ -128,6 +116,6 @@ DOWNLOADS = [(_("Restarts"), "restart_runs"), (_("Best of k"), "restart_best_of_
              (_("Points"), "restart_points")]
 for label, name in in_rows(DOWNLOADS):
     st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{len(f[name]):,}"),
-                       data=lambda name=name: export.csv_bytes(frame_for(settings, name), settings.run_id),
+                       data=partial(csv_for, settings, name),
                        file_name=f"initlab_{name}_{settings.run_id}.csv", mime="text/csv",
                        on_click="ignore", key=f"dl_{name}")

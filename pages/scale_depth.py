@@ -1,5 +1,4 @@
-import logging
-import traceback
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -7,7 +6,8 @@ import streamlit as st
 from app.context import current
 from app.navigation import ensure_navigation, page_url
 from app.results import TrainingStopped
-from app.sweeps import sweep_results
+from app.sweeps import sweep_csv, sweep_results
+from app.widgets import show_chart
 from app.text import literal
 from core import activations, export, initializers, meanfield, sweep_charts
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
@@ -115,14 +115,8 @@ if "sigma_w" in (sweep.x.name, sweep.y.name):
 
 
 def show_map(scheme: str):
-    try:
-        chart = sweep_charts.sweep_map(frame, sweep.x.name, sweep.y.name, metric, scheme, theory=theory,
-                                       link=lambda query: page_url("overview", query))
-        st.altair_chart(chart, width="stretch")
-    except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
-        logging.getLogger("initlab").error("sweep map failed:\n%s", traceback.format_exc())
-        st.error(literal(_("This chart could not be drawn ({error}). The rest of the page still works.").format(
-            error=f"{type(e).__name__}: {e}")))
+    show_chart(sweep_charts.sweep_map, frame, sweep.x.name, sweep.y.name, metric, scheme, theory=theory,
+               link=lambda query: page_url("overview", query))
 
 
 for scheme in sweep.schemes:
@@ -144,10 +138,10 @@ if theory is not None:
                  "(for ReLU with zero biases, σ_w² = 2, He's value); the dashed line is 6ξ, about the depth to "
                  "which signals between inputs survive, where ξ is finite."))
     st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Theory"), rows=f"{len(theory):,}"),
-                       data=lambda: export.csv_bytes(theory, sweep.run_id),
+                       data=partial(export.csv_bytes, theory, sweep.run_id),
                        file_name=f"initlab_sweep_theory_{sweep.run_id}.csv", mime="text/csv", on_click="ignore",
                        key="dl_sweep_theory")
 st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=f"{len(frame):,}"),
-                   data=lambda: export.csv_bytes(frame, sweep.run_id), file_name=f"initlab_sweep_{sweep.run_id}.csv",
+                   data=partial(sweep_csv, sweep), file_name=f"initlab_sweep_{sweep.run_id}.csv",
                    mime="text/csv", on_click="ignore", key="dl_sweep")
 command_line()

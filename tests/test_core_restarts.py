@@ -410,17 +410,15 @@ def test_fits_report_progress_over_fits_and_stop_between_them():
 
 
 def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
-    from functools import partial
     import time
 
     from app import restart_fits
-    from core.scheduler import JobSpec, JobStopped, Scheduler
+    from core.scheduler import JobStopped, Scheduler
 
     s = RestartSettings(dataset="blobs", n_samples=1000, restarts=20, clusters=9, components=4)
     restarts.check(s)
     scheduler = Scheduler(cores=2, memory_mb=float("inf"), max_started=2)
-    ticket = scheduler.subscribe(restart_fits._key(s), "a tab",
-                                 lambda: JobSpec(partial(restart_fits._fit, s), 10, 100))
+    ticket = scheduler.subscribe(restart_fits._key(s), "a tab", lambda: restart_fits._spec(s))
     job = ticket.job
     deadline = time.monotonic() + 60
     while job.progress == 0 and not job.done.is_set() and time.monotonic() < deadline:

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -182,10 +181,11 @@ def test_rerun_after_deleting_one_task_file_trains_only_that_task(small, tmp_pat
     assert set(written["run_id"]) == {SWEEP.run_id}
 
 
-@pytest.mark.parametrize("workers", [1, 2], ids=["this process", "loky"])
-def test_a_stopped_sweep_raises_stopped_and_trains_no_further_task(workers):
-    """The server stops a sweep nobody waits for through its control block: inside a task's training (loky's
-    processes map the block too) and between tasks. Stopped at the first progress report, no task ends."""
+@pytest.mark.parametrize("workers", [1, 2], ids=["this process", "its own loky pool"])
+def test_a_stopped_sweep_raises_stopped_inside_its_tasks(workers, tmp_path):
+    """The server stops a sweep nobody waits for through its control block, which the tasks' training checks
+    in this process or in the sweep's loky processes. Stopped before any task trains, none finishes: a task
+    file would be written (before the check between tasks) had a task not seen the block."""
     control = Control()
     seen = []
 
@@ -194,44 +194,53 @@ def test_a_stopped_sweep_raises_stopped_and_trains_no_further_task(workers):
         control.stop()
 
     with pytest.raises(Stopped):
-        run_sweep(SWEEP, workers=workers, control=control, progress=progress)
+        run_sweep(SWEEP, workers=workers, control=control, progress=progress, out=tmp_path)
     assert seen == [0]
+    assert not list((tmp_path / "tasks").glob("*.csv"))
     control.close()
 
 
-def test_a_paused_and_resumed_sweep_gives_the_frame_of_an_uninterrupted_one(small):
+def test_a_paused_sweep_trains_nothing_until_resumed_and_gives_the_same_frame(small):
     control = Control()
-    resumer = []
+    during_pause = []
+
+    def resume_later():
+        time.sleep(1.0)  # several of SWEEP's tasks' time: an ignored pause would let one finish meanwhile
+        during_pause.append(list(seen))
+        control.resume()
+
+    seen = []
 
     def progress(done, total):
-        if done == 1:  # pause before the second task trains; resume a little later, from another thread
+        seen.append(done)
+        if done == 1:
             control.pause()
-            resumer.append(threading.Timer(0.3, control.resume))
-            resumer[-1].start()
+            threading.Thread(target=resume_later).start()
 
     paused = run_sweep(SWEEP, workers=1, control=control, progress=progress)
-    assert len(resumer) == 1 and not control.paused
+    assert during_pause == [[0, 1]], during_pause
+    assert seen == [0, 1, 2, 3]
     pd.testing.assert_frame_equal(paused.frame, small.frame, check_exact=True)
     control.close()
 
 
-def test_a_sweep_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
-    """The dashboard's sweeps are scheduler jobs (app.sweeps): a closed tab drops its ticket, and the job stops
-    within the scheduler's grace instead of training on for nobody."""
+def test_a_sweep_job_whose_last_subscriber_leaves_stops_inside_its_tasks_and_caches_nothing():
+    """The dashboard's sweeps are scheduler jobs (app.sweeps.job_spec): a closed tab drops its ticket, and the
+    job stops within the scheduler's grace, inside its tasks, instead of training on for nobody."""
     from app import sweeps
-    from core.scheduler import JobSpec, JobStopped, Scheduler
+    from core.scheduler import JobStopped, Scheduler
 
-    big = SweepConfig(replace(SMALL, epochs=400, n_samples=400), (("sigma_w", "0.7,1.4"), ("depth", "1,2,3")))
+    big = SweepConfig(replace(SMALL, epochs=5000, n_samples=2000, width=(32,)), (("sigma_w", "0.7,1.4"),
+                                                                                 ("depth", "3,4")))
+    assert big.processes() == 2 and big.wall_seconds() > 60  # so that 30 s can only be a stop
     scheduler = Scheduler(cores=2, memory_mb=float("inf"), max_started=2)
-    ticket = scheduler.subscribe(sweeps._key(big), "a tab", lambda: JobSpec(partial(sweeps._train, big), 10, 100))
+    ticket = scheduler.subscribe(sweeps._key(big), "a tab", lambda: sweeps.job_spec(big))
     job = ticket.job
-    deadline = time.monotonic() + 60
-    while job.state != "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert job.state == "running"
+    time.sleep(2)  # its pool started, its tasks training
     ticket.close()  # the tab is gone
     assert job.done.wait(30), "the sweep trained on for nobody"
     assert isinstance(job.error, JobStopped) and job.error.reason == "cancelled"
+    assert job.progress == 0  # no task finished: they stopped inside
     assert sweeps.SWEEPS.get(sweeps._key(big)) is None
 
 
