@@ -83,10 +83,9 @@ def scheduler() -> Scheduler:
     lim = limits()
     with _lock:
         if _scheduler is None:
-            # a paused run keeps its workers: start others for the run that goes first
+            # a paused run keeps its workers: the pool holds MAX_STARTED runs' worth (app.server sets it first)
             _scheduler = Scheduler(cores=workers.workers(), memory_mb=lim.jobs_mb or float("inf"),
                                    max_started=MAX_STARTED, run_seconds=lim.run_seconds,
-                                   on_pause=workers.prestart if workers.available() else None,
                                    alive=lambda session: not _session_gone(session))
             workers.set_pool_size(workers.workers() * MAX_STARTED)
         return _scheduler

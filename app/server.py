@@ -53,6 +53,10 @@ def start() -> None:
     only on a real server, not under AppTest, whose tests count the runs they cause.)"""
     _log_with_time()
     if workers.available():
+        from .results import MAX_STARTED
+        # The queue keeps up to MAX_STARTED runs' workers (a paused run keeps its own), so the pool holds that
+        # many, all warmed now: loky starts a pool's processes together, and a pool of another size is a new one.
+        workers.set_pool_size(workers.workers() * MAX_STARTED)
         threading.Thread(target=_warm_workers, name="initlab-workers", daemon=True).start()
     if real_server():
         threading.Thread(target=_train_default, name="initlab-default-run", daemon=True).start()

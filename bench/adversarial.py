@@ -48,12 +48,6 @@ PROMISE_S, PROMISE_MB = 60.0, 1500.0  # seconds, MB (10^6 bytes) of server and w
 SERVER_EXTRA_MB = 170.0
 
 
-def ping(progress=None) -> int:
-    """A worker call that loads the trainer: the server's workers have it loaded before the first run."""
-    import core.trainer  # noqa: F401
-    return os.getpid()
-
-
 # ------------------------------------------------------------------ one measurement, in a fresh process
 def _hwm_mb(pid: int) -> float:
     """A process's peak resident memory so far, in MB (10^6 bytes, as core.budget counts)."""
@@ -70,10 +64,8 @@ def measure_here(query: str) -> dict:
     from core import budget, experiment, workers
     from core.config import ExperimentConfig
 
-    from bench.adversarial import ping as importable_ping  # this file runs as __main__
-
-    workers.warm()
-    pids = workers.run(importable_ping, [()] * workers.workers()) if workers.available() else []
+    workers.warm()  # every worker started, the trainer loaded in each, as the server's are
+    pids = workers.pids() if workers.available() else []
     me = psutil.Process()
     procs = [me] + [psutil.Process(p) for p in set(pids)]
 

@@ -180,11 +180,10 @@ class Scheduler:
     def __init__(self, cores: int, memory_mb: float, max_started: int, run_seconds: float | None = None,
                  grace_s: float = GRACE_S, kill_after_s: float = KILL_AFTER_S, tick_s: float = TICK_S,
                  clock: Callable[[], float] = time.monotonic, monitor: bool = True,
-                 on_pause: Callable[[], None] | None = None, alive: Callable[[Hashable], bool] | None = None):
+                 alive: Callable[[Hashable], bool] | None = None):
         self.cores, self.memory_mb, self.max_started = max(1, cores), memory_mb, max(1, max_started)
         self.run_seconds, self.grace_s, self.kill_after_s, self.tick_s = run_seconds, grace_s, kill_after_s, tick_s
         self.clock = clock
-        self.on_pause = on_pause  # called (on its own thread) when a job is paused: its resources stay taken
         # whether a session is still there (its tab open): the monitor drops the tickets of one that is not,
         # without waiting for that session's own thread to notice
         self.alive = alive
@@ -289,8 +288,6 @@ class Scheduler:
                          job.remaining_s(now))
                 job.ran, job.resumed_at, job.state = job.ran_s(now), None, "paused"
                 self.paused += 1
-                if self.on_pause is not None:
-                    threading.Thread(target=self.on_pause, name="initlab-on-pause", daemon=True).start()
 
     def _start(self, job: Job, now: float) -> None:
         job.control = Control()

@@ -1,67 +1,61 @@
-"""Worker processes that train groups of models in parallel.
+"""Worker processes that train groups of models in parallel, on loky (joblib's process pool).
 
 Threads could not do this: a training step is some fifty NumPy calls on small
 arrays, and two threads spend much of each step waiting for each other at
 the GIL (bench J1 on 2 cores: 0.74-1.24 s with two threads against 0.42-0.94 s
 with two processes, measured side by side).
 
-The workers are plain ``python -c "...serve()"`` subprocesses that talk
-pickle over their stdin/stdout. multiprocessing was tried first and would not
-do: its children import the parent's main module, which under Streamlit is
-the dashboard script (they ran it in bare mode), and in a user's unguarded
-script re-runs the script. These workers import ``core`` and nothing else.
+The processes are a loky ``ProcessPoolExecutor`` of this module's own: started
+once, by spawning, and reused by every run. A worker imports what its calls
+need (this module, core.trainer, NumPy), not the caller's script (checked
+under ``streamlit run``: 40 MiB, none of Streamlit, pandas or scikit-learn),
+and runs its BLAS on one thread. The pool is not joblib's shared one
+(``get_reusable_executor``), which a sweep's ``Parallel`` may resize or
+restart with other settings. bench/dispatch.py measured loky against the
+hand-written pipe protocol this module had before: the same speed.
 
-Messages are pickles (protocol 5) behind a header of lengths, each pickled
-whole before anything is written, so a pickling failure never leaves half a
-message in a pipe. The arrays in a message travel out of band: written from
-their own memory and read into the buffers they are rebuilt on, rather than
-copied into and out of the pickle (a run's probe records are megabytes). A
-worker reads its stdin unbuffered, so that select() sees a "stop" as soon as
-it arrives (a buffered reader could swallow it with the call before it).
-
-A call sends ``(function, args)`` to an idle worker and reads messages back:
-progress reports, then the result or the exception. The caller relays the
-first call's progress on its own thread, and when the caller is itself
-interrupted it sends "stop" to its busy workers, which stop at their next
-progress report, so abandoned work does not keep the cores busy. A run
-scheduled by ``core.scheduler`` is stopped and paused through its control
-block instead (``core.control``, checked at every step), and ``run`` registers
-a kill hook on that block: killing the run's workers is the last resort for a
-run that does not stop.
+What loky does not carry, a small shared-memory ``Board`` does (a file mapped
+by the caller and by the workers, like core.control's block): the first
+call's progress, which the caller relays on its own thread; a cancel flag,
+which a caller that stops waiting sets, so that its calls raise Cancelled at
+their next report and abandoned work does not keep the cores busy; and the
+pid of the process running each call. A run scheduled by ``core.scheduler``
+is stopped and paused through its control block instead (core.control,
+checked at every step), and ``run`` registers a kill hook on that block that
+kills its calls' processes: the last resort for a run that does not stop.
+Loky then marks the pool broken; calls of other runs in flight end with
+WorkerDied (the trainer trains them in its own process instead) and the next
+call starts a fresh pool.
 
 A worker hands the memory its call freed back to the system (``malloc_trim``)
-before it waits for the next call, so a large run does not leave every worker
-holding its peak.
+shortly after each call, so a large run does not leave every worker holding
+its peak.
 """
 from __future__ import annotations
 
-import atexit
-import importlib
+import mmap
 import os
-import pickle
-import select
 import signal
 import struct
-import subprocess
-import sys
+import tempfile
 import threading
 import time
-import traceback
-from concurrent.futures import Future, wait
+from concurrent.futures import wait
 from pathlib import Path
 from typing import Callable
 
 from . import memory
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
-# Modules a worker imports as it starts, before its first call: a call then finds the trainer loaded.
-PRELOAD = ("core.trainer",)
 # A worker reports progress at most this often (and at the end): a report per epoch made the default
 # configuration's training 9% slower (0.424 s against 0.389 s, median of 15) for a bar drawn every 0.1 s.
 PROGRESS_EVERY_S = 0.05
 ROOT = Path(__file__).resolve().parents[1]  # the directory holding the core package
 # The workers share the cores: each runs its BLAS on one thread (see core.blas).
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+TRIM_AFTER_S = 0.5  # how long after a call a worker gives its freed memory back
+# Modules a worker imports before its first call (``warm``): a call then finds the trainer loaded.
+PRELOAD = ("core.trainer",)
 
 
 class Cancelled(Exception):
@@ -69,49 +63,12 @@ class Cancelled(Exception):
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended in the middle of a call (killed for memory, say), or its reply could not be
-    read."""
-
-
-def _frame(msg) -> list:
-    """A message as the pieces to write in order: a header (the pickle's length, the number of out-of-band
-    buffers and their lengths), the pickle, the buffers."""
-    buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps(msg, protocol=5, buffer_callback=buffers.append)
-    raws = [b.raw() for b in buffers]  # every array numpy hands out of band is contiguous
-    header = struct.pack(f"<QQ{len(raws)}Q", len(data), len(raws), *(r.nbytes for r in raws))
-    return [header, data, *raws]
-
-
-def _write_message(out, pieces: list) -> None:
-    for piece in pieces:
-        out.write(piece)
-    out.flush()
-
-
-def _read_exactly(readinto, n: int) -> bytearray:
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        part = readinto(view[got:])
-        if part is None:  # a non-blocking pipe with nothing in it: not an end, and not what these pipes are
-            raise BlockingIOError("a worker pipe is non-blocking")
-        if part == 0:
-            raise EOFError
-        got += part
-    return buf
-
-
-def _read_message(readinto):
-    n_data, n_buffers = struct.unpack("<QQ", _read_exactly(readinto, 16))
-    sizes = struct.unpack(f"<{n_buffers}Q", _read_exactly(readinto, 8 * n_buffers)) if n_buffers else ()
-    data = _read_exactly(readinto, n_data)
-    # arrays are rebuilt on these buffers (bytearrays: writable), not copied out of them
-    return pickle.loads(data, buffers=[_read_exactly(readinto, s) for s in sizes])
+    """A worker process ended in the middle of a call (killed for memory, say), a call or its result could not
+    travel between the processes, or no worker could start. The next call starts a fresh pool."""
 
 
 def available() -> bool:
-    return os.name == "posix"  # select() on pipes, which the workers' stop check needs
+    return os.name == "posix"  # the boards are files mapped in /dev/shm or the temporary directory
 
 
 def workers() -> int:
@@ -134,271 +91,175 @@ def set_pool_size(n: int | None) -> None:
     _pool_size = n
 
 
-# ------------------------------------------------------------------- the worker's side
-def serve() -> None:
-    """A worker's loop: read a call, run it, write back its messages; end when the parent closes stdin."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
-    for module in PRELOAD:
-        importlib.import_module(module)
-    # The protocol gets its own copy of the pipe, and fd 1 becomes stderr: a stray print, or a C library
-    # writing to its stdout, must not corrupt the protocol.
-    sys.stdout.flush()
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    read = sys.stdin.buffer.raw.readinto  # unbuffered: select() on fd 0 sees all that has not been read
+# ------------------------------------------------------------------- the board a call and its caller share
+class Board:
+    """A cancel flag, then per call its worker's pid and its progress (done, total): int64 slots in a small
+    mapped file. Pickles as its path: a worker maps the same file."""
 
-    def send(msg):
-        try:
-            frame = _frame(msg)
-        except Exception as e:  # noqa: BLE001 - an unpicklable result or exception: say so instead
-            frame = _frame(("error", RuntimeError(f"cannot send {type(msg[1]).__name__} back: {e!r}"), ""))
-        _write_message(out, frame)
-
-    while True:
-        try:
-            msg = _read_message(read)
-        except EOFError:
-            return
-        except Exception as e:  # noqa: BLE001 - a call this worker cannot unpickle (say, a class only the caller has)
-            send(("error", RuntimeError(f"a training worker could not read its call: {e!r}"), traceback.format_exc()))
-            continue
-        if msg[0] != "call":  # a "stop" that came after its call had ended
-            continue
-        _, module, name, args, report = msg
-
-        last = -PROGRESS_EVERY_S
-
-        def progress(epoch: int, epochs: int):
-            nonlocal last
-            if report and (epoch == epochs or time.monotonic() - last >= PROGRESS_EVERY_S):
-                send(("progress", epoch, epochs))
-                last = time.monotonic()
-            if select.select([0], [], [], 0)[0]:  # the only message that can arrive during a call is "stop"
-                _read_message(read)
-                raise Cancelled
-
-        try:
-            send(("done", getattr(importlib.import_module(module), name)(*args, progress=progress)))
-        except Cancelled:
-            send(("cancelled",))
-        except Exception as e:  # noqa: BLE001 - the caller re-raises it
+    def __init__(self, calls: int, path: str | None = None):
+        from .control import _blocks_dir
+        self.calls, self._owner = calls, path is None
+        size = 8 * (1 + 3 * calls)
+        self.path = path
+        if path is None:
+            fd, self.path = tempfile.mkstemp(prefix="calls-", dir=_blocks_dir())
+            os.ftruncate(fd, size)
+        else:
             try:
-                pickle.loads(pickle.dumps(e))
-            except Exception:  # noqa: BLE001 - it would not survive the trip
-                e = RuntimeError(repr(e))
-            send(("error", e, traceback.format_exc()))
-        del msg, args
-        memory.trim()
-
-
-# ------------------------------------------------------------------- the caller's side
-class Worker:
-    def __init__(self):
-        env = dict(os.environ, **WORKER_ENV)
-        # the modules the caller sees (a test module, the dashboard's folder), core's folder first
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in sys.path if p and os.path.isdir(p)])
+                fd = os.open(path, os.O_RDWR)
+            except FileNotFoundError:
+                # a call that starts after its caller left (and removed the board): it must unpickle all the
+                # same (loky breaks the whole pool on a task that does not), then see itself cancelled
+                self._mm = mmap.mmap(-1, size)
+                self.cancel()
+                return
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", "from core.workers import serve; serve()"],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(ROOT))
-        except OSError as e:  # no processes left to this user, say: the caller trains in its own process
-            raise WorkerDied(f"a training worker could not start ({e!r})") from e
-        self.write_lock = threading.Lock()
-        self.dead = False
+            self._mm = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
 
-    def send(self, msg) -> None:
-        frame = _frame(msg)  # may raise (unpicklable arguments) before anything is written
-        try:
-            with self.write_lock:
-                _write_message(self.proc.stdin, frame)
-        except (OSError, ValueError) as e:  # a broken pipe, or a closed one
-            self.kill()
-            raise WorkerDied(f"a training worker ended (exit code {self.proc.poll()})") from e
+    def __reduce__(self):
+        return Board, (self.calls, self.path)
 
-    def recv(self):
-        try:
-            return _read_message(self.proc.stdout.readinto)
-        except Exception as e:  # noqa: BLE001 - EOF, a broken pipe, or a reply that does not unpickle here
-            self.kill()
-            raise WorkerDied(f"a training worker's reply could not be read ({e!r}; exit code "
-                             f"{self.proc.poll()})") from e
+    def _get(self, slot: int) -> int:
+        return struct.unpack_from("<q", self._mm, 8 * slot)[0]
+
+    def _set(self, slot: int, value: int) -> None:
+        struct.pack_into("<q", self._mm, 8 * slot, value)
 
     @property
-    def alive(self) -> bool:
-        return not self.dead and self.proc.poll() is None
+    def cancelled(self) -> bool:
+        return self._get(0) != 0
 
-    def kill(self) -> None:
-        """End the worker now (busy or not); it is never used again."""
-        self.dead = True
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.close()
+    def cancel(self) -> None:
+        self._set(0, 1)
+
+    def started(self, call: int) -> None:
+        self._set(1 + 3 * call, os.getpid())
+
+    def pids(self) -> list[int]:
+        return [p for p in (self._get(1 + 3 * i) for i in range(self.calls)) if p > 0]
+
+    def report(self, call: int, done: int, total: int) -> None:
+        self._set(3 + 3 * call, total)  # total first: a reader that sees a total sees a matching done soon
+        self._set(2 + 3 * call, done)
+
+    def progress(self, call: int) -> tuple[int, int] | None:
+        total = self._get(3 + 3 * call)
+        return (self._get(2 + 3 * call), total) if total > 0 else None
 
     def close(self) -> None:
-        """Close the pipes (an idle worker then ends by itself) and reap the process."""
-        self.dead = True
-        for f in (self.proc.stdin, self.proc.stdout):
+        self._mm.close()
+        if self._owner:
             try:
-                f.close()
-            except OSError:
+                os.unlink(self.path)
+            except FileNotFoundError:
                 pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
-_cond = threading.Condition()
-_idle: list[Worker] = []
-_all: set[Worker] = set()  # started and not known dead, idle or busy
+def _call(fn, args: tuple, board: Board, index: int, reports: bool):
+    """A call as a worker runs it: ``fn(*args, progress=...)``, its progress and its pid on the board."""
+    board.started(index)
+    if board.cancelled:
+        board.close()
+        raise Cancelled
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if board.cancelled:
+            raise Cancelled
+        if reports:
+            now = time.monotonic()
+            if done >= total or now - last >= PROGRESS_EVERY_S:
+                board.report(index, done, total)
+                last = now
+
+    try:
+        return fn(*args, progress=progress)
+    finally:
+        board.close()
+        _trim_soon()
 
 
-def _acquire() -> Worker:
-    with _cond:
-        while True:
-            while _idle:
-                w = _idle.pop()
-                if w.alive:
-                    return w
-                _all.discard(w)
-            if len(_all) < pool_size():
-                w = Worker()
-                _all.add(w)
-                return w
-            _cond.wait()
+_trim_timer: threading.Timer | None = None
 
 
-def _release(w: Worker) -> None:
-    surplus = False
-    with _cond:
-        if w.alive and len(_idle) < workers():
-            _idle.append(w)
-        else:  # dead, or one more idle worker than the CPUs need: its memory is better given back
-            surplus = w.alive
-            _all.discard(w)
-        _cond.notify()
-    if surplus:
-        w.close()
+def _trim_soon() -> None:
+    """Give the heap back to the system once loky has sent this call's result and dropped its arguments
+    (a trim inside the call would find them still alive): shortly after the call, unless another starts."""
+    global _trim_timer
+    if _trim_timer is not None:
+        _trim_timer.cancel()
+    _trim_timer = threading.Timer(TRIM_AFTER_S, memory.trim)
+    _trim_timer.daemon = True
+    _trim_timer.start()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
+
+
+def imported(progress=None) -> list[str]:
+    """The top-level modules this process has imported (a worker's, when run by ``run``)."""
+    import sys
+    return sorted({name.split(".")[0] for name in sys.modules})
+
+
+def _ping() -> int:
+    import importlib
+    for module in PRELOAD:
+        importlib.import_module(module)
+    time.sleep(0.05)  # long enough that the pings of one warm() land on different processes
+    return os.getpid()
+
+
+# ------------------------------------------------------------------- the pool
+_lock = threading.Lock()
+_pool = None
+
+
+def _executor():
+    """The pool, started (or restarted after a worker died) with ``pool_size()`` processes."""
+    global _pool
+    from joblib.externals.loky import ProcessPoolExecutor
+    with _lock:
+        if _pool is not None and (_pool._flags.broken or _pool._max_workers != pool_size()):
+            _pool.shutdown(wait=False, kill_workers=_pool._flags.broken is not None)
+            _pool = None
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=pool_size(), env=WORKER_ENV, initializer=_ignore_interrupts)
+        return _pool
 
 
 def pids() -> list[int]:
     """Process ids of the workers now running."""
-    with _cond:
-        return [w.proc.pid for w in _all if w.alive]
+    with _lock:
+        return list(_pool._processes) if _pool is not None else []
 
 
 def warm() -> None:
-    """Start every worker now (their imports take about a second, in the background), so that the first
-    training does not wait for them."""
-    started = []
-    try:
-        for _ in range(workers()):
-            started.append(_acquire())
-    finally:
-        for w in started:
-            _release(w)
+    """Start every worker now and load the trainer in each (their imports take about a second), so that the
+    first training does not wait for them."""
+    ex = _executor()
+    wait([ex.submit(_ping) for _ in range(pool_size())])
 
 
-def prestart() -> None:
-    """Start workers now, up to one idle worker per CPU within the pool's size, without waiting for them
-    (a worker's imports take a while): called when a paused run keeps its workers busy, so the run that
-    goes first finds workers ready."""
-    with _cond:
-        room = min(workers() - len(_idle), pool_size() - len(_all))
-    for _ in range(max(0, room)):
-        try:
-            w = Worker()
-        except WorkerDied:
-            return
-        with _cond:
-            _all.add(w)
-            _idle.append(w)
-            _cond.notify()
-
-
-@atexit.register
 def _shutdown() -> None:
-    """End every worker, busy ones too: the threads waiting on them are daemons and end with the process."""
-    with _cond:
-        workers_now = list(_all)
-        _idle.clear()
-        _all.clear()
-    for w in workers_now:
-        w.kill()
+    """End every worker, busy ones too."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, kill_workers=True)
 
 
-class _Call:
-    """One run(): which worker each task holds, so that an interrupted caller can stop them all."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.stopped = False
-        self.busy: set[Worker] = set()
-        self.latest = None  # (epoch, epochs) of the first task
-
-    def task(self, fn, args, first: bool):
-        w = _acquire()
-        sent = done = False
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
         try:
-            with self.lock:
-                if self.stopped:
-                    raise Cancelled
-                w.send(("call", fn.__module__, fn.__qualname__, args, first))
-                sent = True
-                self.busy.add(w)
-            while True:
-                msg = w.recv()
-                if msg[0] == "progress":
-                    self.latest = msg[1:]
-                    continue
-                done = True
-                if msg[0] == "done":
-                    return msg[1]
-                if msg[0] == "cancelled":
-                    raise Cancelled
-                raise msg[1] from RuntimeError(f"in a training worker:\n{msg[2]}")
-        finally:
-            with self.lock:
-                self.busy.discard(w)
-            if sent and not done:
-                w.kill()  # out of step with the protocol: never reuse it
-            _release(w)
-
-    def kill(self) -> None:
-        """End the workers of this call now: the last resort for a run that does not stop."""
-        with self.lock:
-            self.stopped = True
-            busy = list(self.busy)
-        for w in busy:
-            w.kill()
-
-    def stop(self) -> None:
-        # Under the lock: a task takes its worker out of ``busy`` under it too, so a stop never reaches a worker
-        # that has moved on to another caller's call. (One that reaches a worker between calls is ignored there.)
-        with self.lock:
-            self.stopped = True
-            for w in self.busy:
-                try:
-                    w.send(("stop",))
-                except WorkerDied:  # its task finds out by itself
-                    pass
-
-
-def _start(fn, *args) -> Future:
-    """``fn(*args)`` on a daemon thread: one waiting on a worker must not hold up the interpreter's exit."""
-    future: Future = Future()
-
-    def body():
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(fn(*args))
-        except BaseException as e:  # noqa: BLE001 - handed to the caller
-            future.set_exception(e)
-
-    threading.Thread(target=body, name="initlab-dispatch", daemon=True).start()
-    return future
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = None, control=None) -> list:
@@ -408,30 +269,44 @@ def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = No
     ``progress(epoch, epochs)`` keyword that it calls now and then: the first
     call's reports are passed on to ``progress`` from this thread, and the
     calls stop there (raising Cancelled) once this caller has stopped waiting.
-    Raises WorkerDied if a worker ended during its call or its reply could not
-    be read; the next call starts a fresh one. With a ``control`` block
+    Raises WorkerDied if a worker ended during its call or none could start;
+    the next call starts a fresh pool. With a ``control`` block
     (core.control), its ``kill`` ends this call's workers.
     """
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
     if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
         raise ValueError(f"workers.run: {fn.__qualname__} is defined in __main__; it must live in an importable module")
-    call = _Call()
-    forget = control.on_kill(call.kill) if control is not None else None
-    # only the first call reports, and only to a caller that listens: a report per epoch wakes this process
-    futures = [_start(call.task, fn, args, i == 0 and progress is not None) for i, args in enumerate(calls)]
+    board = Board(len(calls))
+    forget = control.on_kill(lambda: _kill(board.pids())) if control is not None else None
+    futures = []
     try:
+        try:
+            ex = _executor()
+            # only the first call reports, and only to a caller that listens: a report per epoch costs time
+            futures = [ex.submit(_call, fn, args, board, i, i == 0 and progress is not None)
+                       for i, args in enumerate(calls)]
+        except (OSError, BrokenProcessPool) as e:
+            raise WorkerDied(f"no training worker could start: {e!r}") from e
         pending, told = set(futures), None
         while pending:
             _, pending = wait(pending, timeout=PROGRESS_POLL_S)
-            now = call.latest
+            now = board.progress(0)
             if progress is not None and now is not None and now != told:
                 progress(*now)
                 told = now
             failed = [f.exception() for f in futures if f.done() and f.exception() is not None]
             if failed:
+                if isinstance(failed[0], BrokenProcessPool):
+                    # a worker ended during its call, or a call or its result could not travel
+                    raise WorkerDied(f"the training workers failed: {failed[0]}") from failed[0]
                 raise failed[0]
         return [f.result() for f in futures]
     finally:
         if forget is not None:
             forget()
         if not all(f.done() for f in futures):
-            call.stop()
+            board.cancel()
+            for f in futures:
+                f.cancel()  # those not started yet never start
+        board.close()

@@ -297,6 +297,7 @@ def test_a_session_keeps_no_results_after_its_script_run(page):
 
     from app.restart_fits import FITS
 
+    FITS.clear()  # other tests' fits
     at = app(SMALL)
     if page != "overview":
         goto(at, page)

@@ -495,7 +495,7 @@ def test_exploding_lesson_shows_diverged_markers(open_link):
     assert "he_normal seed" not in warning, warning
     wait_charts(page, 2)
     table = eventually(lambda: summary_table(page), ok=lambda t: len(t) == 3).set_index("scheme")
-    assert table.loc["normal:std=1", "diverged"] == "2" and table.loc["he_normal", "diverged"] == "0"
+    assert table.loc["normal:std=1", "seeds diverged"] == "2" and table.loc["he_normal", "seeds diverged"] == "0"
     screenshot(page, "lesson-vanish-explode")
     with page.expect_download(timeout=RUN_TIMEOUT) as info:
         page.locator("[data-testid=stDownloadButton]").filter(has_text="Summary").get_by_role("button").click()
