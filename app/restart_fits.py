@@ -7,20 +7,16 @@ same settings while they run waits for the same job.
 """
 from __future__ import annotations
 
-import logging
-import time
 from functools import partial
 
 from core import export, restarts
 from core.cache import ResultCache
-from core.control import Stopped
 from core.i18n import _
 from core.restarts import RestartResults, RestartSettings
-from core.scheduler import Job, JobSpec
+from core.scheduler import JobSpec
 
-from .results import anonymous_result, wait_for, whole_seconds
+from .results import anonymous_result, stored_work, wait_for, whole_seconds
 
-LOG = logging.getLogger("initlab")
 
 FITS: ResultCache[RestartResults] = ResultCache(
     max_entries=16, max_bytes=100_000_000,
@@ -31,19 +27,6 @@ MEMORY_MB = 150  # a fit's data and models are small next to a training run's; t
 def _key(settings: RestartSettings) -> tuple[str, str]:
     """The fits' job key: apart from every training run's (a run's key is its ExperimentConfig)."""
     return "restarts", settings.to_query()
-
-
-def _fit(settings: RestartSettings, job: Job) -> RestartResults:
-    """A job's work, on its own thread: every fit, then the results stored for everyone."""
-    start = time.perf_counter()
-    try:
-        results = restarts.fit_restarts(settings, progress=job.report, control=job.control)
-    except Stopped:
-        LOG.warning("restarts %s: stopped after %.2f s", settings.run_id, time.perf_counter() - start)
-        raise
-    FITS.put(_key(settings), results)
-    LOG.warning("restarts %s: fitted in %.2f s", settings.run_id, time.perf_counter() - start)
-    return results
 
 
 def _status_text(status, settings: RestartSettings) -> str:
@@ -61,23 +44,21 @@ def _status_text(status, settings: RestartSettings) -> str:
 
 def _spec(settings: RestartSettings) -> JobSpec:
     # the worst case, as the queue's estimate: the fits' usual time is not modelled (core.restarts)
-    return JobSpec(partial(_fit, settings), restarts.worst_case_seconds(settings), MEMORY_MB, 1)
+    work = stored_work(FITS, _key(settings), f"restarts {settings.run_id}",
+                       lambda job: restarts.fit_restarts(settings, progress=job.report, control=job.control))
+    return JobSpec(work, restarts.worst_case_seconds(settings), MEMORY_MB, 1)
 
 
 def csv_for(settings: RestartSettings, name: str) -> bytes:
     """One frame of the fits as CSV, for a download made after the script run: from the cache, or fitted
     again if the cache dropped them meanwhile. A download button holds this function and its two
     arguments, never the frames: Streamlit keeps a button's data as long as the session shows the page."""
-    cached = FITS.get(_key(settings))
-    res = cached if cached is not None else anonymous_result(_key(settings), lambda: _spec(settings))
+    res = anonymous_result(FITS, _key(settings), lambda: _spec(settings))
     return export.csv_bytes(res.frames[name], settings.run_id)
 
 
 def restart_results(settings: RestartSettings) -> RestartResults:
     """The fits of ``settings``: from the cache, or run by the server's scheduler while this session waits.
     Raises app.results.TrainingStopped (with the message to show) if the server stopped them."""
-    cached = FITS.get(_key(settings))
-    if cached is not None:
-        return cached
-    return wait_for(_key(settings), lambda: _spec(settings), partial(_status_text, settings=settings),
+    return wait_for(FITS, _key(settings), lambda: _spec(settings), partial(_status_text, settings=settings),
                     _("Fewer restarts, clusters, components or samples make it shorter."))

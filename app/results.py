@@ -99,21 +99,31 @@ def over_budget_message(config: ExperimentConfig) -> str | None:
     return None
 
 
-def _train(config: ExperimentConfig, job: Job) -> Results:
-    """A job's work, on its own thread: train, then store the results for everyone."""
-    start = time.perf_counter()
-    LOG.warning("run %s (%d models): started", config.run_id, len(config.models))
-    try:
-        results = run(config, progress=job.report, control=job.control, enforce_budget=False)
-        RESULTS.put(config, results)
-    except Stopped:
-        LOG.warning("run %s: stopped after %.2f s", config.run_id, time.perf_counter() - start)
-        raise
-    finally:
-        # the run's temporaries (and any results the cache just dropped) are free: give the memory back
-        memory.trim()
-    LOG.warning("run %s: trained in %.2f s", config.run_id, time.perf_counter() - start)
-    return results
+def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], object]) -> Callable[[Job], object]:
+    """``work(job)`` as a scheduler job's work, on the job's own thread: its start, stop and end in the log
+    under ``label``, its result stored in ``cache`` under ``key`` for every session, and the memory it
+    freed (temporaries, results the cache just dropped) given back. Runs, sweeps and restart fits use it."""
+    def run_job(job: Job):
+        start = time.perf_counter()
+        LOG.warning("%s: started", label)
+        try:
+            value = work(job)
+            cache.put(key, value)
+        except Stopped:
+            LOG.warning("%s: stopped after %.2f s", label, time.perf_counter() - start)
+            raise
+        finally:
+            memory.trim()
+        LOG.warning("%s: done in %.2f s", label, time.perf_counter() - start)
+        return value
+    return run_job
+
+
+def _run_spec(config: ExperimentConfig) -> JobSpec:
+    est = budget.estimate(config)
+    work = stored_work(RESULTS, config, f"run {config.run_id} ({len(config.models)} models)",
+                       lambda job: run(config, progress=job.report, control=job.control, enforce_budget=False))
+    return JobSpec(work, est.seconds, est.memory_mb, est.cores)
 
 
 def _session() -> str | None:
@@ -174,20 +184,19 @@ def stopped_message(error: JobStopped, shorter: str | None = None) -> str:
 def results_for(config: ExperimentConfig) -> Results:
     """The results of ``config``: from the cache, or trained by the scheduler while this session waits and
     watches. Raises TrainingStopped (with the message to show) if the server stopped the run."""
-    cached = RESULTS.get(config)
+    return wait_for(RESULTS, config, lambda: _run_spec(config), partial(_status_text, config=config))
+
+
+def wait_for(cache: ResultCache, key, spec: Callable[[], JobSpec], status_text: Callable[[object], str],
+             shorter: str | None = None):
+    """``cache``'s entry ``key``, or the result of the scheduler's job ``key`` (made from ``spec()`` if none
+    is live) while this session waits and watches its place in the queue, its estimate and its progress
+    (``status_text(status)``). The session leaves the job when its script stops (a rerun, a closed tab); a
+    job nobody waits for stops. Raises TrainingStopped (with the message to show, ending with ``shorter``:
+    how to make the work shorter) if the server stopped the job."""
+    cached = cache.get(key)
     if cached is not None:
         return cached
-    est = budget.estimate(config)
-    return wait_for(config, lambda: JobSpec(partial(_train, config), est.seconds, est.memory_mb, est.cores),
-                    partial(_status_text, config=config))
-
-
-def wait_for(key, spec: Callable[[], JobSpec], status_text: Callable[[object], str], shorter: str | None = None):
-    """The result of the scheduler's job ``key`` (made from ``spec()`` if none is live), while this session
-    waits and watches its place in the queue, its estimate and its progress (``status_text(status)``). The
-    session leaves the job when its script stops (a rerun, a closed tab); a job nobody waits for stops.
-    Raises TrainingStopped (with the message to show, ending with ``shorter``: how to make the work shorter)
-    if the server stopped the job."""
     session = _session()
     ticket = scheduler().subscribe(key, session, spec)
     box = st.empty()
@@ -219,19 +228,17 @@ def wait_for(key, spec: Callable[[], JobSpec], status_text: Callable[[object], s
 
 
 def prefetch(config: ExperimentConfig) -> Results:
-    """``config``'s results without a page to draw on: from the cache, or trained by the scheduler for an
-    anonymous subscriber (who never leaves before the end, so the run is not stopped for want of one)."""
-    cached = RESULTS.get(config)
+    """``config``'s results without a page to draw on: from the cache, or trained by the scheduler."""
+    return anonymous_result(RESULTS, config, lambda: _run_spec(config))
+
+
+def anonymous_result(cache: ResultCache, key, spec: Callable[[], JobSpec]):
+    """``cache``'s entry ``key``, or job ``key``'s result (made from ``spec()`` if no job is live), for a
+    caller with no page (a download after the script run): an anonymous subscriber never leaves before the
+    end, so the job is not stopped for want of one."""
+    cached = cache.get(key)
     if cached is not None:
         return cached
-    e = budget.estimate(config)
-    return anonymous_result(config, lambda: JobSpec(partial(_train, config), e.seconds, e.memory_mb, e.cores))
-
-
-def anonymous_result(key, spec: Callable[[], JobSpec]):
-    """Job ``key``'s result for a caller with no page (a download after the script run), made from
-    ``spec()`` if no job is live: an anonymous subscriber never leaves before the end, so the job is not
-    stopped for want of one."""
     ticket = scheduler().subscribe(key, None, spec)
     try:
         return ticket.result()

@@ -9,20 +9,16 @@ trains waits for the same job.
 """
 from __future__ import annotations
 
-import logging
-import time
 from functools import partial
 
 from core import export
 from core.cache import ResultCache
-from core.control import Stopped
 from core.i18n import _
-from core.scheduler import Job, JobSpec
+from core.scheduler import JobSpec
 from core.sweep import SweepConfig, SweepResults, run_sweep
 
-from .results import anonymous_result, queue_text, wait_for, whole_seconds
+from .results import anonymous_result, queue_text, stored_work, wait_for, whole_seconds
 
-LOG = logging.getLogger("initlab")
 
 SWEEPS: ResultCache[SweepResults] = ResultCache(max_entries=8, max_bytes=100_000_000,
                                                 size_of=lambda r: int(r.frame.memory_usage(deep=True).sum()))
@@ -31,20 +27,6 @@ SWEEPS: ResultCache[SweepResults] = ResultCache(max_entries=8, max_bytes=100_000
 def _key(sweep: SweepConfig) -> tuple[str, str]:
     """The sweep's job key: apart from every configuration's (a run's key is its ExperimentConfig)."""
     return "sweep", sweep.to_query()
-
-
-def _train(sweep: SweepConfig, job: Job) -> SweepResults:
-    """A sweep job's work, on its own thread: train every task, then store the results for everyone."""
-    start = time.perf_counter()
-    LOG.warning("sweep %s (%d tasks, %d models): started", sweep.run_id, len(sweep.tasks), sweep.models)
-    try:
-        results = run_sweep(sweep, progress=job.report, control=job.control)
-    except Stopped:
-        LOG.warning("sweep %s: stopped after %.2f s", sweep.run_id, time.perf_counter() - start)
-        raise
-    SWEEPS.put(_key(sweep), results)
-    LOG.warning("sweep %s: trained in %.2f s", sweep.run_id, time.perf_counter() - start)
-    return results
 
 
 def _status_text(status, sweep: SweepConfig) -> str:
@@ -60,16 +42,15 @@ def _status_text(status, sweep: SweepConfig) -> str:
 def job_spec(sweep: SweepConfig) -> JobSpec:
     """The scheduler's job for ``sweep``: run_sweep's default processes, each task's memory on each."""
     processes = sweep.processes()
-    return JobSpec(partial(_train, sweep), sweep.wall_seconds(), sweep.estimate().memory_mb * processes, processes)
+    work = stored_work(SWEEPS, _key(sweep), f"sweep {sweep.run_id} ({len(sweep.tasks)} tasks, {sweep.models} models)",
+                       lambda job: run_sweep(sweep, progress=job.report, control=job.control))
+    return JobSpec(work, sweep.wall_seconds(), sweep.estimate().memory_mb * processes, processes)
 
 
 def sweep_results(sweep: SweepConfig) -> SweepResults:
     """The results of ``sweep``: from the cache, or trained by the server's scheduler while this session
     waits. Raises app.results.TrainingStopped (with the message to show) if the server stopped it."""
-    cached = SWEEPS.get(_key(sweep))
-    if cached is not None:
-        return cached
-    return wait_for(_key(sweep), lambda: job_spec(sweep), partial(_status_text, sweep=sweep),
+    return wait_for(SWEEPS, _key(sweep), lambda: job_spec(sweep), partial(_status_text, sweep=sweep),
                     _("Fewer axis values, seeds or epochs make it shorter; the command line below runs it on "
                       "your machine."))
 
@@ -77,6 +58,4 @@ def sweep_results(sweep: SweepConfig) -> SweepResults:
 def sweep_csv(sweep: SweepConfig) -> bytes:
     """The sweep frame as CSV, for a download made after the script run: from the cache, or trained again if
     the cache dropped it meanwhile (a button holds this function and the sweep, never the frame)."""
-    cached = SWEEPS.get(_key(sweep))
-    res = cached if cached is not None else anonymous_result(_key(sweep), lambda: job_spec(sweep))
-    return export.csv_bytes(res.frame, sweep.run_id)
+    return export.csv_bytes(anonymous_result(SWEEPS, _key(sweep), lambda: job_spec(sweep)).frame, sweep.run_id)
