@@ -132,7 +132,9 @@ def theory_layers(theory: pd.DataFrame, x: str, y: str, scheme: str) -> list[alt
     channel = {"x": alt.X, "y": alt.Y}
     # one dash scale for both marks: the legend shows each as drawn
     dash = alt.StrokeDash("what:N", scale=alt.Scale(domain=[line, rule], range=[[6, 3], [1, 0]]),
-                          legend=alt.Legend(title=_("theory"), orient="bottom", symbolStrokeColor="black"))
+                          legend=alt.Legend(title=_("theory"), orient="bottom", symbolStrokeColor="black",
+                                            # whole labels, one a row: they are sentences, cut at 200 px before
+                                            labelLimit=0, columns=1))
     tips = [alt.Tooltip("sigma_w:Q", title=_(AXES["sigma_w"].title), format=".4g"),
             alt.Tooltip("chi_1:Q", title=_("χ₁ (slope of the correlation map at 1)"), format=".4g"),
             alt.Tooltip("xi:Q", title=_("ξ (depth scale, layers)"), format=".4g"),
