@@ -220,7 +220,9 @@ _pool = None
 
 
 def _executor():
-    """The pool, started (or restarted after a worker died) with ``pool_size()`` processes."""
+    """The pool, started (or restarted after a worker died) with ``pool_size()`` processes. (It reads loky's
+    private ``_flags``, ``_max_workers`` and ``_processes``: re-check on a joblib upgrade. The dead-worker test in
+    tests/test_core_groups.py goes through the first two.)"""
     global _pool
     from joblib.externals.loky import ProcessPoolExecutor
     with _lock:
