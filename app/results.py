@@ -99,13 +99,15 @@ def over_budget_message(config: ExperimentConfig) -> str | None:
     return None
 
 
-def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], object]) -> Callable[[Job], object]:
-    """``work(job)`` as a scheduler job's work, on the job's own thread: its start, stop and end in the log
-    under ``label``, its result stored in ``cache`` under ``key`` for every session, and the memory it
-    freed (temporaries, results the cache just dropped) given back. Runs, sweeps and restart fits use it."""
+def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], object],
+                size: str | None = None) -> Callable[[Job], object]:
+    """``work(job)`` as a scheduler job's work, on the job's own thread: its start (with its ``size``), stop
+    and end in the log under ``label`` (an operator, and tests/test_browser.py, read these lines), its result
+    stored in ``cache`` under ``key`` for every session, and the memory it freed (temporaries, results the
+    cache just dropped) given back. Runs, sweeps and restart fits use it."""
     def run_job(job: Job):
         start = time.perf_counter()
-        LOG.warning("%s: started", label)
+        LOG.warning("%s%s: started", label, f" ({size})" if size else "")
         try:
             value = work(job)
             cache.put(key, value)
@@ -114,15 +116,16 @@ def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], objec
             raise
         finally:
             memory.trim()
-        LOG.warning("%s: done in %.2f s", label, time.perf_counter() - start)
+        LOG.warning("%s: trained in %.2f s", label, time.perf_counter() - start)
         return value
     return run_job
 
 
 def _run_spec(config: ExperimentConfig) -> JobSpec:
     est = budget.estimate(config)
-    work = stored_work(RESULTS, config, f"run {config.run_id} ({len(config.models)} models)",
-                       lambda job: run(config, progress=job.report, control=job.control, enforce_budget=False))
+    work = stored_work(RESULTS, config, f"run {config.run_id}",
+                       lambda job: run(config, progress=job.report, control=job.control, enforce_budget=False),
+                       size=f"{len(config.models)} models")
     return JobSpec(work, est.seconds, est.memory_mb, est.cores)
 
 

@@ -42,8 +42,9 @@ def _status_text(status, sweep: SweepConfig) -> str:
 def job_spec(sweep: SweepConfig) -> JobSpec:
     """The scheduler's job for ``sweep``: run_sweep's default processes, each task's memory on each."""
     processes = sweep.processes()
-    work = stored_work(SWEEPS, _key(sweep), f"sweep {sweep.run_id} ({len(sweep.tasks)} tasks, {sweep.models} models)",
-                       lambda job: run_sweep(sweep, progress=job.report, control=job.control))
+    work = stored_work(SWEEPS, _key(sweep), f"sweep {sweep.run_id}",
+                       lambda job: run_sweep(sweep, progress=job.report, control=job.control),
+                       size=f"{len(sweep.tasks)} tasks, {sweep.models} models")
     return JobSpec(work, sweep.wall_seconds(), sweep.estimate().memory_mb * processes, processes)
 
 
