@@ -71,8 +71,11 @@ def to_spec(chart) -> dict:
     spec = chart.to_dict(validate=False)
     spec["datasets"] = frames
     # Drawn on a canvas, not as SVG: a heatmap is thousands of rects, and as SVG nodes the browser spent
-    # seconds painting a page of them. Streamlit passes usermeta.embedOptions on to vega-embed.
+    # seconds painting a page of them. Streamlit passes usermeta.embedOptions on to vega-embed. No ARIA label
+    # per mark: Vega computes one for every cell of a heatmap (Streamlit turns them off only past 5,000 rows),
+    # and that was a quarter of the Boundaries page's switch time; the axes and legends keep theirs.
     spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
+    spec.setdefault("config", {}).setdefault("mark", {})["aria"] = False
     return spec
 
 

@@ -21,12 +21,13 @@ INIT_COLORS = {"random": PALETTE[1], "random_from_data": PALETTE[3], "k-means++"
 
 def _sized(chart, title: str | None = None, height: int = HEIGHT):
     """The plot ``height`` tall, its width fitted to the page's column (Streamlit's default "fit" would
-    count the legend and axis titles into the height and squash the plot)."""
-    props = {"width": "container", "height": height,
-             "autosize": alt.AutoSizeParams(type="fit-x", contains="padding")}
+    count the legend and axis titles into the height and squash the plot). Set in place, as charts._size:
+    Altair's ``properties`` deep-copies the chart and its data."""
+    chart.width, chart.height = "container", height
+    chart.autosize = alt.AutoSizeParams(type="fit-x", contains="padding")
     if title is not None:
-        props["title"] = title
-    return chart.properties(**props)
+        chart.title = title
+    return chart
 
 
 def init_color(inits) -> alt.Color:

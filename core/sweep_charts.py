@@ -116,7 +116,9 @@ def sweep_map(frame: pd.DataFrame, x: str, y: str, metric: str, scheme: str, *,
             x=enc_x, x2="x_hi:Q", y=enc_y, y2="y_hi:Q", href="url:N", tooltip=tooltip))
     if theory is not None and len(theory):
         layers += theory_layers(theory, x, y, scheme)
-    return alt.layer(*layers).properties(width="container", height=HEIGHT, title=alt.TitleParams(_(title), anchor="start"))
+    chart = alt.layer(*layers)  # sized in place: ``properties`` would deep-copy every layer and its data
+    chart.width, chart.height, chart.title = "container", HEIGHT, alt.TitleParams(_(title), anchor="start")
+    return chart
 
 
 def theory_layers(theory: pd.DataFrame, x: str, y: str, scheme: str) -> list[alt.Chart]:
