@@ -16,7 +16,8 @@ bench/run.py does for J1). A PyTorch model's time depends on its activation and 
 Each measured job runs in its own subprocess; its peak memory is the largest sum of the resident memory of
 that process and all its children (loky's or Dask's worker processes), sampled every 50 ms. Growth: sweeps
 of 1, 2, 4, 8 and 16 equal tasks (12 sigma_w x as many learning rates, depth 10) on loky; the exponent of time
-against tasks over the last three points.
+against tasks over the last three points. loky and Dask run in turns, ``--repeats`` times, and the medians are
+compared; then Dask once without each of the sweep's Dask settings (core.sweep.CLUSTER_CONFIG).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -68,25 +70,43 @@ def time_sweeps(**backend) -> tuple[float, list]:
     return time.perf_counter() - t, frames
 
 
-def job_initlab(backend: str, warm: str) -> dict:
+def cpu_seconds() -> float:
+    """User and system CPU seconds of this process and its children alive now (the workers, started before).
+    Steadier than wall time on a machine whose speed drifts: it counts the work done, not the waiting."""
+    import psutil
+    total = 0.0
+    for p in [psutil.Process()] + psutil.Process().children(recursive=True):
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def job_initlab(backend: str, warm: str, without: str = "") -> dict:
+    """J4 on ``backend``; ``warm``: its processes started before the timed sweeps, or ``cold``. ``without``:
+    a key of core.sweep.CLUSTER_CONFIG the Dask cluster runs without (Dask's default instead)."""
     from core.blas import cpu_count
     n = cpu_count()
     if backend == "loky":
         if warm == "warm":
             warm_up(workers=n)
+        cpu = cpu_seconds()
         seconds, frames = time_sweeps(workers=n)
-        return {"seconds": seconds, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
+        cpu = cpu_seconds() - cpu
+        return {"seconds": seconds, "cpu": cpu, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
     if warm == "cold":  # run_sweep starts its own LocalCluster, and closes it
         seconds, frames = time_sweeps(backend="dask", workers=n)
         return {"seconds": seconds, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
-    import logging
 
-    from dask.distributed import LocalCluster
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster:
+    from core.sweep import CLUSTER_CONFIG, local_cluster
+    with local_cluster(n, {k: v for k, v in CLUSTER_CONFIG.items() if k != without}) as cluster:
         warm_up(backend="dask", scheduler=cluster.scheduler_address)
+        cpu = cpu_seconds()
         seconds, frames = time_sweeps(backend="dask", scheduler=cluster.scheduler_address)
-    return {"seconds": seconds, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
+        cpu = cpu_seconds() - cpu
+    return {"seconds": seconds, "cpu": cpu, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
 
 
 def job_growth() -> dict:
@@ -172,6 +192,7 @@ WORKERS = {
     "loky_cold": lambda: job_initlab("loky", "cold"),
     "dask_warm": lambda: job_initlab("dask", "warm"),
     "dask_cold": lambda: job_initlab("dask", "cold"),
+    "dask_without": lambda key: job_initlab("dask", "warm", key),
     "growth": job_growth,
     "torch": lambda threads, sample, evaluate="1": job_torch(int(threads), int(sample), evaluate == "1"),
 }
@@ -192,6 +213,15 @@ def work(name: str, *args) -> dict:
     return res
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run of median time (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+
+
+def listed(runs: list[dict], what: str = "seconds") -> str:
+    return ", ".join(f"{r[what]:.2f}" for r in runs)
+
+
 def load() -> str:
     return "%.1f %.1f %.1f" % os.getloadavg()
 
@@ -201,6 +231,7 @@ def main(argv=None) -> int:
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     ap.add_argument("--torch-sample", type=int, default=36,
                     help="PyTorch models timed per (activation, depth), of 36; the sum is scaled by 36 / this")
+    ap.add_argument("--repeats", type=int, default=3, help="loky and Dask sweeps timed in turns, this many times")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -209,6 +240,8 @@ def main(argv=None) -> int:
         return 0
     if not 1 <= args.torch_sample <= 36:
         ap.error("--torch-sample: from 1 to 36")
+    if args.repeats < 1:
+        ap.error("--repeats: from 1")
 
     import platform
 
@@ -222,18 +255,34 @@ def main(argv=None) -> int:
         rows.append((what, r, note))
         print(f"  {what:<62} {r['seconds']:8.2f} s  {r['peak_mb']:6.0f} MB  {note}", flush=True)
 
-    loky = work("loky_warm")
-    show(f"initlab, loky, {loky['workers']} processes (started before)", loky, "576 models, 16 tasks")
+    # loky and Dask in turns, --repeats times, the median of each: this machine's speed drifts by a tenth or
+    # more from one minute to the next, more than the difference being measured
+    lokys, dasks = [], []
+    for _ in range(args.repeats):
+        lokys.append(work("loky_warm"))
+        dasks.append(work("dask_warm"))
+    loky, dask = median_run(lokys), median_run(dasks)
+    ratios = sorted(d["seconds"] / k["seconds"] for k, d in zip(lokys, dasks))
+    show(f"initlab, loky, {loky['workers']} processes (started before)", loky,
+         f"576 models, 16 tasks; median of {args.repeats}: {listed(lokys)}; CPU {listed(lokys, 'cpu')} s")
     cold = work("loky_cold")
     show("initlab, loky, first sweep of the process (starting its workers)", cold)
-    dask = work("dask_warm")
-    same = dask["frames"] == loky["frames"] and cold["frames"] == loky["frames"]
+    same = all(r["frames"] == loky["frames"] for r in lokys + dasks + [cold])
     show(f"initlab, Dask LocalCluster of {dask['workers']} processes (started before)", dask,
-         f"{dask['seconds'] / loky['seconds']:.2f}x loky's time; frames {'identical' if same else 'DIFFER'}")
+         f"median of {args.repeats}: {listed(dasks)}; CPU {listed(dasks, 'cpu')} s; "
+         f"{dask['seconds'] / loky['seconds']:.2f}x loky's median (the turns' own ratios: "
+         f"{', '.join(f'{r:.2f}' for r in ratios)}); frames {'identical' if same else 'DIFFER'}")
     dask_cold = work("dask_cold")
     same = same and dask_cold["frames"] == loky["frames"]
     show("initlab, Dask, LocalCluster started and closed by run_sweep", dask_cold,
          f"{dask_cold['seconds'] / cold['seconds']:.2f}x loky's first sweep")
+    from core.sweep import CLUSTER_CONFIG
+    for key in CLUSTER_CONFIG:  # what each of the sweep's Dask settings is worth
+        r = work("dask_without", key)
+        same = same and r["frames"] == loky["frames"]
+        show(f"initlab, Dask LocalCluster (started before), Dask's default for `{key}`", r,
+             f"one run: {r['seconds'] / dask['seconds']:.2f}x the time and "
+             f"{r['cpu'] / statistics.median(d['cpu'] for d in dasks):.2f}x the CPU of the runs with the setting")
     one = {t: work("torch", t, 1)["seconds"] for t in (0, 1)}
     threads = 0 if one[0] <= one[1] else 1
     tr = work("torch", threads, args.torch_sample)
@@ -247,7 +296,8 @@ def main(argv=None) -> int:
           + f"; exponent {e_all:.2f} (last 3: {e_tail:.2f})", flush=True)
     total, load_end = time.perf_counter() - started, load()
     section = [START, "## J4: scale x depth sweep (bench/j4.py)", "",
-               f"Produced by `python -m bench.j4{'' if args.torch_sample == 36 else f' --torch-sample {args.torch_sample}'}` "
+               f"Produced by `python -m bench.j4{'' if args.torch_sample == 36 else f' --torch-sample {args.torch_sample}'}"
+               f"{'' if args.repeats == 3 else f' --repeats {args.repeats}'}` "
                f"on {info['date']}: {info.get('cpu')}, {info['cpus']} CPUs, Python {platform.python_version()}, "
                f"numpy {info['numpy']}, BLAS {info['blas']}; load average {load_start} at the start, {load_end} at "
                f"the end. Whole run: {total:.0f} s. Memory: the largest sum of the resident memory of the job's "
@@ -260,7 +310,7 @@ def main(argv=None) -> int:
                "| job | what | seconds | peak MB, all processes | note |", "| --- | --- | ---: | ---: | --- |"]
     for what, r, note in rows:
         section.append(f"| J4 | {what} | {r['seconds']:.2f} | {r['peak_mb']:.0f} | {note} |")
-    section += ["", f"Growth (relu, depth 10, 12 sigma_w x n learning rates: n equal tasks, loky): "
+    section += ["", "Growth (relu, depth 10, 12 sigma_w x n learning rates: n equal tasks, loky): "
                 + ", ".join(f"{n} tasks {t:.2f} s" for n, t in zip(g["tasks"], g["seconds"]))
                 + f"; exponent {e_all:.2f} over all points, {e_tail:.2f} over the last three.", END]
     write_section(args.out, "\n".join(section))

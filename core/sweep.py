@@ -565,12 +565,29 @@ def _own_pool(todo: list[Task], processes: int, control: Control):
         pool.shutdown(wait=done, kill_workers=not done)
 
 
+# Dask settings of a sweep's LocalCluster: its workers run without Dask's statistical profiler, which samples
+# every thread's stack every 10 ms for Dask's dashboard, a picture no sweep looks at. Its cost on J4 is small:
+# 1.03x the workers' CPU time with it, in bench/j4.py's one-run comparison, within this machine's drift. On a
+# cluster of your own, the setting belongs in the workers' Dask configuration.
+CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
+def local_cluster(workers: int, settings: dict | None = None):
+    """A Dask LocalCluster of ``workers`` single-threaded processes with ``settings`` (Dask configuration,
+    default CLUSTER_CONFIG; bench/j4.py also times it without each of CLUSTER_CONFIG's)."""
+    import dask
+    from dask.distributed import LocalCluster
+    with dask.config.set(CLUSTER_CONFIG if settings is None else settings):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                            silence_logs=logging.ERROR)
+
+
 def dask_client(workers: int | None, scheduler: str | None):
     """(client, cluster): a client of the scheduler at ``scheduler``, or of a LocalCluster of ``workers``
     single-threaded processes started here (``cluster``, None for a scheduler's). An address that does not
     answer is a ValueError naming it."""
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError:
         raise ValueError("backend: got 'dask'; allowed: loky, unless dask[distributed] is installed "
                          "(pip install -r requirements-dev.txt)") from None
@@ -586,8 +603,7 @@ def dask_client(workers: int | None, scheduler: str | None):
         except (OSError, TimeoutError) as e:
             raise ValueError(f"scheduler: got {scheduler!r}; allowed: {allowed} (none answered there within "
                              f"{SCHEDULER_TIMEOUT_S} s: {type(e).__name__})") from None
-    cluster = LocalCluster(n_workers=workers or cpu_count(), threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+    cluster = local_cluster(workers or cpu_count())
     try:
         return Client(cluster, set_as_default=False), cluster
     except BaseException:

@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 from core import run
 from core.control import Control, Stopped
 from core.config import MAX_SCHEMES, SWEEP_AXES, ExperimentConfig
-from core.sweep import AXES, MAX_GRID_POINTS, SweepConfig, axis_values, run_sweep, task_path
+from core.sweep import AXES, MAX_GRID_POINTS, SweepConfig, axis_values, local_cluster, run_sweep, task_path
 from core.sweep_charts import THEORY_COLUMNS, cell_edges, map_data, reach, sweep_map, what_to_notice
 from core.sweep_task import growth_slope
 
@@ -151,15 +151,20 @@ def test_page_keys_are_lenient_each_bad_one_named():
 
 # ------------------------------------------------------------------ running
 def test_a_real_local_cluster_loky_and_this_process_give_the_same_frame(small):
-    from dask.distributed import LocalCluster
+    import dask
+    from dask.distributed import Client
     loky = run_sweep(SWEEP, workers=2)
     pd.testing.assert_frame_equal(loky.frame, small.frame, check_exact=True)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        dask = run_sweep(SWEEP, backend="dask", scheduler=cluster.scheduler_address)
+    with local_cluster(2) as cluster:
+        on_dask = run_sweep(SWEEP, backend="dask", scheduler=cluster.scheduler_address)
         ran = [name for name in cluster.scheduler.task_prefixes if "run_task" in name]
+        # the sweep's setting reached the workers: no statistical profiler in them
+        with Client(cluster, set_as_default=False) as client:
+            profiled = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+        assert set(profiled.values()) == {False}, profiled
     assert ran, "the tasks did not go through the cluster"
-    pd.testing.assert_frame_equal(dask.frame, small.frame, check_exact=True)
-    assert sorted(dask.computed) == sorted(t.run_id for t in SWEEP.tasks) and not dask.reused
+    pd.testing.assert_frame_equal(on_dask.frame, small.frame, check_exact=True)
+    assert sorted(on_dask.computed) == sorted(t.run_id for t in SWEEP.tasks) and not on_dask.reused
 
 
 def test_rerun_after_deleting_one_task_file_trains_only_that_task(small, tmp_path):
