@@ -368,9 +368,9 @@ def value_title(kind: str, axis: ValueAxis) -> str:
     return (_("{values}, symmetric log scale").format(values=words) if axis.symlog else words)
 
 
-def gradient_legend(title, top: float, fmt: str = "~g", values=None) -> alt.Legend:
+def gradient_legend(title, top: float, fmt: str = "~g", values=None, length: int = 150) -> alt.Legend:
     """A colour-gradient legend under the plot, its title on its left: as little height as a legend takes."""
-    return alt.Legend(title=title, orient="bottom", titleOrient="left", gradientLength=150, gradientThickness=10,
+    return alt.Legend(title=title, orient="bottom", titleOrient="left", gradientLength=length, gradientThickness=10,
                       format=fmt, values=values or [0, top / 4, top], titleLimit=160)
 
 
@@ -658,7 +658,9 @@ def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index
     y = alt.Y("x2:Q", scale=alt.Scale(domain=[lo2, hi2], nice=False, zero=False), title=_("input feature 2 (standardized)"))
     if n_classes == 2:
         fill = alt.Color("p_class_1:Q", scale=alt.Scale(scheme="redblue", domain=[0, 1]),
-                         legend=gradient_legend(lines(_("predicted probability of class 1"), 20), 1.0, values=[0, 0.5, 1]))
+                         # shorter than other gradients: the true class's legend shares the row under the plot
+                         legend=gradient_legend(lines(_("predicted probability of class 1"), 20), 1.0,
+                                                values=[0, 0.5, 1], length=90))
         opacity = alt.OpacityValue(0.75)
         point_scale = alt.Scale(domain=[0, 1], range=["#b2182b", "#2166ac"])  # the probability scale's ends
     else:
@@ -672,6 +674,9 @@ def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index
                  tip("probability:Q", _("probability of that class"), NUM)])
     dots = alt.Chart(pts).mark_circle(size=18, stroke="white", strokeWidth=0.6, opacity=1).encode(
         x=x, y=y, fill=alt.Fill("label:N", scale=point_scale, title=_("true class"),
-                                          legend=alt.Legend(orient="bottom", symbolOpacity=1)),
+                                # two classes: one a row, else they run past a narrow panel's edge beside the
+                                # gradient, cut short; more classes stay in a row (a column would take the plot's height)
+                                legend=alt.Legend(orient="bottom", symbolOpacity=1,
+                                                  direction="vertical" if n_classes == 2 else "horizontal")),
         tooltip=[tip("label:N", _("true class")), tip("x1:Q", _("feature 1"), NUM), tip("x2:Q", _("feature 2"), NUM)])
     return _size(alt.LayerChart(layer=[heat, dots]), PANEL_HEIGHT + 40)
