@@ -566,9 +566,8 @@ def _own_pool(todo: list[Task], processes: int, control: Control):
 
 
 # Dask settings of a sweep's LocalCluster: its workers run without Dask's statistical profiler, which samples
-# every thread's stack every 10 ms for Dask's dashboard, a picture no sweep looks at. Its cost on J4 is small:
-# 1.03x the workers' CPU time with it, in bench/j4.py's one-run comparison, within this machine's drift. On a
-# cluster of your own, the setting belongs in the workers' Dask configuration.
+# every thread's stack every 10 ms for Dask's dashboard, a picture no sweep looks at; bench/j4.py measures what
+# it costs J4 (bench/RESULTS.md). On a cluster of your own, it belongs in the workers' Dask configuration.
 CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
