@@ -22,13 +22,13 @@ from .views import PageView
 LOG = logging.getLogger("initlab")
 
 
-def show_chart(build, *args, **kwargs) -> None:
+def show_chart(build, *args, links: bool = False, **kwargs) -> None:
     """Draw one chart as wide as its container; if building it fails, say so briefly and let the page go on.
     Altair's checks of every object as it is made are off while it builds (a quarter of the time of a page
-    of charts); tests/test_charts.py validates each builder's spec."""
+    of charts); tests/test_charts.py validates each builder's spec. ``links``: see core.charts.to_spec."""
     try:
         with debug_mode(False):
-            spec = charts.to_spec(build(*args, **kwargs))
+            spec = charts.to_spec(build(*args, **kwargs), links=links)
         st.vega_lite_chart(spec, width="stretch")
     except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
         LOG.error("chart %s failed:\n%s", getattr(build, "__name__", build), traceback.format_exc())

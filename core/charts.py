@@ -50,7 +50,7 @@ GRAD_WORDS = {"dz_second_moment": N_("E[(∂L/∂z)²], second moment of the bac
 METRIC_WORDS = {"loss": N_("loss"), "accuracy": N_("accuracy (fraction correct)")}
 
 
-def to_spec(chart) -> dict:
+def to_spec(chart, links: bool = False) -> dict:
     """``chart``'s Vega-Lite spec, its data frames under ``datasets`` by content hash (Streamlit ships them to
     the browser as Arrow). Altair's schema validation is skipped: it cost more than building the chart (about
     40 ms a chart, a second on a page of small multiples); the tests validate every spec a page draws."""
@@ -74,8 +74,11 @@ def to_spec(chart) -> dict:
     # seconds painting a page of them. Streamlit passes usermeta.embedOptions on to vega-embed. No ARIA label
     # per mark: Vega computes one for every cell of a heatmap (Streamlit turns them off only past 5,000 rows),
     # and that was a quarter of the Boundaries page's switch time; the axes and legends keep theirs.
-    spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
-    spec.setdefault("config", {}).setdefault("mark", {})["aria"] = False
+    # ``links``: a chart of a few dozen marks that are links (the Scale x depth map) is SVG with its labels, so
+    # each mark is an element of the page, named, that a pointer or a screen reader finds.
+    spec["usermeta"] = {"embedOptions": {"renderer": "svg" if links else "canvas"}}
+    if not links:
+        spec.setdefault("config", {}).setdefault("mark", {})["aria"] = False
     return spec
 
 

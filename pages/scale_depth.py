@@ -1,5 +1,3 @@
-import logging
-import traceback
 from functools import partial
 
 import numpy as np
@@ -10,6 +8,7 @@ from app.navigation import ensure_navigation, page_url
 from app.results import TrainingStopped
 from app.sweeps import sweep_csv, sweep_results
 from app.text import literal
+from app.widgets import show_chart
 from core import activations, export, initializers, meanfield, sweep_charts
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
 from core.i18n import _
@@ -116,16 +115,8 @@ if "sigma_w" in (sweep.x.name, sweep.y.name):
 
 
 def show_map(scheme: str):
-    # drawn by Streamlit's own Altair path, as SVG: a few dozen cells, each a link to its dashboard, which the
-    # browser test finds under the pointer (show_chart draws on a canvas, for pages of thousands of marks)
-    try:
-        chart = sweep_charts.sweep_map(frame, sweep.x.name, sweep.y.name, metric, scheme, theory=theory,
-                                       link=partial(page_url, "overview"))
-        st.altair_chart(chart, width="stretch")
-    except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
-        logging.getLogger("initlab").error("sweep map failed:\n%s", traceback.format_exc())
-        st.error(literal(_("This chart could not be drawn ({error}). The rest of the page still works.").format(
-            error=f"{type(e).__name__}: {e}")))
+    show_chart(sweep_charts.sweep_map, frame, sweep.x.name, sweep.y.name, metric, scheme, theory=theory,
+               link=partial(page_url, "overview"), links=True)
 
 
 for scheme in sweep.schemes:

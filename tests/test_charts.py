@@ -51,7 +51,8 @@ def check_spec(spec: dict, min_height: int = charts.MIN_HEIGHT) -> None:
     validate_jsonschema({k: v for k, v in spec.items() if k != "datasets"}, load_schema())
     assert spec.get("width") == "container", spec.get("width")
     assert spec.get("height", 0) >= min_height, spec.get("height")
-    # (core.charts.to_spec's specs; the Scale x depth map goes through st.altair_chart as SVG, its cells links)
+    # (the Scale x depth map, whose cells are links, is SVG with its labels: to_spec(links=True), checked by
+    # tests/test_browser.py finding a named cell under the pointer)
     # drawn on a canvas without per-mark ARIA labels: as SVG, or with a label computed for each of a heatmap's
     # thousands of cells, the browser spends most of a page switch on them (bench/page_switch.py)
     assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
