@@ -190,8 +190,13 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
     head = _("{activation}, {scheme}: trains (mean test accuracy ≥ {t:g})").format(
         activation=activation, scheme=scheme, t=threshold)
     reached = [v for v in r.values() if v is not None]
-    if not reached:
-        return _("{head} at no point of this map, not even at {y}.").format(head=head, y=_fmt(y, ys[0]))
+    if not reached:  # no x trains at the smallest y; deeper points may still train
+        acc = df.groupby([x, y])["final_test_accuracy"].mean()
+        trained = int((acc >= threshold).sum())
+        if trained == 0:
+            return _("{head} at no point of this map, not even at {y}.").format(head=head, y=_fmt(y, ys[0]))
+        return _("{head} at {k} of {n} points of this map, none of them at {y}.").format(
+            head=head, k=trained, n=len(acc), y=_fmt(y, ys[0]))
     top = max(reached, key=ys.index)
     best = [xv for xv, v in r.items() if v == top]
     where_best = ", ".join(_fmt(x, v) for v in best)
@@ -204,6 +209,7 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
     if low == top:
         return first + "."
     worst = ", ".join(_fmt(x, v) for v, got in r.items() if got == low)
-    if low is None:
-        return _("{first}; at {where} not even at {y}.").format(first=first, where=worst, y=_fmt(y, ys[0]))
-    return _("{first}; only up to {y} at {where}.").format(first=first, y=_fmt(y, low), where=worst)
+    # the first y that does not train there, and nothing about deeper ones: a deeper point may train again
+    fails = ys[0] if low is None else ys[ys.index(low) + 1]
+    return _("{first}; at {where} the first that does not is {y}.").format(first=first, where=worst,
+                                                                          y=_fmt(y, fails))

@@ -446,10 +446,15 @@ def test_what_to_notice_names_the_deepest_and_shallowest_trainable_points():
     f = _frame(acc)
     assert reach(f, "sigma_w", "depth", "he_normal") == {1.0: 4, sq2: 20, 3.0: 1}
     sentence = what_to_notice(f, "sigma_w", "depth", "he_normal", "relu")
+    # at sigma_w^2 = 9 depth 20 trains again (0.97): the sentence names the first depth that fails, no more
     assert sentence == ("relu, he_normal: trains (mean test accuracy ≥ 0.9) up to depth 20, the end of the map, at "
-                        "σ_w² = 2; only up to depth 1 at σ_w² = 9.")
+                        "σ_w² = 2; at σ_w² = 9 the first that does not is depth 4.")
     none = what_to_notice(_frame({k: 0.5 for k in acc}), "sigma_w", "depth", "he_normal", "relu")
     assert none == "relu, he_normal: trains (mean test accuracy ≥ 0.9) at no point of this map, not even at depth 1."
     acc[(3.0, 1)] = 0.7
     assert what_to_notice(_frame(acc), "sigma_w", "depth", "he_normal", "relu").endswith(
-        "; at σ_w² = 9 not even at depth 1.")
+        "; at σ_w² = 9 the first that does not is depth 1.")
+    # no sigma_w trains at depth 1, but deeper points do (a small tanh map did this): never "at no point"
+    shallow_fails = {k: (0.8 if k[1] == 1 else 0.95) for k in acc}
+    assert what_to_notice(_frame(shallow_fails), "sigma_w", "depth", "he_normal", "tanh") == (
+        "tanh, he_normal: trains (mean test accuracy ≥ 0.9) at 6 of 9 points of this map, none of them at depth 1.")
