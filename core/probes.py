@@ -6,6 +6,8 @@ bins and at most MAX_UNITS units, never on the batch: memory stays bounded by
 """
 from __future__ import annotations
 
+import copy
+
 import functools
 import math
 from dataclasses import dataclass
@@ -470,6 +472,12 @@ class Prober:
         self.y = y[:PROBE_SIZE]
         self.act, self.task = act, task
         self.grid = None if grid is None else np.asarray(grid, dtype)
+
+    def without_grid(self) -> "Prober":
+        """The same probes without the decision boundary, for callers that do not read it."""
+        lean = copy.copy(self)
+        lean.grid = None
+        return lean
 
     def session(self, layout: network.Layout, init: np.ndarray) -> "ProbeSession":
         return ProbeSession(self, layout, init)

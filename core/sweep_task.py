@@ -5,7 +5,8 @@ string and returns its rows, one per (scheme entry, seed), which the sweep joins
 trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``run`` does, in this process
 with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
 well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and
-probes only epoch 0 and the last epoch, the two the measures read. Neither the grouping nor the probes change
+probes only epoch 0 and the last epoch, the two the measures read, without the decision-boundary grid, which
+no measure reads (a forward pass of every model over the whole grid at each record). Neither the grouping nor the probes change
 a model's numbers, so every number here is the one the dashboard shows for the grid point's link.
 
 The measures, per model:
@@ -66,7 +67,8 @@ def run_task(query: str, control: Control | None = None) -> pd.DataFrame:
     step = Evaluator.chunk(config.seeds, p.layout.sizes, max(len(p.data.X_train), len(p.data.X_test)))
     per_model = sum(p.layout.sizes[1:]) * PROBE_SIZE * len(KINDS)
     bounds = group_bounds(k, min(k, -(-k * per_model // GROUP_VALUES)))
-    out = TrainOutput.concat([train_group(p.init[a:b], p.layout, p.data, p.act, settings, p.prober, step, None)
+    prober = p.prober.without_grid()
+    out = TrainOutput.concat([train_group(p.init[a:b], p.layout, p.data, p.act, settings, prober, step, None)
                               for a, b in zip(bounds[:-1], bounds[1:])])
     models = config.models
     distinct = frames.distinct_units(out.records, models, p.layout.sizes[1:])

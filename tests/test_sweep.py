@@ -313,6 +313,19 @@ def test_each_row_is_the_dashboard_of_its_link(small):
             assert row["min_distinct_units"] == last[column].min()
 
 
+def test_a_task_does_not_compute_the_decision_boundary_no_measure_reads(monkeypatch):
+    from core import probes
+    from core.sweep_task import run_task
+    calls = []
+    real = probes.ProbeSession._grid_boundary
+    monkeypatch.setattr(probes.ProbeSession, "_grid_boundary", lambda self, flat: calls.append(1) or real(self, flat))
+    config = replace(SMALL, depth=2)
+    assert run(config).frames["boundaries"] is not None and calls  # the link's run draws it (2-D data)
+    calls.clear()
+    rows = run_task(config.to_query())
+    assert len(rows) == len(config.models) and not calls
+
+
 def test_zero_weights_have_one_distinct_unit_and_no_signal_slope():
     s = SweepConfig(ExperimentConfig(schemes=("zeros", "he_normal"), seeds=1, epochs=2, n_samples=100, width=(5,)),
                     (("lr", "0.1"), ("depth", "2")))
