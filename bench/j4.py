@@ -16,8 +16,8 @@ bench/run.py does for J1). A PyTorch model's time depends on its activation and 
 Each measured job runs in its own subprocess; its peak memory is the largest sum of the resident memory of
 that process and all its children (loky's or Dask's worker processes), sampled every 50 ms. Growth: sweeps
 of 1, 2, 4, 8 and 16 equal tasks (12 sigma_w x as many learning rates, depth 10) on loky; the exponent of time
-against tasks over the last three points. loky and Dask run in turns, ``--repeats`` times, and the medians are
-compared; then Dask once without each of the sweep's Dask settings (core.sweep.CLUSTER_CONFIG).
+against tasks over the last three points. loky, Dask and PyTorch run in turns, ``--repeats`` times, and the
+medians are compared; then Dask once without each of the sweep's Dask settings (core.sweep.CLUSTER_CONFIG).
 """
 from __future__ import annotations
 
@@ -231,7 +231,8 @@ def main(argv=None) -> int:
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     ap.add_argument("--torch-sample", type=int, default=36,
                     help="PyTorch models timed per (activation, depth), of 36; the sum is scaled by 36 / this")
-    ap.add_argument("--repeats", type=int, default=3, help="loky and Dask sweeps timed in turns, this many times")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="loky and Dask sweeps and the PyTorch models timed in turns, this many times")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -255,12 +256,16 @@ def main(argv=None) -> int:
         rows.append((what, r, note))
         print(f"  {what:<62} {r['seconds']:8.2f} s  {r['peak_mb']:6.0f} MB  {note}", flush=True)
 
-    # loky and Dask in turns, --repeats times, the median of each: this machine's speed drifts by a tenth or
-    # more from one minute to the next, more than the difference being measured
-    lokys, dasks = [], []
+    one = {t: work("torch", t, 1)["seconds"] for t in (0, 1)}
+    threads = 0 if one[0] <= one[1] else 1
+    # loky, Dask and PyTorch in turns, --repeats times, the median of each: this machine's speed drifts by a
+    # tenth or more from one minute to the next, more than the differences being measured
+    lokys, dasks, torches = [], [], []
     for _ in range(args.repeats):
         lokys.append(work("loky_warm"))
         dasks.append(work("dask_warm"))
+        torches.append(work("torch", threads, args.torch_sample))
+        torches[-1]["seconds"] = torches[-1]["scaled_seconds"]
     loky, dask = median_run(lokys), median_run(dasks)
     ratios = sorted(d["seconds"] / k["seconds"] for k, d in zip(lokys, dasks))
     show(f"initlab, loky, {loky['workers']} processes (started before)", loky,
@@ -283,13 +288,13 @@ def main(argv=None) -> int:
         show(f"initlab, Dask LocalCluster (started before), Dask's default for `{key}`", r,
              f"one run: {r['seconds'] / dask['seconds']:.2f}x the time and "
              f"{r['cpu'] / statistics.median(d['cpu'] for d in dasks):.2f}x the CPU of the runs with the setting")
-    one = {t: work("torch", t, 1)["seconds"] for t in (0, 1)}
-    threads = 0 if one[0] <= one[1] else 1
-    tr = work("torch", threads, args.torch_sample)
-    tr["seconds"] = tr["scaled_seconds"]
+    tr = median_run(torches)
     sampled = "" if args.torch_sample == 36 else f", scaled from {tr['models']} of the 576 models"
+    speedups = sorted(t["seconds"] / k["seconds"] for k, t in zip(lokys, torches))
     show(f"PyTorch {tr['torch']}, one model after another ({tr['threads']} threads){sampled}", tr,
-         f"initlab (loky) {tr['seconds'] / loky['seconds']:.1f}x faster")
+         f"median of {args.repeats}, in turns with loky and Dask: {listed(torches)}; initlab (loky) "
+         f"{tr['seconds'] / loky['seconds']:.1f}x faster on the medians (the turns' own ratios: "
+         f"{', '.join(f'{r:.1f}' for r in speedups)})")
     g = work("growth")
     e_all, e_tail = exponent(g["tasks"], g["seconds"]), exponent(g["tasks"], g["seconds"], tail=3)
     print(f"  growth: tasks {g['tasks']}: " + ", ".join(f"{t:.2f}s" for t in g["seconds"])
