@@ -150,7 +150,7 @@ DATASETS: dict[str, DatasetSpec] = {
                     uses_features=True, uses_classes=True),
         DatasetSpec("regression", _regression, "regression",
                     N_("1 feature: a noisy sine; n features: a noisy linear map"), uses_features=True),
-        DatasetSpec("digits", _real("load_digits"), "classification", N_("8x8 handwritten digits (1,797, 64 features)"),
+        DatasetSpec("digits", _real("load_digits"), "classification", N_("8x8 handwritten digits (1797 samples, 64 features)"),
                     uses_noise=False, shape=(1797, 64, 10)),
         DatasetSpec("iris", _real("load_iris"), "classification", N_("Fisher's iris (150, 4 features, 3 classes)"),
                     uses_noise=False, shape=(150, 4, 3)),
