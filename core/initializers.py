@@ -14,7 +14,7 @@ A scheme entry is one sampler function and one line in INITIALIZERS. The
 sampler gets a NumPy Generator, the fan-in and fan-out, the gain and the
 scheme's own parameters, and returns float64 weights (the trainer casts).
 Descriptions are marked for translation (show them with ``_()``); formulas are
-LaTeX and stay as they are.
+LaTeX, whose few words (in ``\\text{...}``) ``formula_in_language`` translates.
 
 Biases start as the run's bias scheme says (``BIASES``: zeros, the default, a
 constant, or a Gaussian), except for schemes that bring their own bias
@@ -23,6 +23,7 @@ constant, or a Gaussian), except for schemes that bring their own bias
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -248,7 +249,7 @@ INITIALIZERS: dict[str, Initializer] = {
                        "too large explodes"),
                     (Param("std", 1.0, 0.0, 100.0, lo_open=True, help="sigma"),)),
         Initializer("truncated_normal", _truncated_normal,
-                    r"W_{ij} \sim \mathcal{N}(\mu, \sigma^2)\ \text{cut to}\ [a, b],"
+                    r"W_{ij} \sim \mathcal{N}(\mu, \sigma^2)\quad \text{cut to}\ [a, b],"
                     r"\quad \operatorname{std}(W) < \sigma",
                     N_("Gaussian cut to an absolute interval [a, b] (PyTorch's trunc_normal_): sigma is the std "
                        "before the cut, so the weights' std is smaller, 0.88 sigma when cut at ±2 sigma (the "
@@ -256,7 +257,7 @@ INITIALIZERS: dict[str, Initializer] = {
                     (Param("mean", 0.0, -10.0, 10.0), Param("std", 1.0, 0.0, 100.0, lo_open=True),
                      Param("a", -2.0, -100.0, 100.0), Param("b", 2.0, -100.0, 100.0))),
         Initializer("xavier_uniform", _xavier_uniform,
-                    r"W_{ij} \sim \mathcal{U}\!\left(-g\sqrt{\tfrac{6}{n_{in}+n_{out}}},\ g\sqrt{\tfrac{6}{n_{in}+n_{out}}}\right)",
+                    r"W_{ij} \sim \mathcal{U}(-a, a),\quad a = g\sqrt{\tfrac{6}{n_{in}+n_{out}}}",
                     N_("Glorot & Bengio (2010): Var(W) = 2/(n_in + n_out), a compromise between the forward "
                        "condition n_in Var(W) = 1 and the backward condition n_out Var(W) = 1. It does not keep "
                        "the variance with tanh: the activations' std still falls slowly, by a factor 0.93 to "
@@ -267,7 +268,7 @@ INITIALIZERS: dict[str, Initializer] = {
                     N_("Glorot & Bengio (2010), Gaussian form of the same compromise between the forward and "
                        "backward conditions: Var(W) = 2/(n_in + n_out)"), (GAIN,)),
         Initializer("he_uniform", _he_uniform,
-                    r"W_{ij} \sim \mathcal{U}\!\left(-g\sqrt{\tfrac{3}{n}},\ g\sqrt{\tfrac{3}{n}}\right),"
+                    r"W_{ij} \sim \mathcal{U}(-a, a),\quad a = g\sqrt{\tfrac{3}{n}},"
                     r"\quad n = n_{in}\ \text{or}\ n_{out}\ \text{(mode)}",
                     N_("He et al. (2015), uniform form: Var(W) = g²/n_in keeps the second moment of the forward "
                        "signal (their eq. 10); mode=fan_out, g²/n_out, keeps that of the back-propagated "
@@ -300,14 +301,14 @@ INITIALIZERS: dict[str, Initializer] = {
                        "exactly zero gradient and never move; a narrower layer drops inputs"),
                     (GAIN,), random=False),
         Initializer("sparse", _sparse,
-                    r"W_{ij} \sim \mathcal{N}(0, \sigma^2),\ \lceil s\,n_{in} \rceil\ \text{zeros per unit}",
+                    r"W_{ij} \sim \mathcal{N}(0, \sigma^2),\quad \lceil s\,n_{in} \rceil\ \text{zeros per unit}",
                     N_("Gaussian with a share s of each unit's incoming weights set to 0 (PyTorch's sparse_ on "
                        "this (in, out) layout; on its own (out, in) layout PyTorch zeroes a share of each input's "
                        "outgoing weights). Not Martens' sparse init: that is sparse_martens"),
                     (Param("sparsity", 0.1, 0.0, 1.0), Param("std", 0.01, 0.0, 100.0, lo_open=True))),
         Initializer("sparse_martens", _sparse_martens,
-                    r"W_{ij} \sim \mathcal{N}(0, s^2)\ \text{for}\ k\ \text{random inputs}\ i\ \text{of each unit}"
-                    r"\ j,\ \text{else}\ 0",
+                    r"W_{ij} \sim \mathcal{N}(0, s^2)\quad \text{for}\ k\ \text{random inputs}\ i"
+                    r"\quad \text{of each unit}\ j,\ \text{else}\ 0",
                     N_("Martens (2010), section 5: each unit gets exactly k non-zero incoming weights (15 in the "
                        "paper) from N(0, s²) (s = 1 in the paper), the others 0; all of them when n_in ≤ k. "
                        "Martens also starts the biases at 0 (bias=zeros)"),
@@ -324,8 +325,8 @@ INITIALIZERS: dict[str, Initializer] = {
                     N_("the 'standard' init Glorot & Bengio criticise: variance 1/(3 n_in), so each tanh layer "
                        "passes on at most a third of the variance")),
         Initializer("lsuv", _orthogonal,
-                    r"W_l \leftarrow W_l \big/ \sqrt{\mathrm{Var}(h_{l-1} W_l + b_l)}\ \text{until}\ "
-                    r"|\mathrm{Var} - 1| < \mathrm{tol};\quad h_0 = X_{\text{batch}},\ h_l = f(h_{l-1} W_l + b_l)",
+                    r"W_l \leftarrow W_l \big/ \sqrt{\mathrm{Var}(h_{l-1} W_l + b_l)}\quad \text{until}\ "
+                    r"|\mathrm{Var} - 1| < \mathrm{tol};\quad h_0 = X_{\text{batch}},\quad h_l = f(h_{l-1} W_l + b_l)",
                     N_("LSUV (Mishkin & Matas 2016): orthogonal, then each layer in turn divided by the std of "
                        "its output on a batch of training samples (the first 512), fed through the layers "
                        "already scaled, until that variance is within tol of 1 or max_iter rescalings"),
@@ -405,6 +406,22 @@ def bias_formula(name: str, **params) -> str:
     if name == "normal":
         return rf"b_j \sim \mathcal{{N}}(0,\ {p['std']:g}^2)"
     return BIASES[name].formula
+
+
+# The words the formulas hold in \text{...}, marked for the message catalogs (a test checks that every formula's
+# words are here).
+FORMULA_WORDS = (N_("or"), N_("(mode)"), N_("cut to"), N_("zeros per unit"), N_("for"), N_("random inputs"),
+                 N_("of each unit"), N_("else"), N_("until"), N_("batch"))
+_TEXT = re.compile(r"\\text\{([^{}]*)\}")
+
+
+def formula_words(formula: str) -> list[str]:
+    return _TEXT.findall(formula)
+
+
+def formula_in_language(formula: str) -> str:
+    r"""``formula`` with the words of its ``\text{...}`` groups in the visitor's language."""
+    return _TEXT.sub(lambda m: r"\text{" + _(m.group(1)) + "}", formula)
 
 
 def get(name: str) -> Initializer:

@@ -28,7 +28,7 @@ with st.expander(_("The schemes compared"), expanded=True):
         init = initializers.INITIALIZERS[name]
         with cols[i % len(cols)]:
             st.markdown(scheme_badge(i, label), unsafe_allow_html=True)
-            st.latex(stacked(init.formula))
+            st.latex(stacked(initializers.formula_in_language(init.formula)))
             resolved = initializers.resolve_params(name, ctx.config.activation, **params)
             extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in resolved.items())
             st.caption(_(init.description) + (f" ({extra})" if extra else ""))
@@ -36,7 +36,7 @@ with st.expander(_("The schemes compared"), expanded=True):
     bias = initializers.BIASES[bias_name]
     own = [label for label in ctx.schemes if initializers.INITIALIZERS[parse_scheme(label)[0]].bias is not None]
     st.markdown(_("**Biases** (link key `bias`):"))
-    st.latex(initializers.bias_formula(bias_name, **bias_params))
+    st.latex(initializers.formula_in_language(initializers.bias_formula(bias_name, **bias_params)))
     st.caption(_(bias.description) + (" " + _("Except {schemes}, which draw their own biases.").format(
         schemes=", ".join(literal(s) for s in own)) if own else ""))
 

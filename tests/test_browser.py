@@ -31,7 +31,6 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app.registry import PAGES as PAGE_SPECS
-from app.views import widget_key
 from bench import serve
 from bench.gallery import layout, settle, shoot
 from core import ExperimentConfig, run
@@ -366,6 +365,34 @@ def test_every_page_fits_the_window(server, browser, first_session, size):
             page.close()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_schemes_formula_fits_its_column(server, browser, first_session, lang):
+    """The overview with every scheme (as many at once as a link may hold), in both languages, at a laptop's
+    and a phone's width: no formula runs past its column (KaTeX clips it there), French words included."""
+    from urllib.parse import urlencode
+
+    from core.config import MAX_SCHEMES
+    from core.initializers import INITIALIZERS
+    names = list(INITIALIZERS)
+    for width, height in ((1280, 900), (390, 844)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        try:
+            for start in range(0, len(names), MAX_SCHEMES):
+                batch = names[start:start + MAX_SCHEMES]
+                page = context.new_page()
+                q = urlencode([("lang", lang), ("seeds", 1), ("epochs", 1), ("n_samples", 100)]
+                              + [("schemes", n) for n in batch])
+                page.goto(f"{server['base']}/?{q}")
+                wait_ready(page, "Overview" if lang == "en" else "Vue d'ensemble", timeout=LOAD_TIMEOUT)
+                got = layout(page)
+                assert len(got["formulas"]) >= len(batch), (width, batch)
+                for formula in got["formulas"]:
+                    assert formula["width"] < formula["host"] - 0.5, f"{lang} at {width} px: clipped: {formula}"
+                page.close()
+        finally:
+            context.close()
 
 
 def test_a_fifty_layer_network_is_one_picture(server, browser, first_session):

@@ -406,3 +406,18 @@ def test_clauses_follow_the_language_and_no_code_joins_them_by_hand():
     by_hand = [f"{p.relative_to(ROOT)}:{n}" for d in ("core", "app", "pages") for p in (ROOT / d).rglob("*.py")
                for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"""["']; ["']\s*\.join""", line)]
     assert by_hand == []
+
+
+def test_the_formulas_words_are_marked_and_in_french_the_maths_unchanged(speak):
+    from core import initializers
+    formulas = ([i.formula for i in initializers.INITIALIZERS.values()]
+                + [b.formula for b in initializers.BIASES.values()])
+    words = {w for f in formulas for w in initializers.formula_words(f)}
+    assert words and words <= set(initializers.FORMULA_WORDS)  # each one in the catalogs
+    speak("fr")
+    no_words = re.compile(r"\\text\{[^{}]*\}")
+    for f in formulas:
+        french = initializers.formula_in_language(f)
+        assert words.isdisjoint(initializers.formula_words(french)), french  # no English word left
+        assert no_words.sub("", french) == no_words.sub("", f)  # and the same maths
+    assert r"n_{in}\ \text{ou}\ n_{out}" in initializers.formula_in_language(initializers.INITIALIZERS["he_normal"].formula)
