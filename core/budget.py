@@ -207,7 +207,8 @@ def sizes(config) -> tuple[int, ...]:
     return (n_in, *config.widths, n_out)
 
 
-def shape(config) -> Shape:
+def shape(config, grid: bool = True) -> Shape:
+    """The run's dimensions. ``grid=False``: probes without the decision-boundary grid (a sweep's tasks)."""
     spec = datasets.get(config.dataset)
     n, n_in, n_out = spec.dims(config.n_samples, config.features, config.classes)
     s = (n_in, *config.widths, n_out)
@@ -221,7 +222,7 @@ def shape(config) -> Shape:
     cores = REFERENCE_CORES if groups > 1 or step_mflop >= BLAS_THREADS_MIN_MFLOP else 1
     return Shape(k, s, n_train, n_test, batch, steps, min(config.epochs, MAX_CURVE_POINTS) + 1,
                  min(config.record_epochs, config.epochs + 1), 4 if config.dtype == "float32" else 8, groups,
-                 cores, n_in == 2 and spec.task == "classification")
+                 cores, grid and n_in == 2 and spec.task == "classification")
 
 
 def frame_rows(sh: Shape) -> int:
@@ -358,8 +359,8 @@ def memory_bytes(terms: dict[str, float], coef: Mapping[str, float] = MEMORY) ->
     return sum(coef[name] * v for name, v in terms.items())
 
 
-def estimate(config) -> Estimate:
-    sh = shape(config)
+def estimate(config, grid: bool = True) -> Estimate:
+    sh = shape(config, grid)
     t = time_terms(config, sh)
     m = memory_terms(config, sh)
     chunk_rows = max(1, min(max(sh.n_train, sh.n_test), EVAL_CHUNK // max(1, sh.k * max(sh.sizes))))

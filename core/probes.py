@@ -7,7 +7,6 @@ bins and at most MAX_UNITS units, never on the batch: memory stays bounded by
 from __future__ import annotations
 
 import copy
-
 import functools
 import math
 from dataclasses import dataclass

@@ -186,6 +186,16 @@ class Task:
         return self.config.to_query()
 
 
+def task_config(task: Task) -> ExperimentConfig:
+    """The configuration as a task trains it: probed at epoch 0 and the last epoch only (core.sweep_task)."""
+    return replace(task.config, record_epochs=2)
+
+
+def task_estimate(task: Task) -> budget.Estimate:
+    """core.budget's estimate of a task as core.sweep_task trains it: two records, no decision-boundary grid."""
+    return budget.estimate(task_config(task), grid=False)
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     """A base configuration and two axes: ``axes`` is ((x name, values), (y name, values)), or a dict of
@@ -354,25 +364,26 @@ class SweepConfig:
     def todo(self, done=()) -> list[Task]:
         """The tasks not in ``done`` (run ids), the costliest first: the last tasks to start are short ones,
         so parallel processes finish together."""
-        cost = {t.run_id: budget.estimate(replace(t.config, record_epochs=2)).layer_steps for t in self.tasks}
+        cost = {t.run_id: task_estimate(t).layer_steps for t in self.tasks}
         return sorted((t for t in self.tasks if t.run_id not in done), key=lambda t: -cost[t.run_id])
 
     def processes(self, todo: list[Task] | None = None) -> int:
         """How many processes run_sweep's loky backend trains ``todo`` (default: every task) on by default: one
         per CPU, or this process alone for a sweep too small to pay for starting others."""
         todo = self.todo() if todo is None else todo
-        steps = sum(budget.estimate(replace(t.config, record_epochs=2)).layer_steps for t in todo)
+        steps = sum(task_estimate(t).layer_steps for t in todo)
         return 1 if steps < IN_PROCESS_MAX_LAYER_STEPS else max(1, min(cpu_count(), len(todo)))
 
     def wall_seconds(self) -> float:
         """run_sweep's time by default, estimated: each task on one core (run_task trains its stack in one
         group), the tasks shared by ``processes()``."""
-        one_core = sum(budget.seconds(budget.time_terms(replace(t.config, record_epochs=2)), 1) for t in self.tasks)
+        one_core = sum(budget.seconds(budget.time_terms(task_config(t), budget.shape(task_config(t), grid=False)), 1)
+                       for t in self.tasks)
         return one_core / self.processes()
 
     def estimate(self) -> "SweepEstimate":
         """core.budget's estimates of the tasks (as trained: epoch 0 and the last probed), summed."""
-        parts = [budget.estimate(replace(t.config, record_epochs=2)) for t in self.tasks]
+        parts = [task_estimate(t) for t in self.tasks]
         return SweepEstimate(len(self.tasks), self.models, sum(e.seconds for e in parts),
                              max(e.memory_mb for e in parts), sum(e.layer_steps for e in parts))
 

@@ -6,8 +6,9 @@ trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``r
 with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
 well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and
 probes only epoch 0 and the last epoch, the two the measures read, without the decision-boundary grid, which
-no measure reads (a forward pass of every model over the whole grid at each record). Neither the grouping nor the probes change
-a model's numbers, so every number here is the one the dashboard shows for the grid point's link.
+no measure reads (a forward pass of every model over the whole grid at each record). Neither the grouping nor
+the probes change a model's numbers, so every number here is the one the dashboard shows for the grid point's
+link.
 
 The measures, per model:
 

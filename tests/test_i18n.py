@@ -417,7 +417,9 @@ def test_the_formulas_words_are_marked_and_in_french_the_maths_unchanged(speak):
     speak("fr")
     no_words = re.compile(r"\\text\{[^{}]*\}")
     for f in formulas:
+        assert f.count(r"\text") == len(initializers.formula_words(f)), f  # every word group is one it reads
         french = initializers.formula_in_language(f)
         assert words.isdisjoint(initializers.formula_words(french)), french  # no English word left
         assert no_words.sub("", french) == no_words.sub("", f)  # and the same maths
-    assert r"n_{in}\ \text{ou}\ n_{out}" in initializers.formula_in_language(initializers.INITIALIZERS["he_normal"].formula)
+    he = initializers.formula_in_language(initializers.INITIALIZERS["he_normal"].formula)
+    assert r"n_{in}\ \text{ou}\ n_{out}" in he

@@ -324,6 +324,11 @@ def test_a_task_does_not_compute_the_decision_boundary_no_measure_reads(monkeypa
     calls.clear()
     rows = run_task(config.to_query())
     assert len(rows) == len(config.models) and not calls
+    # nor does the sweep's estimate of the task count it
+    from core import budget
+    from core.sweep import Task, task_estimate
+    task, link = task_estimate(Task(config)), budget.estimate(replace(config, record_epochs=2))
+    assert task.frame_rows < link.frame_rows and task.seconds < link.seconds
 
 
 def test_zero_weights_have_one_distinct_unit_and_no_signal_slope():
