@@ -194,7 +194,9 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
         acc = df.groupby([x, y])["final_test_accuracy"].mean()
         trained = int((acc >= threshold).sum())
         if trained == 0:
-            return _("{head} at no point of this map, not even at {y}.").format(head=head, y=_fmt(y, ys[0]))
+            # a sentence of its own, not built on ``head``: in French the negation reaches the verb
+            return _("{activation}, {scheme}: trains (mean test accuracy ≥ {t:g}) at no point of this map, not "
+                     "even at {y}.").format(activation=activation, scheme=scheme, t=threshold, y=_fmt(y, ys[0]))
         return _("{head} at {k} of {n} points of this map, none of them at {y}.").format(
             head=head, k=trained, n=len(acc), y=_fmt(y, ys[0]))
     top = max(reached, key=ys.index)

@@ -469,6 +469,13 @@ def test_what_to_notice_names_the_deepest_and_shallowest_trainable_points():
                         "σ_w² = 2; at σ_w² = 9 the first that does not is depth 4.")
     none = what_to_notice(_frame({k: 0.5 for k in acc}), "sigma_w", "depth", "he_normal", "relu")
     assert none == "relu, he_normal: trains (mean test accuracy ≥ 0.9) at no point of this map, not even at depth 1."
+    from core import i18n
+    try:  # its own sentence in French too, where the negation reaches the verb ("ne s'entraîne … en aucun point")
+        i18n.set_language("fr")
+        french = what_to_notice(_frame({k: 0.5 for k in acc}), "sigma_w", "depth", "he_normal", "relu")
+    finally:
+        i18n.set_language(i18n.DEFAULT)
+    assert french.startswith("relu, he_normal\u00a0: ne s'entraîne (") and "en aucun point de cette carte" in french
     acc[(3.0, 1)] = 0.7
     assert what_to_notice(_frame(acc), "sigma_w", "depth", "he_normal", "relu").endswith(
         "; at σ_w² = 9 the first that does not is depth 1.")
