@@ -89,24 +89,23 @@ def job_initlab(backend: str, warm: str, without: str = "") -> dict:
     a key of core.sweep.CLUSTER_CONFIG the Dask cluster runs without (Dask's default instead)."""
     from core.blas import cpu_count
     n = cpu_count()
+
+    def measured(**backend) -> dict:
+        cpu = cpu_seconds()
+        seconds, frames = time_sweeps(**backend)
+        return {"seconds": seconds, "cpu": cpu_seconds() - cpu, "workers": n,
+                "frames": [f.to_csv(index=False) for f in frames]}
+
     if backend == "loky":
         if warm == "warm":
             warm_up(workers=n)
-        cpu = cpu_seconds()
-        seconds, frames = time_sweeps(workers=n)
-        cpu = cpu_seconds() - cpu
-        return {"seconds": seconds, "cpu": cpu, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
+        return measured(workers=n)
     if warm == "cold":  # run_sweep starts its own LocalCluster, and closes it
-        seconds, frames = time_sweeps(backend="dask", workers=n)
-        return {"seconds": seconds, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
-
+        return measured(backend="dask", workers=n)
     from core.sweep import CLUSTER_CONFIG, local_cluster
     with local_cluster(n, {k: v for k, v in CLUSTER_CONFIG.items() if k != without}) as cluster:
         warm_up(backend="dask", scheduler=cluster.scheduler_address)
-        cpu = cpu_seconds()
-        seconds, frames = time_sweeps(backend="dask", scheduler=cluster.scheduler_address)
-        cpu = cpu_seconds() - cpu
-    return {"seconds": seconds, "cpu": cpu, "workers": n, "frames": [f.to_csv(index=False) for f in frames]}
+        return measured(backend="dask", scheduler=cluster.scheduler_address)
 
 
 def job_growth() -> dict:

@@ -377,8 +377,8 @@ class SweepConfig:
     def wall_seconds(self) -> float:
         """run_sweep's time by default, estimated: each task on one core (run_task trains its stack in one
         group), the tasks shared by ``processes()``."""
-        one_core = sum(budget.seconds(budget.time_terms(task_config(t), budget.shape(task_config(t), grid=False)), 1)
-                       for t in self.tasks)
+        configs = [task_config(t) for t in self.tasks]
+        one_core = sum(budget.seconds(budget.time_terms(c, budget.shape(c, grid=False)), 1) for c in configs)
         return one_core / self.processes()
 
     def estimate(self) -> "SweepEstimate":
