@@ -141,6 +141,11 @@ def limits_from_env(environ: Mapping[str, str] = os.environ, base: Limits = PUBL
                         if ENV_PREFIX + f.name.upper() in environ}, base)
 
 
+def limit_note(value, fmt: str) -> str:
+    """" (limit 35 s)" after an estimate, in the visitor's language; "" where there is no limit."""
+    return "" if value is None else _(" (limit {value})").format(value=fmt.format(value))
+
+
 @dataclass(frozen=True)
 class Estimate:
     models: int
@@ -157,15 +162,13 @@ class Estimate:
 
     def describe(self, limits: Limits = PUBLIC) -> str:
         """The estimate and the limits, in the current language (core.i18n: the visitor's on a page)."""
-        def lim(value, fmt):
-            return "" if value is None else _(" (limit {value})").format(value=fmt.format(value))
         return _("{models} models x {params} parameters, {samples} training samples: about {seconds} s on this "
                  "server{seconds_limit} and {memory} MB of memory{memory_limit}, {rows} result rows{rows_limit}; "
                  "{gflop} GFLOP in {steps} layer-steps").format(
             models=self.models, params=f"{self.params_per_model:,}", samples=f"{self.n_train:,}",
-            seconds=f"{self.seconds:,.0f}", seconds_limit=lim(limits.seconds, "{:,.0f} s"),
-            memory=f"{self.memory_mb:,.0f}", memory_limit=lim(limits.memory_mb, "{:,.0f} MB"),
-            rows=f"{self.frame_rows:,}", rows_limit=lim(limits.frame_rows, "{:,}"), gflop=f"{self.gflop:,.1f}",
+            seconds=f"{self.seconds:,.0f}", seconds_limit=limit_note(limits.seconds, "{:,.0f} s"),
+            memory=f"{self.memory_mb:,.0f}", memory_limit=limit_note(limits.memory_mb, "{:,.0f} " + _("MB")),
+            rows=f"{self.frame_rows:,}", rows_limit=limit_note(limits.frame_rows, "{:,}"), gflop=f"{self.gflop:,.1f}",
             steps=f"{self.layer_steps:,}")
 
 

@@ -437,13 +437,11 @@ class SweepEstimate:
 
     def describe(self, limits: budget.Limits | None = None) -> str:
         limits = budget.limits_from_env() if limits is None else limits
-        def lim(value, unit):
-            return "" if value is None else _(" (limit {value})").format(value=f"{value:,.0f} {unit}")
         return _("{tasks} tasks, {models} trainings: about {seconds} s on this server{seconds_limit} and {memory} MB "
                  "for the largest task{memory_limit}").format(
             tasks=self.tasks, models=f"{self.models:,}", seconds=f"{self.seconds:,.0f}",
-            seconds_limit=lim(limits.seconds, "s"), memory=f"{self.memory_mb:,.0f}",
-            memory_limit=lim(limits.memory_mb, "MB"))
+            seconds_limit=budget.limit_note(limits.seconds, "{:,.0f} s"), memory=f"{self.memory_mb:,.0f}",
+            memory_limit=budget.limit_note(limits.memory_mb, "{:,.0f} " + _("MB")))
 
 
 # ------------------------------------------------------------------------------------------------ running

@@ -8,7 +8,7 @@ from app.navigation import ensure_navigation, page_url
 from app.results import TrainingStopped
 from app.sweeps import sweep_csv, sweep_results
 from app.text import literal
-from app.widgets import show_chart
+from app.widgets import show_chart, what_to_notice
 from core import activations, export, initializers, meanfield, sweep_charts
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
 from core.i18n import _
@@ -125,7 +125,7 @@ for scheme in sweep.schemes:
     show_map(scheme)
     sentence = sweep_charts.what_to_notice(frame, sweep.x.name, sweep.y.name, scheme, sweep.base.activation)
     if sentence:
-        st.markdown(f"**{_('What to notice')}:** {literal(sentence)}")
+        what_to_notice([sentence])
 
 st.caption(_("Signal growth: at epoch 0, the slope of ln E[z²] of the pre-activations over the layers, the log "
              "of the factor by which the signal's second moment grows per layer (0 keeps it). For ReLU, "

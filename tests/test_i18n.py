@@ -303,6 +303,7 @@ def test_the_work_limit_is_explained_in_french():
     e = budget.estimate(ExperimentConfig.from_query(query.replace("lang=fr&", "")))
     assert "cette configuration est trop grande pour ce serveur" in errors, errors
     assert f"environ {e.seconds:,.0f} s sur ce serveur (limite 35 s)" in errors, errors
+    assert "Mo de mémoire (limite 650 Mo)" in errors and "MB" not in errors, errors
     assert "too large" not in errors and "about" not in errors
 
 
@@ -362,6 +363,7 @@ def test_sweep_settings_and_notes_are_explained_in_french(speak):
     assert "axe depth\u00a0: reçu '0'\u00a0; accepté\u00a0: un nombre entier dans [1, 50]" in warnings, warnings
     assert "got" not in warnings and "using the defaults" not in warnings, warnings
     assert "schémas sans sigma_w écartés du balayage\u00a0: zeros" in captions, captions
+    assert "(limite 650 Mo)" in captions and "MB" not in captions, captions  # the sweep's estimate
     assert "left out" not in captions
     speak("en")
     english = goto(app(query), "scale_depth")

@@ -457,6 +457,12 @@ def _frame(acc: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def test_the_sentences_name_an_axis_value_in_words_or_by_its_symbol():
+    from core.sweep_charts import _fmt
+    assert [_fmt("sigma_w", 2 ** 0.5), _fmt("depth", 4), _fmt("lr", 0.1), _fmt("k", 15)] == [
+        "σ_w² = 2", "depth 4", "learning rate 0.1", "k = 15"]
+
+
 def test_what_to_notice_names_the_deepest_and_shallowest_trainable_points():
     sq2 = math.sqrt(2)
     acc = {(1.0, 1): 0.95, (1.0, 4): 0.92, (1.0, 20): 0.6, (sq2, 1): 0.97, (sq2, 4): 0.96, (sq2, 20): 0.93,
@@ -476,6 +482,7 @@ def test_what_to_notice_names_the_deepest_and_shallowest_trainable_points():
     finally:
         i18n.set_language(i18n.DEFAULT)
     assert french.startswith("relu, he_normal\u00a0: ne s'entraîne (") and "en aucun point de cette carte" in french
+    assert french.endswith("pas même à profondeur 1.")  # the axis in words of the page's language
     acc[(3.0, 1)] = 0.7
     assert what_to_notice(_frame(acc), "sigma_w", "depth", "he_normal", "relu").endswith(
         "; at σ_w² = 9 the first that does not is depth 1.")
