@@ -24,6 +24,8 @@ from core.i18n import _  # noqa: E402
 # fonts.gstatic.com (seen in Chromium's request log).
 ICON = str(Path(__file__).resolve().parent / "app" / "icon.png")
 
+server.freeze_long_lived()
+
 use_visitor_language()
 st.set_page_config(page_title=_("initlab: weight initialization, side by side"), page_icon=ICON,
                    layout="wide")

@@ -8,6 +8,7 @@ the first visitor's default page finds its run under way or done.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import traceback
@@ -60,6 +61,22 @@ def start() -> None:
         threading.Thread(target=_warm_workers, name="initlab-workers", daemon=True).start()
     if real_server():
         threading.Thread(target=_train_default, name="initlab-default-run", daemon=True).start()
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_long_lived() -> None:
+    """Once per server, after dashboard.py's imports: move every object alive now (modules, classes, the
+    libraries' tables) out of the garbage collector's reach.
+
+    Streamlit ends every script run with a full collection (``runner.postScriptGC``, on by default), and a
+    full collection walks every tracked object, most of them these imports' (bench/RESULTS.md has the
+    measured pause). It holds the GIL, so it stalled every session's next run, a page switch included.
+    Frozen objects are never scanned (``gc.freeze``); the collection after each run then walks only what the
+    runs made. Collected first, so no garbage is frozen. Only on a real server: under AppTest it would freeze
+    the test process's objects for the rest of the tests."""
+    if real_server():
+        gc.collect()
+        gc.freeze()
 
 
 def real_server() -> bool:
