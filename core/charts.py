@@ -642,14 +642,50 @@ def best_of_k_chart(frame: pd.DataFrame, schemes, value: str, value_title: str, 
 
 # ------------------------------------------------------- decision boundary
 def boundary_data(bnd: pd.DataFrame, epoch: int, seed: int) -> pd.DataFrame:
-    data = bnd[(bnd["epoch"] == epoch) & (bnd["seed"] == seed)].copy()
-    xs, ys = np.unique(data["x1"]), np.unique(data["x2"])
+    """The decision-boundary grid at one epoch and seed, as the rects a panel draws (``boundary_runs``)."""
+    data = bnd[(bnd["epoch"] == epoch) & (bnd["seed"] == seed)]
+    x1, x2 = data["x1"].to_numpy(), data["x2"].to_numpy()
+    xs, ys = np.unique(x1), np.unique(x2)
     dx = (xs[1] - xs[0]) if len(xs) > 1 else 1.0
     dy = (ys[1] - ys[0]) if len(ys) > 1 else 1.0
-    data["x1_hi"], data["x2_hi"] = data["x1"] + dx / 2, data["x2"] + dy / 2
-    data["x1"], data["x2"] = data["x1"] - dx / 2, data["x2"] - dy / 2
-    data["p_class_1"] = np.where(data["predicted"] == 1, data["probability"], 1 - data["probability"])
-    return data.drop(columns=["epoch", "seed"])
+    cells = pd.DataFrame({"scheme": data["scheme"].to_numpy(), "x1": x1 - dx / 2, "x1_hi": x1 + dx / 2,
+                          "x2": x2 - dy / 2, "x2_hi": x2 + dy / 2, "predicted": data["predicted"].to_numpy(),
+                          "probability": data["probability"].to_numpy()})
+    return boundary_runs(cells)
+
+
+SHADES = 255  # probabilities closer than 1/SHADES share a rect: a step of the colour scale no screen shows
+
+
+def boundary_runs(cells: pd.DataFrame) -> pd.DataFrame:
+    """Along each row of the grid, neighbouring cells that predict the same class with a probability that
+    rounds to the same 1/SHADES are drawn as one rect (coloured by their mean probability; the tooltip gives
+    their exact range, ``probability_range``).
+
+    Far from the boundary a trained model is sure of itself and most of a row is one rect: the default
+    run's final epoch draws about a third as many marks. The marks are what the browser pays for: every one
+    is encoded through Vega's expression interpreter (Streamlit's, safe under a strict CSP), and the page's
+    switch time grew with the number of cells (bench/RESULTS.md). The CSV keeps every cell."""
+    scheme = pd.factorize(cells["scheme"])[0]
+    row, x1 = cells["x2"].to_numpy(), cells["x1"].to_numpy()
+    order = np.lexsort((x1, row, scheme))  # scheme by scheme, row by row, left to right
+    scheme, row = scheme[order], row[order]
+    predicted, p = cells["predicted"].to_numpy()[order], cells["probability"].to_numpy()[order]
+    shade = np.round(p * SHADES)
+    same = np.zeros(len(p), bool)
+    same[1:] = ((scheme[1:] == scheme[:-1]) & (row[1:] == row[:-1]) & (predicted[1:] == predicted[:-1])
+                & (shade[1:] == shade[:-1]))
+    first = np.flatnonzero(~same)  # each rect's first cell
+    last = np.append(first[1:], len(p)) - 1
+    low, high = np.minimum.reduceat(p, first), np.maximum.reduceat(p, first)
+    mean = np.add.reduceat(p, first) / (last - first + 1)
+    pick = order[first]
+    return pd.DataFrame({
+        "scheme": cells["scheme"].to_numpy()[pick], "x1": x1[pick], "x1_hi": cells["x1_hi"].to_numpy()[order[last]],
+        "x2": row[first], "x2_hi": cells["x2_hi"].to_numpy()[pick], "predicted": predicted[first],
+        "probability": mean,
+        "probability_range": [f"{lo:.6g}" if lo == hi else f"{lo:.6g} – {hi:.6g}" for lo, hi in zip(low, high)],
+        "p_class_1": np.where(predicted[first] == 1, mean, 1 - mean)})
 
 
 def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index: int, n_classes: int) -> alt.LayerChart:
@@ -674,7 +710,7 @@ def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index
     heat = alt.Chart(cells[cells["scheme"] == scheme]).mark_rect().encode(
         x=x, x2=alt.X2("x1_hi:Q"), y=y, y2=alt.Y2("x2_hi:Q"), color=fill, opacity=opacity,
         tooltip=[scheme_tip(), tip("predicted:N", _("predicted class")),
-                 tip("probability:Q", _("probability of that class"), NUM)])
+                 tip("probability_range:N", _("probability of that class"))])
     dots = alt.Chart(pts).mark_circle(size=18, stroke="white", strokeWidth=0.6, opacity=1).encode(
         x=x, y=y, fill=alt.Fill("label:N", scale=point_scale, title=_("true class"),
                                 # two classes: one a row, else they run past a narrow panel's edge beside the

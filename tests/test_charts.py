@@ -288,3 +288,55 @@ def test_value_axis_is_shared_and_covers_every_filled_bin(results):
     assert len(axis.ticks) == len(axis.labels) <= 9 and "0" in axis.labels
     lin = density.value_axis(at, symlog_axis=False)
     assert lin.domain == (min(0.0, full["bin_left"].min()), max(0.0, full["bin_right"].max()))
+
+
+# ------------------------------------------------------------------ decision-boundary rects
+def _cell_in_rect(cells: pd.DataFrame, rects: pd.DataFrame) -> pd.DataFrame:
+    """Every grid cell with the rects of its scheme and row whose x range holds the cell's centre."""
+    both = cells.merge(rects.reset_index(), on=["scheme", "row"], suffixes=("", "_rect"))
+    centre = both["x1"]
+    return both[(both["x1_rect"] <= centre) & (centre <= both["x1_hi"])]
+
+
+def test_boundary_rects_cover_every_cell_once_with_its_class_and_probability():
+    config = ExperimentConfig(schemes=("zeros", "he_normal", "xavier_normal"), seeds=1, depth=2, width=16,
+                              epochs=30, record_epochs=3, n_samples=300)
+    bnd = run(config).frames["boundaries"]
+    for epoch in sorted(bnd["epoch"].unique()):
+        rects = charts.boundary_data(bnd, epoch, 0)
+        cells = bnd[(bnd["epoch"] == epoch) & (bnd["seed"] == 0)].rename(columns={"x2": "row_centre"})
+        step = np.diff(np.unique(cells["row_centre"]))[0]
+        rects = rects.assign(row=np.round((rects["x2"] + step / 2) / step).astype(int))
+        cells = cells.assign(row=np.round(cells["row_centre"] / step).astype(int))
+        hits = _cell_in_rect(cells, rects)
+        assert hits.groupby(["scheme", "row", "x1"]).size().eq(1).all() and len(hits) == len(cells)
+        assert (hits["predicted"] == hits["predicted_rect"]).all()
+        assert (hits["probability"] - hits["probability_rect"]).abs().max() <= 1 / charts.SHADES
+        # the tooltip's range holds every cell's exact probability
+        ends = hits["probability_range"].str.split(" – ")
+        low, high = ends.str[0].astype(float), ends.str[-1].astype(float)
+        assert ((low - 1e-6 <= hits["probability"]) & (hits["probability"] <= high + 1e-6)).all()
+        # the rects tile the plane: their areas add up to the grid's
+        dx = np.diff(np.unique(cells["x1"]))[0]
+        area = ((rects["x1_hi"] - rects["x1"]) * (rects["x2_hi"] - rects["x2"])).sum()
+        assert area == pytest.approx(len(cells) * dx * step)
+        if epoch == 0:  # zeros: every grid point gets the same prediction, one rect a row
+            assert (rects["scheme"] == "zeros").sum() == cells["row"].nunique()
+    # trained, most of the plane is far from the boundary: far fewer marks than cells
+    assert len(rects) < len(cells) / 2
+
+
+def test_boundary_rects_keep_cells_apart_when_their_probabilities_differ():
+    grid = [(x1, x2) for x2 in range(4) for x1 in range(5)]
+    cells = pd.DataFrame({"scheme": "s", "x1": [a - 0.5 for a, _ in grid], "x1_hi": [a + 0.5 for a, _ in grid],
+                          "x2": [b - 0.5 for _, b in grid], "x2_hi": [b + 0.5 for _, b in grid],
+                          "predicted": 1, "probability": [0.5 + 0.02 * i for i in range(len(grid))]})
+    rects = charts.boundary_runs(cells)
+    assert len(rects) == len(cells)
+    assert list(rects["probability_range"]) == [f"{p:.6g}" for p in cells["probability"]]
+    # the same probabilities in another class stay apart, and equal ones in a row merge
+    cells["predicted"] = [i % 2 for i in range(len(grid))]
+    cells["probability"] = 0.9
+    assert len(charts.boundary_runs(cells)) == len(cells)
+    cells["predicted"] = 1
+    assert len(charts.boundary_runs(cells)) == 4
