@@ -668,3 +668,17 @@ def test_restarts_page_refuses_more_work_than_its_bound():
     assert not at.exception
     assert any("CPU seconds" in e.value for e in at.error), [e.value for e in at.error]
     assert len(at.get("vega_lite_chart")) == 0
+
+
+def test_a_real_server_freezes_the_objects_its_imports_made_and_apptest_does_not():
+    """Streamlit's full collection after every script run must not walk the libraries' objects (see
+    app.server.freeze_long_lived); in a fresh process, as on a server's first run."""
+    code = ("import gc\nfrom app import server\n"
+            "server.freeze_long_lived()\nunder_apptest = gc.get_freeze_count()\n"
+            "server.freeze_long_lived.clear()\nserver.real_server = lambda: True\nserver.freeze_long_lived()\n"
+            "tracked = len(gc.get_objects())\nprint(under_apptest, gc.get_freeze_count(), tracked)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    under_apptest, frozen, tracked = map(int, out[-3:])
+    assert under_apptest == 0
+    assert frozen > 20_000 and tracked < frozen / 100  # what a full collection still walks
