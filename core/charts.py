@@ -521,9 +521,12 @@ def grad_over_training_panel(data: pd.DataFrame, scheme: str, index: int, column
 
 # --------------------------------------------------------- weight distances
 def unit_distance_panel(ud: pd.DataFrame, scheme: str, index: int, domain_max: float) -> alt.Chart:
-    """Distances between every pair of units of one layer, one scheme; the colour scale from 0 to the
-    largest distance of any scheme shown, so identical units (0) look the same everywhere."""
-    data = _cells(_cells(ud[ud["scheme"] == scheme][["scheme", "unit_i", "unit_j", "distance"]], "unit_i"), "unit_j")
+    """Distances between every pair of units of one layer, one scheme, each pair once: the lower triangle
+    with the diagonal (the matrix is symmetric, and every mark costs the browser: see ``boundary_runs``). The
+    colour scale runs from 0 to the largest distance of any scheme shown, so identical units (0) look the
+    same everywhere."""
+    one = ud[(ud["scheme"] == scheme) & (ud["unit_j"] <= ud["unit_i"])]
+    data = _cells(_cells(one[["scheme", "unit_i", "unit_j", "distance"]], "unit_i"), "unit_j")
     n = int(ud["unit_i"].max()) if len(ud) else 1
     scale = alt.Scale(domain=[0.5, n + 0.5], nice=False, zero=False)
     return _size(alt.Chart(data).mark_rect().encode(

@@ -17,8 +17,8 @@ st.title(_("Weight distances"))
 view = PageView("weights", ("epoch", "layer", "seed", "relative"))
 opening = st.container()
 st.caption(_("Each unit is its column of incoming weights plus its bias. The heatmap shows the distance between "
-             "every pair of units of one layer (the first {units} units of wider layers). Identical units — "
-             "broken symmetry never happened — show as one flat block of zeros.").format(units=MAX_UNITS))
+             "every pair of units of one layer, each pair once (the first {units} units of wider layers). Identical "
+             "units — broken symmetry never happened — show as one flat triangle of zeros.").format(units=MAX_UNITS))
 
 c1, c2, c3 = st.columns([2, 1, 1])
 with c1:
