@@ -657,18 +657,21 @@ def boundary_data(bnd: pd.DataFrame, epoch: int, seed: int) -> pd.DataFrame:
     return boundary_runs(cells)
 
 
-SHADES = 255  # probabilities closer than 1/SHADES share a rect: a step of the colour scale no screen shows
+SHADES = 255  # neighbouring cells whose probabilities round to the same 1/SHADES share a rect
 
 
 def boundary_runs(cells: pd.DataFrame) -> pd.DataFrame:
     """Along each row of the grid, neighbouring cells that predict the same class with a probability that
-    rounds to the same 1/SHADES are drawn as one rect (coloured by their mean probability; the tooltip gives
-    their exact range, ``probability_range``).
+    rounds to the same 1/SHADES are drawn as one rect, coloured by their mean probability (a cell differs from
+    it by less than 1/SHADES: a step or two of one colour channel); the tooltip gives their exact range,
+    ``probability_range``.
 
     Far from the boundary a trained model is sure of itself and most of a row is one rect: the default
-    run's final epoch draws about a third as many marks. The marks are what the browser pays for: every one
+    run's final epoch draws about a quarter as many marks. The marks are what the browser pays for: every one
     is encoded through Vega's expression interpreter (Streamlit's, safe under a strict CSP), and the page's
     switch time grew with the number of cells (bench/RESULTS.md). The CSV keeps every cell."""
+    if cells.empty:  # every model of this seed diverged before this epoch
+        return cells.assign(probability_range=pd.Series(dtype=str), p_class_1=pd.Series(dtype=float))
     scheme = pd.factorize(cells["scheme"])[0]
     row, x1 = cells["x2"].to_numpy(), cells["x1"].to_numpy()
     order = np.lexsort((x1, row, scheme))  # scheme by scheme, row by row, left to right
@@ -687,7 +690,8 @@ def boundary_runs(cells: pd.DataFrame) -> pd.DataFrame:
         "scheme": cells["scheme"].to_numpy()[pick], "x1": x1[pick], "x1_hi": cells["x1_hi"].to_numpy()[order[last]],
         "x2": row[first], "x2_hi": cells["x2_hi"].to_numpy()[pick], "predicted": predicted[first],
         "probability": mean,
-        "probability_range": [f"{lo:.6g}" if lo == hi else f"{lo:.6g} – {hi:.6g}" for lo, hi in zip(low, high)],
+        "probability_range": [f"{lo:.6g}" if lo == hi or hi != hi else f"{lo:.6g} – {hi:.6g}"  # NaN: once
+                              for lo, hi in zip(low, high)],
         "p_class_1": np.where(predicted[first] == 1, mean, 1 - mean)})
 
 

@@ -387,6 +387,19 @@ def test_the_limits_are_a_setting_of_the_server(monkeypatch):
 VIEWED = SMALL + "&epoch=10&layer=2&seed=1"  # recorded epochs of SMALL: 0, 5, 10, 15
 
 
+def test_boundaries_at_an_epoch_where_this_seeds_every_model_diverged_says_so():
+    """Seed 2 of this link diverges at its first epoch while the other seeds record epoch 6: the view
+    (epoch 6, seed 2) has no grid to draw, and each panel says why instead of the page failing."""
+    link = ("schemes=normal%3Astd%3D0.3&seeds=4&depth=6&width=64&activation=relu&lr=0.1&epochs=30"
+            "&record_epochs=6&epoch=6&seed=2")
+    at = open_at("boundaries", link)
+    no_errors(at)
+    bnd = context(at).results.frames["boundaries"]
+    assert bnd[bnd["seed"] == 2]["epoch"].max() < 6 <= bnd["epoch"].max()  # the case this test is about
+    assert not at.get("vega_lite_chart")
+    assert any("diverged before this epoch" in c.value for c in at.caption)
+
+
 def test_a_link_with_view_keys_opens_the_page_in_that_view():
     at = open_at("weights", VIEWED)
     no_errors(at)

@@ -312,6 +312,9 @@ def test_boundary_rects_cover_every_cell_once_with_its_class_and_probability():
         assert hits.groupby(["scheme", "row", "x1"]).size().eq(1).all() and len(hits) == len(cells)
         assert (hits["predicted"] == hits["predicted_rect"]).all()
         assert (hits["probability"] - hits["probability_rect"]).abs().max() <= 1 / charts.SHADES
+        # the two-class colour: the probability of class 1, whatever the class predicted
+        class_1 = np.where(hits["predicted"] == 1, hits["probability"], 1 - hits["probability"])
+        assert np.abs(class_1 - hits["p_class_1"]).max() <= 1 / charts.SHADES
         # the tooltip's range holds every cell's exact probability
         ends = hits["probability_range"].str.split(" – ")
         low, high = ends.str[0].astype(float), ends.str[-1].astype(float)
@@ -334,9 +337,15 @@ def test_boundary_rects_keep_cells_apart_when_their_probabilities_differ():
     rects = charts.boundary_runs(cells)
     assert len(rects) == len(cells)
     assert list(rects["probability_range"]) == [f"{p:.6g}" for p in cells["probability"]]
+    # in any order the cells come, the same rects
+    shuffled = charts.boundary_runs(cells.sample(frac=1, random_state=0))
+    pd.testing.assert_frame_equal(shuffled, rects)
     # the same probabilities in another class stay apart, and equal ones in a row merge
     cells["predicted"] = [i % 2 for i in range(len(grid))]
     cells["probability"] = 0.9
     assert len(charts.boundary_runs(cells)) == len(cells)
     cells["predicted"] = 1
     assert len(charts.boundary_runs(cells)) == 4
+    # no cells (every model of the seed diverged before the epoch): no rects, the columns a panel reads
+    none = charts.boundary_runs(cells.iloc[:0])
+    assert none.empty and {"probability_range", "p_class_1", "x1_hi"} <= set(none.columns)
