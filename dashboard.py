@@ -24,8 +24,6 @@ from core.i18n import _  # noqa: E402
 # fonts.gstatic.com (seen in Chromium's request log).
 ICON = str(Path(__file__).resolve().parent / "app" / "icon.png")
 
-server.freeze_long_lived()
-
 use_visitor_language()
 st.set_page_config(page_title=_("initlab: weight initialization, side by side"), page_icon=ICON,
                    layout="wide")
@@ -64,3 +62,4 @@ except Exception as e:  # noqa: BLE001 - a broken page must leave the sidebar an
         error=f"{type(e).__name__}: {e}")))
 finally:
     ctx.release()  # the session keeps its configuration, not its results (the shared cache does)
+    server.freeze_long_lived()  # after a run that imported modules: see its docstring

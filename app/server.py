@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 import traceback
 
@@ -63,20 +64,33 @@ def start() -> None:
         threading.Thread(target=_train_default, name="initlab-default-run", daemon=True).start()
 
 
-@st.cache_resource(show_spinner=False)
+_freeze_lock = threading.Lock()
+_modules_at_freeze = 0  # module state, not st.cache_resource: a client's "clear cache" must not refreeze
+
+
 def freeze_long_lived() -> None:
-    """Once per server, after dashboard.py's imports: move every object alive now (modules, classes, the
-    libraries' tables) out of the garbage collector's reach.
+    """At the end of a script run that imported modules (the server's first run, a page's first visit in
+    this process): move every object alive (modules, classes, the libraries' tables) out of the garbage
+    collector's reach.
 
     Streamlit ends every script run with a full collection (``runner.postScriptGC``, on by default), and a
-    full collection walks every tracked object, most of them these imports' (bench/RESULTS.md has the
+    full collection walks every tracked object, most of them the libraries' (bench/RESULTS.md has the
     measured pause). It holds the GIL, so it stalled every session's next run, a page switch included.
-    Frozen objects are never scanned (``gc.freeze``); the collection after each run then walks only what the
-    runs made. Collected first, so no garbage is frozen. Only on a real server: under AppTest it would freeze
-    the test process's objects for the rest of the tests."""
-    if real_server():
+    Frozen objects are never scanned (``gc.freeze``), though reference counting still frees them; the
+    collection after each run then walks what the runs made. Collected first, so no garbage is frozen, and
+    only when the process has imported something since the last freeze: a handful of times per server (the
+    modules it can import are finite), so the live session objects frozen with the imports, never collected
+    if they die in a cycle, stay a bounded few. Only on a real server: under AppTest it would freeze the test
+    process's objects for the rest of the tests."""
+    global _modules_at_freeze
+    if not real_server():
+        return
+    with _freeze_lock:
+        if len(sys.modules) == _modules_at_freeze:
+            return
         gc.collect()
         gc.freeze()
+        _modules_at_freeze = len(sys.modules)
 
 
 def real_server() -> bool:
