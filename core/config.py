@@ -18,6 +18,7 @@ import math
 import unicodedata
 import warnings as _warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
@@ -332,7 +333,7 @@ class ExperimentConfig:
         """(scheme label, seed) per stacked model, scheme-major."""
         return [(s, seed) for s in self.schemes for seed in range(self.seeds)]
 
-    @property
+    @cached_property  # the configuration is frozen; a sweep's cost and order read every task's id many times
     def run_id(self) -> str:
         return hashlib.sha256(self.to_query().encode()).hexdigest()[:10]
 

@@ -26,6 +26,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlencode
@@ -361,29 +362,38 @@ class SweepConfig:
             return cls(base, defaults), warnings
 
     # ---- cost
+    @cached_property
+    def costs(self) -> dict[str, tuple[budget.Estimate, float]]:
+        """Per task (run id): core.budget's estimate of it as core.sweep_task trains it (``task_estimate``) and
+        its seconds on one core. Once per sweep: the task order, the process count, the wall time and the
+        summed estimate all read it, and a page reads them on every script run."""
+        out = {}
+        for t in self.tasks:
+            c = task_config(t)
+            out[t.run_id] = (task_estimate(t), budget.seconds(budget.time_terms(c, budget.shape(c, grid=False)), 1))
+        return out
+
     def todo(self, done=()) -> list[Task]:
         """The tasks not in ``done`` (run ids), the costliest first: the last tasks to start are short ones,
         so parallel processes finish together."""
-        cost = {t.run_id: task_estimate(t).layer_steps for t in self.tasks}
-        return sorted((t for t in self.tasks if t.run_id not in done), key=lambda t: -cost[t.run_id])
+        return sorted((t for t in self.tasks if t.run_id not in done),
+                      key=lambda t: -self.costs[t.run_id][0].layer_steps)
 
     def processes(self, todo: list[Task] | None = None) -> int:
         """How many processes run_sweep's loky backend trains ``todo`` (default: every task) on by default: one
         per CPU, or this process alone for a sweep too small to pay for starting others."""
-        todo = self.todo() if todo is None else todo
-        steps = sum(task_estimate(t).layer_steps for t in todo)
+        todo = self.tasks if todo is None else todo
+        steps = sum(self.costs[t.run_id][0].layer_steps for t in todo)
         return 1 if steps < IN_PROCESS_MAX_LAYER_STEPS else max(1, min(cpu_count(), len(todo)))
 
     def wall_seconds(self) -> float:
         """run_sweep's time by default, estimated: each task on one core (run_task trains its stack in one
         group), the tasks shared by ``processes()``."""
-        configs = [task_config(t) for t in self.tasks]
-        one_core = sum(budget.seconds(budget.time_terms(c, budget.shape(c, grid=False)), 1) for c in configs)
-        return one_core / self.processes()
+        return sum(one_core for _e, one_core in self.costs.values()) / self.processes()
 
     def estimate(self) -> "SweepEstimate":
         """core.budget's estimates of the tasks (as trained: epoch 0 and the last probed), summed."""
-        parts = [task_estimate(t) for t in self.tasks]
+        parts = [e for e, _one_core in self.costs.values()]
         return SweepEstimate(len(self.tasks), self.models, sum(e.seconds for e in parts),
                              max(e.memory_mb for e in parts), sum(e.layer_steps for e in parts))
 

@@ -331,6 +331,31 @@ def test_a_task_does_not_compute_the_decision_boundary_no_measure_reads(monkeypa
     assert task.frame_rows < link.frame_rows and task.seconds < link.seconds
 
 
+
+def test_the_sweeps_cost_figures_are_each_tasks_own_estimate():
+    """SweepConfig keeps each task's estimate once (``costs``); what it reports must be those of the tasks as
+    core.sweep_task trains them: the order, the process count, the wall time and the summed estimate."""
+    import core.sweep as sweep_mod
+    from core import budget
+    from core.sweep import task_config, task_estimate
+    s = SweepConfig(replace(SMALL, schemes=("he_normal",)), (("lr", "0.05,0.1"), ("depth", "1,3,6")))
+    fresh = {t.run_id: task_estimate(t) for t in s.tasks}
+    assert [t.run_id for t in s.todo()] == sorted(fresh, key=lambda r: -fresh[r].layer_steps)
+    steps = sum(e.layer_steps for e in fresh.values())
+    assert s.processes() == (1 if steps < sweep_mod.IN_PROCESS_MAX_LAYER_STEPS
+                             else max(1, min(sweep_mod.cpu_count(), len(s.tasks))))
+    one_core = sum(budget.seconds(budget.time_terms(task_config(t), budget.shape(task_config(t), grid=False)), 1)
+                   for t in s.tasks)
+    assert s.wall_seconds() == pytest.approx(one_core / s.processes())
+    e = s.estimate()
+    assert (e.seconds, e.memory_mb, e.layer_steps) == pytest.approx(
+        (sum(x.seconds for x in fresh.values()), max(x.memory_mb for x in fresh.values()), steps))
+    # a configuration keeps its id; a changed copy has its own, the one its link gives
+    c = s.tasks[0].config
+    first, other = c.run_id, replace(c, depth=c.depth + 1)
+    assert other.run_id != first == ExperimentConfig.from_query(c.to_query()).run_id
+    assert other.run_id == ExperimentConfig.from_query(other.to_query()).run_id
+
 def test_zero_weights_have_one_distinct_unit_and_no_signal_slope():
     s = SweepConfig(ExperimentConfig(schemes=("zeros", "he_normal"), seeds=1, epochs=2, n_samples=100, width=(5,)),
                     (("lr", "0.1"), ("depth", "2")))
