@@ -83,6 +83,13 @@ def _geometric_step(q: pd.Series, scheme: str, first: int, last: int) -> float:
     return (b / a) ** (1.0 / (last - first))
 
 
+def finished_models(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary's models that did not diverge. A diverged model's final values are its last finite ones,
+    which say nothing about where its start led: the sentences that compare final values leave it out (the
+    divergence sentence counts it)."""
+    return summary[summary["diverged_epoch"].isna()] if "diverged_epoch" in summary else summary
+
+
 def divergence_sentence(summary: pd.DataFrame, schemes) -> str | None:
     """'normal:std=1 diverged at epoch 3 for 2 of 3 seeds' for each scheme with a diverged model."""
     parts = []
@@ -136,8 +143,7 @@ def overview(frames: dict[str, pd.DataFrame], schemes, n_hidden: int, task: str)
     summary = frames["summary"]
     out = []
     metric, words = ("final_test_loss", _("final test loss"))
-    # a diverged seed's last finite value is not where its start led: the divergence sentence counts it instead
-    finished = summary[summary["diverged_epoch"].isna()] if "diverged_epoch" in summary else summary
+    finished = finished_models(summary)
     mean = finished.groupby("scheme", sort=False)[metric].mean().reindex(list(schemes)).dropna()
     if len(mean) >= 2:
         best, worst = mean.idxmin(), mean.idxmax()
@@ -336,9 +342,9 @@ def symmetry(distinct: pd.DataFrame, summary: pd.DataFrame, schemes, n_hidden: i
     words = {("loss", "test"): _("final test loss"), ("loss", "train"): _("final training loss"),
              ("accuracy", "test"): _("final test accuracy"), ("accuracy", "train"): _("final training accuracy")}
     diverged = divergence_sentence(summary, schemes)
-    if diverged:  # their last finite values say nothing about where a start leads: left out below
+    if diverged:
         out.append(diverged)
-    finished = summary[summary["diverged_epoch"].isna()] if "diverged_epoch" in summary else summary
+    finished = finished_models(summary)
     v = finished[["scheme", col]].dropna()
     span = v.groupby("scheme", sort=False)[col].agg(["min", "max", "count"]).reindex(list(schemes)).dropna()
     multi = span[span["count"] >= 2]
@@ -366,10 +372,11 @@ def boundaries(bnd: pd.DataFrame, summary: pd.DataFrame, schemes, epoch: int, se
     if flat:
         out.append(_("At epoch {epoch} (seed {seed}), one class everywhere on the plane: {schemes}.").format(
             epoch=epoch, seed=seed, schemes=", ".join(flat)))
-    acc = summary.groupby("scheme", sort=False)["final_test_accuracy"].mean().reindex(list(schemes)).dropna()
+    finished = finished_models(summary)
+    acc = finished.groupby("scheme", sort=False)["final_test_accuracy"].mean().reindex(list(schemes)).dropna()
     if len(acc):
         best = acc.idxmax()
-        seeds = int(summary[summary["scheme"] == best]["seed"].count())
+        seeds = int((finished["scheme"] == best).sum())  # the seeds behind the mean
         out.append(_("Best final test accuracy: {scheme}, {value} (mean of {seeds}).").format(
             scheme=best, value=percent(acc[best]), seeds=_seeds(seeds)))
     first = bnd[(bnd["epoch"] == bnd["epoch"].min()) & (bnd["seed"] == seed)]

@@ -175,6 +175,20 @@ def test_boundaries_name_a_one_class_model_and_the_best_accuracy(cache):
     assert any(f"Best final test accuracy: {acc.idxmax()}, {notice.percent(acc.max())}" in s for s in sentences)
 
 
+
+def test_the_boundaries_best_accuracy_leaves_out_a_diverged_seed(cache):
+    """Seed 2 diverges at epoch 1; its 'final' accuracy is its last finite one, not where its start led."""
+    config = ExperimentConfig(schemes=("normal:std=0.3",), seeds=4, activation="relu", depth=6, width=(64,),
+                              lr=0.1, epochs=30, record_epochs=6)
+    r = cache(config)
+    summary = r.frames["summary"]
+    finished = summary[summary["diverged_epoch"].isna()]
+    assert 0 < len(finished) < len(summary)  # the case this test is about
+    sentences = notice.boundaries(r.frames["boundaries"], summary, config.schemes, 6, 0)
+    want = (f"Best final test accuracy: normal:std=0.3, {notice.percent(finished['final_test_accuracy'].mean())} "
+            f"(mean of {len(finished)} seeds).")
+    assert want in sentences, sentences
+
 def test_export_counts_the_frames_rows(cache):
     config = ExperimentConfig(schemes=("zeros", "he_normal"), depth=2, **RELU)
     r = cache(config)
