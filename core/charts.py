@@ -690,7 +690,7 @@ def boundary_runs(cells: pd.DataFrame) -> pd.DataFrame:
         "scheme": cells["scheme"].to_numpy()[pick], "x1": x1[pick], "x1_hi": cells["x1_hi"].to_numpy()[order[last]],
         "x2": row[first], "x2_hi": cells["x2_hi"].to_numpy()[pick], "predicted": predicted[first],
         "probability": mean,
-        "probability_range": [f"{lo:.6g}" if lo == hi or hi != hi else f"{lo:.6g} – {hi:.6g}"  # NaN: once
+        "probability_range": [f"{lo:.6g}" if lo == hi or np.isnan(hi) else f"{lo:.6g} – {hi:.6g}"
                               for lo, hi in zip(low, high)],
         "p_class_1": np.where(predicted[first] == 1, mean, 1 - mean)})
 
