@@ -14,6 +14,7 @@ from altair.utils.schemapi import debug_mode
 from core import charts, density, export, notice, theory
 from core.i18n import _
 
+from . import spec_memo
 from .context import Context
 from .results import frame_for
 from .text import literal
@@ -22,13 +23,18 @@ from .views import PageView
 LOG = logging.getLogger("initlab")
 
 
-def show_chart(build, *args, links: bool = False, **kwargs) -> None:
+def show_chart(build, *args, links: bool = False, owner=None, **kwargs) -> None:
     """Draw one chart as wide as its container; if building it fails, say so briefly and let the page go on.
     Altair's checks of every object as it is made are off while it builds (a quarter of the time of a page
-    of charts); tests/test_charts.py validates each builder's spec. ``links``: see core.charts.to_spec."""
-    try:
+    of charts); tests/test_charts.py validates each builder's spec. ``links``: see core.charts.to_spec.
+    ``owner``: the cached result the chart draws; its spec is then kept for the next run that asks for the
+    same chart (app.spec_memo)."""
+    def make() -> dict:
         with debug_mode(False):
-            spec = charts.to_spec(build(*args, **kwargs), links=links)
+            return charts.to_spec(build(*args, **kwargs), links=links)
+
+    try:
+        spec = spec_memo.spec_for(owner, build, args, {**kwargs, "links": links}, make)
         st.vega_lite_chart(spec, width="stretch")
     except Exception as e:  # noqa: BLE001 - one broken chart must not take the page down
         LOG.error("chart %s failed:\n%s", getattr(build, "__name__", build), traceback.format_exc())
@@ -42,10 +48,11 @@ def panels_per_row(n: int) -> int:
     return n if n <= 3 else (2 if n == 4 else 3)
 
 
-def small_multiples(schemes, build: Callable[[str, int], object], data: pd.DataFrame | None = None,
-                    empty: str | None = None) -> None:
-    """One chart per scheme, ``build(scheme, index)``, in rows of ``panels_per_row`` columns. A scheme with no row in ``data`` gets the ``empty`` sentence (a model that diverged
-    has no rows after it) instead."""
+def small_multiples(schemes, build: Callable[..., object], *frames: pd.DataFrame, data: pd.DataFrame | None = None,
+                    empty: str | None = None, owner=None, **params) -> None:
+    """One chart per scheme, ``build(*frames, scheme=scheme, index=index, **params)``, in rows of
+    ``panels_per_row`` columns (``owner``: see show_chart). A scheme with no row in ``data`` gets the ``empty``
+    sentence (a model that diverged has no rows after it) instead."""
     schemes = list(schemes)
     present = set(data["scheme"]) if data is not None else set(schemes)
     k = panels_per_row(len(schemes))
@@ -57,7 +64,7 @@ def small_multiples(schemes, build: Callable[[str, int], object], data: pd.DataF
             with col:
                 st.markdown(scheme_badge(i, schemes[i]), unsafe_allow_html=True)
                 if schemes[i] in present:
-                    show_chart(build, schemes[i], i)
+                    show_chart(build, *frames, scheme=schemes[i], index=i, owner=owner, **params)
                 else:
                     st.caption(empty or _("No values to draw here."))
 
@@ -128,7 +135,8 @@ def factor_table(factors: pd.DataFrame) -> str:
 def second_moment_prediction(ctx: Context) -> pd.DataFrame:
     """The theory's predicted second moment per (scheme, layer) at epoch 0: the one call site, so that a
     change of ``core.theory``'s signature is one change here."""
-    return theory.second_moment_prediction(ctx.results)
+    return spec_memo.derived(ctx.results, ("second_moment_prediction",),
+                             lambda: theory.second_moment_prediction(ctx.results))
 
 
 def lazy_tabs(key: str, labels: list[str]):
@@ -160,35 +168,45 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                 first_tab[1]()
         tabs = tabs[1:]
     diverged = _("No values: the model diverged before this epoch.")
-    at = hist[(hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)]
+    owner = ctx.results
+
+    def at_epoch(layer: int | None = None) -> pd.DataFrame:
+        rows = (hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)
+        return hist[rows if layer is None else rows & (hist["layer"] == layer)]
+
+    def spread(rows: pd.DataFrame, by: str):
+        axis = density.value_axis(rows, symlog_axis=log)
+        return axis, density.density(rows, stats, axis, by=by)
+
     if tabs[0].open:
         with tabs[0]:
-            axis = density.value_axis(at, symlog_axis=log)
-            dens = density.density(at, stats, axis, by="layer")
+            axis, dens = spec_memo.derived(owner, ("layer_density", kind, epoch, seed, log),
+                                      lambda: spread(at_epoch(), "layer"))
             top = charts.share_top(dens)
             st.caption(_("Every layer at epoch {epoch} (seed {seed}): each row is a layer, each colour the share of "
                          "that layer's probe values in a value bin, on one value axis for every scheme. A signal "
                          "that vanishes shrinks to a line at 0 layer by layer; one that explodes spreads further "
                          "out.").format(epoch=epoch, seed=seed))
-            small_multiples(ctx.schemes, lambda s, i: charts.layer_density_panel(dens, s, i, axis, layers, kind, top),
-                            dens, diverged)
+            small_multiples(ctx.schemes, charts.layer_density_panel, dens, axis=axis, layers=layers, kind=kind,
+                            share_max=top, data=dens, empty=diverged, owner=owner)
     if tabs[1].open:
         with tabs[1]:
-            over = hist[(hist["layer"] == layer) & (hist["seed"] == seed) & (hist["kind"] == kind)]
-            axis_t = density.value_axis(over, symlog_axis=log)
-            dens_t = density.density(over, stats, axis_t, by="epoch")
+            axis_t, dens_t = spec_memo.derived(owner, ("epoch_density", kind, layer, seed, log), lambda: spread(
+                hist[(hist["layer"] == layer) & (hist["seed"] == seed) & (hist["kind"] == kind)], "epoch"))
             top_t = charts.share_top(dens_t)
             st.caption(_("Layer {layer} (seed {seed}), each column a recorded epoch: how the layer's values spread or "
                          "gather while the network trains (as TensorBoard's distributions).").format(
                 layer=layer, seed=seed))
-            small_multiples(ctx.schemes, lambda s, i: charts.epoch_density_panel(dens_t, s, i, axis_t, ctx.epochs,
-                                                                                  kind, top_t), dens_t, diverged)
+            small_multiples(ctx.schemes, charts.epoch_density_panel, dens_t, axis=axis_t, epochs=ctx.epochs,
+                            kind=kind, share_max=top_t, data=dens_t, empty=diverged, owner=owner)
     if tabs[2].open:
         with tabs[2]:
-            one = at[at["layer"] == layer]
+            one = spec_memo.derived(owner, ("histograms", kind, epoch, seed, layer),
+                                    lambda: at_epoch(layer))
             st.caption(_("Layer {layer} at epoch {epoch} (seed {seed}), as the probe recorded it: each model's own "
                          "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
-            small_multiples(ctx.schemes, lambda s, i: charts.histogram_panel(one, s, i, kind), one, diverged)
+            small_multiples(ctx.schemes, charts.histogram_panel, one, kind=kind, data=one, empty=diverged,
+                            owner=owner)
     return layer
 
 

@@ -4,6 +4,7 @@ from core import charts, notice, theory
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
+from app.spec_memo import derived
 from app.text import literal
 from app.views import PageView
 from app.widgets import (density_section, downloads, factor_table, second_moment_prediction, show_chart,
@@ -30,7 +31,8 @@ with c3:
 
 prediction = second_moment_prediction(ctx)
 with opening:
-    what_to_notice(notice.activations(f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth))
+    what_to_notice(derived(ctx.results, ("notice.activations", epoch, kind), lambda: notice.activations(
+        f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth)))
 
 st.subheader(_("How the signal changes with depth"))
 stat = view.choice("stat", {"second_moment": N_("second moment E[x²]"), "std": N_("standard deviation"),
@@ -38,9 +40,11 @@ stat = view.choice("stat", {"second_moment": N_("second moment E[x²]"), "std": 
                    help=_("The second moment E[z²] is what He et al.'s variance argument tracks."))
 chart_col, table_col = st.columns([2, 1])
 with chart_col:
-    show_chart(charts.signal_chart, f["layer_stats"], prediction, ctx.schemes, ctx.epochs, epoch, kind, stat)
+    show_chart(charts.signal_chart, f["layer_stats"], prediction, ctx.schemes, ctx.epochs, epoch, kind, stat,
+               owner=ctx.results)
 with table_col:
-    factors = notice.depth_factors(f["layer_stats"], prediction, ctx.schemes, epoch, ctx.config.depth)
+    factors = derived(ctx.results, ("depth_factors", epoch), lambda: notice.depth_factors(
+        f["layer_stats"], prediction, ctx.schemes, epoch, ctx.config.depth))
     st.markdown(factor_table(factors), unsafe_allow_html=True)
     st.caption(_("Second moment of pre-activations, multiplied per layer: the geometric mean of the ratio between "
                  "consecutive hidden layers at epoch {epoch}, seed mean. Predicted at epoch 0 only.").format(
@@ -58,7 +62,7 @@ dead = f["layer_stats"]["dead_or_saturated"]
 if dead.notna().any():
     st.caption(_("ReLU family: share of units that are off on every probe sample. tanh/sigmoid: share of "
                  "unit-sample pairs whose slope is under 5% of its peak."))
-    show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch)
+    show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch, owner=ctx.results)
 else:
     st.caption(_("Not defined for {activation}: it has neither dead units nor a saturating slope.").format(
         activation=ctx.config.activation))

@@ -5,6 +5,7 @@ from core.i18n import _
 from app.context import current
 from app.navigation import ensure_navigation
 from app.views import PageView
+from app.spec_memo import derived
 from app.widgets import downloads, small_multiples, what_to_notice
 
 ensure_navigation()
@@ -27,10 +28,10 @@ with c2:
     seed = view.seed(ctx.config.seeds)
 with opening:
     what_to_notice(notice.boundaries(f["boundaries"], f["summary"], ctx.schemes, epoch, seed))
-cells = charts.boundary_data(f["boundaries"], epoch, seed)
+cells = derived(ctx.results, ("boundary_data", epoch, seed), lambda: charts.boundary_data(f["boundaries"], epoch, seed))
 points = f["data_points"]
 n_classes = ctx.results.data.n_classes
-small_multiples(ctx.schemes, lambda s, i: charts.boundary_panel(cells, points, s, i, n_classes), cells,
-                _("No values: the model diverged before this epoch."))
+small_multiples(ctx.schemes, charts.boundary_panel, cells, points, n_classes=n_classes, data=cells,
+                empty=_("No values: the model diverged before this epoch."), owner=ctx.results)
 
 downloads(ctx, (_("Boundaries"), "boundaries"), (_("Data points"), "data_points"))

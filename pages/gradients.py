@@ -6,12 +6,13 @@ from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
 from app.views import PageView
+from app.spec_memo import derived
 from app.widgets import density_section, downloads, show_chart, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
-grad = notice.gradient_frame(f["gradient_norms"], f["layer_stats"])
+grad = derived(ctx.results, ("gradient_frame",), lambda: notice.gradient_frame(f["gradient_norms"], f["layer_stats"]))
 
 st.title(_("Gradients"))
 view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log"))
@@ -46,21 +47,20 @@ with opening:
     what_to_notice(notice.gradients(grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer))
 
 st.subheader(_("Gradient per layer"))
-show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column)
+show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)
 st.caption(_(READING[column]))
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser. Exact zeros "
              "(a layer that receives no gradient) cannot be drawn on the log scale."))
 
 
 def norms_over_training():
-    data = charts.grad_over_training_data(grad, column)
+    data = derived(ctx.results, ("grad_over_training", column), lambda: charts.grad_over_training_data(grad, column))
     domain = charts.positive_domain(data["mean"])
     layers = sorted(grad["layer"].unique().tolist())
     st.caption(_("Each scheme's {measure} per layer over training (seed mean); the colour goes from the first layer "
                  "to the output layer.").format(measure=_(GRAD_WORDS[column])))
-    small_multiples(ctx.schemes, lambda s, i: charts.grad_over_training_panel(data, s, i, column, layers, ctx.epochs,
-                                                                             domain), data,
-                    _("No values: every gradient is 0, which a log scale cannot draw, or the model diverged at once."))
+    small_multiples(ctx.schemes, charts.grad_over_training_panel, data, column=column, layers=layers,
+                    epochs=ctx.epochs, domain=domain, data=data, owner=ctx.results, empty=_("No values: every gradient is 0, which a log scale cannot draw, or the model diverged at once."))
 
 
 st.subheader(_("Over training, and the distributions of back-propagated gradients ∂L/∂z"))

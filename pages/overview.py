@@ -79,6 +79,7 @@ domain = charts.curve_domain(f["curves"], metric, log)
 left, right = st.columns(2)
 for col, split in ((left, "train"), (right, "test")):
     with col:
-        show_chart(charts.loss_curve_panel, f["curves"], summary, ctx.schemes, split, metric, log, domain, task)
+        show_chart(charts.loss_curve_panel, f["curves"], summary, ctx.schemes, split, metric, log, domain, task,
+                   owner=ctx.results)
 
 downloads(ctx, (_("Curves"), "curves"), (_("Summary"), "summary"))

@@ -6,6 +6,7 @@ from app.context import current
 from app.navigation import ensure_navigation
 from app.restart_fits import csv_for, restart_results
 from app.results import TrainingStopped
+from app.spec_memo import derived
 from app.text import literal
 from app.widgets import in_rows, show_chart, what_to_notice
 from core import restart_charts, restarts
@@ -55,7 +56,7 @@ except TrainingStopped as e:  # the server's time cap
 f = res.frames
 runs = f["restart_runs"]
 
-what_to_notice(restarts.notices(res))
+what_to_notice(derived(res, ("notices",), lambda: restarts.notices(res)))
 
 st.subheader(_("Where each restart ends"))
 st.caption(_("One dot per restart: its final objective against the iterations it took; the dashed line is the best "
@@ -67,9 +68,9 @@ cols = st.columns(len(methods))
 for col, name in zip(cols, methods):
     with col:
         if name == "logistic":
-            show_chart(restart_charts.convex_chart, runs)
+            show_chart(restart_charts.convex_chart, runs, owner=res)
         else:
-            show_chart(restart_charts.outcomes_chart, runs, name)
+            show_chart(restart_charts.outcomes_chart, runs, name, owner=res)
 if "logistic" not in methods:
     st.caption(_("The logistic regression contrast needs class labels: this dataset is a regression."))
 
@@ -80,8 +81,8 @@ st.caption(_("The expected best objective when you keep the best of k restarts, 
 cols = st.columns(2)
 for col, name in zip(cols, ("kmeans", "gmm")):
     with col:
-        show_chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name)
-for sentence in restarts.how_many(res):
+        show_chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name, owner=res)
+for sentence in derived(res, ("how_many",), lambda: restarts.how_many(res)):
     st.caption(literal(sentence))
 
 st.subheader(_("The best and the worst restart"))
@@ -103,7 +104,7 @@ else:
     for col, which in zip(cols, ("best", "worst")):
         with col:
             show_chart(restart_charts.centres_chart, f["restart_points"], f["restart_centres"], f["restart_ellipses"],
-                  runs, method, init, which)
+                       runs, method, init, which, owner=res)
 
 st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kmeans} iterations (k-means), {gmm} "
              "(EM) or {logistic} (logistic regression), scikit-learn's defaults. A link may ask for at most "

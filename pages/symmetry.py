@@ -5,6 +5,7 @@ from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
 from app.views import PageView
+from app.spec_memo import derived
 from app.widgets import download_csv, downloads, show_chart, what_to_notice
 
 ensure_navigation()
@@ -30,7 +31,7 @@ st.caption(_("By function: two units are one when their activations agree on eve
              "layer's scale, so rounding noise does not split a unit. Copies that differ only in their outgoing "
              "weights count once by function, and so do units that are never active. Zero or constant weights "
              "give every unit of a layer the same gradient, so they stay one unit however long you train."))
-show_chart(charts.distinct_units_chart, distinct, ctx.schemes, ctx.epochs, epoch, column)
+show_chart(charts.distinct_units_chart, distinct, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser."))
 
 st.subheader(_("Spread of the final result over seeds"))
@@ -42,18 +43,19 @@ with c1:
     metric = view.metric(task)
 with c2:
     split = view.choice("split", {"test": N_("test set"), "train": N_("training set")}, "test", _("Data"))
-show_chart(charts.restarts_chart, f["summary"], ctx.schemes, metric, split, task)
+show_chart(charts.restarts_chart, f["summary"], ctx.schemes, metric, split, task, owner=ctx.results)
 with opening:
     what_to_notice(notice.symmetry(distinct, f["summary"], ctx.schemes, ctx.config.depth, metric, split))
 
 st.subheader(_("How many restarts?"))
-best_of_k = restarts.best_of_k_frame(f["summary"], f"final_{split}_{metric}")
+best_of_k = derived(ctx.results, ("best_of_k", split, metric),
+                    lambda: restarts.best_of_k_frame(f["summary"], f"final_{split}_{metric}"))
 st.caption(_("If you trained k of these seeds and kept the best, what would you get? The curve is the expected best "
              "over k seeds drawn without replacement from the {n} seeds run here, computed exactly from their sorted "
              "results (order statistics); at k = {n} it is the best seed. Dots: each finished seed's own result. A curve "
              "that keeps improving with k means some starts get stuck and another start escapes; a flat one, "
              "that restarts buy nothing. A diverged seed counts as the worst result.").format(n=ctx.config.seeds))
-show_chart(restart_charts.network_best_of_k_chart, best_of_k, f["summary"], ctx.schemes)
+show_chart(restart_charts.network_best_of_k_chart, best_of_k, f["summary"], ctx.schemes, owner=ctx.results)
 
 downloads(ctx, (_("Distinct units"), "distinct_units"), (_("Summary"), "summary"))
 download_csv(_("Best of k"), "best_of_k", ctx, frame=best_of_k)

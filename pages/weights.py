@@ -6,6 +6,7 @@ from core.probes import MAX_UNITS
 from app.context import current
 from app.navigation import ensure_navigation
 from app.views import PageView
+from app.spec_memo import derived
 from app.widgets import downloads, lazy_tabs, small_multiples, what_to_notice
 
 ensure_navigation()
@@ -36,20 +37,21 @@ if between.open:
     with between:
         st.subheader(_("Distances between the units of layer {layer} at epoch {epoch} (seed {seed})").format(
             layer=layer, epoch=epoch, seed=seed))
-        ud = ud_all[(ud_all["epoch"] == epoch) & (ud_all["seed"] == seed) & (ud_all["layer"] == layer)]
+        ud = derived(ctx.results, ("unit_distances", epoch, seed, layer), lambda: ud_all[
+            (ud_all["epoch"] == epoch) & (ud_all["seed"] == seed) & (ud_all["layer"] == layer)])
         top = float(ud["distance"].max()) if len(ud) else 1.0
-        small_multiples(ctx.schemes, lambda s, i: charts.unit_distance_panel(ud, s, i, top), ud,
-                        _("No values: the model diverged before this epoch."))
+        small_multiples(ctx.schemes, charts.unit_distance_panel, ud, domain_max=top, data=ud, owner=ctx.results,
+                        empty=_("No values: the model diverged before this epoch."))
 with moved:
     relative = view.flag("relative", True, _("Relative to the initial norm"),
                          help=_("‖W − W₀‖ / ‖W₀‖; undefined (blank) where W₀ = 0"))
     if moved.open:
         st.subheader(_("How far training moved the weights, every layer and epoch"))
-        data = charts.init_distance_data(f["init_distances"], relative)
+        data = derived(ctx.results, ("init_distance_data", relative),
+                       lambda: charts.init_distance_data(f["init_distances"], relative))
         top_moved = float(data["mean"].max()) if len(data) else 1.0
-        small_multiples(ctx.schemes, lambda s, i: charts.init_distance_panel(data, s, i, relative, ctx.epochs,
-                                                                              top_moved), data,
-                        _("No values: the relative distance is undefined when the initial weights are 0 (turn off "
+        small_multiples(ctx.schemes, charts.init_distance_panel, data, relative=relative, epochs=ctx.epochs,
+                        domain_max=top_moved, data=data, owner=ctx.results, empty=_("No values: the relative distance is undefined when the initial weights are 0 (turn off "
                           "“Relative to the initial norm”), or the model diverged at once."))
 
 downloads(ctx, (_("Unit distances"), "unit_distances"), (_("Distance from init"), "init_distances"))

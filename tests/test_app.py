@@ -21,6 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import context as app_context
+from app import spec_memo
 from app.registry import PAGES as PAGE_SPECS
 from app.results import RESULTS
 from app.views import widget_key
@@ -714,3 +715,57 @@ print(gc.get_freeze_count() - frozen)
     assert not_real == 0
     assert frozen > 50_000 and walked < 1_000
     assert again == 0 and after_import > 1_000  # the junk list's 1,001 lists, alive, frozen with the import
+
+
+def drawn(at: AppTest) -> list[tuple[str, list[tuple[str, bytes]]]]:
+    """Every chart exactly as the browser gets it: its spec and its datasets' Arrow bytes."""
+    return [(el.proto.spec, [(d.name, bytes(d.data.data)) for d in el.proto.datasets])
+            for el in at.get("vega_lite_chart")]
+
+
+LAYER_TAB = {"tabs_preactivation": "One layer over training"}
+HISTOGRAM_TAB = {"tabs_preactivation": "Recorded histograms"}
+GRADIENT_TABS = {"tabs_gradient": "Every layer"}
+
+
+@pytest.mark.parametrize("page, views", [
+    ("overview", ["", "metric=accuracy", "metric=accuracy&log=true"]),
+    ("activations", ["", "epoch=10", "epoch=10&quantity=activation", "epoch=10&quantity=activation&stat=std",
+                     "epoch=10&quantity=activation&stat=std&log=false", ("epoch=10&log=false", LAYER_TAB),
+                     ("epoch=10&log=false&layer=2", LAYER_TAB), ("epoch=10&log=false&layer=2&seed=1", LAYER_TAB),
+                     ("epoch=10&layer=2&seed=1", HISTOGRAM_TAB), ("epoch=5&layer=2&seed=1", HISTOGRAM_TAB)]),
+    ("gradients", ["", "epoch=5", "epoch=5&norm=weight_grad_rms", ("epoch=5&norm=weight_grad_rms", GRADIENT_TABS),
+                   ("epoch=5&norm=weight_grad_rms&seed=1", GRADIENT_TABS)]),
+    ("weights", ["", "epoch=10", "epoch=10&layer=2", "epoch=10&layer=2&seed=1"]),
+    ("symmetry", ["", "epoch=5", "epoch=5&split=train", "epoch=5&split=train&metric=accuracy",
+                  "epoch=5&split=train&metric=accuracy&count=weights"]),
+    ("boundaries", ["", "epoch=5", "epoch=5&seed=1", "seed=1"]),
+    ("restarts", ["", "fit=gmm.random", "fit=gmm.random&clusters=4"])])
+def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views):
+    """app.spec_memo: a rerun draws from kept specs (and kept derived frames), byte for byte what a build from
+    nothing draws. The views (a link's view keys, and the tab open) are opened one after another on one
+    result, each changing one thing from the one before, so a kept chart or frame whose key missed a view key
+    would be drawn in a view it does not belong to; each change changes what is drawn."""
+    def show(view):
+        query, tabs = view if isinstance(view, tuple) else (view, {})
+        at = open_at(page, SMALL + "&" + query)
+        if tabs:
+            for key, label in tabs.items():
+                at.session_state[key] = label
+            at.run()
+        no_errors(at)
+        return at
+
+    spec_memo.STORE.clear()
+    kept = []
+    for view in views:
+        at = show(view)
+        kept.append(drawn(at))
+        assert drawn(at.run()) == kept[-1]  # the rerun draws from the memo
+    assert kept[0] and len(spec_memo.STORE) > 0
+    assert all(a != b for a, b in zip(kept, kept[1:]))
+    fresh = []
+    for view in views:
+        spec_memo.STORE.clear()
+        fresh.append(drawn(show(view)))
+    assert kept == fresh
