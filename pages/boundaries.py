@@ -4,8 +4,8 @@ from core import charts, notice
 from core.i18n import _
 from app.context import current
 from app.navigation import ensure_navigation
-from app.views import PageView
 from app.spec_memo import derived
+from app.views import PageView
 from app.widgets import downloads, small_multiples, what_to_notice
 
 ensure_navigation()
@@ -27,7 +27,8 @@ with c1:
 with c2:
     seed = view.seed(ctx.config.seeds)
 with opening:
-    what_to_notice(notice.boundaries(f["boundaries"], f["summary"], ctx.schemes, epoch, seed))
+    what_to_notice(derived(ctx.results, ("notice.boundaries", epoch, seed), lambda: notice.boundaries(
+        f["boundaries"], f["summary"], ctx.schemes, epoch, seed)))
 cells = derived(ctx.results, ("boundary_data", epoch, seed), lambda: charts.boundary_data(f["boundaries"], epoch, seed))
 points = f["data_points"]
 n_classes = ctx.results.data.n_classes

@@ -44,7 +44,8 @@ with c1:
 with c2:
     column = view.choice("norm", measures, "dz_second_moment", _("Measure"), horizontal=False)
 with opening:
-    what_to_notice(notice.gradients(grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer))
+    what_to_notice(derived(ctx.results, ("notice.gradients", epoch, column), lambda: notice.gradients(
+        grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer)))
 
 st.subheader(_("Gradient per layer"))
 show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)

@@ -5,6 +5,7 @@ from core.config import parse_bias, parse_scheme
 from core.i18n import _, clauses
 from app.context import current
 from app.navigation import ensure_navigation
+from app.spec_memo import derived
 from app.text import literal
 from app.views import PageView
 from app.widgets import downloads, scheme_badge, show_chart, stacked, what_to_notice
@@ -16,7 +17,8 @@ task = ctx.results.data.task
 
 st.title(_("Overview"))
 view = PageView("overview", ("metric", "log"))
-what_to_notice(notice.overview(f, ctx.schemes, ctx.config.depth, task))
+what_to_notice(derived(ctx.results, ("notice.overview",), lambda: notice.overview(f, ctx.schemes, ctx.config.depth,
+                                                                                  task)))
 st.caption(_("Every scheme trains the same network on the same minibatches in the same order; only the initial "
              "weights differ. Bands span the seeds, lines are their mean."))
 

@@ -45,7 +45,8 @@ with c2:
     split = view.choice("split", {"test": N_("test set"), "train": N_("training set")}, "test", _("Data"))
 show_chart(charts.restarts_chart, f["summary"], ctx.schemes, metric, split, task, owner=ctx.results)
 with opening:
-    what_to_notice(notice.symmetry(distinct, f["summary"], ctx.schemes, ctx.config.depth, metric, split))
+    what_to_notice(derived(ctx.results, ("notice.symmetry", metric, split), lambda: notice.symmetry(
+        distinct, f["summary"], ctx.schemes, ctx.config.depth, metric, split)))
 
 st.subheader(_("How many restarts?"))
 best_of_k = derived(ctx.results, ("best_of_k", split, metric),

@@ -717,10 +717,11 @@ print(gc.get_freeze_count() - frozen)
     assert again == 0 and after_import > 1_000  # the junk list's 1,001 lists, alive, frozen with the import
 
 
-def drawn(at: AppTest) -> list[tuple[str, list[tuple[str, bytes]]]]:
-    """Every chart exactly as the browser gets it: its spec and its datasets' Arrow bytes."""
+def drawn(at: AppTest) -> list:
+    """Every chart exactly as the browser gets it (its spec and its datasets' Arrow bytes), then the page's
+    text (What to notice among it)."""
     return [(el.proto.spec, [(d.name, bytes(d.data.data)) for d in el.proto.datasets])
-            for el in at.get("vega_lite_chart")]
+            for el in at.get("vega_lite_chart")] + [m.value for m in at.markdown] + [c.value for c in at.caption]
 
 
 LAYER_TAB = {"tabs_preactivation": "One layer over training"}
@@ -744,8 +745,8 @@ GRADIENT_TABS = {"tabs_gradient": "Every layer"}
 def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views):
     """app.spec_memo: a rerun draws from kept specs (and kept derived frames), byte for byte what a build from
     nothing draws. The views (a link's view keys, and the tab open) are opened one after another on one
-    result, each changing one thing from the one before, so a kept chart or frame whose key missed a view key
-    would be drawn in a view it does not belong to; each change changes what is drawn."""
+    result, each changing one thing from the one before, so a kept chart, frame or sentence whose key missed a
+    view key would be shown in a view it does not belong to; each change changes what is shown."""
     def show(view):
         query, tabs = view if isinstance(view, tuple) else (view, {})
         at = open_at(page, SMALL + "&" + query)
@@ -762,7 +763,7 @@ def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views):
         at = show(view)
         kept.append(drawn(at))
         assert drawn(at.run()) == kept[-1]  # the rerun draws from the memo
-    assert kept[0] and len(spec_memo.STORE) > 0
+    assert at.get("vega_lite_chart") and len(spec_memo.STORE) > 0
     assert all(a != b for a, b in zip(kept, kept[1:]))
     fresh = []
     for view in views:
