@@ -51,8 +51,8 @@ def _nbytes(value) -> int:
 
 
 STORE: ResultCache[tuple[weakref.ref, object]] = ResultCache(MAX_ENTRIES, MAX_BYTES, _nbytes)
-# id(derived frame) -> (weak reference to it, its key): how an argument is known as a derived frame
-_DERIVED: dict[int, tuple[weakref.ref, tuple]] = {}
+# id(derived frame) -> (weak reference to it, its key, its owner): how an argument is known as a derived frame
+_DERIVED: dict[int, tuple[weakref.ref, tuple, weakref.ref]] = {}
 _LOCK = threading.RLock()  # reentrant: a weak reference's callback (_forget) may run inside derived's block
 
 
@@ -73,9 +73,14 @@ def _put(owner, key: tuple, value) -> None:
 
 def derived(owner, key: tuple, make: Callable[[], T]) -> T:
     """``make()``: a frame, a tuple holding frames, or sentences, computed from ``owner``'s results and the
-    values in ``key`` alone (and the language, which is part of the key), kept with the owner. The same objects come back on every rerun, so charts built from them
-    are memoized too (each frame is known by ``key`` and its place in the tuple)."""
-    key = ("derived", language()) + tuple(_key_of(owner, k) for k in key)
+    values in ``key`` alone (and the language, which is part of the key), kept with the owner. The same
+    objects come back on every rerun, so charts built from them are memoized too (each frame is known by
+    ``key`` and its place in the tuple, for this owner only). A key the memo cannot name: ``make()``, not
+    kept."""
+    try:
+        key = ("derived", language()) + tuple(_key_of(owner, k) for k in key)
+    except Unkeyable:
+        return make()
     value = _get(owner, key)
     if value is None:
         value = make()
@@ -85,7 +90,8 @@ def derived(owner, key: tuple, make: Callable[[], T]) -> T:
         for i, part in enumerate(parts):
             known = _DERIVED.get(id(part))
             if isinstance(part, pd.DataFrame) and (known is None or known[0]() is not part):
-                _DERIVED[id(part)] = (weakref.ref(part, partial(_forget, id(part))), key + (i,))
+                _DERIVED[id(part)] = (weakref.ref(part, partial(_forget, id(part))), key + (i,),
+                                      weakref.ref(owner))
     return value
 
 
@@ -97,10 +103,16 @@ def _forget(i: int, ref: weakref.ref) -> None:
 
 
 def _key_of(owner, value) -> Hashable:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if value is None or isinstance(value, str):
+        return value
+    # by type and value: 1, 1.0 and True are equal in Python but a chart may print them apart; a float by its
+    # hex form, so that NaN finds its own entry again
+    if isinstance(value, float):
+        return ("float", value.hex())
+    if isinstance(value, (bool, int)):
+        return (type(value).__name__, value)
     if isinstance(value, np.ndarray) and value.size <= MAX_ARRAY_KEY:  # a value axis's bin edges
         return ("ndarray", value.dtype.str, value.shape, value.tobytes())
     if isinstance(value, (tuple, list)):
@@ -111,7 +123,7 @@ def _key_of(owner, value) -> Hashable:
                 return ("frame", name)
         with _LOCK:
             known = _DERIVED.get(id(value))
-        if known is not None and known[0]() is value:
+        if known is not None and known[0]() is value and known[2]() is owner:
             return known[1]
         raise Unkeyable
     if dataclasses.is_dataclass(value) and not isinstance(value, type) and value.__dataclass_params__.frozen:

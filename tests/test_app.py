@@ -724,9 +724,10 @@ def drawn(at: AppTest) -> list:
             for el in at.get("vega_lite_chart")] + [m.value for m in at.markdown] + [c.value for c in at.caption]
 
 
-LAYER_TAB = {"tabs_preactivation": "One layer over training"}
-HISTOGRAM_TAB = {"tabs_preactivation": "Recorded histograms"}
+LAYER_TAB = {"tabs_preactivation": "One layer over training", "tabs_activation": "One layer over training"}
+HISTOGRAM_TAB = {"tabs_preactivation": "Recorded histograms", "tabs_activation": "Recorded histograms"}
 GRADIENT_TABS = {"tabs_gradient": "Every layer"}
+MOVED_TAB = {"tabs_weights": "How far training moved the weights"}
 
 
 @pytest.mark.parametrize("page, views", [
@@ -734,10 +735,14 @@ GRADIENT_TABS = {"tabs_gradient": "Every layer"}
     ("activations", ["", "epoch=10", "epoch=10&quantity=activation", "epoch=10&quantity=activation&stat=std",
                      "epoch=10&quantity=activation&stat=std&log=false", ("epoch=10&log=false", LAYER_TAB),
                      ("epoch=10&log=false&layer=2", LAYER_TAB), ("epoch=10&log=false&layer=2&seed=1", LAYER_TAB),
-                     ("epoch=10&layer=2&seed=1", HISTOGRAM_TAB), ("epoch=5&layer=2&seed=1", HISTOGRAM_TAB)]),
+                     ("epoch=10&log=false&layer=2&seed=1&quantity=activation", LAYER_TAB),
+                     ("epoch=10&layer=2&seed=1&quantity=activation", HISTOGRAM_TAB),
+                     ("epoch=10&layer=2&seed=1", HISTOGRAM_TAB), ("epoch=5&layer=2&seed=1", HISTOGRAM_TAB),
+                     ("epoch=5&layer=1&seed=1", HISTOGRAM_TAB), ("epoch=5&layer=1", HISTOGRAM_TAB)]),
     ("gradients", ["", "epoch=5", "epoch=5&norm=weight_grad_rms", ("epoch=5&norm=weight_grad_rms", GRADIENT_TABS),
                    ("epoch=5&norm=weight_grad_rms&seed=1", GRADIENT_TABS)]),
-    ("weights", ["", "epoch=10", "epoch=10&layer=2", "epoch=10&layer=2&seed=1"]),
+    ("weights", ["", "epoch=10", "epoch=10&layer=2", "epoch=10&layer=2&seed=1", ("epoch=10", MOVED_TAB),
+                 ("epoch=10&relative=false", MOVED_TAB)]),
     ("symmetry", ["", "epoch=5", "epoch=5&split=train", "epoch=5&split=train&metric=accuracy",
                   "epoch=5&split=train&metric=accuracy&count=weights"]),
     ("boundaries", ["", "epoch=5", "epoch=5&seed=1", "seed=1"]),

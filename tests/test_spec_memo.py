@@ -51,10 +51,14 @@ def test_the_same_owner_and_arguments_give_the_kept_spec_and_any_change_builds_a
     spec_memo.spec_for(owner, chart, (owner.frames["curves"], 2), {"title": "a"}, c.make({}))
     spec_memo.spec_for(owner, chart, (owner.frames["curves"], 1), {"title": "b"}, c.make({}))
     assert c.calls == 4
-    # 1 and 1.0 and True hash alike: a tuple key keeps them apart only by value, which is what the builder sees
-    spec_memo.spec_for(owner, chart, (owner.frames["curves"], (1, 2)), {"title": "a"}, c.make({}))
-    spec_memo.spec_for(owner, chart, (owner.frames["curves"], [1, 2]), {"title": "a"}, c.make({}))
-    assert c.calls == 6
+    # a tuple and a list; 1, 1.0 and True (equal in Python, printed apart by a chart): each its own chart
+    for value in ((1, 2), [1, 2], True, 1.0, np.int64(1), np.float32(1.0)):
+        spec_memo.spec_for(owner, chart, (owner.frames["curves"], value), {"title": "a"}, c.make({}))
+    assert c.calls == 4 + 4  # np.int64(1) is the int 1 (kept above), np.float32(1.0) the float 1.0
+    # NaN (an all-NaN column's maximum) finds its own entry again
+    for _ in range(3):
+        spec_memo.spec_for(owner, chart, (owner.frames["curves"], float("nan")), {"title": "a"}, c.make({}))
+    assert c.calls == 9
 
 
 def test_the_language_is_part_of_the_key(owner):
@@ -142,7 +146,7 @@ def test_another_owner_never_gets_a_kept_spec_even_at_the_same_address(owner):
     del dead
     gc.collect()
     assert ref() is None
-    key = (chart.__module__, chart.__qualname__, language(), (("frame", "curves"), 1), ())
+    key = (chart.__module__, chart.__qualname__, language(), (("frame", "curves"), spec_memo._key_of(owner, 1)), ())
     spec_memo.STORE.put((id(owner), key), (ref, {"stale": True}))
     assert spec_memo.spec_for(owner, chart, (owner.frames["curves"], 1), {}, c.make({"fresh": True})) == {
         "fresh": True}
@@ -164,3 +168,32 @@ def test_the_store_is_bounded_in_bytes(owner):
     for n in range(spec_memo.MAX_BYTES // 1_600_000 + 10):
         spec_memo.spec_for(owner, chart, (owner.frames["curves"], n), {}, lambda: dict(big))
     assert spec_memo.STORE.nbytes <= spec_memo.MAX_BYTES
+
+
+def test_derived_keys_hold_the_language_the_owner_and_fall_back_when_unkeyable(owner):
+    before = language()
+    made = []
+
+    def make():
+        made.append(language())
+        return [f"sentence in {language()}"]
+
+    try:
+        en = spec_memo.derived(owner, ("notice",), make)
+        set_language("fr")
+        fr = spec_memo.derived(owner, ("notice",), make)
+    finally:
+        set_language(before)
+    assert made == ["en", "fr"] and en != fr
+    # a key the memo cannot name: made every time, never kept
+    n = len(spec_memo.STORE)
+    for _ in range(2):
+        spec_memo.derived(owner, ("odd", object()), lambda: made.append("odd") or ["x"])
+    assert made.count("odd") == 2 and len(spec_memo.STORE) == n
+    # a frame derived for one result, drawn for another, is not that other's frame
+    frame = spec_memo.derived(owner, ("tail",), lambda: owner.frames["curves"].tail(2))
+    other = Owner(dict(owner.frames))
+    c = Counter()
+    for _ in range(2):
+        spec_memo.spec_for(other, chart, (frame, 1), {}, c.make({}))
+    assert c.calls == 2
