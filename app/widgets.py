@@ -181,7 +181,7 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
     if tabs[0].open:
         with tabs[0]:
             axis, dens = spec_memo.derived(owner, ("layer_density", kind, epoch, seed, log),
-                                      lambda: spread(at_epoch(), "layer"))
+                                           lambda: spread(at_epoch(), "layer"))
             top = charts.share_top(dens)
             st.caption(_("Every layer at epoch {epoch} (seed {seed}): each row is a layer, each colour the share of "
                          "that layer's probe values in a value bin, on one value axis for every scheme. A signal "
@@ -201,8 +201,7 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                             kind=kind, share_max=top_t, data=dens_t, empty=diverged, owner=owner)
     if tabs[2].open:
         with tabs[2]:
-            one = spec_memo.derived(owner, ("histograms", kind, epoch, seed, layer),
-                                    lambda: at_epoch(layer))
+            one = spec_memo.derived(owner, ("histograms", kind, epoch, seed, layer), lambda: at_epoch(layer))
             st.caption(_("Layer {layer} at epoch {epoch} (seed {seed}), as the probe recorded it: each model's own "
                          "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
             small_multiples(ctx.schemes, charts.histogram_panel, one, kind=kind, data=one, empty=diverged,

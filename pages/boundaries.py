@@ -29,7 +29,8 @@ with c2:
 with opening:
     what_to_notice(derived(ctx.results, ("notice.boundaries", epoch, seed), lambda: notice.boundaries(
         f["boundaries"], f["summary"], ctx.schemes, epoch, seed)))
-cells = derived(ctx.results, ("boundary_data", epoch, seed), lambda: charts.boundary_data(f["boundaries"], epoch, seed))
+cells = derived(ctx.results, ("boundary_data", epoch, seed),
+                lambda: charts.boundary_data(f["boundaries"], epoch, seed))
 points = f["data_points"]
 n_classes = ctx.results.data.n_classes
 small_multiples(ctx.schemes, charts.boundary_panel, cells, points, n_classes=n_classes, data=cells,

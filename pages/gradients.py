@@ -5,14 +5,15 @@ from core.charts import GRAD_WORDS
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
-from app.views import PageView
 from app.spec_memo import derived
+from app.views import PageView
 from app.widgets import density_section, downloads, show_chart, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
-grad = derived(ctx.results, ("gradient_frame",), lambda: notice.gradient_frame(f["gradient_norms"], f["layer_stats"]))
+grad = derived(ctx.results, ("gradient_frame",),
+               lambda: notice.gradient_frame(f["gradient_norms"], f["layer_stats"]))
 
 st.title(_("Gradients"))
 view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log"))
@@ -55,13 +56,16 @@ st.caption(_("Drag “epoch shown” under the chart to scrub through the record
 
 
 def norms_over_training():
-    data = derived(ctx.results, ("grad_over_training", column), lambda: charts.grad_over_training_data(grad, column))
+    data = derived(ctx.results, ("grad_over_training", column),
+                   lambda: charts.grad_over_training_data(grad, column))
     domain = charts.positive_domain(data["mean"])
     layers = sorted(grad["layer"].unique().tolist())
     st.caption(_("Each scheme's {measure} per layer over training (seed mean); the colour goes from the first layer "
                  "to the output layer.").format(measure=_(GRAD_WORDS[column])))
     small_multiples(ctx.schemes, charts.grad_over_training_panel, data, column=column, layers=layers,
-                    epochs=ctx.epochs, domain=domain, data=data, owner=ctx.results, empty=_("No values: every gradient is 0, which a log scale cannot draw, or the model diverged at once."))
+                    epochs=ctx.epochs, domain=domain, data=data, owner=ctx.results,
+                    empty=_("No values: every gradient is 0, which a log scale cannot draw, or the model diverged "
+                            "at once."))
 
 
 st.subheader(_("Over training, and the distributions of back-propagated gradients ∂L/∂z"))

@@ -4,8 +4,8 @@ from core import charts, notice, restart_charts, restarts
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
-from app.views import PageView
 from app.spec_memo import derived
+from app.views import PageView
 from app.widgets import download_csv, downloads, show_chart, what_to_notice
 
 ensure_navigation()

@@ -5,8 +5,8 @@ from core.i18n import _
 from core.probes import MAX_UNITS
 from app.context import current
 from app.navigation import ensure_navigation
-from app.views import PageView
 from app.spec_memo import derived
+from app.views import PageView
 from app.widgets import downloads, lazy_tabs, small_multiples, what_to_notice
 
 ensure_navigation()
@@ -52,7 +52,8 @@ with moved:
                        lambda: charts.init_distance_data(f["init_distances"], relative))
         top_moved = float(data["mean"].max()) if len(data) else 1.0
         small_multiples(ctx.schemes, charts.init_distance_panel, data, relative=relative, epochs=ctx.epochs,
-                        domain_max=top_moved, data=data, owner=ctx.results, empty=_("No values: the relative distance is undefined when the initial weights are 0 (turn off "
-                          "“Relative to the initial norm”), or the model diverged at once."))
+                        domain_max=top_moved, data=data, owner=ctx.results,
+                        empty=_("No values: the relative distance is undefined when the initial weights are 0 (turn "
+                                "off “Relative to the initial norm”), or the model diverged at once."))
 
 downloads(ctx, (_("Unit distances"), "unit_distances"), (_("Distance from init"), "init_distances"))
