@@ -747,7 +747,7 @@ MOVED_TAB = {"tabs_weights": "How far training moved the weights"}
                   "epoch=5&split=train&metric=accuracy&count=weights"]),
     ("boundaries", ["", "epoch=5", "epoch=5&seed=1", "seed=1"]),
     ("restarts", ["", "fit=gmm.random", "fit=gmm.random&clusters=4"])])
-def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views):
+def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views, monkeypatch):
     """app.spec_memo: a rerun draws from kept specs (and kept derived frames), byte for byte what a build from
     nothing draws. The views (a link's view keys, and the tab open) are opened one after another on one
     result, each changing one thing from the one before, so a kept chart, frame or sentence whose key missed a
@@ -762,12 +762,23 @@ def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views):
         no_errors(at)
         return at
 
+    hits = []
+    real_get = spec_memo._get
+
+    def counted_get(owner, key):
+        value = real_get(owner, key)
+        hits.append(value is not None and key[0] != "derived")
+        return value
+
+    monkeypatch.setattr(spec_memo, "_get", counted_get)
     spec_memo.STORE.clear()
     kept = []
     for view in views:
         at = show(view)
         kept.append(drawn(at))
-        assert drawn(at.run()) == kept[-1]  # the rerun draws from the memo
+        hits.clear()
+        assert drawn(at.run()) == kept[-1]
+        assert sum(hits) == len(at.get("vega_lite_chart"))  # the rerun drew every chart from the memo
     assert at.get("vega_lite_chart") and len(spec_memo.STORE) > 0
     assert all(a != b for a, b in zip(kept, kept[1:]))
     fresh = []

@@ -163,11 +163,19 @@ def test_a_derived_frame_that_died_is_forgotten(owner):
     assert i not in spec_memo._DERIVED
 
 
-def test_the_store_is_bounded_in_bytes(owner):
+def test_the_store_is_bounded_in_bytes_counting_the_frames_a_spec_holds(owner):
     big = {"datasets": {"d": pd.DataFrame({"x": range(200_000)})}}  # 1.6 MB of int64
-    for n in range(spec_memo.MAX_BYTES // 1_600_000 + 10):
-        spec_memo.spec_for(owner, chart, (owner.frames["curves"], n), {}, lambda: dict(big))
-    assert spec_memo.STORE.nbytes <= spec_memo.MAX_BYTES
+    frame_bytes = int(big["datasets"]["d"].memory_usage(deep=True).sum())
+    n = spec_memo.MAX_BYTES // frame_bytes + 10
+    for i in range(n):
+        spec_memo.spec_for(owner, chart, (owner.frames["curves"], i), {}, lambda: dict(big))
+    # sized by its frames (not only counted): fewer entries than were put, the oldest gone, near the bound
+    assert len(spec_memo.STORE) < n and spec_memo.STORE.nbytes <= spec_memo.MAX_BYTES
+    assert spec_memo.STORE.nbytes >= spec_memo.MAX_BYTES - 2 * frame_bytes
+    c = Counter()
+    spec_memo.spec_for(owner, chart, (owner.frames["curves"], 0), {}, c.make({}))
+    spec_memo.spec_for(owner, chart, (owner.frames["curves"], n - 1), {}, c.make({}))
+    assert c.calls == 1  # the first was evicted, the last is kept
 
 
 def test_derived_keys_hold_the_language_the_owner_and_fall_back_when_unkeyable(owner):
