@@ -49,6 +49,26 @@ def test_forward_matches_formula_and_works_in_place(name):
     assert d32 is buf32 and d32.dtype == np.float32 and np.isfinite(buf32).all()  # written into the buffer
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_is_maximum_with_zero_bit_for_bit(dtype):
+    """ReLU runs maximum against a shared array of zeros (NumPy's fast two-array loop), not the scalar 0: a link
+    promises the same numbers, so it must be np.maximum(z, 0) to the bit, NaN, infinities and -0.0 included,
+    on views and in place, and must never write to the shared zeros."""
+    relu = activations.get("relu")
+    rng = np.random.default_rng(1)
+    special = np.array([-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-45, -1e-45, 5e-324, -5e-324, -1.0, 2.5])
+    for z in (rng.standard_normal((3, 70, 9)).astype(dtype), special.astype(dtype),
+              rng.standard_normal((4, 30_000)).astype(dtype)[:, ::3]):  # a strided view larger than the buffer
+        want = np.maximum(z, 0)
+        got = relu.forward(z, np.empty_like(z))
+        assert got.dtype == dtype and np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+        inplace = z.copy()
+        relu.forward(inplace, inplace)
+        assert np.array_equal(inplace.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+    zeros = activations.zeros_like(np.empty((5, 7), dtype))
+    assert zeros.shape == (5, 7) and not zeros.flags.writeable and not zeros.any()
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_derivative_matches_central_differences(name):
     act = activations.get(name)
