@@ -471,11 +471,21 @@ class Prober:
         self.y = y[:PROBE_SIZE]
         self.act, self.task = act, task
         self.grid = None if grid is None else np.asarray(grid, dtype)
+        self.sweep_epochs: frozenset[int] | None = None  # see for_sweep
 
     def without_grid(self) -> "Prober":
         """The same probes without the decision boundary, for callers that do not read it."""
         lean = copy.copy(self)
         lean.grid = None
+        return lean
+
+    def for_sweep(self, functional_epochs) -> "Prober":
+        """Only what a sweep's measures read (core.sweep_task): the moments of the pre-activations and of the
+        back-propagated gradients at every record, and the functional distinct units at ``functional_epochs``.
+        Each is computed by the same calls as in a full record, so its numbers are the full record's; the
+        record's other fields are None (``unit_pairs`` empty), and its activation rows of ``stats`` NaN."""
+        lean = self.without_grid()
+        lean.sweep_epochs = frozenset(functional_epochs)
         return lean
 
     def session(self, layout: network.Layout, init: np.ndarray) -> "ProbeSession":
@@ -586,6 +596,8 @@ class ProbeSession:
             return self._record(epoch, flat)
 
     def _record(self, epoch: int, flat: np.ndarray) -> Record:
+        if self.prober.sweep_epochs is not None:
+            return self._sweep_record(epoch, flat)
         pr, layout = self.prober, self.layout
         params = layout.views(flat)
         k, n_layers = flat.shape[0], len(params)
@@ -636,6 +648,26 @@ class ProbeSession:
         predicted, probability = self._grid_boundary(flat) if pr.grid is not None else (None, None)
         return Record(epoch, stats, counts, lo.reshape(n_layers, 3, k), width.reshape(n_layers, 3, k), dist, rel,
                       gnorm, grms, unit_pairs, distinct, functional, predicted, probability)
+
+    def _sweep_record(self, epoch: int, flat: np.ndarray) -> Record:
+        """``Prober.for_sweep``'s record: of ``_record``'s measures, the moments of the pre-activations and of
+        the gradients, and at the epochs asked the functional distinct units, each by ``_record``'s calls."""
+        pr = self.prober
+        params = self.layout.views(flat)
+        k, n_layers = flat.shape[0], len(params)
+        logits, zs, as_ = network.forward(params, pr.X, pr.act, keep=True, buffers=self.buffers)
+        _, dz = network.loss_and_grad(logits, pr.y, pr.task)
+        dzs = network.backward(params, pr.X, zs, as_, dz, pr.act, self.layout.views(np.zeros_like(flat)))
+        n = pr.X.shape[0]
+        kinds = (KINDS.index("preactivation"), KINDS.index("gradient"))
+        values = []
+        for layer in range(n_layers):
+            z = zs[layer] if layer < n_layers - 1 else logits
+            values += [z.reshape(k, -1), (dzs[layer] * n).reshape(k, -1)]  # as _record: per-sample gradients
+        stats = np.full((n_layers, len(KINDS), k, 5), np.nan)
+        stats[:, kinds, :, :4] = segment_stats(values, work=self.stats_work)[0].reshape(n_layers, 2, k, 4)
+        functional = self._functional([*as_, logits]) if epoch in pr.sweep_epochs else None
+        return Record(epoch, stats, None, None, None, None, None, None, None, [], None, functional, None, None)
 
     def _functional(self, outputs: list[np.ndarray]) -> np.ndarray:
         """(layers, K) distinct units by what they compute: the distinct columns of each layer's output

@@ -5,10 +5,11 @@ string and returns its rows, one per (scheme entry, seed), which the sweep joins
 trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``run`` does, in this process
 with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
 well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and
-probes only epoch 0 and the last epoch, the two the measures read, without the decision-boundary grid, which
-no measure reads (a forward pass of every model over the whole grid at each record). Neither the grouping nor
-the probes change a model's numbers, so every number here is the one the dashboard shows for the grid point's
-link.
+probes only epoch 0 and the last epoch, the two the measures read, and at them only what the measures read
+(``Prober.for_sweep``: no decision-boundary grid, histograms, distances or weight-distinct units, each a cost
+no measure repays). Neither the grouping nor the probes change a model's numbers, and the probes a task keeps
+are computed by the full record's own calls, so every number here is the one the dashboard shows for the grid
+point's link.
 
 The measures, per model:
 
@@ -22,9 +23,9 @@ The measures, per model:
 - ``gradient_ratio``: at epoch 0, the second moment of the back-propagated dLoss/dz (``layer_stats`` kind
   ``gradient``) at hidden layer 1 over that at hidden layer depth (1 when depth is 1): above 1 the
   gradient grows on its way back to the input, below 1 it vanishes;
-- ``min_distinct_units``: at the last epoch, the fewest distinct units of any hidden layer (the
-  ``distinct_units`` frame's ``functional_distinct_units`` where it has that column, else its
-  ``distinct_units``); empty for a model that diverged (it has no last-epoch record).
+- ``min_distinct_units``: at the last epoch, the fewest functionally distinct units of any hidden layer (the
+  ``distinct_units`` frame's ``functional_distinct_units``); empty for a model that diverged (it has no
+  last-epoch record).
 """
 from __future__ import annotations
 
@@ -68,32 +69,25 @@ def run_task(query: str, control: Control | None = None) -> pd.DataFrame:
     step = Evaluator.chunk(config.seeds, p.layout.sizes, max(len(p.data.X_train), len(p.data.X_test)))
     per_model = sum(p.layout.sizes[1:]) * PROBE_SIZE * len(KINDS)
     bounds = group_bounds(k, min(k, -(-k * per_model // GROUP_VALUES)))
-    prober = p.prober.without_grid()
+    prober = p.prober.for_sweep(functional_epochs=(config.epochs,))
     out = TrainOutput.concat([train_group(p.init[a:b], p.layout, p.data, p.act, settings, prober, step, None)
                               for a, b in zip(bounds[:-1], bounds[1:])])
-    models = config.models
-    distinct = frames.distinct_units(out.records, models, p.layout.sizes[1:])
-    rows = frames.summary(out, models, distinct)[
+    rows = frames.summary(out, config.models, pd.DataFrame())[
         ["scheme", "seed", "final_train_loss", "final_train_accuracy", "final_test_loss", "final_test_accuracy",
          "last_finite_epoch", "diverged_epoch", "status"]].rename(columns={"scheme": "entry"})
     rows.insert(0, "task", config.run_id)
-    stats = frames.layer_stats(out.records, models)
-    pre = _at_epoch(stats[stats["kind"] == "preactivation"], 0, "second_moment", models)
-    grad = _at_epoch(stats[stats["kind"] == "gradient"], 0, "second_moment", models)
+    record = {r.epoch: r for r in out.records}
+    # (models, layers) at epoch 0, where every model has its record (the layer_stats frame's second_moment)
+    pre = record[0].stats[:, KINDS.index("preactivation"), :, 2].T
+    grad = record[0].stats[:, KINDS.index("gradient"), :, 2].T
     depth = config.depth
     rows["signal_growth"] = [growth_slope(q) for q in pre]
     rows["first_layer_second_moment"] = pre[:, 0]
     rows["last_layer_second_moment"] = pre[:, depth - 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         rows["gradient_ratio"] = grad[:, 0] / grad[:, depth - 1]
-    rows["min_distinct_units"] = min_distinct_units(distinct, config.epochs, depth, models)
+    rows["min_distinct_units"] = min_distinct_units(record[config.epochs], depth)
     return typed(rows)
-
-
-def _at_epoch(frame: pd.DataFrame, epoch: int, value: str, models) -> np.ndarray:
-    """(models, layers) of ``value`` at ``epoch``, models in stack order (NaN where a model has no row)."""
-    wide = frame[frame["epoch"] == epoch].pivot(index=["scheme", "seed"], columns="layer", values=value)
-    return wide.reindex(pd.MultiIndex.from_tuples(models, names=["scheme", "seed"])).to_numpy(dtype=float)
 
 
 def growth_slope(q: np.ndarray) -> float:
@@ -108,12 +102,12 @@ def growth_slope(q: np.ndarray) -> float:
     return float((x * (y - y.mean())).sum() / (x * x).sum())
 
 
-def min_distinct_units(distinct: pd.DataFrame, epoch: int, depth: int, models) -> pd.Series:
-    """Per model (stack order), the fewest distinct units of a hidden layer at ``epoch``; NA without a row."""
-    column = "functional_distinct_units" if "functional_distinct_units" in distinct.columns else "distinct_units"
-    last = distinct[(distinct["epoch"] == epoch) & (distinct["layer"] <= depth)]
-    fewest = last.groupby(["scheme", "seed"], sort=False)[column].min()
-    return pd.Series(fewest.reindex(pd.MultiIndex.from_tuples(models)).to_numpy(), dtype="Int64")
+def min_distinct_units(last, depth: int) -> pd.Series:
+    """Per model (stack order), the fewest functionally distinct units of a hidden layer in ``last``, the last
+    epoch's record (the distinct_units frame's ``functional_distinct_units``); NA for a model that record does
+    not speak for (it diverged)."""
+    fewest = pd.Series(last.functional[:depth].min(axis=0), dtype="Int64")
+    return fewest.mask(~last.alive)
 
 
 def typed(rows: pd.DataFrame) -> pd.DataFrame:
