@@ -206,12 +206,11 @@ def _finite_rows(V: np.ndarray, lo: np.ndarray, width: np.ndarray, bins: int, wo
     # NumPy's own row reductions, not BLAS dot products: each row's sum must not depend on how many rows
     # share the call or where the row sits in memory (a model's numbers may not depend on its stack)
     mean = v64.sum(axis=1) / n
-    m2 = np.einsum("ij,ij->i", v64, v64) / n
+    m2 = row_squares(v64) / n
     var = m2 - mean * mean
     shaky = np.flatnonzero((var <= 1e-3 * m2) & (m2 > 0))  # m2 = 0: every value is 0, var is exactly 0
     if len(shaky):
-        d = v64[shaky] - mean[shaky, None]
-        var[shaky] = np.einsum("ij,ij->i", d, d) / n
+        var[shaky] = row_squares(v64[shaky] - mean[shaky, None]) / n
     stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3] = mean, np.sqrt(np.maximum(var, 0.0)), m2, 0.0
     # bin = floor((v - lo) / width): v >= its row's minimum, so the difference is >= 0 and truncation is
     # floor; the maximum itself (index ``bins``) is folded into the last bin. Each row's bins are offset
@@ -224,6 +223,21 @@ def _finite_rows(V: np.ndarray, lo: np.ndarray, width: np.ndarray, bins: int, wo
     c = np.bincount(idx.ravel(), minlength=r * (bins + 1)).reshape(r, bins + 1)
     c[:, bins - 1] += c[:, bins]
     counts[...] = c[:, :bins]
+
+
+def row_squares(a: np.ndarray) -> np.ndarray:
+    """(R, N) -> (R,): each row's sum of squares, by np.einsum, with the same bits whichever rows share the call.
+
+    einsum sums a row longer than NumPy's buffer (8192 values) in buffer-sized blocks when it reduces several
+    rows, but in one pass when it reduces a single row: the two orders differ in the last bits. So a single
+    row is reduced as one of two, beside a row of zeros, and a row's sum never depends on the chunk it lands in
+    (nor, through the chunks, on the other models of its stack or the value sets recorded with it).
+    """
+    if len(a) == 1:
+        pair = np.zeros((2, a.shape[1]))
+        pair[0] = a[0]
+        return np.einsum("ij,ij->i", pair, pair)[:1]
+    return np.einsum("ij,ij->i", a, a)
 
 
 def pair_distances(u: np.ndarray) -> np.ndarray:
@@ -408,7 +422,11 @@ def _greedy_count(rows: np.ndarray, scale: np.ndarray, rtol: float) -> int:
 
 @dataclass
 class Record:
-    """Probe results for all K models at one epoch."""
+    """Probe results for all K models at one epoch.
+
+    A sweep task's record (``Prober.for_sweep``) holds only ``stats`` (pre-activation and gradient rows) and, at
+    the epochs asked, ``functional``; its other arrays are None and ``unit_pairs`` is empty. It never leaves
+    core.sweep_task, which reads those two directly."""
     epoch: int
     stats: np.ndarray  # (layers, kinds, K, 5): mean, std, second_moment, nonfinite_fraction, dead_or_saturated
     counts: np.ndarray  # (layers, kinds, K, bins)
@@ -483,7 +501,8 @@ class Prober:
         """Only what a sweep's measures read (core.sweep_task): the moments of the pre-activations and of the
         back-propagated gradients at every record, and the functional distinct units at ``functional_epochs``.
         Each is computed by the same calls as in a full record, so its numbers are the full record's; the
-        record's other fields are None (``unit_pairs`` empty), and its activation rows of ``stats`` NaN."""
+        record's other fields are None (``unit_pairs`` empty), and in ``stats`` the activation rows and the
+        dead-or-saturated column are NaN."""
         lean = self.without_grid()
         lean.sweep_epochs = frozenset(functional_epochs)
         return lean

@@ -43,7 +43,9 @@ from .probes import KINDS, PROBE_SIZE
 from .trainer import Evaluator, TrainOutput, group_bounds, train_group
 
 # Models trained at once in a task: at most this many probe values per record (models x units x probe samples x
-# kinds). A record's work arrays are a few times its values: a depth-30 stack of 36 models took 190 MB at once.
+# kinds). A record's work arrays are a few times its values: a depth-30 stack of 36 models took 190 MB at once
+# with full records. A task's records keep two of the three kinds, but the bound still counts three: it is the
+# one J4's peak memory was measured with (the grouping changes no number, only memory and speed).
 GROUP_VALUES = 8_000_000
 
 # Every task row's columns and their types: as computed, and as read back from a task file.

@@ -55,6 +55,16 @@ def test_any_grouping_gives_bit_identical_results(optimizer, batch_size):
         assert_outputs_identical(whole, train(init, layout, data, act, replace(settings, groups=groups), prober))
 
 
+def test_grouping_leaves_the_probes_of_wide_layers_unchanged():
+    """A probe row of a layer of 100 units holds 12,800 values, past NumPy's 8192-value buffer, where einsum once
+    summed a row alone in its chunk in another order: a 1/2/1 split of 4 models changed the second moments of
+    the models left alone (core.probes.row_squares)."""
+    init, layout, data, act, settings, prober = setup(schemes=("he_normal",), seeds=4, width=(100,), depth=2,
+                                                      epochs=1, n_samples=200, activation="relu")
+    whole = train(init, layout, data, act, replace(settings, groups=1), prober)
+    assert_outputs_identical(whole, train(init, layout, data, act, replace(settings, groups=3), prober))
+
+
 def test_grouped_progress_reaches_the_end_on_the_callers_thread():
     init, layout, data, act, settings, _ = setup(**MIXED, batch_size=16)
     seen, threads = [], set()

@@ -177,6 +177,27 @@ def test_segment_stats_follow_moments_and_histograms_on_hard_sets():
     assert counts[2].sum(axis=1).tolist() == [500] * k and (counts[2][:, 15] == 500).all()
 
 
+@pytest.mark.parametrize("n", [10_000, 70_000])
+def test_a_rows_moments_do_not_depend_on_the_rows_it_is_stacked_with(n):
+    """segment_stats reduces rows in chunks; a row's moments must have the same bits alone, in a chunk of
+    several, or last and alone in its chunk, for rows past NumPy's 8192-value buffer as well (einsum reduced a
+    lone long row in another order): otherwise a model's probe numbers would depend on its stack's grouping,
+    that is on the machine's core count, and a sweep's records on the value sets recorded beside them."""
+    from core.probes import StatsWork, segment_stats
+    rng = np.random.default_rng(5)
+    rows = rng.standard_normal((7, n)) * rng.uniform(0.01, 50, (7, 1))
+    rows[5] = 3.0 + 1e-9 * rng.standard_normal(n)  # nearly constant: the variance from the deviations
+    per_chunk = StatsWork().rows_per_chunk(n)
+    # 10,000 values: full chunks of 6 rows and a last row alone; 70,000: every row alone (past the work arrays)
+    assert (n < StatsWork.CAPACITY) == (7 % per_chunk == 1 and per_chunk > 1)
+    together = segment_stats([rows], work=StatsWork())[0][0]
+    for i in range(7):
+        alone = segment_stats([rows[i:i + 1]], work=StatsWork())[0][0]
+        assert np.array_equal(alone, together[i:i + 1]), i
+    beside = segment_stats([rows[::-1], rows], work=StatsWork())[0]  # the same rows at other places in chunks
+    assert np.array_equal(beside[1], together) and np.array_equal(beside[0], together[::-1])
+
+
 def test_pairwise_distances_are_exact_where_units_coincide():
     rng = np.random.default_rng(4)
     u = rng.standard_normal((5, 20, 9)) * 3

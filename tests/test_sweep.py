@@ -313,36 +313,37 @@ def test_each_row_is_the_dashboard_of_its_link(small):
             assert row["min_distinct_units"] == last[column].min()
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_a_tasks_lean_probes_give_its_links_numbers_diverged_models_included(activation):
-    """A task probes only what its measures read (Prober.for_sweep); every measure must still be the one the
-    link's full probes give, for models that diverge (no last record: NA) as for the others."""
+@pytest.mark.parametrize("activation, width", [("relu", 8), ("tanh", 8), ("relu", 100)])
+def test_a_tasks_lean_probes_give_its_links_numbers_diverged_models_included(activation, width):
+    """A task probes only what its measures read (Prober.for_sweep); every measure must still be the one each
+    entry's own link (what a grid point opens) gives with full probes, for models that diverge (no last record:
+    NA) as for the others, and for layers whose probe rows pass NumPy's 8192-value buffer (width 100)."""
     from core.sweep_task import run_task
-    config = ExperimentConfig(schemes=("normal:std=5", "he_normal"), seeds=3, epochs=4, n_samples=120, width=(8,),
-                              depth=4, activation=activation, lr=10.0, record_epochs=3)
+    config = ExperimentConfig(schemes=("normal:std=5", "he_normal"), seeds=3, epochs=4, n_samples=120,
+                              width=(width,), depth=4, activation=activation, lr=10.0, record_epochs=3)
     rows = run_task(config.to_query())
-    f = run(config).frames
-    if activation == "relu":  # the case this test is for: some models diverge, others train
+    if (activation, width) == ("relu", 8):  # the case this test is for: some models diverge, others train
         assert rows["status"].str.startswith("diverged").sum() in range(1, len(rows))
-    stats = f["layer_stats"][f["layer_stats"]["epoch"] == 0]
-    d = f["distinct_units"]
-    for i, row in rows.iterrows():
-        model = (stats["scheme"] == row["entry"]) & (stats["seed"] == row["seed"])
-        q = stats[model & (stats["kind"] == "preactivation")].sort_values("layer")["second_moment"].to_numpy()
-        g = stats[model & (stats["kind"] == "gradient")].set_index("layer")["second_moment"]
-        want = growth_slope(q)
-        assert row["signal_growth"] == want or (math.isnan(row["signal_growth"]) and math.isnan(want))
-        assert (row["first_layer_second_moment"], row["last_layer_second_moment"]) == (q[0], q[config.depth - 1])
-        assert row["gradient_ratio"] == g[1] / g[config.depth]
-        last = d[(d["epoch"] == config.epochs) & (d["scheme"] == row["entry"]) & (d["seed"] == row["seed"])
-                 & (d["layer"] <= config.depth)]
-        if len(last):
-            assert row["min_distinct_units"] == last["functional_distinct_units"].min()
-        else:
-            assert row["status"].startswith("diverged") and pd.isna(row["min_distinct_units"])
-        summary = f["summary"].iloc[i]
-        for col in ("final_train_loss", "final_test_loss", "final_train_accuracy", "last_finite_epoch"):
-            assert row[col] == summary[col] or (pd.isna(row[col]) and pd.isna(summary[col])), col
+    for entry in config.schemes:
+        f = run(replace(config, schemes=(entry,))).frames
+        stats = f["layer_stats"][f["layer_stats"]["epoch"] == 0]
+        d = f["distinct_units"]
+        for _, row in rows[rows["entry"] == entry].iterrows():
+            model = stats["seed"] == row["seed"]
+            q = stats[model & (stats["kind"] == "preactivation")].sort_values("layer")["second_moment"].to_numpy()
+            g = stats[model & (stats["kind"] == "gradient")].set_index("layer")["second_moment"]
+            want = growth_slope(q)
+            assert row["signal_growth"] == want or (math.isnan(row["signal_growth"]) and math.isnan(want))
+            assert (row["first_layer_second_moment"], row["last_layer_second_moment"]) == (q[0], q[config.depth - 1])
+            assert row["gradient_ratio"] == g[1] / g[config.depth]
+            last = d[(d["epoch"] == config.epochs) & (d["seed"] == row["seed"]) & (d["layer"] <= config.depth)]
+            if len(last):
+                assert row["min_distinct_units"] == last["functional_distinct_units"].min()
+            else:
+                assert row["status"].startswith("diverged") and pd.isna(row["min_distinct_units"])
+            summary = f["summary"].set_index("seed").loc[row["seed"]]
+            for col in ("final_train_loss", "final_test_loss", "final_train_accuracy", "last_finite_epoch"):
+                assert row[col] == summary[col] or (pd.isna(row[col]) and pd.isna(summary[col])), col
 
 
 def test_a_task_does_not_compute_the_decision_boundary_no_measure_reads(monkeypatch):
