@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import mmap
 from dataclasses import dataclass
 from typing import Callable
 
@@ -92,14 +93,23 @@ def _linear_d(z, a, out):
 _ZEROS: dict[np.dtype, np.ndarray] = {}  # dtype -> a read-only flat array of zeros, grown on demand
 
 
-def zeros_like(z: np.ndarray) -> np.ndarray:
-    """A read-only array of zeros of z's shape and dtype, a view of one shared buffer per dtype.
+def _zero_pages(nbytes: int):
+    """``nbytes`` of zeros that use no memory: a private read-only anonymous mapping, whose pages all read as
+    the kernel's one shared zero page (np.zeros would take heap memory once the process has freed a large
+    array, and keep it). Plain zeros where the platform has no such mapping (Windows)."""
+    try:
+        return mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+    except (AttributeError, TypeError, ValueError, OSError):
+        return bytearray(nbytes)
 
-    The buffer is never written, so its pages stay the kernel's shared zero page: it costs address space,
-    not memory, however large the biggest z was."""
+
+def zeros_like(z: np.ndarray) -> np.ndarray:
+    """A read-only array of zeros of z's shape and dtype, a view of one shared buffer per dtype (threads may
+    race to grow it: each keeps the buffer it got, and views keep theirs alive)."""
     buf = _ZEROS.get(z.dtype)
     if buf is None or buf.size < z.size:
-        buf = np.zeros(max(z.size, 1 << 16), z.dtype)
+        size = max(z.size, 1 << 16)
+        buf = np.frombuffer(_zero_pages(size * z.dtype.itemsize), z.dtype, count=size)
         buf.flags.writeable = False
         _ZEROS[z.dtype] = buf
     return buf[:z.size].reshape(z.shape)
@@ -108,7 +118,7 @@ def zeros_like(z: np.ndarray) -> np.ndarray:
 def _relu(z, out):
     # Against an array of zeros rather than the scalar 0: NumPy's SIMD loop for maximum works on two arrays,
     # and with a scalar operand it falls back to a much slower one. The same numbers: maximum(z, 0) elementwise,
-    # NaN kept, -0.0 to 0.0 (tests/test_core_trainer.py checks them bit for bit).
+    # NaN kept, -0.0 to 0.0 (tests/test_core_gradients.py checks them bit for bit).
     return np.maximum(z, zeros_like(z), out=out)
 
 

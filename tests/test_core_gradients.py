@@ -58,15 +58,17 @@ def test_relu_is_maximum_with_zero_bit_for_bit(dtype):
     rng = np.random.default_rng(1)
     special = np.array([-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, 1e-45, -1e-45, 5e-324, -5e-324, -1.0, 2.5])
     for z in (rng.standard_normal((3, 70, 9)).astype(dtype), special.astype(dtype),
-              rng.standard_normal((4, 30_000)).astype(dtype)[:, ::3]):  # a strided view larger than the buffer
+              rng.standard_normal((4, 60_000)).astype(dtype)[:, ::3],  # a strided view past the first buffer
+              np.array(-2.0, dtype), np.empty((3, 0), dtype)):
         want = np.maximum(z, 0)
         got = relu.forward(z, np.empty_like(z))
         assert got.dtype == dtype and np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
         inplace = z.copy()
         relu.forward(inplace, inplace)
         assert np.array_equal(inplace.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+    assert activations._ZEROS[np.dtype(dtype)].size >= 80_000  # grown for the view
     zeros = activations.zeros_like(np.empty((5, 7), dtype))
-    assert zeros.shape == (5, 7) and not zeros.flags.writeable and not zeros.any()
+    assert zeros.shape == (5, 7) and not zeros.flags.writeable and not activations._ZEROS[np.dtype(dtype)].any()
 
 
 @pytest.mark.parametrize("name", NAMES)
