@@ -584,10 +584,18 @@ def _own_pool(todo: list[Task], processes: int, control: Control):
         pool.shutdown(wait=done, kill_workers=not done)
 
 
-# Dask settings of a sweep's LocalCluster: its workers run without Dask's statistical profiler, which samples
-# every thread's stack every 10 ms for Dask's dashboard, a picture no sweep looks at; bench/j4.py measures what
-# it costs J4 (bench/RESULTS.md). On a cluster of your own, it belongs in the workers' Dask configuration.
-CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
+# Dask settings of a sweep's LocalCluster, each a background cost that takes CPU from the training and that no
+# sweep needs at Dask's default rate: the workers run without Dask's statistical profiler, which samples every
+# thread's stack every 10 ms for Dask's dashboard; every process's event loop is checked for blocking every
+# second instead of every 20 ms (warnings of a blocked loop still come after its 3 s limit); workers poll their
+# memory every second instead of every 100 ms (a worker past its memory limit is stopped up to a second later:
+# a sweep task's memory is bounded by its own grouping); the system monitor samples every 5 s instead of 0.5 s
+# (it feeds the dashboard only). bench/j4.py measures what each is worth on J4 (bench/RESULTS.md). On a cluster
+# of your own, they belong in the workers' and scheduler's Dask configuration.
+CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False,
+                  "distributed.admin.tick.interval": "1s",
+                  "distributed.worker.memory.monitor-interval": "1s",
+                  "distributed.admin.system-monitor.interval": "5s"}
 
 
 def local_cluster(workers: int, settings: dict | None = None):

@@ -20,7 +20,8 @@ from hypothesis import given, settings, strategies as st
 from core import run
 from core.control import Control, Stopped
 from core.config import MAX_SCHEMES, SWEEP_AXES, ExperimentConfig
-from core.sweep import AXES, MAX_GRID_POINTS, SweepConfig, axis_values, local_cluster, run_sweep, task_path
+from core.sweep import (AXES, CLUSTER_CONFIG, MAX_GRID_POINTS, SweepConfig, axis_values, local_cluster, run_sweep,
+                        task_path)
 from core.sweep_charts import THEORY_COLUMNS, cell_edges, map_data, reach, sweep_map, what_to_notice
 from core.sweep_task import growth_slope
 
@@ -158,10 +159,10 @@ def test_a_real_local_cluster_loky_and_this_process_give_the_same_frame(small):
     with local_cluster(2) as cluster:
         on_dask = run_sweep(SWEEP, backend="dask", scheduler=cluster.scheduler_address)
         ran = [name for name in cluster.scheduler.task_prefixes if "run_task" in name]
-        # the sweep's setting reached the workers: no statistical profiler in them
+        # the sweep's settings reached the workers (no statistical profiler in them, slower background checks)
         with Client(cluster, set_as_default=False) as client:
-            profiled = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
-        assert set(profiled.values()) == {False}, profiled
+            settings = client.run(lambda: {key: dask.config.get(key) for key in CLUSTER_CONFIG})
+        assert len(settings) == 2 and all(s == CLUSTER_CONFIG for s in settings.values()), settings
     assert ran, "the tasks did not go through the cluster"
     pd.testing.assert_frame_equal(on_dask.frame, small.frame, check_exact=True)
     assert sorted(on_dask.computed) == sorted(t.run_id for t in SWEEP.tasks) and not on_dask.reused
