@@ -170,9 +170,12 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
     diverged = _("No values: the model diverged before this epoch.")
     owner = ctx.results
 
-    def at_epoch(layer: int | None = None) -> pd.DataFrame:
-        rows = (hist["epoch"] == epoch) & (hist["seed"] == seed) & (hist["kind"] == kind)
-        return hist[rows if layer is None else rows & (hist["layer"] == layer)]
+    def rows(**equal) -> pd.DataFrame:
+        """The histograms of this seed and kind whose columns equal ``equal``."""
+        mask = (hist["seed"] == seed) & (hist["kind"] == kind)
+        for column, value in equal.items():
+            mask &= hist[column] == value
+        return hist[mask]
 
     def spread(rows: pd.DataFrame, by: str):
         axis = density.value_axis(rows, symlog_axis=log)
@@ -181,7 +184,7 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
     if tabs[0].open:
         with tabs[0]:
             axis, dens = spec_memo.derived(owner, ("layer_density", kind, epoch, seed, log),
-                                           lambda: spread(at_epoch(), "layer"))
+                                           lambda: spread(rows(epoch=epoch), "layer"))
             top = charts.share_top(dens)
             st.caption(_("Every layer at epoch {epoch} (seed {seed}): each row is a layer, each colour the share of "
                          "that layer's probe values in a value bin, on one value axis for every scheme. A signal "
@@ -191,8 +194,8 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                             share_max=top, data=dens, empty=diverged, owner=owner)
     if tabs[1].open:
         with tabs[1]:
-            axis_t, dens_t = spec_memo.derived(owner, ("epoch_density", kind, layer, seed, log), lambda: spread(
-                hist[(hist["layer"] == layer) & (hist["seed"] == seed) & (hist["kind"] == kind)], "epoch"))
+            axis_t, dens_t = spec_memo.derived(owner, ("epoch_density", kind, layer, seed, log),
+                                               lambda: spread(rows(layer=layer), "epoch"))
             top_t = charts.share_top(dens_t)
             st.caption(_("Layer {layer} (seed {seed}), each column a recorded epoch: how the layer's values spread or "
                          "gather while the network trains (as TensorBoard's distributions).").format(
@@ -201,7 +204,8 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                             kind=kind, share_max=top_t, data=dens_t, empty=diverged, owner=owner)
     if tabs[2].open:
         with tabs[2]:
-            one = spec_memo.derived(owner, ("histograms", kind, epoch, seed, layer), lambda: at_epoch(layer))
+            one = spec_memo.derived(owner, ("histograms", kind, epoch, seed, layer),
+                                    lambda: rows(epoch=epoch, layer=layer))
             st.caption(_("Layer {layer} at epoch {epoch} (seed {seed}), as the probe recorded it: each model's own "
                          "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
             small_multiples(ctx.schemes, charts.histogram_panel, one, kind=kind, data=one, empty=diverged,

@@ -19,7 +19,6 @@ every core: the reference's seconds over (floor / cores).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -145,20 +144,12 @@ def section(info: dict, cores: int, j1r: dict, j4r: dict, torch: dict, sample: i
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this bench's section of RESULTS.md (between its markers), or add it at the end."""
-    old = path.read_text() if path.exists() else "# Bench results\n"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--torch-sample", type=int, default=2, help="PyTorch models timed per J4 task, of 36")
     ap.add_argument("--write", action="store_true", help="write the tables into bench/RESULTS.md")
     args = ap.parse_args(argv)
-    from bench.j4 import job_torch
+    from bench.j4 import job_torch, write_section
     from bench.run import machine
     from core.blas import cpu_count
     info, cores, t0 = machine(), cpu_count(), time.perf_counter()
@@ -168,7 +159,7 @@ def main(argv=None) -> int:
     text = section(info, cores, j1r, j4r, torch, args.torch_sample, time.perf_counter() - t0)
     print(text)
     if args.write:
-        write_section(RESULTS, text)
+        write_section(RESULTS, text, START, END)
     return 0
 
 

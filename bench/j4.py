@@ -322,10 +322,11 @@ def main(argv=None) -> int:
     return 0
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the J4 section of RESULTS.md (between its markers), or add it at the end."""
+def write_section(path: Path, section: str, start: str = START, end: str = END) -> None:
+    """Replace the section of RESULTS.md between the markers ``start`` and ``end`` (J4's by default), or add it
+    at the end."""
     text = path.read_text() if path.exists() else "# Bench results\n"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n")
 
