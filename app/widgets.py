@@ -12,6 +12,7 @@ import streamlit as st
 from altair.utils.schemapi import debug_mode
 
 from core import charts, density, export, notice, theory
+from core.colours import colours
 from core.i18n import _
 
 from . import spec_memo
@@ -62,7 +63,7 @@ def small_multiples(schemes, build: Callable[..., object], *frames: pd.DataFrame
             if i >= len(schemes):
                 continue
             with col:
-                st.markdown(scheme_badge(i, schemes[i]), unsafe_allow_html=True)
+                st.markdown(scheme_badge(schemes[i], schemes), unsafe_allow_html=True)
                 if schemes[i] in present:
                     show_chart(build, *frames, scheme=schemes[i], index=i, owner=owner, **params)
                 else:
@@ -108,9 +109,10 @@ def downloads(ctx: Context, *items: tuple[str, str]) -> None:
         download_csv(label, frame_name, ctx)
 
 
-def scheme_badge(i: int, label: str) -> str:
-    """Markdown (with HTML) for a scheme's colour swatch and its label, on one line; the label is escaped."""
-    return (f"<span style='white-space:nowrap'><span style='color:{charts.scheme_colour(i)}'>■</span> "
+def scheme_badge(label: str, schemes) -> str:
+    """Markdown (with HTML) for a scheme's colour swatch (its colour among ``schemes``, the page's) and its
+    label, on one line; the label is escaped."""
+    return (f"<span style='white-space:nowrap'><span style='color:{colours(schemes)[label]}'>■</span> "
             f"**{literal(label)}**</span>")
 
 
@@ -121,9 +123,10 @@ def factor_table(factors: pd.DataFrame) -> str:
     head = "".join(f"<th style='text-align:{a};padding:4px 8px'>{html.escape(t)}</th>"
                    for t, a in ((_("scheme"), "left"), (_("measured"), "right"), (_("theory"), "right")))
     rows = []
-    for i, r in enumerate(factors.itertuples()):
+    palette = colours(factors["scheme"])
+    for r in factors.itertuples():
         measured = _("all 0") if r.all_zero else notice.factor(r.measured)
-        cells = (f"<td style='padding:4px 8px;white-space:nowrap'><span style='color:{charts.scheme_colour(i)}'>■"
+        cells = (f"<td style='padding:4px 8px;white-space:nowrap'><span style='color:{palette[r.scheme]}'>■"
                  f"</span> {html.escape(r.scheme)}</td>"
                  f"<td style='text-align:right;padding:4px 8px'>{html.escape(measured)}</td>"
                  f"<td style='text-align:right;padding:4px 8px'>{html.escape(notice.factor(r.predicted))}</td>")
@@ -208,8 +211,8 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                                     lambda: rows(epoch=epoch, layer=layer))
             st.caption(_("Layer {layer} at epoch {epoch} (seed {seed}), as the probe recorded it: each model's own "
                          "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
-            small_multiples(ctx.schemes, charts.histogram_panel, one, kind=kind, data=one, empty=diverged,
-                            owner=owner)
+            small_multiples(ctx.schemes, charts.histogram_panel, one, kind=kind, schemes=tuple(ctx.schemes), data=one,
+                            empty=diverged, owner=owner)
     return layer
 
 

@@ -5,7 +5,7 @@ multiples are one chart per scheme (``*_panel`` builders), which the page lays o
 stack on a phone: Vega-Lite facets and concatenations cannot be container-wide. Scales that must agree across
 the panels (a value range, a colour range) are computed here in Python and passed to every panel.
 
-One colour per scheme everywhere, from ``PALETTE`` in the order of the scheme list. Frames are summarized
+One colour per scheme everywhere, the scheme's own (core.colours), whatever list it is in. Frames are summarized
 before they reach a chart (mean over seeds with a min–max band, one epoch, one seed, re-binned densities), so
 the browser gets summaries, never raw samples. Axis titles are words with units, never column names, and
 every mark has a tooltip whose fields are titled in words.
@@ -25,11 +25,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .colours import colours
 from .density import ValueAxis
 from .i18n import N_, _
 
-PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
-           "#eeca3b", "#9d755d", "#ff9da6", "#bab0ac", "#17becf", "#7f7f7f"]
 HEIGHT = 440  # a page's main chart
 PANEL_HEIGHT = 320  # one panel of small multiples, or a secondary chart
 MIN_HEIGHT = 280
@@ -82,12 +81,9 @@ def to_spec(chart, links: bool = False) -> dict:
     return spec
 
 
-def scheme_colour(i: int) -> str:
-    return PALETTE[i % len(PALETTE)]
-
-
 def scheme_scale(schemes) -> alt.Scale:
-    return alt.Scale(domain=list(schemes), range=[scheme_colour(i) for i in range(len(schemes))])
+    palette = colours(schemes)
+    return alt.Scale(domain=list(palette), range=list(palette.values()))
 
 
 def scheme_color(schemes, legend=True) -> alt.Color:
@@ -445,11 +441,12 @@ def epoch_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: Value
     ), PANEL_HEIGHT)
 
 
-def histogram_panel(hist: pd.DataFrame, scheme: str, index: int, kind: str) -> alt.Chart:
-    """The probe's own histogram of one (scheme, layer, epoch, seed), on its own range: the exact counts."""
+def histogram_panel(hist: pd.DataFrame, scheme: str, index: int, kind: str, schemes=None) -> alt.Chart:
+    """The probe's own histogram of one (scheme, layer, epoch, seed), on its own range: the exact counts, in
+    the scheme's colour among ``schemes`` (the page's)."""
     data = hist[hist["scheme"] == scheme][["scheme", "layer", "bin_left", "bin_right", "count"]]
     # rect with an explicit zero baseline: pre-binned bars, no stacking
-    return _size(alt.Chart(data).mark_rect(color=scheme_colour(index)).encode(
+    return _size(alt.Chart(data).mark_rect(color=colours(schemes or [scheme])[scheme]).encode(
         x=alt.X("bin_left:Q", title=_(KIND_WORDS[kind]), axis=alt.Axis(format="~g", tickCount=5),
                 scale=alt.Scale(zero=False, nice=False)),
         x2=alt.X2("bin_right:Q"),

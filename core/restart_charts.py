@@ -10,13 +10,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import PALETTE, scheme_color
+from .charts import scheme_color
+from .colours import INIT_COLOURS, OKABE_ITO
 from .i18n import N_, _
 from .restarts import METHODS
 
 HEIGHT = 320
-# One colour per init across the page: the random inits warm, the seeded ones blue.
-INIT_COLORS = {"random": PALETTE[1], "random_from_data": PALETTE[3], "k-means++": PALETTE[0], "kmeans": PALETTE[0]}
 
 
 def _sized(chart, title: str | None = None, height: int = HEIGHT):
@@ -33,7 +32,7 @@ def _sized(chart, title: str | None = None, height: int = HEIGHT):
 def init_color(inits) -> alt.Color:
     inits = list(inits)
     return alt.Color("init:N", sort=inits, title=_("init"),
-                     scale=alt.Scale(domain=inits, range=[INIT_COLORS[i] for i in inits]),
+                     scale=alt.Scale(domain=inits, range=[INIT_COLOURS[i] for i in inits]),
                      # one entry a row: three charts share a row, and a second column of labels as long as
                      # "random_from_data" runs past a chart a third of the page wide, where Vega clips it
                      legend=alt.Legend(orient="bottom", symbolOpacity=1, columns=1, labelLimit=0))
@@ -87,7 +86,7 @@ def convex_chart(runs: pd.DataFrame) -> alt.LayerChart:
                       "iterations": data["iterations"]})], ignore_index=True)
     stages = [_("start"), _("end")]
     color = alt.Color("stage:N", sort=stages, title=None,
-                      scale=alt.Scale(domain=stages, range=[PALETTE[9], PALETTE[2]]),
+                      scale=alt.Scale(domain=stages, range=[OKABE_ITO["grey"], OKABE_ITO["green"]]),
                       legend=alt.Legend(orient="bottom", symbolOpacity=1))
     base = alt.Chart(long).encode(
         x=alt.X("restart:Q", title=_("restart (its random_state)"), axis=alt.Axis(tickMinStep=1)),
@@ -142,7 +141,7 @@ def centres_chart(points: pd.DataFrame, centres: pd.DataFrame, ellipses: pd.Data
                            alt.Tooltip("label:N", title=_("label"))])]
     e = ellipses[(ellipses["method"] == method) & (ellipses["init"] == init) & (ellipses["which"] == which)]
     if len(e):
-        layers.append(alt.Chart(e).mark_line(color=INIT_COLORS[init], strokeWidth=2).encode(
+        layers.append(alt.Chart(e).mark_line(color=INIT_COLOURS[init], strokeWidth=2).encode(
             x=x, y=y, detail="cluster:N", order="point:Q",
             tooltip=[alt.Tooltip("cluster:N", title=_("component"))]))
     layers.append(alt.Chart(c).mark_point(shape="cross", size=220, filled=True, color="black", opacity=1).encode(

@@ -22,27 +22,20 @@ what_to_notice(derived(ctx.results, ("notice.overview",), lambda: notice.overvie
 st.caption(_("Every scheme trains the same network on the same minibatches in the same order; only the initial "
              "weights differ. Bands span the seeds, lines are their mean."))
 
-with st.expander(_("The schemes compared"), expanded=True):
-    # at most three side by side: four columns leave a formula about 190 px at 1280 px, which clips Xavier's
-    cols = st.columns(min(3, len(ctx.schemes)))
-    for i, label in enumerate(ctx.schemes):
-        name, params = parse_scheme(label)
-        init = initializers.INITIALIZERS[name]
-        with cols[i % len(cols)]:
-            st.markdown(scheme_badge(i, label), unsafe_allow_html=True)
-            st.latex(stacked(initializers.formula_in_language(init.formula)))
-            resolved = initializers.resolve_params(name, ctx.config.activation, **params)
-            extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in resolved.items())
-            st.caption(_(init.description) + (f" ({extra})" if extra else ""))
-    bias_name, bias_params = parse_bias(ctx.config.bias)
-    bias = initializers.BIASES[bias_name]
-    own = [label for label in ctx.schemes if initializers.INITIALIZERS[parse_scheme(label)[0]].bias is not None]
-    st.markdown(_("**Biases** (link key `bias`):"))
-    st.latex(initializers.formula_in_language(initializers.bias_formula(bias_name, **bias_params)))
-    st.caption(_(bias.description) + (" " + _("Except {schemes}, which draw their own biases.").format(
-        schemes=", ".join(literal(s) for s in own)) if own else ""))
-
 summary = f["summary"]
+st.subheader(_("Training curves"))
+c1, c2 = st.columns([1, 1])
+with c1:
+    metric = view.metric(task)
+with c2:
+    log = view.flag("log", metric == "loss", _("Log scale"))
+domain = charts.curve_domain(f["curves"], metric, log)
+left, right = st.columns(2)
+for col, split in ((left, "train"), (right, "test")):
+    with col:
+        show_chart(charts.loss_curve_panel, f["curves"], summary, ctx.schemes, split, metric, log, domain, task,
+                   owner=ctx.results)
+
 agg = summary.groupby("scheme", sort=False).agg(
     train_loss=("final_train_loss", "mean"), test_loss=("final_test_loss", "mean"),
     test_accuracy=("final_test_accuracy", "mean"), test_accuracy_sd=("final_test_accuracy", "std"),
@@ -71,17 +64,24 @@ if len(bad):
 with st.expander(_("Per seed")):
     st.dataframe(summary, hide_index=True, width="stretch")
 
-st.subheader(_("Training curves"))
-c1, c2 = st.columns([1, 1])
-with c1:
-    metric = view.metric(task)
-with c2:
-    log = view.flag("log", metric == "loss", _("Log scale"))
-domain = charts.curve_domain(f["curves"], metric, log)
-left, right = st.columns(2)
-for col, split in ((left, "train"), (right, "test")):
-    with col:
-        show_chart(charts.loss_curve_panel, f["curves"], summary, ctx.schemes, split, metric, log, domain, task,
-                   owner=ctx.results)
+with st.expander(_("The schemes compared"), expanded=False):
+    # at most three side by side: four columns leave a formula about 190 px at 1280 px, which clips Xavier's
+    cols = st.columns(min(3, len(ctx.schemes)))
+    for i, label in enumerate(ctx.schemes):
+        name, params = parse_scheme(label)
+        init = initializers.INITIALIZERS[name]
+        with cols[i % len(cols)]:
+            st.markdown(scheme_badge(label, ctx.schemes), unsafe_allow_html=True)
+            st.latex(stacked(initializers.formula_in_language(init.formula)))
+            resolved = initializers.resolve_params(name, ctx.config.activation, **params)
+            extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in resolved.items())
+            st.caption(_(init.description) + (f" ({extra})" if extra else ""))
+    bias_name, bias_params = parse_bias(ctx.config.bias)
+    bias = initializers.BIASES[bias_name]
+    own = [label for label in ctx.schemes if initializers.INITIALIZERS[parse_scheme(label)[0]].bias is not None]
+    st.markdown(_("**Biases** (link key `bias`):"))
+    st.latex(initializers.formula_in_language(initializers.bias_formula(bias_name, **bias_params)))
+    st.caption(_(bias.description) + (" " + _("Except {schemes}, which draw their own biases.").format(
+        schemes=", ".join(literal(s) for s in own)) if own else ""))
 
 downloads(ctx, (_("Curves"), "curves"), (_("Summary"), "summary"))
