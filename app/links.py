@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.config import FIELDS, SCHEMA_VERSION, ExperimentConfig, format_value, parse_page_keys
+from core.config import (FIELDS, SCHEMA_VERSION, ExperimentConfig, format_value, link_version, older_defaults,
+                         parse_page_keys)
 
 WARNINGS_KEY = "_link_warnings"
 
@@ -31,14 +32,18 @@ def repair_link() -> list[str]:
     page_keys, page_warnings = parse_page_keys(raw)
     warnings = warnings + page_warnings
     st.session_state[WARNINGS_KEY] = warnings
-    if warnings:
+    # a link of an older version that leaves out a key whose default changed since meant the older default:
+    # the URL says so explicitly before the widgets bind to it (core.config.DEFAULTS_BEFORE)
+    older = {key: value for key, value in older_defaults(link_version(raw)).items() if key not in raw}
+    if warnings or older:
         fixed = {"v": str(SCHEMA_VERSION)}
         for key in FIELDS:
             value = getattr(config, key)
-            if key in raw and value != FIELDS[key].parse(FIELDS[key].default):
+            if (key in raw or key in older) and value != FIELDS[key].parse(FIELDS[key].default):
                 fixed[key] = url_value(key, value)
         # every valid page key the link gave stays (a view's default may differ from page to page)
         fixed.update({key: url_value(key, value) for key, value in page_keys.items()})
+        fixed.update({key: url_value(key, value) for key, value in older.items() if key not in FIELDS})
         st.query_params.clear()
         st.query_params.update(fixed)
         st.rerun()

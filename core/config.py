@@ -27,7 +27,7 @@ from .i18n import LANGUAGES, N_, _, clauses
 from .numbers import plain_number
 from .optimizers import OPTIMIZERS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_SCHEMES = 12
 # Query keys Streamlit itself may put in a URL: never ours, never a warning.
 FOREIGN_KEYS = frozenset({"embed", "embed_options"})
@@ -183,13 +183,15 @@ FIELDS: dict[str, Field] = {
     "features": _num("features", 1, 64, 2, N_("input features (blobs, classification, regression, gaussian_quantiles)"),
                      True),
     "classes": _num("classes", 2, 10, 3, N_("classes (blobs, classification, gaussian_quantiles)"), True),
-    "schemes": Field(_schemes, ("zeros", "normal:std=1", "xavier_normal", "he_normal"), N_("schemes compared"),
-                     repeatable=True),
+    # The defaults are the landing page's lesson (tests/test_defaults.py holds it on several data seeds): at
+    # depth 8 with ReLU the naive starts (zeros, too small, too large) stay at chance while the scaled ones train.
+    "schemes": Field(_schemes, ("zeros", "normal:std=0.01", "normal:std=1", "xavier_normal", "he_normal"),
+                     N_("schemes compared"), repeatable=True),
     "seeds": _num("seeds", 1, 20, 3, N_("random restarts per scheme (seeds 0 .. n-1)"), True),
-    "depth": _num("depth", 1, 50, 3, N_("hidden layers"), True),
+    "depth": _num("depth", 1, 50, 8, N_("hidden layers"), True),
     "width": Field(_widths, (32,), N_("units per hidden layer: one number, or one per layer"), lo=1, hi=1024,
                    integer=True),
-    "activation": _pick("activation", activations.ACTIVATIONS, "tanh", N_("activation")),
+    "activation": _pick("activation", activations.ACTIVATIONS, "relu", N_("activation")),
     "optimizer": _pick("optimizer", OPTIMIZERS, "sgd", N_("optimizer")),
     "lr": _num("lr", 1e-6, 10.0, 0.1, N_("learning rate")),
     "momentum": _num("momentum", 0.0, 0.999, 0.9, N_("momentum coefficient (optimizer=momentum)")),
@@ -282,7 +284,8 @@ SWEEP_FIELDS: dict[str, Field] = {
     "sweep_y": _pick("sweep_y", SWEEP_AXES, "depth", "vertical axis of the map"),
     "sweep_y_values": Field(lambda raw: _axis_values("sweep_y_values", raw), None,
                             "values along the vertical axis, separated by commas"),
-    "sweep_metric": _pick("sweep_metric", SWEEP_METRICS, "final_test_accuracy", "measure shown on the map"),
+    # signal growth is measured at initialization: its map is drawn at once, with nothing to train
+    "sweep_metric": _pick("sweep_metric", SWEEP_METRICS, "signal_growth", "measure shown on the map"),
     # a sweep trains many models: the page trains it when asked, and a link that asks for it carries sweep=true
     "sweep": _flag("sweep", False, "train the sweep and draw its map"),
 }
@@ -473,7 +476,32 @@ def _changed_in_2(c: ExperimentConfig) -> tuple[ExperimentConfig, list[str]]:
 # Each maps a configuration read under the version before to one that gives the same numbers under this one,
 # and says what it changed or could not keep.
 CHANGES: dict[int, Callable[[ExperimentConfig], tuple[ExperimentConfig, list[str]]]] = {
-    1: lambda c: (c, []), 2: _changed_in_2}
+    1: lambda c: (c, []), 2: _changed_in_2, 3: lambda c: (c, [])}
+# Defaults a version changed, with the value they had before it. A bound widget leaves a key at its default out
+# of the URL, so a link made under an older version that has no such key meant the older default: it is read
+# with that value (version 3 made the default configuration ReLU at depth 8 with five schemes, and the
+# Scale x depth map's default measure signal growth; version 2's were tanh at depth 3 with four schemes, and
+# test accuracy).
+DEFAULTS_BEFORE: dict[int, dict[str, Any]] = {
+    3: {"schemes": ("zeros", "normal:std=1", "xavier_normal", "he_normal"), "activation": "tanh", "depth": 3,
+        "sweep_metric": "final_test_accuracy"}}
+
+
+def link_version(raw: dict) -> int:
+    """The schema version a link was made under (its ``v``; none: the current one). An unknown ``v`` reads as
+    the current version (``_build`` warns about it)."""
+    got = raw.get("v")
+    v = (got[-1] if got else None) if isinstance(got, list) else got
+    return int(v) if v is not None and str(v) in map(str, CHANGES) else SCHEMA_VERSION
+
+
+def older_defaults(version: int, keys=None) -> dict[str, Any]:
+    """The defaults a link of ``version`` meant where they differ from today's (the oldest value wins), for
+    ``keys`` (default: all)."""
+    out: dict[str, Any] = {}
+    for v in range(SCHEMA_VERSION, version, -1):
+        out.update({k: value for k, value in DEFAULTS_BEFORE.get(v, {}).items() if keys is None or k in keys})
+    return out
 
 
 def version_changes(version: int, config: ExperimentConfig) -> tuple[ExperimentConfig, list[str]]:
@@ -526,6 +554,9 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
             values[key] = field.parse(got)
         except ValueError as e:
             problem(str(e), _("; using the default {value}").format(value=format_default(key)))
+    for key, value in older_defaults(version, FIELDS).items():
+        if key not in raw:
+            values[key] = value
     while True:
         try:
             config = ExperimentConfig(**values)

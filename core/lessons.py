@@ -171,7 +171,7 @@ LESSONS: list[Lesson] = [
               "not the only one."),
            "symmetry",
            ExperimentConfig(schemes=("zeros", "constant:value=0.5", "he_normal"), seeds=2, activation="tanh",
-                            optimizer="momentum", lr=0.05, epochs=60), _symmetry, {"epoch": 60, "seed": 0}),
+                            depth=3, optimizer="momentum", lr=0.05, epochs=60), _symmetry, {"epoch": 60, "seed": 0}),
     Lesson("vanish-explode", N_("Too small vanishes, too large explodes"),
            N_("A fixed std s multiplies the second moment of the signal by width × s²/2 at every ReLU layer, in "
               "expectation: with 64 units, s = 0.01 gives 0.0032 per layer (after ten layers, less than 1e-20 of "

@@ -160,7 +160,7 @@ def test_query_and_json_round_trip_exactly(c):
 def test_query_carries_every_field_and_a_version():
     keys = [k for k, _ in parse_qsl(ExperimentConfig().to_query())]
     assert keys[0] == "v" and set(keys) == {"v", *FIELDS}
-    assert json.loads(ExperimentConfig().to_json())["v"] == SCHEMA_VERSION == 2
+    assert json.loads(ExperimentConfig().to_json())["v"] == SCHEMA_VERSION == 3
 
 
 def test_json_errors_are_value_errors():
@@ -299,7 +299,7 @@ def test_budget_refuses_huge_work_and_names_it():
 
 def test_budget_passes_the_default_and_run_refuses_before_training(monkeypatch):
     e = budget.check(ExperimentConfig())
-    assert e.models == 12 and 0 < e.gflop and 0 < e.seconds < budget.PUBLIC.seconds
+    assert e.models == 15 and 0 < e.gflop and 0 < e.seconds < budget.PUBLIC.seconds
     huge = ExperimentConfig(seeds=20, depth=50, width=(1024,), epochs=5000)
     trained = []
     monkeypatch.setattr(experiment, "train", lambda *a, **k: trained.append(1))
