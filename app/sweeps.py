@@ -16,12 +16,18 @@ from core.cache import ResultCache
 from core.i18n import _
 from core.scheduler import JobSpec
 from core.sweep import SweepConfig, SweepResults, run_sweep
+from core.sweep_init import init_map, seconds as init_seconds
 
 from .results import anonymous_result, queue_text, stored_work, wait_for, whole_seconds
 
 
 SWEEPS: ResultCache[SweepResults] = ResultCache(max_entries=8, max_bytes=100_000_000,
                                                 size_of=lambda r: int(r.frame.memory_usage(deep=True).sum()))
+
+
+# Maps at initialization (core.sweep_init): small frames, each a few seconds of work at most
+INIT_MAPS: ResultCache[SweepResults] = ResultCache(max_entries=16, max_bytes=50_000_000,
+                                                   size_of=lambda r: int(r.frame.memory_usage(deep=True).sum()))
 
 
 def _key(sweep: SweepConfig) -> tuple[str, str]:
@@ -60,3 +66,34 @@ def sweep_csv(sweep: SweepConfig) -> bytes:
     """The sweep frame as CSV, for a download made after the script run: from the cache, or trained again if
     the cache dropped it meanwhile (a button holds this function and the sweep, never the frame)."""
     return export.csv_bytes(anonymous_result(SWEEPS, _key(sweep), lambda: job_spec(sweep)).frame, sweep.run_id)
+
+
+def _init_key(sweep: SweepConfig) -> tuple[str, str]:
+    return "init map", sweep.to_query()
+
+
+def init_job_spec(sweep: SweepConfig) -> JobSpec:
+    work = stored_work(INIT_MAPS, _init_key(sweep), f"map at initialization {sweep.run_id}",
+                       lambda job: init_map(sweep, progress=job.report, control=job.control),
+                       size=f"{len(sweep.tasks)} tasks, {sweep.models} models")
+    return JobSpec(work, init_seconds(sweep), sweep.estimate().memory_mb, 1)
+
+
+def _init_status_text(status, sweep: SweepConfig) -> str:
+    waiting = queue_text(status)
+    if waiting is not None:
+        return waiting
+    return _("Drawing and probing {models} models at initialization: {percent}% done.").format(
+        models=f"{sweep.models:,}", percent=int(100 * status.progress))
+
+
+def init_map_results(sweep: SweepConfig) -> SweepResults:
+    """``sweep``'s map at initialization (nothing trained): from the cache, or computed by the server's
+    scheduler while this session waits."""
+    return wait_for(INIT_MAPS, _init_key(sweep), lambda: init_job_spec(sweep),
+                    partial(_init_status_text, sweep=sweep), _("Fewer axis values or seeds make it shorter."))
+
+
+def init_map_csv(sweep: SweepConfig) -> bytes:
+    return export.csv_bytes(anonymous_result(INIT_MAPS, _init_key(sweep), lambda: init_job_spec(sweep)).frame,
+                            sweep.run_id)

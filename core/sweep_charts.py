@@ -219,3 +219,31 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
     fails = ys[0] if low is None else ys[ys.index(low) + 1]
     return _("{first}; at {where} the first that does not is {y}.").format(first=first, where=worst,
                                                                           y=_fmt(y, fails))
+
+
+def growth_sign_change(frame: pd.DataFrame, x: str, y: str, scheme: str) -> dict:
+    """For each y value: the pair of neighbouring x values between which the mean signal growth over seeds goes
+    from below 0 to above 0 (None where it does not, or does so more than once)."""
+    mean = frame[frame["scheme"] == scheme].groupby([y, x])["signal_growth"].mean()
+    out = {}
+    for yv in sorted(mean.index.get_level_values(0).unique()):
+        row = mean.loc[yv].sort_index()
+        sign = np.sign(row.to_numpy())
+        ups = [i for i in range(len(sign) - 1) if sign[i] < 0 < sign[i + 1]]
+        downs = [i for i in range(len(sign) - 1) if sign[i] > 0 > sign[i + 1]]
+        out[yv] = (row.index[ups[0]], row.index[ups[0] + 1]) if len(ups) == 1 and not downs else None
+    return out
+
+
+def growth_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation: str) -> str | None:
+    """One sentence computed from a signal-growth map: between which two neighbouring x values the signal goes
+    from shrinking to growing layer by layer, at how many of the map's y values (the most common pair)."""
+    crossings = growth_sign_change(frame, x, y, scheme)
+    found = [c for c in crossings.values() if c is not None]
+    if not found:
+        return None
+    lo, hi = max(set(found), key=found.count)
+    return _("{activation}, {scheme}: the signal's second moment goes from shrinking layer by layer to growing "
+             "between {lo} and {hi} at {k} of the {n} values of {axis} in this map.").format(
+        activation=activation, scheme=scheme, lo=_fmt(x, lo), hi=_fmt(x, hi), k=found.count((lo, hi)),
+        n=len(crossings), axis=_(AXES[y].title).split(" (")[0])

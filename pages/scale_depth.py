@@ -6,13 +6,14 @@ import streamlit as st
 from app.context import current
 from app.navigation import ensure_navigation, page_url
 from app.results import TrainingStopped
-from app.sweeps import sweep_csv, sweep_results
+from app.sweeps import init_map_csv, init_map_results, sweep_csv, sweep_results
 from app.text import literal
 from app.widgets import show_chart, what_to_notice
 from core import activations, export, initializers, meanfield, sweep_charts
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
 from core.i18n import _
 from core.sweep import AXES, SweepConfig
+from core.sweep_init import INIT_MEASURES, affordable
 
 BIND = "query-params"
 
@@ -20,9 +21,9 @@ ensure_navigation()
 ctx = current(needs_results=False)  # the sidebar's configuration is the base; its own run is not needed
 
 st.title(_("Scale × depth"))
-st.caption(_("Each cell trains the sidebar's configuration with the two axes set to the cell's values: one "
-             "model per seed, the cell's colour their mean. Select a cell to open that configuration's full "
-             "dashboard. σ_w scales a fan-in-scaled scheme (he_normal, he_uniform): Var(W) = σ_w² / fan-in."))
+st.caption(_("Each cell is the sidebar's configuration with the two axes set to the cell's values: one model per "
+             "seed, the cell's colour their mean. Select a cell to open that configuration's full dashboard. σ_w "
+             "scales a fan-in-scaled scheme (he_normal, he_uniform): Var(W) = σ_w² / fan-in."))
 
 
 def _clear(key: str):
@@ -73,29 +74,40 @@ def command_line():
         st.code(command, language="bash", wrap_lines=True)
 
 
-if not estimate.admitted():
-    st.warning(literal(_("This sweep is larger than this server runs: {estimate}.").format(
-        estimate=estimate.describe())), icon=":material/block:")
-    st.markdown(_("Run it on your own machine (add `--backend dask --scheduler ADDRESS` for a Dask cluster); "
-                  "rerunning the command resumes an interrupted sweep:"))
-    st.code(command, language="bash", wrap_lines=True)
-    st.stop()
-st.caption(literal(_("Work: {estimate}.").format(estimate=estimate.describe())))
-draw = st.toggle(_("Train and draw the map"), value=False, key="sweep", bind=BIND,
-                 help=_("Trains every model of the grid (once per server: later visits are instant). The link "
-                        "then carries the map."))
-if not draw:
-    st.caption(_("Switch on “Train and draw the map” to train these {models} models.").format(
-        models=f"{sweep.models:,}"))
-    command_line()
-    st.stop()
+# Signal growth and the gradient ratio are measured at epoch 0: their map needs no training (core.sweep_init)
+at_init = metric in INIT_MEASURES and affordable(sweep)
+if at_init:
+    st.caption(_("Measured at initialization, before any training: each model is drawn and probed once, so "
+                 "this map is drawn at once. The measures of training (accuracy, loss) train every cell."))
+    try:
+        results = init_map_results(sweep)
+    except TrainingStopped as e:  # the server's time cap
+        st.error(literal(e), icon=":material/block:")
+        st.stop()
+else:
+    if not estimate.admitted():
+        st.warning(literal(_("This sweep is larger than this server runs: {estimate}.").format(
+            estimate=estimate.describe())), icon=":material/block:")
+        st.markdown(_("Run it on your own machine (add `--backend dask --scheduler ADDRESS` for a Dask cluster); "
+                      "rerunning the command resumes an interrupted sweep:"))
+        st.code(command, language="bash", wrap_lines=True)
+        st.stop()
+    st.caption(literal(_("Work: {estimate}.").format(estimate=estimate.describe())))
+    draw = st.toggle(_("Train and draw the map"), value=False, key="sweep", bind=BIND,
+                     help=_("Trains every model of the grid (once per server: later visits are instant). The "
+                            "link then carries the map."))
+    if not draw:
+        st.caption(_("Switch on “Train and draw the map” to train these {models} models.").format(
+            models=f"{sweep.models:,}"))
+        command_line()
+        st.stop()
 
-try:
-    results = sweep_results(sweep)
-except TrainingStopped as e:  # the server's time cap
-    st.error(literal(e), icon=":material/block:")
-    command_line()
-    st.stop()
+    try:
+        results = sweep_results(sweep)
+    except TrainingStopped as e:  # the server's time cap
+        st.error(literal(e), icon=":material/block:")
+        command_line()
+        st.stop()
 frame = results.frame
 if metric == "final_test_accuracy" and frame["final_test_accuracy"].isna().all():
     st.info(_("This dataset is a regression: no accuracy, the map shows the test loss."))
@@ -123,7 +135,8 @@ for scheme in sweep.schemes:
     if len(sweep.schemes) > 1:
         st.subheader(literal(scheme))
     show_map(scheme)
-    sentence = sweep_charts.what_to_notice(frame, sweep.x.name, sweep.y.name, scheme, sweep.base.activation)
+    notice = sweep_charts.growth_notice if metric == "signal_growth" else sweep_charts.what_to_notice
+    sentence = notice(frame, sweep.x.name, sweep.y.name, scheme, sweep.base.activation)
     if sentence:
         what_to_notice([sentence])
 
@@ -142,6 +155,6 @@ if theory is not None:
                        file_name=f"initlab_sweep_theory_{sweep.run_id}.csv", mime="text/csv", on_click="ignore",
                        key="dl_sweep_theory")
 st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=f"{len(frame):,}"),
-                   data=partial(sweep_csv, sweep), file_name=f"initlab_sweep_{sweep.run_id}.csv",
-                   mime="text/csv", on_click="ignore", key="dl_sweep")
+                   data=partial(init_map_csv if at_init else sweep_csv, sweep),
+                   file_name=f"initlab_sweep_{sweep.run_id}.csv", mime="text/csv", on_click="ignore", key="dl_sweep")
 command_line()
