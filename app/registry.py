@@ -23,6 +23,7 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
+    PageSpec("story", N_("Why random?"), ":material/auto_stories:", needs_results=False),
     PageSpec("overview", N_("Overview"), ":material/show_chart:"),
     PageSpec("activations", N_("Activations"), ":material/bar_chart:"),
     PageSpec("gradients", N_("Gradients"), ":material/waves:"),

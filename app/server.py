@@ -44,6 +44,8 @@ def _train_default() -> None:
         from core.config import ExperimentConfig
 
         from .results import prefetch
+        from . import story
+        story.warm()  # the landing page's runs first: every new visitor sees them
         prefetch(ExperimentConfig())
     except Exception:  # noqa: BLE001 - the first visitor then trains it; the page shows any error
         LOG.warning("could not train the default configuration ahead:\n%s", traceback.format_exc())
