@@ -211,7 +211,7 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                                     lambda: rows(epoch=epoch, layer=layer))
             st.caption(_("Layer {layer} at epoch {epoch} (seed {seed}), as the probe recorded it: each model's own "
                          "bins on its own range, exact counts.").format(layer=layer, epoch=epoch, seed=seed))
-            small_multiples(ctx.schemes, charts.histogram_panel, one, kind=kind, schemes=tuple(ctx.schemes), data=one,
+            small_multiples(ctx.schemes, charts.histogram_panel, one, kind=kind, among=tuple(ctx.schemes), data=one,
                             empty=diverged, owner=owner)
     return layer
 

@@ -441,12 +441,12 @@ def epoch_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: Value
     ), PANEL_HEIGHT)
 
 
-def histogram_panel(hist: pd.DataFrame, scheme: str, index: int, kind: str, schemes=None) -> alt.Chart:
+def histogram_panel(hist: pd.DataFrame, scheme: str, index: int, kind: str, among=None) -> alt.Chart:
     """The probe's own histogram of one (scheme, layer, epoch, seed), on its own range: the exact counts, in
-    the scheme's colour among ``schemes`` (the page's)."""
+    the scheme's colour among the schemes ``among`` (the page's)."""
     data = hist[hist["scheme"] == scheme][["scheme", "layer", "bin_left", "bin_right", "count"]]
     # rect with an explicit zero baseline: pre-binned bars, no stacking
-    return _size(alt.Chart(data).mark_rect(color=colours(schemes or [scheme])[scheme]).encode(
+    return _size(alt.Chart(data).mark_rect(color=colours(among or [scheme])[scheme]).encode(
         x=alt.X("bin_left:Q", title=_(KIND_WORDS[kind]), axis=alt.Axis(format="~g", tickCount=5),
                 scale=alt.Scale(zero=False, nice=False)),
         x2=alt.X2("bin_right:Q"),

@@ -135,7 +135,8 @@ def fixed_point(act: Activation, sigma_w2: float, sigma_b2: float, q0: float = 1
     lo = 1e-300
     if gap(lo) <= 0:  # the map takes everything down to 0 (tanh with sigma_b = 0, sigma_w^2 <= 1)
         return 0.0
-    return brentq(gap, lo, q0, xtol=1e-300, rtol=1e-13)
+    # a fixed point far below q0 (SELU with small weights) takes Brent many more steps than the default 100
+    return brentq(gap, lo, q0, xtol=1e-300, rtol=1e-13, maxiter=2000)
 
 
 def chi_1(act: Activation, sigma_w2: float, q: float) -> float:

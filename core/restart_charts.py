@@ -180,7 +180,8 @@ def network_best_of_k_chart(best_of_k: pd.DataFrame, summary: pd.DataFrame, sche
         tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("k:Q", title=_("seeds")),
                  alt.Tooltip("expected_best:Q", title=_("expected best"), format=".10g")])
     dots = alt.Chart(seen).mark_circle(size=45, opacity=0.6).encode(
-        x=x, y=alt.Y(f"{metric}:Q", title=y_title, scale=scale), color=scheme_color(schemes, legend=False),
+        # the same legend as the lines': a layer without one removes it for both (core.charts.scheme_color)
+        x=x, y=alt.Y(f"{metric}:Q", title=y_title, scale=scale), color=scheme_color(schemes),
         tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("seed:Q", title=_("seed")),
                  alt.Tooltip(f"{metric}:Q", title=_("observed {metric}").format(metric=title), format=".10g")])
     return _sized(alt.layer(dots, lines))

@@ -145,12 +145,14 @@ def theory_layers(theory: pd.DataFrame, x: str, y: str, scheme: str) -> list[alt
     if other == "depth":
         finite = t[np.isfinite(t["depth_6xi"].astype(float))].assign(what=line)
         layers.append(alt.Chart(finite).mark_line(color="black", strokeWidth=2, clip=True).encode(
-            **{along: channel[along]("sigma_w:Q"), across: channel[across]("depth_6xi:Q")},
+            **{along: channel[along]("sigma_w:Q", title=_(AXES["sigma_w"].title)),
+               across: channel[across]("depth_6xi:Q", title=_(AXES[other].title))},
             order="sigma_w:Q", strokeDash=dash, tooltip=tips))
     edges = t[t["boundary"].astype(bool)].assign(what=rule)
     if len(edges):
         layers.append(alt.Chart(edges).mark_rule(color="black", strokeWidth=2, clip=True).encode(
-            **{along: channel[along]("sigma_w:Q")}, strokeDash=dash, tooltip=tips))
+            **{along: channel[along]("sigma_w:Q", title=_(AXES["sigma_w"].title))}, strokeDash=dash,
+            tooltip=tips))
     return layers
 
 

@@ -17,10 +17,11 @@ from core.i18n import DEFAULT, _, language
 ensure_navigation()
 current(needs_results=False)  # the sidebar's configuration is not this page's: each step has its own
 
-st.title(_("Why should weights start random, and which random?"))
+st.title(page_title("story"))
 PageView("story")
-st.caption(_("Five steps, each a real run of this server's trainer and sentences computed from it. Each link "
-             "opens the full page with the same configuration."))
+st.markdown(_("**Why should weights start random, and which random?** Five steps, each a real run of this "
+              "server's trainer with sentences computed from it; each link opens the full page with the same "
+              "configuration."))
 
 
 def link(page: str, query: str) -> None:
@@ -115,16 +116,14 @@ try:
     values = sweep.x_values
     grid = np.union1d(np.linspace(min(values), max(values), 60), values)
     theory_frame = meanfield.order_chaos_frame(activations.get("relu"), grid, 0.0)
-    chart, text = columns()
-    with chart:
-        show_chart(sweep_charts.sweep_map, m.frames["map"], "sigma_w", "depth", "signal_growth", "he_normal",
-                   theory=theory_frame)
-    with text:
-        sentence = sweep_charts.growth_notice(m.frames["map"], "sigma_w", "depth", "he_normal", "relu")
-        sentences([sentence] if sentence else [])
-        st.caption(_("Measured at initialization, nothing trained: red, the signal's second moment grows layer by "
-                     "layer; blue, it shrinks. The black rule is mean-field theory's order/chaos boundary, "
-                     "σ_w = √2 for ReLU (He's value)."))
-        link("scale_depth", sweep.to_query())
+    # the whole width: a map and its two legends need it
+    show_chart(sweep_charts.sweep_map, m.frames["map"], "sigma_w", "depth", "signal_growth", "he_normal",
+               theory=theory_frame, owner=m)
+    sentence = sweep_charts.growth_notice(m.frames["map"], "sigma_w", "depth", "he_normal", "relu")
+    sentences([sentence] if sentence else [])
+    st.caption(_("Measured at initialization, nothing trained: red, the signal's second moment grows layer by "
+                 "layer; blue, it shrinks. The black rule is mean-field theory's order/chaos boundary, σ_w = √2 "
+                 "for ReLU (He's value)."))
+    link("scale_depth", sweep.to_query())
 except TrainingStopped as e:  # the server's time cap
     st.error(literal(e), icon=":material/block:")

@@ -62,6 +62,7 @@ VIEW_QUERY = "&".join(f"{k}={v}" for k, v in VIEW.items())
 # panel too), except where zero weights leave nothing to draw: ReLU gives them exact-zero weight gradients (no
 # line on a log scale).
 EXPECT = {
+    "story": ("Why random?", 6, {}),  # its own runs, whatever the link: tests/test_story.py
     "overview": ("Overview", 2, {"Curves": "curves", "Summary": "summary"}),
     "activations": ("Activations", 1 + 2 + 1, {"Layer statistics": "layer_stats", "Histograms": "histograms"}),
     "gradients": ("Gradients", 1 + 2, {"Gradient norms": "gradient_norms", "Layer statistics": "layer_stats",
@@ -70,7 +71,8 @@ EXPECT = {
     "symmetry": ("Symmetry & restarts", 3, {"Distinct units": "distinct_units", "Summary": "summary",
                                         "Best of k": "best_of_k"}),
     "boundaries": ("Decision boundaries", 2, {"Boundaries": "boundaries", "Data points": "data_points"}),
-    "scale_depth": ("Scale × depth", 0, {}),  # trains its sweep only when asked (sweep=true): see below
+    # its default map is measured at initialization (he_normal takes sigma_w); one of training only when asked
+    "scale_depth": ("Scale × depth", 1, {}),
     "lessons": ("Lessons", 0, {}),
     "export": ("Export", 0, None),  # one button per frame, checked separately
     "restarts": ("Restarts beyond networks", 7, {}),  # its own frames: test_restarts_link_reproduces_its_csv
@@ -616,7 +618,7 @@ def test_server_log_has_no_traceback(server, first_session):
 def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
     from core.sweep import SweepConfig
     sweep = SweepConfig(LINK, (("sigma_w", "0.7,1.4"), ("depth", "1,2")))
-    page = open_link(f"scale_depth?{sweep.to_query()}", "Scale × depth")
+    page = open_link(f"scale_depth?{sweep.to_query()}&sweep_metric=final_test_accuracy", "Scale × depth")
     wait_charts(page, 0)
     page.get_by_test_id("stCheckbox").get_by_text("Train and draw the map").click()  # the toggle: the map goes into the link
     page.wait_for_url(re.compile(r"[?&]sweep=true(&|$)"), timeout=RUN_TIMEOUT)
@@ -634,7 +636,7 @@ def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
     under = "(() => { const e = document.elementFromPoint(%s, %s); return [getComputedStyle(e).cursor, e.outerHTML.slice(0, 200)]; })()"
     cursor, element = page.evaluate(under % (x, y))
     assert cursor == "pointer" and "mean over seeds" in element, element  # a cell, with its link
-    overview = re.compile(r"^https?://[^/]+/\?v=\d+&")  # the default page lives at "/"
+    overview = re.compile(r"^https?://[^/]+/overview\?v=\d+&")
     for _ in range(3):  # a click that lands while Vega is still wiring its handlers does nothing: click again
         page.mouse.click(x, y)
         try:
@@ -647,3 +649,22 @@ def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
     assert point.to_query() in {p.query for p in sweep.points}, page.url
     assert point.depth in (1, 2) and point.schemes[0].startswith("he_normal:gain=")
     wait_charts(page, PAGES["overview"][1])
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)])
+def test_first_chart_is_on_the_first_screen(server, browser, first_session, size, lang):
+    """A new visitor's landing page (the story) and the Overview: the first chart's top edge is inside the
+    first screen, at 1280 x 900 and on a phone (390 x 844), in both languages."""
+    width, height = size
+    for path in ["", "overview"] if width == 1280 else [""]:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.goto(f"{server['base']}/{path}" + ("?lang=fr" if lang == "fr" else ""))
+        chart = page.locator("[data-testid=stVegaLiteChart]").first
+        chart.wait_for(timeout=LOAD_TIMEOUT)
+        page.wait_for_timeout(500)  # let the layout settle: text above the chart renders with it
+        box = chart.bounding_box()
+        screenshot(page, f"first-screen-{path or 'story'}-{lang}-{width}")
+        assert box is not None and box["y"] < height - 100, (path, lang, size, box)
+        context.close()
