@@ -91,12 +91,14 @@ def scheduler() -> Scheduler:
         return _scheduler
 
 
-def over_budget_message(config: ExperimentConfig) -> str | None:
+def admitted(config: ExperimentConfig) -> tuple[ExperimentConfig, str | None, str | None]:
+    """(what this server trains for ``config``, the sentence saying it records less detail than asked or
+    None, the refusal or None): core.budget.admit under the server's limits."""
     try:
-        budget.check(config, limits())
-    except ValueError as e:
-        return str(e)
-    return None
+        admission = budget.admit(config, limits())
+    except budget.Refused as e:
+        return config, None, str(e)
+    return admission.config, admission.note, None
 
 
 def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], object],
