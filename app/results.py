@@ -112,7 +112,7 @@ def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], objec
         LOG.warning("%s%s: started", label, f" ({size})" if size else "")
         try:
             value = work(job)
-            cache.put(key, value)
+            cache.put(key, value, cost=time.perf_counter() - start)  # the cache keeps what cost most per byte
         except Stopped:
             LOG.warning("%s: stopped after %.2f s", label, time.perf_counter() - start)
             raise
