@@ -54,6 +54,8 @@ def start() -> None:
     """Once per server: the workers, then the default run, each on a background thread. (The default run
     only on a real server, not under AppTest, whose tests count the runs they cause.)"""
     _log_with_time()
+    from .links import watch_dropped_links
+    watch_dropped_links()
     if workers.available():
         from .results import MAX_STARTED
         # The queue keeps up to MAX_STARTED runs' workers (a paused run keeps its own), so the pool holds that
