@@ -225,6 +225,7 @@ def wait_for(cache: ResultCache, key, spec: Callable[[], JobSpec], status_text: 
         try:
             result = ticket.result()
         except JobStopped as e:
+            box.empty()  # the stop message alone: no progress bar left under it
             raise TrainingStopped(stopped_message(e, shorter)) from None
     finally:
         ticket.close()
