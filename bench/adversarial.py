@@ -123,6 +123,12 @@ def schemes_list():
     return list(initializers.INITIALIZERS)
 
 
+# Starts a link controls that the cost model must price whatever they do to the probes and the initialization:
+# large random biases, and units that are near-copies of one another (the distinct-unit count's worst case).
+BIASES = ["zeros", "zeros", "normal:std=1", "normal:std=10", "constant:value=5"]
+NEAR_COPIES = dict(schemes=("normal:std=0.0001", "lsuv", "orthogonal"), bias="normal:std=10")
+
+
 def random_config(rng: random.Random):
     from core.config import ExperimentConfig
     from core.datasets import DATASETS
@@ -142,7 +148,9 @@ def random_config(rng: random.Random):
             batch_size=rng.choice([0, 1, 2, 4, 8, 16, 32, 64, 128, 512, 4096]),
             epochs=int(round(math.exp(rng.uniform(0, math.log(5000))))),
             weight_decay=rng.choice([0.0, 0.0, 1e-4]), record_epochs=rng.randint(2, 51),
-            dtype=rng.choice(["float32", "float64"]))
+            dtype=rng.choice(["float32", "float64"]), bias=rng.choice(BIASES))
+        if rng.random() < 0.3:  # near-copy units on purpose: tiny weights, large random biases, wide layers
+            values.update(NEAR_COPIES, width=(rng.choice([256, 512, 1024]),))
         try:
             return ExperimentConfig(**values)
         except ValueError:
@@ -188,8 +196,12 @@ def push(config, limits, knob: str = "epochs"):
 def mutate(config, rng: random.Random):
     from core.datasets import DATASETS
     knob = rng.choice(["activation", "dtype", "optimizer", "batch_size", "width", "depth", "seeds", "schemes",
-                       "n_samples", "features", "record_epochs", "dataset"])
+                       "n_samples", "features", "record_epochs", "dataset", "bias", "near_copies"])
     c = config
+    if knob == "bias":
+        return replace(c, bias=rng.choice(BIASES))
+    if knob == "near_copies":
+        return replace(c, **NEAR_COPIES, width=(1024,) * len(c.width))
     if knob == "activation":
         return replace(c, activation=rng.choice(["relu", "elu", "selu", "gelu", "tanh", "sigmoid", "softplus",
                                                  "leaky_relu", "linear"]))

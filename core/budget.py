@@ -36,7 +36,7 @@ from typing import Mapping
 
 from . import datasets
 from .i18n import N_, _, clauses
-from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession
+from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession, same_unit_tolerance
 from .trainer import BLAS_THREADS_MIN_MFLOP, MAX_CURVE_POINTS, Evaluator, TrainSettings
 from .trainer import auto_groups, batch_size, record_epochs, step_mflop, steps
 
@@ -79,6 +79,11 @@ TIME: dict[str, float] = {
     "train_fixed": 0.103,  # s per worker group and run (buffers, the trip to a worker and back)
     "rows": 3.35e-07,  # s per table row (on the server, after training)
     "fixed": 0.0975,  # s per run: data, initial weights
+    # measured one at a time on the reference machine (2026-12-07, shared), not fitted:
+    "unit_rows": 4.0e-06,  # s per row-step of a distinct-unit count (``unit_rows``: 1024 near-copies, 35 us a row)
+    "init_values": 2.5e-08,  # s per initial weight drawn (NumPy's generator, the scheme's arithmetic)
+    "init_qr_gflop": 0.12,  # s per GFLOP of QR factorizations (orthogonal, LSUV's start)
+    "init_gflop": 0.04,  # s per GFLOP of the other products of initialization (LSUV's rescalings, ZerO's)
 }
 # Bytes of peak memory (server and workers, above their idle baseline) per unit of each term of
 # ``memory_terms``: fitted by bench/adversarial.py --fit to the same runs' peaks, then scaled so that the
@@ -326,12 +331,52 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
         "probe_values": probe_values,
         "model_records": sh.k * sh.records,
         "train_fixed": sh.groups,
+        "unit_rows": unit_rows(sh, same_unit_tolerance(config.dtype)),
         "rows": frame_rows(sh),
         "fixed": 1.0,
+        **init_terms(config, sh),
     }
 
 
-SERVER_TERMS = ("rows", "fixed")  # the rest is training, divided over the worker groups
+def unit_rows(sh: Shape, rtol: float) -> float:
+    """Row-steps of the distinct-unit counts at the records, by weights and by function, every layer of every
+    model (output included), in the worst case: every unit a near-copy of others, as tiny weights with large
+    random biases make them, so that the screen (core.probes._twins) lets every row through to
+    core.probes._greedy_count. There each row is a step, and compares the rows of its sorted window: about
+    4 rtol r of r units spread evenly over the widest column's range (the closest near-copies can be and still
+    be told apart)."""
+    return 2.0 * sh.k * sh.records * sum(r * (1 + 4 * rtol * r) for r in sh.sizes[1:])
+
+
+def init_terms(config, sh: Shape) -> dict[str, float]:
+    """The initialization's work, per model and layer, by scheme (core.experiment.initial_weights): every
+    weight drawn; a QR factorization for orthogonal and LSUV starts; ZerO's Hadamard products; LSUV's
+    forward passes on its batch, each layer rescaled up to max_iter times (with large random biases it
+    runs them all)."""
+    from .config import parse_scheme
+    from .experiment import LSUV_SAMPLES
+    from .initializers import INITIALIZERS, resolve_params
+    pairs = list(zip(sh.sizes[:-1], sh.sizes[1:]))
+    values = qr = gemm = 0.0
+    for label in config.schemes:
+        name, params = parse_scheme(label)
+        init = INITIALIZERS[name]
+        values += config.seeds * sh.weights
+        if init.sampler.__name__ == "_orthogonal":
+            qr += config.seeds * sum(4.0 * max(a, b) * min(a, b) ** 2 for a, b in pairs)
+        if init.sampler.__name__ == "_zero_hadamard":
+            for a, b in pairs:
+                if b > a:  # fan_out > fan_in: through a Hadamard matrix of the next power of two
+                    p = 2 ** math.ceil(math.log2(b))
+                    gemm += config.seeds * (2.0 * b * p * p + 2.0 * b * p * a)
+        if init.data_dependent:
+            iterations = resolve_params(name, config.activation, **params)["max_iter"] + 1
+            rows = min(LSUV_SAMPLES, sh.n_train)
+            gemm += config.seeds * iterations * sum(2.0 * rows * a * b for a, b in pairs)
+    return {"init_values": values, "init_qr_gflop": qr / 1e9, "init_gflop": gemm / 1e9}
+
+
+SERVER_TERMS = ("rows", "fixed", "init_values", "init_qr_gflop", "init_gflop")  # the rest: training, over the groups
 
 
 def seconds(terms: dict[str, float], groups: int, coef: Mapping[str, float] = TIME) -> float:
