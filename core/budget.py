@@ -95,6 +95,18 @@ MEMORY: dict[str, float] = {
 }
 
 
+# How far short of the measured time and memory the estimate fell among the runs near a limit (measured /
+# estimated, the worst), as the last full adversarial search found: bench/adversarial.py writes this line.
+ESTIMATE_ERROR = {"time": 1.50, "memory": 1.54}
+IDLE_MB = 400.0  # server and workers, idle (bench/server_memory.py)
+
+
+def promise(limits: "Limits") -> tuple[float, float]:
+    """The largest admitted run's seconds and the server's MB that ``limits`` and ESTIMATE_ERROR bound."""
+    return (limits.seconds * ESTIMATE_ERROR["time"] if limits.seconds is not None else math.inf,
+            IDLE_MB + limits.memory_mb * ESTIMATE_ERROR["memory"] if limits.memory_mb is not None else math.inf)
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one server accepts. ``seconds``, ``memory_mb`` and ``frame_rows`` bound one run's estimate
@@ -102,11 +114,11 @@ class Limits:
     of the runs started at once (core.scheduler). None: no limit.
 
     The public defaults: bench/adversarial.py searches for the admitted runs the model underestimates most
-    (bench/RESULTS.md). Its time estimates were at most 1.16x too low near the limit, so 35 s keeps the
-    largest admitted run under a minute; its memory estimates up to 1.59x too low (deep float64 Adam stacks
-    of very unequal widths), so 650 MB keeps server and workers (about 400 MB idle) under 1.5 GB. On a 2.7 GB host, 900 MB of runs
-    at once (one large run and small ones) leave room for the server, the 600 MB results cache, the
-    workers of paused runs and the sessions.
+    (bench/RESULTS.md) and writes how far short it fell (``ESTIMATE_ERROR``); 35 s times the time error
+    keeps the largest admitted run under a minute, and 650 MB times the memory error keeps server and
+    workers (about 400 MB idle) under 1.5 GB (``promise``). On a 2.7 GB host, 900 MB of runs at once (one
+    large run and small ones) leave room for the server, the 600 MB results cache, the workers of paused
+    runs and the sessions.
     """
     seconds: float | None = 35.0
     memory_mb: float | None = 650.0

@@ -269,3 +269,9 @@ MEASURED = {"depth=12&width=1024&schemes=normal%3Astd%3D0.0001&seeds=1&bias=norm
 def test_the_issue_s_links_are_estimated_at_least_at_their_measured_time(query):
     est = budget.estimate(ExperimentConfig.from_query(query)).seconds
     assert MEASURED[query] <= est <= 2.5 * MEASURED[query]
+
+
+def test_the_public_limits_keep_the_promise_by_the_estimate_s_stated_error():
+    seconds, mb = budget.promise(budget.PUBLIC)
+    assert seconds < 60 and mb < 1500
+    assert budget.promise(budget.NONE) == (float("inf"), float("inf"))
