@@ -43,8 +43,10 @@ def _train_default() -> None:
     try:
         from core.config import ExperimentConfig
 
-        from .results import prefetch
-        prefetch(ExperimentConfig())
+        from .results import admitted, prefetch
+        config, _note, refused = admitted(ExperimentConfig())  # what the default page trains (app.results)
+        if refused is None:
+            prefetch(config)
     except Exception:  # noqa: BLE001 - the first visitor then trains it; the page shows any error
         LOG.warning("could not train the default configuration ahead:\n%s", traceback.format_exc())
 
