@@ -19,6 +19,7 @@ import os
 import signal
 import stat
 import sys
+import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -103,6 +104,9 @@ def stopped_like_ctrl_c():
     """SIGTERM and SIGHUP (a closed terminal, ``kill``, a job scheduler) end the command as Ctrl-C does: a
     KeyboardInterrupt, so the same clean-up runs (the workers ended, nothing partial left). By default they
     would end this process at once and leave its worker processes running, holding its stdout and stderr."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        yield
+        return
     previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
     try:
         yield
