@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 RESULTS = ROOT / "bench" / "RESULTS.md"
 RUNS = ROOT / "test-artifacts" / "adversarial-runs.jsonl"  # every measurement, for --refit (not committed)
 SECTION = "## Adversarial budget search"
+QUICK_SECTION = "## Quick adversarial budget search"  # --quick's own: it never replaces the full search's
 PROMISE_S, PROMISE_MB = 60.0, 1500.0  # seconds, MB (10^6 bytes) of server and workers together
 # The dashboard server's idle memory beyond this bench's process (Streamlit's runtime and sessions, the
 # default run's results): bench/server_memory.py measured 382-408 MiB idle against this process's 253 MiB.
@@ -299,7 +300,8 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
     m_ratio = max(r["extra_mb"] / r["est_mb"] for r in near_m)
     base = max(r["base_mb"] for r in done) + SERVER_EXTRA_MB
     pub = budget.PUBLIC
-    L = [SECTION, "",
+    section = QUICK_SECTION if mode == "quick" else SECTION
+    L = [section, "",
          f"`python bench/adversarial.py{' --quick' if mode == 'quick' else ''}` on "
          f"{datetime.now():%Y-%m-%d %H:%M}: {len(done)} runs in {(time.time() - started) / 60:.0f} min, load average "
          f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} CPUs during the runs. Other work shared the "
@@ -331,8 +333,8 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
     if mode == "full":  # the estimate's stated error: written here once, read by core.budget and its docs
         write_error(t_ratio, m_ratio)
     text = RESULTS.read_text() if RESULTS.exists() else "# Bench results\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
+    if section in text:
+        head, _, rest = text.partition(section)
         nxt = rest.find("\n## ")
         text = head + "\n".join(L) + ("\n\n" + rest[nxt + 1:] if nxt >= 0 else "\n")
     else:
