@@ -695,3 +695,20 @@ def test_sigterm_while_writing_the_export_leaves_nothing(tmp_path, capsys, monke
     assert code == 130 and out == "" and err.strip() == "error: interrupted; nothing was written"
     assert len(written) == 3 and snapshot(tmp_path / "o") == before and [p.name for p in tmp_path.iterdir()] == ["o"]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # given back
+
+
+def test_a_sweep_on_a_real_full_disk_leaves_the_earlier_files_whole(tmp_path, capsys):
+    """The same on a real, tiny tmpfs (root only): the kernel's ENOSPC, whichever write meets it first."""
+    with tmpfs(tmp_path / "disk", "size=1m") as disk:
+        assert sweep(capsys, "--query", SWEEP_QUERY, "--out", disk / "o", "--quiet")[0] == 0
+        before = {p.name: p.read_bytes() for p in (disk / "o").iterdir() if p.is_file()}
+        tasks = sorted(p.name for p in (disk / "o" / "tasks").iterdir())
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        (disk / "filler").write_bytes(b"\0" * (free - 4096))
+        code, out, err = sweep(capsys, "--query", SWEEP_QUERY.replace("epochs=4", "epochs=5"), "--out", disk / "o",
+                               "--quiet")
+        assert code == 1 and out == ""
+        assert_one_line_error(err, f"--out {disk / 'o'}: could not write (No space left on device)")
+        assert {p.name: p.read_bytes() for p in (disk / "o").iterdir() if p.is_file()} == before
+        left = sorted(p.name for p in (disk / "o" / "tasks").iterdir())
+        assert set(tasks) <= set(left) and not [n for n in left if n.startswith(".")]  # no temporary file
