@@ -182,13 +182,12 @@ class Estimate:
     def describe(self, limits: Limits = PUBLIC) -> str:
         """The estimate and the limits, in the current language (core.i18n: the visitor's on a page)."""
         return _("{models} models x {params} parameters, {samples} training samples: about {seconds} s on this "
-                 "server{seconds_limit} and {memory} MB of memory{memory_limit}, {rows} result rows{rows_limit}; "
-                 "{gflop} GFLOP in {steps} layer-steps").format(
+                 "server{seconds_limit} and {memory} MB of memory{memory_limit}, {rows} result rows{rows_limit}"
+                 ).format(
             models=self.models, params=f"{self.params_per_model:,}", samples=f"{self.n_train:,}",
             seconds=f"{self.seconds:,.0f}", seconds_limit=limit_note(limits.seconds, "{:,.0f} s"),
             memory=f"{self.memory_mb:,.0f}", memory_limit=limit_note(limits.memory_mb, "{:,.0f} " + _("MB")),
-            rows=f"{self.frame_rows:,}", rows_limit=limit_note(limits.frame_rows, "{:,}"), gflop=f"{self.gflop:,.1f}",
-            steps=f"{self.layer_steps:,}")
+            rows=f"{self.frame_rows:,}", rows_limit=limit_note(limits.frame_rows, "{:,}"))
 
 
 @dataclass(frozen=True)
