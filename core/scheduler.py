@@ -32,7 +32,7 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable
 
 from .control import Control, Stopped
@@ -47,6 +47,7 @@ def _short(key: Hashable) -> str:
 GRACE_S = 0.5  # a job nobody waits for is stopped this long after its last subscriber left
 KILL_AFTER_S = 2.0  # a stopped job still running this long after is killed
 TICK_S = 0.1  # how often the monitor looks at caps, orphans and progress
+EVICT_MARGIN = 1.25  # a paused job gives up its place only to a job this much shorter than those it competes with
 
 
 class JobStopped(Exception):
@@ -119,10 +120,14 @@ def evictions(slots: list[Slot], cores: int, memory_mb: float, max_started: int)
     longer = sorted((s for s in slots if s.started and s.pausable and s.key not in run
                      and s.remaining_s > first.remaining_s),
                     key=lambda s: (-s.remaining_s, -s.seq))
+    # with a margin: progress reported late can shorten a paused job's remaining time after the eviction, and
+    # a near tie would then resume it instead of starting the job its victim gave way to
+    margin = replace(first, remaining_s=first.remaining_s * EVICT_MARGIN)
     out: set[Hashable] = set()
     for s in longer:
         out.add(s.key)
-        if first.key in plan([s for s in slots if s.key not in out], cores, memory_mb, max_started):
+        if first.key in plan([margin if s is first else s for s in slots if s.key not in out], cores, memory_mb,
+                             max_started):
             return out
     return set()
 

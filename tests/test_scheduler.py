@@ -112,6 +112,11 @@ def test_evictions_free_the_places_of_the_longest_paused_jobs_for_a_shorter_one(
     shorter = slot("shorter", 0.5, cores=2, mem=10, started=True, seq=4)  # the cores are its, rightly
     assert evictions([a, b, shorter, small], cores=2, memory_mb=1000, max_started=3) == set()
     assert evictions([a, b, c], cores=2, memory_mb=1000, max_started=3) == set()
+    # a near tie with the job that has the cores: a late progress report could flip it, so nothing is given up
+    tie = slot("tie", 75, cores=2, mem=50, seq=5)
+    assert evictions([a, b, c, tie], cores=2, memory_mb=1000, max_started=3) == set()
+    assert evictions([a, b, c, slot("clear", 60, cores=2, mem=50, seq=5)], cores=2, memory_mb=1000,
+                     max_started=3) == {"a"}
 
 
 # ------------------------------------------------------------------ the scheduler with fake jobs
