@@ -550,6 +550,7 @@ def _scaled(current: int, end: int, direction: int, f: float) -> int:
     return max(end, math.ceil(v)) if direction < 0 else min(end, math.floor(v))
 
 
+@functools.lru_cache(maxsize=256)  # a refused link is refused again at every rerun of its page
 def suggestions(config, limits: Limits) -> list[list[tuple[str, int]]]:
     """Changes, each a list of (control label, value), that bring ``config`` within ``limits``: the two
     single controls that change it least, or, when none does alone, the pair that does with the least change
@@ -597,7 +598,6 @@ def _least_move(ok, steps: int = 14) -> float | None:
     return hi
 
 
-@functools.lru_cache(maxsize=256)
 def refusal(config, limits: Limits = PUBLIC) -> str:
     """One plain message: what is over the limit, and the one or two controls, with the values, that bring
     this configuration under it."""

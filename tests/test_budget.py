@@ -275,3 +275,16 @@ def test_the_public_limits_keep_the_promise_by_the_estimate_s_stated_error():
     seconds, mb = budget.promise(budget.PUBLIC)
     assert seconds < 60 and mb < 1500
     assert budget.promise(budget.NONE) == (float("inf"), float("inf"))
+
+
+def test_a_refusal_is_in_the_visitor_s_language_each_time():
+    from core import i18n
+    over_time = ExperimentConfig(depth=4, width=(64,), epochs=3000)
+    english = budget.refusal(over_time)
+    i18n.set_language("fr")
+    try:
+        french = budget.refusal(over_time)
+    finally:
+        i18n.set_language("en")
+    assert "Epochs to" in english and "Époques à" in french and "too large" not in french
+    assert budget.refusal(over_time) == english
