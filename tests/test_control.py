@@ -223,6 +223,7 @@ def test_a_run_stopped_by_the_time_cap_shows_the_stop_message_alone(monkeypatch)
     at = AppTest.from_file("../dashboard.py", default_timeout=120)
     for key, value in parse_qsl("depth=6&width=64&epochs=400"):  # about 15 s estimated
         at.query_params[key] = value
+    at.switch_page("pages/overview.py")  # a page that trains the link's configuration
     at.run()
     assert not at.exception
     assert any("was stopped after 1 s of training" in e.value for e in at.error)

@@ -75,9 +75,10 @@ def test_a_negative_zero_noise_trains_as_zero():
 
 
 def test_a_repeated_v_is_warned_about_like_any_repeated_key():
+    from core.config import SCHEMA_VERSION
     config, warnings = ExperimentConfig.from_query_lenient({"v": ["1", "2"], "epochs": ["7"]})
     assert config.epochs == 7
-    assert warnings == ["v: given 2 times; allowed: once; read as version 2"]
+    assert warnings == [f"v: given 2 times; allowed: once; read as version {SCHEMA_VERSION}"]
     with pytest.raises(ValueError, match="^v: given 2 times"):
         ExperimentConfig.from_query("v=1&v=2")
 
@@ -96,15 +97,23 @@ def test_a_query_string_streamlit_drops_reaches_the_page_as_a_warning():
     assert "1001 fields" in warning and "1,000 fields" in warning and "defaults" in warning
 
 
-def test_a_dropped_link_warns_on_the_page_and_leaves_the_address_bar():
+def _repair_link_page():
+    import streamlit as st
+
+    from app.links import repair_link
+    for warning in repair_link():
+        st.warning(warning)
+
+
+def test_a_dropped_link_warns_and_leaves_the_address_bar():
     from streamlit.testing.v1 import AppTest
 
     from app.links import DROPPED_KEY
-    at = AppTest.from_file("../dashboard.py", default_timeout=120)
+    at = AppTest.from_function(_repair_link_page, default_timeout=60)
     at.query_params[DROPPED_KEY] = "1500:9000"
     at.run()
     assert not at.exception
-    assert any("1500 fields" in w.value and "defaults" in w.value for w in at.warning)
+    assert [w.value for w in at.warning if "1500 fields" in w.value and "defaults" in w.value]
     assert DROPPED_KEY not in at.query_params
 
 
