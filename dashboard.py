@@ -14,7 +14,7 @@ from app.language import language_selector, use_visitor_language  # noqa: E402
 from app.links import repair_link  # noqa: E402
 from app.navigation import ensure_navigation  # noqa: E402
 from app.registry import DEFAULT_PAGE, PAGES  # noqa: E402
-from app.results import over_budget_message  # noqa: E402
+from app.results import admitted  # noqa: E402
 from app.sidebar import sidebar  # noqa: E402
 from app.text import literal  # noqa: E402
 from core.config import SCHEMA_VERSION, ExperimentConfig  # noqa: E402
@@ -48,10 +48,12 @@ for w in link_warnings:
 for w in notes + problems:
     st.sidebar.warning(literal(w), icon=":material/warning:")
 
-too_big = over_budget_message(config)
+config, less_detail, too_big = admitted(config)
 if too_big:
     st.error(literal(too_big), icon=":material/block:")
-ctx = Context(config, link_warnings + notes + problems, blocked=too_big)
+elif less_detail:
+    st.info(literal(less_detail), icon=":material/info:")
+ctx = Context(config, link_warnings + notes + problems, blocked=too_big, shown=bool(too_big))
 set_context(ctx)
 
 try:

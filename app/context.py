@@ -23,6 +23,7 @@ class Context:
     config: ExperimentConfig
     warnings: list[str] = field(default_factory=list)
     blocked: str | None = None  # why this configuration cannot train (over the budget, say)
+    shown: bool = False  # ``blocked`` is on the page already (dashboard.py showed the refusal)
     _results: Results | None = None
 
     @property
@@ -67,7 +68,7 @@ def current(needs_results: bool = True) -> Context:
         st.stop()
     if needs_results and ctx.results is None:
         from .text import literal
-        if ctx.blocked:
+        if ctx.blocked and not ctx.shown:
             st.error(literal(ctx.blocked), icon=":material/block:")
         st.info(_("No results to show: see the message above or in the sidebar."))
         st.stop()

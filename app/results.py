@@ -91,12 +91,14 @@ def scheduler() -> Scheduler:
         return _scheduler
 
 
-def over_budget_message(config: ExperimentConfig) -> str | None:
+def admitted(config: ExperimentConfig) -> tuple[ExperimentConfig, str | None, str | None]:
+    """(what this server trains for ``config``, the sentence saying it records less detail than asked or
+    None, the refusal or None): core.budget.admit under the server's limits."""
     try:
-        budget.check(config, limits())
-    except ValueError as e:
-        return str(e)
-    return None
+        admission = budget.admit(config, limits())
+    except budget.Refused as e:
+        return config, None, str(e)
+    return admission.config, admission.note, None
 
 
 def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], object],
@@ -110,7 +112,7 @@ def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], objec
         LOG.warning("%s%s: started", label, f" ({size})" if size else "")
         try:
             value = work(job)
-            cache.put(key, value)
+            cache.put(key, value, cost=time.perf_counter() - start)  # the cache keeps what cost most per byte
         except Stopped:
             LOG.warning("%s: stopped after %.2f s", label, time.perf_counter() - start)
             raise
@@ -223,6 +225,7 @@ def wait_for(cache: ResultCache, key, spec: Callable[[], JobSpec], status_text: 
         try:
             result = ticket.result()
         except JobStopped as e:
+            box.empty()  # the stop message alone: no progress bar left under it
             raise TrainingStopped(stopped_message(e, shorter)) from None
     finally:
         ticket.close()

@@ -43,10 +43,12 @@ def _train_default() -> None:
     try:
         from core.config import ExperimentConfig
 
-        from .results import prefetch
         from . import story
+        from .results import admitted, prefetch
         story.warm()  # the landing page's runs first: every new visitor sees them
-        prefetch(ExperimentConfig())
+        config, _note, refused = admitted(ExperimentConfig())  # what the default page trains (app.results)
+        if refused is None:
+            prefetch(config)
     except Exception:  # noqa: BLE001 - the first visitor then trains it; the page shows any error
         LOG.warning("could not train the default configuration ahead:\n%s", traceback.format_exc())
 
@@ -56,6 +58,8 @@ def start() -> None:
     """Once per server: the workers, then the default run, each on a background thread. (The default run
     only on a real server, not under AppTest, whose tests count the runs they cause.)"""
     _log_with_time()
+    from .links import watch_dropped_links
+    watch_dropped_links()
     if workers.available():
         from .results import MAX_STARTED
         # The queue keeps up to MAX_STARTED runs' workers (a paused run keeps its own), so the pool holds that

@@ -2,6 +2,7 @@
 
     python bench/many_users.py [--users 8]       # a classroom: N different links at once, CSVs checked
     python bench/many_users.py --heavy [--heavy-users 6]
+    python bench/many_users.py --heavy --staggered [--heavy-users 3]
 
 Classroom: every session opens the Export page of its own configuration and
 downloads the summary CSV; the script then recomputes each configuration
@@ -17,6 +18,10 @@ alone. Then the heavy tabs are closed: the CPU time of the server and its
 workers (psutil, in 0.25 s windows) must fall to idle within 2 s. Last, the
 server's resident memory after the run, against the bound: the idle baseline
 after the first page plus the results cache's bound.
+
+Staggered (--staggered): the heavy links are opened a few seconds apart (STAGGER_S), each estimated
+shorter than the one before, so each pauses the one before and together they hold every started place;
+the small link opened next must still get its first chart within 2x its time alone.
 
 The heavy visitors' browser runs on the server's two cores here, where on a
 real server it would be on their machines: once their pages are up it goes to
@@ -48,6 +53,7 @@ TWELVE = ("zeros", "normal:std=1", "xavier_normal", "he_normal", "xavier_uniform
 # about 30 s estimated on the reference machine, 380 MB estimated memory: core.budget.estimate
 HEAVY = ExperimentConfig(n_samples=4000, schemes=TWELVE, seeds=4, depth=3, width=(96,), epochs=30, record_epochs=5)
 SMALL = ExperimentConfig(epochs=30)  # the default configuration, shorter: about 1 s estimated
+STAGGER_S = 4.0  # between two staggered heavy links
 IDLE_CPU = 0.15  # below this share of one core, the server and its workers count as idle
 
 SCHEME_SETS = [("zeros", "he_normal"), ("xavier_normal", "normal:std=1"), ("orthogonal", "lecun_normal"),
@@ -125,7 +131,17 @@ async def idle_after(pid: int, start: float, limit: float = 30.0) -> float:
     return limit
 
 
-async def heavy_async(n_heavy: int) -> int:
+def heavy_link(i: int, staggered: bool) -> ExperimentConfig:
+    """The i-th heavy link. Staggered ones: half the models, so that three fit in the memory of runs at once
+    (about 200 MB estimated each) and only the places started runs hold can lock a small run out, and each
+    30% shorter (fewer epochs) than the one before, so that each pauses the one before though that one has
+    trained a few seconds meanwhile (about 25, 18 and 13 s estimated)."""
+    if not staggered:
+        return replace(HEAVY, data_seed=i)
+    return replace(HEAVY, data_seed=i, seeds=HEAVY.seeds // 2, epochs=round(2 * HEAVY.epochs * 0.7 ** i))
+
+
+async def heavy_async(n_heavy: int, staggered: bool = False) -> int:
     log = Path("/tmp/many_users_heavy_server.log")
     with server(log=log) as (base, proc):
         async with async_playwright() as p:
@@ -144,10 +160,13 @@ async def heavy_async(n_heavy: int) -> int:
                 for i in range(n_heavy):
                     context = await others.new_context()
                     page = await context.new_page()
-                    await page.goto(f"{base}/?{replace(HEAVY, data_seed=i).to_query()}", wait_until="commit",
+                    await page.goto(f"{base}/?{heavy_link(i, staggered).to_query()}", wait_until="commit",
                                     timeout=300_000)
                     heavy.append(context)
                     pages.append(page)
+                    if staggered:  # its run started (its progress shows) before the next, shorter one comes
+                        await page.wait_for_selector(f"{PROGRESS}, {CHART}", timeout=300_000)
+                        await asyncio.sleep(STAGGER_S)
                 # Every visitor's browser runs on this machine's two cores here, and starting Streamlit's
                 # frontend costs a tab about 5 s of CPU: wait until the heavy tabs show their place in the
                 # queue or their progress (or their chart, done), so what follows measures the server's queue,
@@ -174,7 +193,8 @@ async def heavy_async(n_heavy: int) -> int:
             after = tree_rss(proc.pid) / 2**20
     from app.results import CACHE_BYTES
     bound = baseline + CACHE_BYTES / 2**20
-    print(f"small link alone: first chart after {alone:.2f} s; with {n_heavy} heavy links training: {loaded:.2f} s "
+    print(f"small link alone: first chart after {alone:.2f} s; with {n_heavy} heavy links "
+          f"{'opened ' + str(STAGGER_S) + ' s apart, each shorter, ' if staggered else ''}training: {loaded:.2f} s "
           f"({loaded / alone:.2f}x, promise 2x)")
     print(f"heavy tabs closed (from {closing_at}, the browser took {closed - closing:.2f} s to close them): server "
           f"and workers idle (under {IDLE_CPU:.0%} of a core) {freed:.2f} s after they were closed, "
@@ -190,10 +210,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--users", type=int, default=8)
     ap.add_argument("--heavy", action="store_true", help="the scheduler's scenario: heavy links, a small one, closed tabs")
-    ap.add_argument("--heavy-users", type=int, default=6)
+    ap.add_argument("--heavy-users", type=int, default=None, help="heavy links (default 6, staggered 3)")
+    ap.add_argument("--staggered", action="store_true", help="with --heavy: the heavy links a few seconds apart, "
+                    "each shorter than the one before")
     args = ap.parse_args()
     if args.heavy:
-        return asyncio.run(heavy_async(args.heavy_users))
+        n = args.heavy_users if args.heavy_users is not None else (3 if args.staggered else 6)
+        return asyncio.run(heavy_async(n, args.staggered))
     return asyncio.run(main_async(args.users))
 
 

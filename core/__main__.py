@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import json
+import os
+import signal
+import stat
 import sys
+import threading
 import time
 import unicodedata
 from pathlib import Path
@@ -54,26 +59,71 @@ def _progress_bar():
     return show
 
 
-def read_config(path: Path) -> ExperimentConfig:
-    """The configuration in the file ``path``; InputError naming the file and what is wrong with it."""
+def read_file(path: Path, option: str, allowed: str) -> bytes:
+    """The bytes of the regular file ``path`` (at most MAX_CONFIG_BYTES); InputError naming ``option``, the
+    file and what is wrong. A FIFO, a device (/dev/zero) or a socket is refused before it is opened: reading
+    one could wait for a writer, or never end."""
     def bad(why: str):
-        raise InputError(f"--config {path}: {why}")
+        raise InputError(f"{option} {path}: {why}; allowed: {allowed}")
 
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            bad("is a folder")
+        if not stat.S_ISREG(mode):
+            bad("is not a regular file (a pipe, a device or a socket)")
         with open(path, "rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        bad(f"no such file; allowed: {CONFIG_ALLOWED}")
-    except IsADirectoryError:
-        bad(f"is a folder; allowed: {CONFIG_ALLOWED}")
+        bad("no such file")
     except OSError as e:
-        bad(f"cannot be read ({e.strerror or e}); allowed: {CONFIG_ALLOWED}")
+        bad(f"cannot be read ({e.strerror or e})")
     if len(raw) > MAX_CONFIG_BYTES:
-        bad(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB; allowed: {CONFIG_ALLOWED}")
+        bad(f"is larger than {MAX_CONFIG_BYTES // 2**20} MiB")
+    return raw
+
+
+def read_config(path: Path) -> ExperimentConfig:
+    """The configuration in the file ``path``; InputError naming the file and what is wrong with it."""
+    raw = read_file(path, "--config", CONFIG_ALLOWED)
     try:
         return config_from_json_bytes(raw)
     except ValueError as e:
-        bad(str(e))
+        raise InputError(f"--config {path}: {e}") from None
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def stopped_like_ctrl_c():
+    """SIGTERM and SIGHUP (a closed terminal, ``kill``, a job scheduler) end the command as Ctrl-C does: a
+    KeyboardInterrupt, so the same clean-up runs (the workers ended, nothing partial left). By default they
+    would end this process at once and leave its worker processes running, holding its stdout and stderr."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        yield
+        return
+    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def end_workers() -> None:
+    """End every worker process this command started: the training pool's (core.workers) and joblib's
+    (a sweep's), busy ones too."""
+    from . import workers
+    workers._shutdown()
+    from joblib.externals.loky import reusable_executor
+    executor = reusable_executor._executor  # loky's private global: only the pool that exists, none started
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)
 
 
 def config_from_json_bytes(raw: bytes) -> ExperimentConfig:
@@ -147,6 +197,11 @@ def main(argv=None) -> int:
     if argv[:1] == ["sweep"]:
         from .sweep_cli import main as sweep_main
         return sweep_main(argv[1:])
+    with stopped_like_ctrl_c():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     ap = _Parser(prog="python -m core", description=__doc__.strip().splitlines()[0])
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--query", default="", help="a dashboard link's query string (the part after '?')")
@@ -171,6 +226,7 @@ def main(argv=None) -> int:
         print(f"error: {one_line(str(e))}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
+        end_workers()
         print("\nerror: interrupted; nothing was written", file=sys.stderr)
         return INTERRUPTED
     try:
@@ -183,6 +239,7 @@ def main(argv=None) -> int:
               "nothing was changed there", file=sys.stderr)
         return WRITE_ERROR
     except KeyboardInterrupt:
+        end_workers()
         print("\nerror: interrupted; nothing was written", file=sys.stderr)
         return INTERRUPTED
     if earlier is not None:

@@ -28,15 +28,17 @@ The limits (``Limits``) are the public server's by default (``PUBLIC``); a self-
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
 from . import datasets
-from .i18n import _
-from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession
-from .trainer import BLAS_THREADS_MIN_MFLOP, EVAL_CHUNK, MAX_CURVE_POINTS, PARALLEL_MIN_MFLOP
+from .i18n import N_, _, clauses
+from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession, same_unit_tolerance
+from .trainer import BLAS_THREADS_MIN_MFLOP, MAX_CURVE_POINTS, Evaluator, TrainSettings
+from .trainer import auto_groups, batch_size, record_epochs, step_mflop, steps
 
 REFERENCE_CORES = 2  # the public server's CPUs: estimates are for them, whatever machine computes them
 
@@ -77,6 +79,11 @@ TIME: dict[str, float] = {
     "train_fixed": 0.103,  # s per worker group and run (buffers, the trip to a worker and back)
     "rows": 3.35e-07,  # s per table row (on the server, after training)
     "fixed": 0.0975,  # s per run: data, initial weights
+    # measured one at a time on the reference machine (2026-12-07, shared), not fitted:
+    "unit_rows": 4.0e-06,  # s per row-step of a distinct-unit count (``unit_rows``: 1024 near-copies, 35 us a row)
+    "init_values": 2.5e-08,  # s per initial weight drawn (NumPy's generator, the scheme's arithmetic)
+    "init_qr_gflop": 0.12,  # s per GFLOP of QR factorizations (orthogonal, LSUV's start)
+    "init_gflop": 0.04,  # s per GFLOP of the other products of initialization (LSUV's rescalings, ZerO's)
 }
 # Bytes of peak memory (server and workers, above their idle baseline) per unit of each term of
 # ``memory_terms``: fitted by bench/adversarial.py --fit to the same runs' peaks, then scaled so that the
@@ -88,6 +95,18 @@ MEMORY: dict[str, float] = {
 }
 
 
+# How far short of the measured time and memory the estimate fell among the runs near a limit (measured /
+# estimated, the worst), as the last full adversarial search found: bench/adversarial.py writes this line.
+ESTIMATE_ERROR = {"time": 1.50, "memory": 1.54}
+IDLE_MB = 400.0  # server and workers, idle (bench/server_memory.py)
+
+
+def promise(limits: "Limits") -> tuple[float, float]:
+    """The largest admitted run's seconds and the server's MB that ``limits`` and ESTIMATE_ERROR bound."""
+    return (limits.seconds * ESTIMATE_ERROR["time"] if limits.seconds is not None else math.inf,
+            IDLE_MB + limits.memory_mb * ESTIMATE_ERROR["memory"] if limits.memory_mb is not None else math.inf)
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one server accepts. ``seconds``, ``memory_mb`` and ``frame_rows`` bound one run's estimate
@@ -95,11 +114,11 @@ class Limits:
     of the runs started at once (core.scheduler). None: no limit.
 
     The public defaults: bench/adversarial.py searches for the admitted runs the model underestimates most
-    (bench/RESULTS.md). Its time estimates were at most 1.16x too low near the limit, so 35 s keeps the
-    largest admitted run under a minute; its memory estimates up to 1.59x too low (deep float64 Adam stacks
-    of very unequal widths), so 650 MB keeps server and workers (about 400 MB idle) under 1.5 GB. On a 2.7 GB host, 900 MB of runs
-    at once (one large run and small ones) leave room for the server, the 600 MB results cache, the
-    workers of paused runs and the sessions.
+    (bench/RESULTS.md) and writes how far short it fell (``ESTIMATE_ERROR``); 35 s times the time error
+    keeps the largest admitted run under a minute, and 650 MB times the memory error keeps server and
+    workers (about 400 MB idle) under 1.5 GB (``promise``). On a 2.7 GB host, 900 MB of runs at once (one
+    large run and small ones) leave room for the server, the 600 MB results cache, the workers of paused
+    runs and the sessions.
     """
     seconds: float | None = 35.0
     memory_mb: float | None = 650.0
@@ -163,13 +182,12 @@ class Estimate:
     def describe(self, limits: Limits = PUBLIC) -> str:
         """The estimate and the limits, in the current language (core.i18n: the visitor's on a page)."""
         return _("{models} models x {params} parameters, {samples} training samples: about {seconds} s on this "
-                 "server{seconds_limit} and {memory} MB of memory{memory_limit}, {rows} result rows{rows_limit}; "
-                 "{gflop} GFLOP in {steps} layer-steps").format(
+                 "server{seconds_limit} and {memory} MB of memory{memory_limit}, {rows} result rows{rows_limit}"
+                 ).format(
             models=self.models, params=f"{self.params_per_model:,}", samples=f"{self.n_train:,}",
             seconds=f"{self.seconds:,.0f}", seconds_limit=limit_note(limits.seconds, "{:,.0f} s"),
             memory=f"{self.memory_mb:,.0f}", memory_limit=limit_note(limits.memory_mb, "{:,.0f} " + _("MB")),
-            rows=f"{self.frame_rows:,}", rows_limit=limit_note(limits.frame_rows, "{:,}"), gflop=f"{self.gflop:,.1f}",
-            steps=f"{self.layer_steps:,}")
+            rows=f"{self.frame_rows:,}", rows_limit=limit_note(limits.frame_rows, "{:,}"))
 
 
 @dataclass(frozen=True)
@@ -217,15 +235,18 @@ def shape(config, grid: bool = True) -> Shape:
     s = (n_in, *config.widths, n_out)
     n_test = math.ceil(n * config.test_size)
     n_train = n - n_test
-    batch = n_train if config.batch_size in (0, None) or config.batch_size >= n_train else config.batch_size
-    steps = math.ceil(n_train / batch) * config.epochs
-    k = len(config.models)
-    step_mflop = 6.0 * sum(a * b for a, b in zip(s[:-1], s[1:])) * batch * k / 1e6
-    groups = min(REFERENCE_CORES, k) if steps * step_mflop >= PARALLEL_MIN_MFLOP else 1
-    cores = REFERENCE_CORES if groups > 1 or step_mflop >= BLAS_THREADS_MIN_MFLOP else 1
-    return Shape(k, s, n_train, n_test, batch, steps, min(config.epochs, MAX_CURVE_POINTS) + 1,
-                 min(config.record_epochs, config.epochs + 1), 4 if config.dtype == "float32" else 8, groups,
-                 cores, grid and n_in == 2 and spec.task == "classification")
+    settings = TrainSettings(batch_size=config.batch_size, epochs=config.epochs)
+    batch, n_steps, k = batch_size(settings, n_train), steps(settings, n_train), len(config.models)
+    groups = auto_groups(k, s, batch, n_steps, cores=REFERENCE_CORES)
+    cores = REFERENCE_CORES if groups > 1 or step_mflop(k, s, batch) >= BLAS_THREADS_MIN_MFLOP else 1
+    return Shape(k, s, n_train, n_test, batch, n_steps, min(config.epochs, MAX_CURVE_POINTS) + 1,
+                 len(record_epochs(config.epochs, config.record_epochs)), 4 if config.dtype == "float32" else 8,
+                 groups, cores, grid and n_in == 2 and spec.task == "classification")
+
+
+def eval_chunk(sh: Shape) -> int:
+    """Samples per evaluation chunk, as the trainer cuts them (core.trainer.Evaluator)."""
+    return Evaluator.chunk(sh.k, sh.sizes, max(sh.n_train, sh.n_test))
 
 
 def frame_rows(sh: Shape) -> int:
@@ -267,7 +288,7 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
     sh = sh or shape(config)
     n = sh.n_train + sh.n_test
     dtype, act = config.dtype, config.activation
-    chunk = max(1, min(max(sh.n_train, sh.n_test), EVAL_CHUNK // max(1, sh.k * max(sh.sizes))))
+    chunk = eval_chunk(sh)
     chunks = math.ceil(sh.n_train / chunk) + math.ceil(sh.n_test / chunk)
     probe_rows = min(PROBE_SIZE, sh.n_train)
     grid_rows = GRID * GRID if sh.grid else 0
@@ -321,12 +342,52 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
         "probe_values": probe_values,
         "model_records": sh.k * sh.records,
         "train_fixed": sh.groups,
+        "unit_rows": unit_rows(sh, same_unit_tolerance(config.dtype)),
         "rows": frame_rows(sh),
         "fixed": 1.0,
+        **init_terms(config, sh),
     }
 
 
-SERVER_TERMS = ("rows", "fixed")  # the rest is training, divided over the worker groups
+def unit_rows(sh: Shape, rtol: float) -> float:
+    """Row-steps of the distinct-unit counts at the records, by weights and by function, every layer of every
+    model (output included), in the worst case: every unit a near-copy of others, as tiny weights with large
+    random biases make them, so that the screen (core.probes._twins) lets every row through to
+    core.probes._greedy_count. There each row is a step, and compares the rows of its sorted window: about
+    4 rtol r of r units spread evenly over the widest column's range (the closest near-copies can be and still
+    be told apart)."""
+    return 2.0 * sh.k * sh.records * sum(r * (1 + 4 * rtol * r) for r in sh.sizes[1:])
+
+
+def init_terms(config, sh: Shape) -> dict[str, float]:
+    """The initialization's work, per model and layer, by scheme (core.experiment.initial_weights): every
+    weight drawn; a QR factorization for orthogonal and LSUV starts; ZerO's Hadamard products; LSUV's
+    forward passes on its batch, each layer rescaled up to max_iter times (with large random biases it
+    runs them all)."""
+    from .config import parse_scheme
+    from .experiment import LSUV_SAMPLES
+    from .initializers import INITIALIZERS, resolve_params
+    pairs = list(zip(sh.sizes[:-1], sh.sizes[1:]))
+    values = qr = gemm = 0.0
+    for label in config.schemes:
+        name, params = parse_scheme(label)
+        init = INITIALIZERS[name]
+        values += config.seeds * sh.weights
+        if init.sampler.__name__ == "_orthogonal":
+            qr += config.seeds * sum(4.0 * max(a, b) * min(a, b) ** 2 for a, b in pairs)
+        if init.sampler.__name__ == "_zero_hadamard":
+            for a, b in pairs:
+                if b > a:  # fan_out > fan_in: through a Hadamard matrix of the next power of two
+                    p = 2 ** math.ceil(math.log2(b))
+                    gemm += config.seeds * (2.0 * b * p * p + 2.0 * b * p * a)
+        if init.data_dependent:
+            iterations = resolve_params(name, config.activation, **params)["max_iter"] + 1
+            rows = min(LSUV_SAMPLES, sh.n_train)
+            gemm += config.seeds * iterations * sum(2.0 * rows * a * b for a, b in pairs)
+    return {"init_values": values, "init_qr_gflop": qr / 1e9, "init_gflop": gemm / 1e9}
+
+
+SERVER_TERMS = ("rows", "fixed", "init_values", "init_qr_gflop", "init_gflop")  # the rest: training, over the groups
 
 
 def seconds(terms: dict[str, float], groups: int, coef: Mapping[str, float] = TIME) -> float:
@@ -351,7 +412,7 @@ def memory_terms(config, sh: Shape | None = None) -> dict[str, float]:
     sets = 1 if sh.n_train % sh.batch == 0 else 2
     per_sample = 2 * sum(sh.hidden) + s[-1] + 2 * max(sh.hidden, default=0) + s[0]
     buffers = sets * k * sh.batch * per_sample * item
-    evaluation = 2 * k * min(n, max(1, EVAL_CHUNK // max(1, k * max(s)))) * max(s) * item
+    evaluation = 2 * k * min(n, eval_chunk(sh)) * max(s) * item
     probe_rows = min(PROBE_SIZE, sh.n_train)
     probes = k * probe_rows * (per_sample * item + 3 * sum(s[1:]) * 8 * 2)
     grid = k * min(GRID * GRID, ProbeSession.GRID_CHUNK) * 2 * (max(s) + 1) * item if sh.grid else 0
@@ -366,8 +427,7 @@ def estimate(config, grid: bool = True) -> Estimate:
     sh = shape(config, grid)
     t = time_terms(config, sh)
     m = memory_terms(config, sh)
-    chunk_rows = max(1, min(max(sh.n_train, sh.n_test), EVAL_CHUNK // max(1, sh.k * max(sh.sizes))))
-    chunks = math.ceil((sh.n_train + sh.n_test) / chunk_rows) + 1
+    chunks = math.ceil((sh.n_train + sh.n_test) / eval_chunk(sh)) + 1
     layer_steps = sh.layers * (sh.steps + sh.curve_points * chunks)
     return Estimate(sh.k, sh.params, sh.n_train, t["gflop32"] + t["gflop64"], int(t["rows"]),
                     m["arrays"] / 1e6, layer_steps, seconds(t, sh.groups), memory_bytes(m) / 1e6, sh.groups,
@@ -375,15 +435,197 @@ def estimate(config, grid: bool = True) -> Estimate:
 
 
 def over(e: Estimate, limits: Limits) -> bool:
-    return ((limits.seconds is not None and e.seconds > limits.seconds)
-            or (limits.memory_mb is not None and e.memory_mb > limits.memory_mb)
-            or (limits.frame_rows is not None and e.frame_rows > limits.frame_rows))
+    return bool(exceeded(e, limits))
+
+
+def exceeded(e: Estimate, limits: Limits) -> list[str]:
+    """What of ``e`` is past ``limits``, in plain words (no limit: nothing)."""
+    out = []
+    if limits.seconds is not None and e.seconds > limits.seconds:
+        out.append(_("about {seconds} s of training (limit {limit} s)").format(
+            seconds=f"{e.seconds:,.0f}", limit=f"{limits.seconds:,.0f}"))
+    if limits.memory_mb is not None and e.memory_mb > limits.memory_mb:
+        out.append(_("about {memory} MB of memory (limit {limit} MB)").format(
+            memory=f"{e.memory_mb:,.0f}", limit=f"{limits.memory_mb:,.0f}"))
+    if limits.frame_rows is not None and e.frame_rows > limits.frame_rows:
+        out.append(_("tables of {rows} rows (limit {limit})").format(
+            rows=f"{e.frame_rows:,}", limit=f"{limits.frame_rows:,}"))
+    return out
+
+
+LEAST_RECORDS = 2  # the fewest recorded epochs (config.FIELDS["record_epochs"]): epoch 0 and the last
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a server trains for a configuration: ``config`` itself, or, when the detail its probes record is
+    what is over a limit, the same configuration recording fewer epochs (``note`` says so)."""
+    config: object
+    estimate: Estimate
+    asked: object  # the configuration as given
+
+    @property
+    def note(self) -> str | None:
+        """One sentence for the page when fewer epochs are recorded than asked; None otherwise."""
+        if self.config == self.asked:
+            return None
+        return _("To stay within this server's limits, this run records {recorded} epochs instead of {asked} "
+                 "({control}).").format(recorded=recorded(self.config), asked=recorded(self.asked),
+                                        control=_("Recorded epochs"))
+
+
+def recorded(config) -> int:
+    return len(record_epochs(config.epochs, config.record_epochs))
+
+
+class Refused(ValueError):
+    """A configuration over the time or memory limit even with the least recorded detail."""
+
+
+def fits(config, limits: Limits) -> bool:
+    """Within ``limits`` once its recorded detail is cut to the least (the most a server can cut)."""
+    return not over(estimate(_least_detail(config)), limits)
+
+
+def _least_detail(config):
+    from .config import replace
+    return replace(config, record_epochs=min(config.record_epochs, LEAST_RECORDS))
+
+
+def admit(config, limits: Limits = PUBLIC) -> Admission:
+    """``config``, or the same with the most recorded epochs that bring it within ``limits``; Refused (its
+    message names what is over and the one or two controls, with their values, that would fit) when even the
+    least detail is over."""
+    e = estimate(config)
+    if not over(e, limits):
+        return Admission(config, e, config)
+    if not fits(config, limits):
+        raise Refused(refusal(config, limits))
+    from .config import replace
+    lo, hi = LEAST_RECORDS, config.record_epochs - 1  # lo fits, hi + 1 does not
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if over(estimate(replace(config, record_epochs=mid)), limits):
+            hi = mid - 1
+        else:
+            lo = mid
+    fitted = replace(config, record_epochs=lo)
+    return Admission(fitted, estimate(fitted), config)
+
+
+# The controls a refusal may suggest, as the sidebar names them: (field, label, +1 if a larger value costs
+# less). Widths only when every layer has the same.
+CONTROLS = (("epochs", N_("Epochs"), -1), ("seeds", N_("Seeds per scheme"), -1), ("n_samples", N_("Samples"), -1),
+            ("depth", N_("Hidden layers"), -1), ("width", N_("Width"), -1), ("batch_size", N_("Batch size"), +1))
+
+
+def _control(config, field: str, direction: int):
+    """(current value, its allowed end in the cheaper direction, value -> configuration), or None where the
+    control cannot be moved that way."""
+    from .config import FIELDS, replace
+    if field == "width":
+        if len(set(config.widths)) != 1:
+            return None
+        current, make = config.widths[0], (lambda v: replace(config, width=(v,)))
+    elif field == "batch_size":
+        current, make = shape(config).batch, (lambda v: replace(config, batch_size=v))
+    else:
+        current, make = getattr(config, field), (lambda v: replace(config, **{field: v}))
+    end = int(FIELDS[field].lo) if direction < 0 else shape(config).n_train
+    if (end >= current) if direction < 0 else (end <= current):
+        return None
+    return current, end, make
+
+
+def _fits(make, *values, limits: Limits) -> bool:
+    try:
+        return fits(make(*values), limits)
+    except ValueError:  # a value the configuration refuses (too few samples for its classes, say)
+        return False
+
+
+def _scaled(current: int, end: int, direction: int, f: float) -> int:
+    """``current`` moved a fraction ``f`` of the way from the current value to ``end`` (in log space)."""
+    v = current * (end / current) ** f
+    return max(end, math.ceil(v)) if direction < 0 else min(end, math.floor(v))
+
+
+@functools.lru_cache(maxsize=256)  # a refused link is refused again at every rerun of its page
+def suggestions(config, limits: Limits) -> list[list[tuple[str, int]]]:
+    """Changes, each a list of (control label, value), that bring ``config`` within ``limits``: the two
+    single controls that change it least, or, when none does alone, the pair that does with the least change
+    to both."""
+    moves = {field: (label, direction, _control(config, field, direction)) for field, label, direction in CONTROLS}
+    moves = {field: m for field, m in moves.items() if m[2] is not None}
+    single = []
+    for field, (label, direction, (current, end, make)) in moves.items():
+        f = _least_move(lambda f: _fits(make, _scaled(current, end, direction, f), limits=limits))
+        if f is not None:
+            single.append((f, [(label, _scaled(current, end, direction, f))]))
+    if not single:
+        fields = list(moves)
+        for i, a in enumerate(fields):
+            for b in fields[i + 1:]:
+                (la, da, (ca, ea, _ma)), (lb, db, (cb, eb, _mb)) = moves[a], moves[b]
+                make = _pair(config, a, b)
+
+                def ok(f):
+                    return _fits(make, _scaled(ca, ea, da, f), _scaled(cb, eb, db, f), limits=limits)
+                f = _least_move(ok)
+                if f is not None:
+                    single.append((f, [(la, _scaled(ca, ea, da, f)), (lb, _scaled(cb, eb, db, f))]))
+        single = sorted(single, key=lambda s: s[0])[:1]
+    single.sort(key=lambda s: s[0])
+    return [changes for _f, changes in single[:2]]
+
+
+def _pair(config, a: str, b: str):
+    def make(va, vb):
+        first = _control(config, a, -1 if a != "batch_size" else 1)[2](va)
+        return _control(first, b, -1 if b != "batch_size" else 1)[2](vb)
+    return make
+
+
+def _least_move(ok, steps: int = 14) -> float | None:
+    """The smallest fraction f in (0, 1] of the way to a control's cheapest end with ok(f); None if even the
+    end is not ok. The cost is taken to be monotone in f."""
+    if not ok(1.0):
+        return None
+    lo, hi = 0.0, 1.0
+    for _i in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def refusal(config, limits: Limits = PUBLIC) -> str:
+    """One plain message: what is over the limit, and the one or two controls, with the values, that bring
+    this configuration under it."""
+    what = clauses(exceeded(estimate(_least_detail(config)), limits))
+    head = _("This configuration is too large for this server: {what}.").format(what=what)
+    options = [[_("{control} to {value}").format(control=_(label), value=f"{value:,}") for label, value in change]
+               for change in suggestions(config, limits)]
+    if len(options) == 2:
+        return head + " " + _("Setting {first}, or {second}, brings it under the limit.").format(
+            first=options[0][0], second=options[1][0])
+    if options and len(options[0]) == 2:
+        return head + " " + _("Setting {first} and {second} brings it under the limit.").format(
+            first=options[0][0], second=options[0][1])
+    if options:
+        return head + " " + _("Setting {change} brings it under the limit.").format(change=options[0][0])
+    return head + " " + _("Fewer seeds, schemes, epochs or samples, or a smaller network, bring it under the limit.")
 
 
 def check(config, limits: Limits = PUBLIC) -> Estimate:
+    """The estimate of ``config`` itself; ValueError ("work: ...") if it is over ``limits``, naming what is
+    over and the controls (Recorded epochs included) that would bring it under."""
     e = estimate(config)
-    if over(e, limits):
-        raise ValueError(_("work: this configuration is too large for this server: {estimate}. Fewer seeds, schemes, "
-                           "epochs, samples or a smaller network bring it under the limit.").format(
-            estimate=e.describe(limits)))
-    return e
+    if not over(e, limits):
+        return e
+    if fits(config, limits):
+        fitted = admit(config, limits).config
+        raise ValueError(_("work: this configuration is too large for this server: {what}. Setting {change} "
+                           "brings it under the limit.").format(
+            what=clauses(exceeded(e, limits)),
+            change=_("{control} to {value}").format(control=_("Recorded epochs"), value=fitted.record_epochs)))
+    raise ValueError("work: " + refusal(config, limits))

@@ -42,7 +42,7 @@ def _number(field: str, raw: Any, lo: float, hi: float, integer: bool, lo_open: 
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         _fail(field, raw, _("a number"))
     try:
-        value = plain_number(raw) if isinstance(raw, str) else float(raw)
+        value = plain_number(raw) if isinstance(raw, str) else float(raw) + 0.0  # -0.0 (JSON, Python) is 0
     except (ValueError, OverflowError):
         value = math.nan
     kind = _("a whole number") if integer else _("a number")
@@ -526,6 +526,10 @@ def _build(raw: dict, strict: bool, occurrences: bool = True) -> tuple[Experimen
     values: dict[str, Any] = {}
     for key, got in raw.items():
         if key == "v":
+            if occurrences and isinstance(got, list) and len(got) > 1:
+                problem(_("{key}: given {n} times; allowed: once").format(key=key, n=len(got)),
+                        _("; read as version {version}").format(version=SCHEMA_VERSION))
+                continue
             v = (got[-1] if got else None) if isinstance(got, list) else got
             if str(v) not in map(str, CHANGES):
                 problem(_("v: got {value}; allowed: {versions} (this link was made by another version)").format(

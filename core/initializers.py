@@ -59,7 +59,7 @@ class Param:
                 raise fail(", ".join(self.choices))
             return raw
         try:
-            value = plain_number(raw) if isinstance(raw, str) else float(raw)
+            value = plain_number(raw) if isinstance(raw, str) else float(raw) + 0.0  # -0.0 is 0
         except (TypeError, ValueError, OverflowError):
             raise fail(_("a number written in plain digits, e.g. 0.5 or 1e-3")) from None
         if not math.isfinite(value):

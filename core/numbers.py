@@ -12,7 +12,8 @@ _PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 
 
 def plain_number(text: str) -> float:
-    """``text`` as a float if it is written in plain ASCII digits ('3', '-0.5', '1e-3', '2.'); else ValueError."""
+    """``text`` as a float if it is written in plain ASCII digits ('3', '-0.5', '1e-3', '2.'); else ValueError.
+    '-0' is 0: a negative zero passes a ">= 0" check and then fails NumPy's (``scale < 0``)."""
     if not isinstance(text, str) or not _PLAIN.fullmatch(text):
         raise ValueError(f"not a plain number: {text!r}")
-    return float(text)
+    return float(text) + 0.0

@@ -13,7 +13,10 @@ asked for it:
   training waits at its next step, its arrays stay where they are) and resumed when its turn comes back, so
   a short run is never stuck behind long ones. A job starts only if the memory estimates of the jobs already
   started (running or paused: a paused job keeps its arrays) plus its own stay within ``memory_mb``, and at
-  most ``max_started`` jobs hold memory at once.
+  most ``max_started`` jobs hold memory at once. A paused job does not hold its place against a shorter one
+  that cores are free for: when only the memory or the places that paused jobs hold keep a shorter job from
+  starting, the longest of them gives them up (``evictions``): it is stopped and queued again, to start over
+  when its turn comes (a paused run's arrays are the memory; keeping them would lock newcomers out).
 - The monitor thread also drops the tickets of sessions that are gone (``alive``), so a closed tab stops its
   run even when the session's own thread is slow to notice.
 - A job's running time, not its time queued or paused, is capped at ``run_seconds``; past it the job is
@@ -29,7 +32,7 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable
 
 from .control import Control, Stopped
@@ -44,6 +47,7 @@ def _short(key: Hashable) -> str:
 GRACE_S = 0.5  # a job nobody waits for is stopped this long after its last subscriber left
 KILL_AFTER_S = 2.0  # a stopped job still running this long after is killed
 TICK_S = 0.1  # how often the monitor looks at caps, orphans and progress
+EVICT_MARGIN = 1.25  # a paused job gives up its place only to a job this much shorter than those it competes with
 
 
 class JobStopped(Exception):
@@ -103,6 +107,31 @@ def plan(slots: list[Slot], cores: int, memory_mb: float, max_started: int) -> s
     return run
 
 
+def evictions(slots: list[Slot], cores: int, memory_mb: float, max_started: int) -> set[Hashable]:
+    """The paused jobs (started, left out by ``plan``) that give up their memory and place (stopped, to be
+    queued again) so that the shortest waiting job can start: the longest first, each longer than that job,
+    as few as ``plan`` then needs to run it. A running job keeps its place. Empty when no job waits or giving
+    them up would not make it run."""
+    run = plan(slots, cores, memory_mb, max_started)
+    waiting = [s for s in slots if not s.started and s.key not in run]
+    if not waiting:
+        return set()
+    first = min(waiting, key=lambda s: (s.remaining_s, s.seq))
+    longer = sorted((s for s in slots if s.started and s.pausable and s.key not in run
+                     and s.remaining_s > first.remaining_s),
+                    key=lambda s: (-s.remaining_s, -s.seq))
+    # with a margin: progress reported late can shorten a paused job's remaining time after the eviction, and
+    # a near tie would then resume it instead of starting the job its victim gave way to
+    margin = replace(first, remaining_s=first.remaining_s * EVICT_MARGIN)
+    out: set[Hashable] = set()
+    for s in longer:
+        out.add(s.key)
+        if first.key in plan([margin if s is first else s for s in slots if s.key not in out], cores, memory_mb,
+                             max_started):
+            return out
+    return set()
+
+
 @dataclass(frozen=True)
 class Status:
     state: str  # queued, running, paused, stopping, done
@@ -130,6 +159,12 @@ class Job:
         self.value = None
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.requeued = False  # stopped to give up its memory and place: queued again when its thread ends
+
+    def start_over(self) -> None:
+        """Back to the queue, as new (its thread has ended)."""
+        self.state, self.control, self.requeued = "queued", None, False
+        self.progress, self.training_done, self.ran, self.resumed_at = 0.0, False, 0.0, None
 
     # ---- called by the work, on the job's thread
     def report(self, done: int, total: int) -> None:
@@ -198,7 +233,7 @@ class Scheduler:
         self._monitor = monitor
         self._monitor_thread: threading.Thread | None = None
         # counters, for the benches and the tests
-        self.started = self.finished = self.stopped = self.paused = self.killed = 0
+        self.started = self.finished = self.stopped = self.paused = self.killed = self.requeues = 0
 
     # ---- subscribers
     def subscribe(self, key: Hashable, session: Hashable | None, spec: Callable[[], JobSpec]) -> Ticket:
@@ -246,16 +281,19 @@ class Scheduler:
             now = self.clock()
             job = ticket.job
             ran, left = job.ran_s(now), job.remaining_s(now)
-            if job.done.is_set() or job.state in ("running", "stopping"):
+            if job.requeued:  # it gave up its place: it starts over when its turn comes back
+                left, ran = job.spec.seconds, 0.0
+            elif job.done.is_set() or job.state in ("running", "stopping"):
                 return Status("done" if job.done.is_set() else job.state, 0, 0.0, left, job.progress, ran)
             # Ahead of it: what cannot pause, and what is shorter. Their work over the cores is the wait (a
             # shorter job arriving later cuts in: an estimate, not a promise).
-            ahead = [j for j in self._all() if j is not job and (
+            ahead = [j for j in self._all() if j is not job and not j.requeued and (
                 j.state == "stopping" or (j.state == "running" and j.training_done)
                 or (j.remaining_s(now), j.seq) < (left, job.seq))]
             place = 1 + sum(1 for j in ahead if j.state in ("queued", "paused"))
             work = sum(j.remaining_s(now) * min(j.cores, self.cores) for j in ahead)
-            return Status(job.state, place, work / self.cores, left, job.progress, ran)
+            state = "queued" if job.requeued else job.state
+            return Status(state, place, work / self.cores, left, 0.0 if job.requeued else job.progress, ran)
 
     def _all(self) -> list[Job]:
         return [*self._jobs.values(), *self._dying]
@@ -275,7 +313,11 @@ class Scheduler:
                       j.spec.memory_mb, j.state != "queued", j.state in ("running", "paused") and not j.training_done,
                       j.seq) for j in jobs]
         chosen = plan(slots, self.cores, self.memory_mb, self.max_started)
+        evicted = evictions(slots, self.cores, self.memory_mb, self.max_started)
         for job, slot in zip(jobs, slots):
+            if slot.key in evicted:
+                self._give_up(job)
+                continue
             if job.state == "queued" and slot.key in chosen:
                 self._start(job, now)
             elif job.state == "paused" and slot.key in chosen:
@@ -289,6 +331,14 @@ class Scheduler:
                 job.ran, job.resumed_at, job.state = job.ran_s(now), None, "paused"
                 self.paused += 1
 
+    def _give_up(self, job: Job) -> None:
+        """Stop paused ``job`` to free its memory and place; its thread's end queues it again."""
+        LOG.info("job %s: paused job gives up its memory for a shorter one; it will start over", _short(job.key))
+        job.requeued, job.training_done = True, True  # not pausable: it holds its place until its thread ends
+        job.state, job.resumed_at = "stopping", None
+        job.control.stop()
+        self.requeues += 1
+
     def _start(self, job: Job, now: float) -> None:
         job.control = Control()
         job.state, job.resumed_at = "running", now
@@ -297,6 +347,7 @@ class Scheduler:
 
     def _run(self, job: Job) -> None:
         value, error = None, None
+        control = job.control
         try:
             value = job.spec.work(job)
         except Stopped:
@@ -304,6 +355,12 @@ class Scheduler:
         except BaseException as e:  # noqa: BLE001 - handed to the subscribers
             error = job.stop_reason if job.stop_reason is not None else e
         with self._lock:
+            if job.requeued and job.stop_reason is None and self._jobs.get(job.key) is job:
+                job.start_over()
+                self._replan()
+                self._wake.notify_all()
+                control.close()
+                return
             if self._jobs.get(job.key) is job:
                 del self._jobs[job.key]
             if job in self._dying:
@@ -320,7 +377,7 @@ class Scheduler:
                     del self._session_job[session]
             job.done.set()
             self._replan()
-        job.control.close()
+        control.close()
 
     def _stop(self, job: Job, reason: JobStopped) -> None:
         """Stop ``job``: a queued one ends at once, a started one at its next check."""

@@ -24,7 +24,10 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import re
+import secrets
+import warnings
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -40,7 +43,7 @@ from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIE
                      ExperimentConfig, _fail, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
                      scheme_label)
 from .i18n import N_, _
-from .sweep_task import COLUMNS as TASK_COLUMNS, read_rows, run_task, write_rows
+from .sweep_task import COLUMNS as TASK_COLUMNS, BadTaskFile, read_rows, run_task, write_rows
 
 MAX_GRID_POINTS = 2500  # grid points (schemes x axis values), each trained once per seed
 # What a server admits of a sweep: the sum of its tasks' core.budget time estimates, and the largest task's
@@ -502,7 +505,12 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     rows: dict[str, pd.DataFrame] = {}
     if out is not None:
         for t in sweep.tasks:
-            found = read_rows(task_path(out, t.run_id), t.run_id)
+            path = task_path(out, t.run_id)
+            try:
+                found = read_rows(path, t.config)
+            except BadTaskFile as e:  # edited, another task's, or half another sweep's: trained again
+                warnings.warn(f"{path}: {e}; training this task again", UserWarning, stacklevel=2)
+                continue
             if found is not None:
                 rows[t.run_id] = found
     reused = list(rows)
@@ -529,11 +537,29 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     frame = sweep.frame(rows)
     if out is not None:
         from .export import csv_bytes
-        (Path(out) / "sweep.csv").write_bytes(csv_bytes(frame, sweep.run_id))
-        (Path(out) / "sweep.json").write_text(json.dumps(
-            {"run_id": sweep.run_id, "query": sweep.to_query(), "sweep": sweep.to_dict(),
-             "tasks": [t.run_id for t in sweep.tasks]}, indent=2))
+        write_together(Path(out), {
+            "sweep.csv": csv_bytes(frame, sweep.run_id),
+            "sweep.json": json.dumps({"run_id": sweep.run_id, "query": sweep.to_query(), "sweep": sweep.to_dict(),
+                                      "tasks": [t.run_id for t in sweep.tasks]}, indent=2).encode()})
     return SweepResults(sweep, frame, computed, reused)
+
+
+def write_together(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (name -> bytes) into ``folder`` atomically: each to a temporary file, flushed to disk,
+    then all renamed into place, so a full disk or an interrupt leaves the earlier files (or none), never
+    one new and one truncated."""
+    from .export import _sync_dir, _write_file
+    temps: dict[str, Path] = {}
+    try:
+        for name, data in files.items():
+            temps[name] = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+            _write_file(temps[name], data)
+        for name, tmp in temps.items():
+            os.replace(tmp, folder / name)
+    finally:
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+    _sync_dir(folder)
 
 
 @contextlib.contextmanager

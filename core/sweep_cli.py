@@ -7,10 +7,11 @@ the Scale x depth page's link after '?': the same string gives the same numbers 
 """
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .sweep import BACKENDS, SweepConfig, run_sweep
@@ -36,8 +37,19 @@ def progress_bar(stream=sys.stderr):
     return show
 
 
+SWEEP_JSON_ALLOWED = "a sweep.json written by an earlier sweep"
+OUT_ALLOWED = "a new folder, or the folder of an earlier sweep, that can be written"
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m core sweep", description=__doc__.strip().splitlines()[0])
+    from .__main__ import stopped_like_ctrl_c
+    with stopped_like_ctrl_c():
+        return _main(argv)
+
+
+def _main(argv) -> int:
+    from .__main__ import InputError, _Parser, end_workers, one_line
+    ap = _Parser(prog="python -m core sweep", description=__doc__.strip().splitlines()[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--query", help="the Scale x depth page's link query string (the part after '?')")
     src.add_argument("--config", type=Path, help="a sweep.json written by an earlier sweep")
@@ -49,32 +61,95 @@ def main(argv=None) -> int:
     where.add_argument("--workers", type=int, help="worker processes (loky: default one per CPU; dask: a "
                                                    "LocalCluster of this many started for the sweep)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = ap.parse_args(argv)
+    args = None
     try:
-        if args.config:
-            try:
-                data = json.loads(args.config.read_text())
-            except (OSError, json.JSONDecodeError) as e:
-                raise ValueError(f"config: got {str(args.config)!r}; allowed: a sweep.json file ({e})") from None
-            sweep = SweepConfig.from_json(json.dumps(data.get("sweep", data)))
-        else:
-            sweep = SweepConfig.from_query(args.query.split("?", 1)[-1])
+        args = ap.parse_args(argv)
+        sweep = read_sweep(args.config) if args.config else SweepConfig.from_query(args.query.split("?", 1)[-1])
+        check_out(args.out)
         for note in sweep.notes:
-            print(f"note: {note}", file=sys.stderr)
-        results = run_sweep(sweep, progress=None if args.quiet else progress_bar(), out=args.out,
-                            backend=args.backend, workers=args.workers, scheduler=args.scheduler)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+            print(one_line(f"note: {note}"), file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = _one_line_warning
+            results = run_sweep(sweep, progress=None if args.quiet else progress_bar(), out=args.out,
+                                backend=args.backend, workers=args.workers, scheduler=args.scheduler)
+    except InputError as e:
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return 2
+    except ValueError as e:  # the query, a setting of the backend
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # --out filled up or went read-only while the sweep ran: its finished tasks stay
+        print(f"error: {one_line(f'--out {args.out}: could not write ({e.strerror or e})')}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the finished tasks are in {args.out / 'tasks'}; the same command goes on from "
-              "there", file=sys.stderr)
+        end_workers()
+        tasks = args.out / "tasks" if args is not None else None
+        if tasks is not None and any(tasks.glob("*.csv")):
+            print(one_line(f"\ninterrupted: the finished tasks are in {tasks}; the same command goes on from "
+                           "there"), file=sys.stderr)
+        else:
+            print("\nerror: interrupted before any task finished; nothing was written", file=sys.stderr)
         return 130
     print(f"{len(results.computed)} tasks trained, {len(results.reused)} read from {args.out / 'tasks'}",
           file=sys.stderr)
     print(args.out / "sweep.csv")
     print(args.out / "sweep.json")
     return 0
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    from .__main__ import one_line
+    print(one_line(f"warning: {message}"), file=sys.stderr)
+
+
+def read_sweep(path: Path) -> SweepConfig:
+    """The sweep in the file ``path`` (an earlier sweep's sweep.json, or its "sweep" object alone); InputError
+    naming --config, the file and what is wrong."""
+    from .__main__ import InputError, read_file
+    raw = read_file(path, "--config", SWEEP_JSON_ALLOWED)
+
+    def bad(why: str):
+        raise InputError(f"--config {path}: {why}; allowed: {SWEEP_JSON_ALLOWED}")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        bad(f"not UTF-8 text (byte 0x{raw[e.start]:02x} at position {e.start})")
+    except json.JSONDecodeError as e:
+        bad(f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})")
+    except RecursionError:
+        bad("nests lists or objects too deeply")
+    if not isinstance(data, dict):
+        bad("is not a JSON object")
+    data = data.get("sweep", data)
+    if not isinstance(data, dict):
+        bad('its "sweep" is not a JSON object')
+    try:
+        return SweepConfig.from_json(json.dumps(data))
+    except ValueError as e:
+        raise InputError(f"--config {path}: {e}") from None
+
+
+def check_out(out: Path) -> None:
+    """--out before anything trains: a folder, or a path where one can be made, that can be written (made and
+    removed here to know); InputError naming it otherwise."""
+    from .__main__ import InputError
+    from .export import _fresh_dir
+
+    def refuse(why: str):
+        raise InputError(f"--out {out}: {why}; allowed: {OUT_ALLOWED}")
+    target = Path(os.path.abspath(out))
+    try:
+        if target.exists() and not target.is_dir():
+            refuse("is a file" if target.is_file() else "exists and is not a folder")
+        base = target if target.exists() else target.parent
+        while not base.exists():
+            base = base.parent
+        if not base.is_dir():
+            refuse(f"is under {base}, which is not a folder")
+        _fresh_dir(base, target.name, "check").rmdir()
+    except OSError as e:
+        refuse(f"cannot be written ({e.strerror or e})")
 
 
 if __name__ == "__main__":

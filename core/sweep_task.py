@@ -29,6 +29,8 @@ The measures, per model:
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -118,26 +120,58 @@ def typed(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ task files
+# A task file's first line: what it is (the task's run id: its configuration) and the SHA-256 of the rows below
+# it, so that a resumed sweep trusts only what it wrote itself.
+HEADER = "# initlab sweep task {task} rows-sha256={digest}\n"
+
+
+class BadTaskFile(ValueError):
+    """A task file that is not what the sweep wrote for its task: the message says why."""
+
+
 def write_rows(rows: pd.DataFrame, path: Path) -> None:
     """Write a task's rows to ``path`` atomically: a temporary file in the same folder, then a rename, so an
     interrupted sweep never leaves half a file that a rerun would take for a finished task."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     # floats as their shortest exact text, which pandas reads back as the same numbers
-    tmp.write_text(rows.to_csv(index=False))
-    os.replace(tmp, path)
-
-
-def read_rows(path: Path, task: str) -> pd.DataFrame | None:
-    """A finished task's rows, or None if the file is missing or is not this task's rows."""
+    body = rows.to_csv(index=False)
+    task = rows["task"].iloc[0]
     try:
-        rows = pd.read_csv(path, keep_default_na=False,
+        tmp.write_text(HEADER.format(task=task, digest=hashlib.sha256(body.encode()).hexdigest()) + body)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_rows(path: Path, task: ExperimentConfig | str) -> pd.DataFrame | None:
+    """A finished task's rows; None if the file is missing. BadTaskFile if it is there but is not what the
+    sweep wrote for ``task`` (a configuration, or its run id): another task's, edited (its checksum), or rows
+    other than one per scheme entry and seed of the task."""
+    run_id = task if isinstance(task, str) else task.run_id
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadTaskFile(f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    head, _newline, body = text.partition("\n")
+    expected_head = HEADER.format(task=run_id, digest=hashlib.sha256(body.encode()).hexdigest()).rstrip("\n")
+    if not head.startswith(f"# initlab sweep task {run_id} "):
+        raise BadTaskFile("it is not this task's file")
+    if head != expected_head:
+        raise BadTaskFile("its rows are not the ones written (checksum)")
+    try:
+        rows = pd.read_csv(io.StringIO(body), keep_default_na=False,
                            dtype={c: str for c, t in COLUMNS.items() if t == "str"},
                            na_values={c: [""] for c, t in COLUMNS.items() if t != "str"})
-    except (OSError, ValueError, pd.errors.ParserError):
-        return None
-    if list(rows.columns) != list(COLUMNS) or rows.empty or not (rows["task"] == task).all():
-        return None
-    try:
-        return typed(rows)
-    except (ValueError, TypeError):
-        return None
+        if list(rows.columns) != list(COLUMNS) or rows.empty or not (rows["task"] == run_id).all():
+            raise BadTaskFile("its columns or task are not this task's")
+        rows = typed(rows)
+    except (ValueError, TypeError, pd.errors.ParserError) as e:
+        raise e if isinstance(e, BadTaskFile) else BadTaskFile(f"its rows cannot be read ({e})") from None
+    if not isinstance(task, str):
+        want = sorted((entry, seed) for entry in task.schemes for seed in range(task.seeds))
+        if sorted(zip(rows["entry"], rows["seed"])) != want:
+            raise BadTaskFile("its rows are not one per scheme entry and seed of the task")
+    return rows

@@ -144,10 +144,11 @@ def steps(settings: TrainSettings, n: int) -> int:
     return settings.epochs * -(-n // batch_size(settings, n))
 
 
-def auto_groups(k: int, sizes: tuple[int, ...], batch: int, n_steps: int) -> int:
-    """Groups worth training in parallel: one per worker, when the run is long enough to repay the round
-    trip to the workers."""
-    return min(workers.workers(), k) if n_steps * step_mflop(k, sizes, batch) >= PARALLEL_MIN_MFLOP else 1
+def auto_groups(k: int, sizes: tuple[int, ...], batch: int, n_steps: int, cores: int | None = None) -> int:
+    """Groups worth training in parallel: one per worker (``cores``: this machine's workers), when the run is
+    long enough to repay the round trip to the workers."""
+    cores = workers.workers() if cores is None else cores
+    return min(cores, k) if n_steps * step_mflop(k, sizes, batch) >= PARALLEL_MIN_MFLOP else 1
 
 
 def groups_for(k: int, sizes: tuple[int, ...], settings: TrainSettings, n_train: int) -> int:

@@ -40,11 +40,13 @@ import struct
 import tempfile
 import threading
 import time
+import traceback
 from concurrent.futures import wait
 from pathlib import Path
 from typing import Callable
 
 from . import memory
+from .control import Stopped
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
 # A worker reports progress at most this often (and at the end): a report per epoch made the default
@@ -177,6 +179,12 @@ def _call(fn, args: tuple, board: Board, index: int, reports: bool):
 
     try:
         return fn(*args, progress=progress)
+    except (Cancelled, Stopped) as e:
+        # loky keeps the exception it sends back until this worker's next call: with its traceback, the
+        # stopped call's frames and every array they hold would stay alive, out of the trim's reach
+        traceback.clear_frames(e.__traceback__)
+        args = fn = None  # noqa: F841 - this frame is the traceback's too
+        raise e.with_traceback(None) from None
     finally:
         board.close()
         _trim_soon()

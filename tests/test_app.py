@@ -238,7 +238,8 @@ def test_over_budget_config_trains_nothing_and_says_why():
         "&seeds=20&depth=20&width=512&epochs=1000&n_samples=5000"
     at = app(q)
     assert not at.exception
-    assert any("too large" in e.value and "GFLOP" in e.value for e in at.error)
+    refusals = [e.value for e in at.error if "too large" in e.value]
+    assert len(refusals) == 1 and "GFLOP" not in refusals[0]  # shown once, in plain words
     assert RESULTS.computed == 0 and len(RESULTS) == 0
     goto(at, "activations")
     assert not at.exception
@@ -393,6 +394,21 @@ def test_the_limits_are_a_setting_of_the_server(monkeypatch):
     at = app(SMALL)
     no_errors(at)
     assert RESULTS.computed == 1
+
+def test_a_link_over_the_rows_limit_trains_with_fewer_recorded_epochs_and_says_so(monkeypatch):
+    from app import results as app_results
+    from core import budget
+
+    small = ExperimentConfig.from_query(SMALL)
+    monkeypatch.setenv("INITLAB_FRAME_ROWS", str(budget.estimate(small).frame_rows - 1))
+    monkeypatch.setattr(app_results, "_limits", None)
+    at = app(SMALL)
+    no_errors(at)
+    notes = [i.value for i in at.info if "instead of 4" in i.value]
+    assert len(notes) == 1 and "records 3 epochs" in notes[0]
+    from core.config import replace
+    assert context(at).config == replace(small, record_epochs=3) and RESULTS.computed == 1
+
 
 # ------------------------------------------------------------------ views in the link
 VIEWED = SMALL + "&epoch=10&layer=2&seed=1"  # recorded epochs of SMALL: 0, 5, 10, 15

@@ -47,3 +47,38 @@ def test_the_cache_never_holds_more_than_its_bound(ops, entries, max_bytes):
         held = [got for k in "abcdefgh" if (got := cache.get(k)) is not None]
         assert len(held) == len(cache) <= entries
         assert sum(held) == cache.nbytes <= max_bytes
+
+
+def test_an_expensive_result_survives_many_cheap_ones_after_it():
+    """The issue's case: a visitor's 10 s result, then eight one-model links (1.4 s of training in all, each
+    about the size of a third of it) fill the cache's entries."""
+    cache = ResultCache(max_entries=8, max_bytes=100, size_of=lambda v: v[1])
+    cache.put("expensive", ("10 s", 30), cost=10.0)
+    for i in range(20):
+        cache.put(f"cheap{i}", ("0.17 s", 10), cost=0.17)
+        assert cache.get("expensive") is not None, i
+    assert len(cache) <= 8 and cache.nbytes <= 100
+    # in arrival order (least recently used) the expensive one would have gone first
+    lru = ResultCache(max_entries=8, max_bytes=100, size_of=lambda v: v[1])
+    lru.put("expensive", ("10 s", 30))
+    for i in range(20):
+        lru.put(f"cheap{i}", ("0.17 s", 10))
+    assert lru.get("expensive") is None
+
+
+def test_an_expensive_result_nobody_reads_gives_way_in_the_end():
+    # the inflation: each eviction raises the credit every new entry starts with
+    cache = ResultCache(max_entries=2, max_bytes=1000, size_of=lambda v: 1)
+    cache.put("expensive", "x", cost=5.0)
+    for i in range(40):
+        cache.put(f"cheap{i}", "y", cost=1.0)
+        cache.get(f"cheap{i}")
+    assert cache.get("expensive") is None
+
+
+def test_the_entry_just_stored_is_kept_even_when_it_is_the_cheapest():
+    cache = ResultCache(max_entries=2, max_bytes=1000, size_of=lambda v: 1)
+    cache.put("a", "a", cost=9.0)
+    cache.put("b", "b", cost=9.0)
+    cache.put("c", "c", cost=0.01)
+    assert cache.get("c") == "c" and len(cache) == 2

@@ -125,7 +125,7 @@ def test_a_config_file_that_cannot_be_read_is_named(tmp_path, capsys, no_trainin
         sock.bind(str(sock_path))
         code, _, err = main(capsys, "--config", sock_path, "--out", tmp_path / "o")
     assert code == 2
-    assert_one_line_error(err, f"--config {sock_path}: cannot be read (", "allowed")
+    assert_one_line_error(err, f"--config {sock_path}: is not a regular file", "allowed")
 
     folder = Path(tempfile.mkdtemp())  # outside pytest's owner-only tmp folders, so only the mode stops it
     try:
@@ -503,3 +503,212 @@ def test_the_zip_download_holds_the_same_files_as_a_folder_export(tmp_path):
     with zipfile.ZipFile(io.BytesIO(export.zip_bytes(results))) as zf:
         zipped = {name: zf.read(name) for name in zf.namelist()}
     assert zipped == export_into(tmp_path / "o", MOONS)
+
+
+# ---- files that are not files, signals, and the sweep's command line (issue 26) ----------------------------
+
+SWEEP_QUERY = ("schemes=he_normal&seeds=2&epochs=4&n_samples=120&width=6&activation=relu&record_epochs=3"
+               "&sweep_x=sigma_w&sweep_x_values=0.7,1.4&sweep_y=depth&sweep_y_values=1,2")
+
+
+def sweep(capsys, *argv) -> tuple[int, str, str]:
+    return main(capsys, "sweep", *argv)
+
+
+@contextlib.contextmanager
+def unblocked(fifo: Path, after_s: float = 5.0):
+    """Opens ``fifo`` for writing after ``after_s`` (and closes it): a command that wrongly opened it for
+    reading then gets an empty file and fails the test, where it would otherwise hang it."""
+    import threading
+
+    def writer():
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+        except OSError:  # no reader: nothing was blocked
+            pass
+    timer = threading.Timer(after_s, writer)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_fifo_or_a_device_as_config_is_refused_without_reading_it(command, tmp_path, capsys, no_training):
+    fifo = tmp_path / "config.fifo"
+    os.mkfifo(fifo)
+    prefix = ["sweep"] if command == "sweep" else []
+    for path in (fifo, Path("/dev/zero")):
+        with unblocked(fifo):
+            code, out, err = main(capsys, *prefix, "--config", path, "--out", tmp_path / "o")
+        assert code == 2 and out == ""
+        assert_one_line_error(err, f"--config {path}: is not a regular file", "allowed")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("content, says", [(b"[1, 2]", "is not a JSON object"),
+                                           (b'{"sweep": 3}', '"sweep" is not a JSON object'),
+                                           (b'{"sweep": {"base": "\xff"}}', "not UTF-8 text (byte 0xff"),
+                                           (b"{", "not valid JSON")])
+def test_a_sweep_json_that_is_not_an_object_or_not_utf8_is_named(content, says, tmp_path, capsys):
+    path = tmp_path / "sweep.json"
+    path.write_bytes(content)
+    code, out, err = sweep(capsys, "--config", path, "--out", tmp_path / "o")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, f"--config {path}: ", says)
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_out_at_an_existing_file_is_one_line_and_the_file_is_left(tmp_path, capsys):
+    (tmp_path / "file").write_text("mine")
+    code, out, err = sweep(capsys, "--query", SWEEP_QUERY, "--out", tmp_path / "file", "--quiet")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, f"--out {tmp_path / 'file'}: is a file", "allowed")
+    assert (tmp_path / "file").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, options: str):
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()})")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_sweep_out_on_a_read_only_file_system_is_one_line_before_training(tmp_path, capsys):
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as ro:
+        code, out, err = sweep(capsys, "--query", SWEEP_QUERY, "--out", ro / "sweep", "--quiet")
+        assert code == 2 and out == ""
+        assert_one_line_error(err, f"--out {ro / 'sweep'}: cannot be written (Read-only file system)")
+        assert list(ro.iterdir()) == []
+
+
+def test_a_sweep_on_a_full_disk_leaves_neither_csv_nor_json(tmp_path, capsys, monkeypatch):
+    code, _, _ = sweep(capsys, "--query", SWEEP_QUERY, "--out", tmp_path / "o", "--quiet")
+    assert code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    real_write = export._write_file
+
+    def full(path, data):  # sweep.csv's temporary file is written, sweep.json's finds the disk full
+        if "sweep.json" in path.name:
+            with open(path, "xb") as f:
+                f.write(data[:10])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(path, data)
+    monkeypatch.setattr(export, "_write_file", full)
+    # another sweep into the same folder (more epochs): new tasks, and new sweep.csv and sweep.json to write
+    code, out, err = sweep(capsys, "--query", SWEEP_QUERY.replace("epochs=4", "epochs=5"), "--out", tmp_path / "o",
+                           "--quiet")
+    assert code == 1 and out == ""
+    assert_one_line_error(err, f"--out {tmp_path / 'o'}: could not write (No space left on device)")
+    after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.is_file()}
+    assert after == before  # the earlier sweep.csv and sweep.json, whole; no temporary file left
+
+
+def _sweep_files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (out / "tasks").iterdir()}
+
+
+@pytest.mark.parametrize("tamper", ["edited", "duplicated", "foreign", "no header"])
+def test_a_tampered_task_file_is_retrained_with_a_warning(tamper, tmp_path, capsys):
+    assert sweep(capsys, "--query", SWEEP_QUERY, "--out", tmp_path / "o", "--quiet")[0] == 0
+    csv = (tmp_path / "o" / "sweep.csv").read_bytes()
+    tasks = sorted((tmp_path / "o" / "tasks").iterdir())
+    victim = tasks[0]
+    head, body = victim.read_text().split("\n", 1)
+    lines = body.splitlines()
+    if tamper == "edited":  # test accuracy 0.999 and a formula as status, as the issue's file had
+        cells = lines[1].split(",")
+        cells[6], cells[9] = "0.999", "=HYPERLINK(1)"
+        body = "\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n"
+        victim.write_text(head + "\n" + body)
+    elif tamper == "duplicated":  # a row twice, with a checksum that matches it
+        import hashlib
+        body = "\n".join([*lines, lines[1]]) + "\n"
+        head = head.rsplit("=", 1)[0] + "=" + hashlib.sha256(body.encode()).hexdigest()
+        victim.write_text(head + "\n" + body)
+    elif tamper == "foreign":  # another task's file under this task's name
+        victim.write_bytes(tasks[1].read_bytes())
+    else:
+        victim.write_text(body)
+    code, out, err = sweep(capsys, "--query", SWEEP_QUERY, "--out", tmp_path / "o", "--quiet")
+    assert code == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and str(victim) in warnings[0] and "training this task again" in warnings[0]
+    assert "1 tasks trained" in err
+    assert (tmp_path / "o" / "sweep.csv").read_bytes() == csv
+
+
+def _children_gone(children) -> bool:
+    import psutil
+    return not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.parametrize("argv, sig", [
+    (["--query", "depth=4&width=128&epochs=300&seeds=2&n_samples=1000", "--quiet"], signal.SIGTERM),
+    (["sweep", "--query", "sweep_x=sigma_w&sweep_x_values=0.5,1,2,3&sweep_y=depth&sweep_y_values=2,4,6,8"
+      "&epochs=300&n_samples=1000&width=64", "--workers", "2", "--quiet"], signal.SIGTERM),
+    (["--query", "depth=4&width=128&epochs=300&seeds=2&n_samples=1000", "--quiet"], signal.SIGHUP),
+], ids=["run SIGTERM", "sweep SIGTERM", "run SIGHUP"])
+def test_sigterm_and_sighup_end_the_workers_as_ctrl_c_does(argv, sig, tmp_path):
+    import psutil
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "core", *argv, "--out", str(out)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    me = psutil.Process(proc.pid)
+    for _ in range(600):  # its worker processes started (the run's loky pool, the sweep's)
+        children = me.children(recursive=True)
+        if len(children) >= 2:
+            break
+        select.select([], [], [], 0.1)
+    assert len(children) >= 2
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and stdout == "" and "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith(("error: interrupted", "interrupted:"))
+    for _ in range(100):
+        if _children_gone(children):
+            break
+        select.select([], [], [], 0.1)
+    assert _children_gone(children)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no .partial folder
+    assert not (out / "sweep.csv").exists() and not (out / "config.json").exists()
+
+
+def test_sigterm_while_writing_the_export_leaves_nothing(tmp_path, capsys, monkeypatch):
+    before = export_into(tmp_path / "o", MOONS)
+    real_write, written = export._write_file, []
+
+    def write_then_terminated(path, data):
+        real_write(path, data)
+        written.append(path)
+        if len(written) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(export, "_write_file", write_then_terminated)
+    code, out, err = main(capsys, "--query", REGRESSION, "--out", tmp_path / "o", "--quiet")
+    assert code == 130 and out == "" and err.strip() == "error: interrupted; nothing was written"
+    assert len(written) == 3 and snapshot(tmp_path / "o") == before and [p.name for p in tmp_path.iterdir()] == ["o"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # given back
+
+
+def test_a_sweep_on_a_real_full_disk_leaves_the_earlier_files_whole(tmp_path, capsys):
+    """The same on a real, tiny tmpfs (root only): the kernel's ENOSPC, whichever write meets it first."""
+    with tmpfs(tmp_path / "disk", "size=1m") as disk:
+        assert sweep(capsys, "--query", SWEEP_QUERY, "--out", disk / "o", "--quiet")[0] == 0
+        before = {p.name: p.read_bytes() for p in (disk / "o").iterdir() if p.is_file()}
+        tasks = sorted(p.name for p in (disk / "o" / "tasks").iterdir())
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        (disk / "filler").write_bytes(b"\0" * (free - 4096))
+        code, out, err = sweep(capsys, "--query", SWEEP_QUERY.replace("epochs=4", "epochs=5"), "--out", disk / "o",
+                               "--quiet")
+        assert code == 1 and out == ""
+        assert_one_line_error(err, f"--out {disk / 'o'}: could not write (No space left on device)")
+        assert {p.name: p.read_bytes() for p in (disk / "o").iterdir() if p.is_file()} == before
+        left = sorted(p.name for p in (disk / "o" / "tasks").iterdir())
+        assert set(tasks) <= set(left) and not [n for n in left if n.startswith(".")]  # no temporary file

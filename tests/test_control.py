@@ -188,3 +188,43 @@ def test_kill_ends_a_run_in_the_workers_without_training_it_again_here():
     with pytest.raises(Stopped):
         train(p.init, p.layout, p.data, p.act, replace(settings, control=control, progress=progress), p.prober)
     control.close()
+
+
+def _stopped_call(kept: list, progress):
+    big = np.ones(1000)
+    kept.append(__import__("weakref").ref(big))
+    raise Stopped("the run was stopped")
+
+
+def test_a_stopped_worker_call_keeps_none_of_its_arrays():
+    """loky keeps the exception a call raised until the worker's next call: after a stop, that exception must
+    not hold the call's frames (and the arrays in them), or the worker keeps the stopped run's memory."""
+    kept: list = []
+    board = workers.Board(1)
+    try:
+        with pytest.raises(Stopped) as info:
+            workers._call(_stopped_call, (kept,), board, 0, False)
+    finally:
+        board.close()
+    error = info.value  # what loky would hold
+    assert error is not None and kept[0]() is None
+
+
+def test_a_run_stopped_by_the_time_cap_shows_the_stop_message_alone(monkeypatch):
+    from urllib.parse import parse_qsl
+
+    from streamlit.testing.v1 import AppTest
+
+    from app import results as app_results
+    monkeypatch.setenv("INITLAB_RUN_SECONDS", "1")
+    monkeypatch.setattr(app_results, "_limits", None)
+    monkeypatch.setattr(app_results, "_scheduler", None)  # a queue with this cap
+    app_results.RESULTS.clear()
+    at = AppTest.from_file("../dashboard.py", default_timeout=120)
+    for key, value in parse_qsl("depth=6&width=64&epochs=400"):  # about 15 s estimated
+        at.query_params[key] = value
+    at.switch_page("pages/overview.py")  # a page that trains the link's configuration
+    at.run()
+    assert not at.exception
+    assert any("was stopped after 1 s of training" in e.value for e in at.error)
+    assert not at.get("progress")  # no "Training … % done" left under it

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from core.control import Stopped
-from core.scheduler import JobSpec, JobStopped, Scheduler, Slot, plan
+from core.scheduler import JobSpec, JobStopped, Scheduler, Slot, evictions, plan
 
 
 class Clock:
@@ -98,6 +98,27 @@ def test_plan_starts_a_job_only_within_the_memory_and_count_of_started_jobs():
     assert plan([slot("huge", 1, mem=5000)], cores=2, memory_mb=1000, max_started=3) == {"huge"}
 
 
+def test_evictions_free_the_places_of_the_longest_paused_jobs_for_a_shorter_one():
+    a = slot("a", 100, cores=2, mem=300, started=True, seq=0)
+    b = slot("b", 90, cores=2, mem=300, started=True, seq=1)
+    c = slot("c", 80, cores=2, mem=300, started=True, seq=2)
+    small = slot("small", 1, mem=50, seq=3)
+    assert plan([a, b, c, small], cores=2, memory_mb=1000, max_started=3) == {"c"}  # the lockout
+    assert evictions([a, b, c, small], cores=2, memory_mb=1000, max_started=3) == {"a"}
+    # memory, not places: the two longest give up theirs
+    assert evictions([a, b, c, slot("big", 1, mem=600, seq=3)], cores=2, memory_mb=1000, max_started=9) == {"a", "b"}
+    # nothing is given up for a job that is not shorter, or for one the cores are not free for anyway
+    assert evictions([a, b, c, slot("long", 200, seq=3)], cores=2, memory_mb=1000, max_started=3) == set()
+    shorter = slot("shorter", 0.5, cores=2, mem=10, started=True, seq=4)  # the cores are its, rightly
+    assert evictions([a, b, shorter, small], cores=2, memory_mb=1000, max_started=3) == set()
+    assert evictions([a, b, c], cores=2, memory_mb=1000, max_started=3) == set()
+    # a near tie with the job that has the cores: a late progress report could flip it, so nothing is given up
+    tie = slot("tie", 75, cores=2, mem=50, seq=5)
+    assert evictions([a, b, c, tie], cores=2, memory_mb=1000, max_started=3) == set()
+    assert evictions([a, b, c, slot("clear", 60, cores=2, mem=50, seq=5)], cores=2, memory_mb=1000,
+                     max_started=3) == {"a"}
+
+
 # ------------------------------------------------------------------ the scheduler with fake jobs
 def test_a_small_job_pauses_a_heavy_one_which_resumes_when_it_is_done():
     s = make()
@@ -116,6 +137,32 @@ def test_a_small_job_pauses_a_heavy_one_which_resumes_when_it_is_done():
     heavy_work.finish.set()
     assert heavy.result() == "heavy"
     assert s.paused == 1 and s.finished == 2 and s.stopped == 0
+
+
+def test_paused_jobs_do_not_lock_a_new_small_job_out():
+    """Three heavy runs arriving one after the other, each shorter than the one before, pause each other and
+    hold every place: a small run arriving next starts at once, the longest paused run giving up its place
+    (queued again, it starts over later and still finishes)."""
+    s = make(max_started=3)
+    heavy = {name: FakeWork(name) for name in ("h1", "h2", "h3")}
+    tickets = {}
+    for i, name in enumerate(heavy):
+        tickets[name] = s.subscribe(name, f"visitor{i}", spec(heavy[name], seconds=100 - 10 * i, cores=2))
+        until(heavy[name].started.is_set)
+    assert states(s) == {"h1": "paused", "h2": "paused", "h3": "running"}
+    small_work = FakeWork("small")
+    small = s.subscribe("small", "newcomer", spec(small_work, seconds=1, cores=1))
+    until(small_work.started.is_set)  # without the eviction it waits for h3 to finish
+    assert states(s)["small"] == "running" and states(s)["h1"] == "queued" and heavy["h1"].stopped
+    assert tickets["h1"].status().state == "queued" and tickets["h1"].status().progress == 0
+    assert s.requeues == 1 and not tickets["h1"].job.done.is_set()
+    small_work.finish.set()
+    assert small.result() == "small"
+    for name in ("h3", "h2", "h1"):
+        heavy[name].finish.set()
+    heavy["h1"].finish.set()
+    assert [tickets[n].result() for n in ("h1", "h2", "h3")] == ["h1", "h2", "h3"]
+    assert s.stopped == 0 and s.finished == 4
 
 
 def test_a_paused_job_does_not_work_until_resumed():

@@ -178,7 +178,8 @@ def test_rerun_after_deleting_one_task_file_trains_only_that_task(small, tmp_pat
     gone = SWEEP.tasks[1].run_id
     task_path(tmp_path, gone).unlink()
     task_path(tmp_path, SWEEP.tasks[2].run_id).write_text("task,entry\n")  # not a finished task's rows
-    third = run_sweep(SWEEP, out=tmp_path, workers=1)
+    with pytest.warns(UserWarning, match="training this task again"):
+        third = run_sweep(SWEEP, out=tmp_path, workers=1)
     assert sorted(third.computed) == sorted([gone, SWEEP.tasks[2].run_id])
     assert third.reused == [SWEEP.tasks[0].run_id]
     pd.testing.assert_frame_equal(third.frame, small.frame, check_exact=True)  # read back: the same numbers

@@ -5,6 +5,7 @@ The browser part runs its own fresh server and Chromium (Debian's), logging ever
 """
 from __future__ import annotations
 
+import math
 import re
 import string
 from urllib.parse import quote, urlparse
@@ -45,6 +46,75 @@ def test_odd_spellings_of_numbers_are_named_warnings_in_links_and_errors_in_the_
         return
     with pytest.raises(ValueError, match="^schemes: scheme 'normal', parameter 'std'"):
         ExperimentConfig(schemes=(f"normal:std={spelling}",))
+
+
+@given(st.sampled_from(["-", "+", ""]), st.sampled_from(["0", "0.", ".0", "0.000", "00"]),
+       st.sampled_from(["", "e0", "e-5", "E+300"]))
+def test_negative_zero_is_zero_wherever_a_number_is_read(sign, digits, exponent):
+    text = sign + digits + exponent
+    assert math.copysign(1.0, plain_number(text)) == 1.0
+    config, warnings = ExperimentConfig.from_query_lenient({"noise": [text], "weight_decay": [text],
+                                                            "schemes": [f"constant:value={text}"],
+                                                            "bias": [f"constant:value={text}"]})
+    assert not warnings and math.copysign(1.0, config.noise) == 1.0 and config.weight_decay == 0.0
+    assert ExperimentConfig.from_json('{"noise": -0.0}').noise == 0.0
+
+
+def test_a_negative_zero_noise_trains_as_zero():
+    """The issue: noise=-0 passed validation, then NumPy refused it ("scale < 0") on every page and the CLI."""
+    from core import experiment
+    from core.config import replace
+    config = ExperimentConfig.from_query("noise=-0&schemes=constant%3Avalue%3D-0.0&schemes=he_normal&seeds=1&epochs=2"
+                                         "&width=4&depth=1&record_epochs=2&n_samples=60")
+    results = experiment.run(config)
+    zero = experiment.run(replace(config, noise=0.0))
+    assert (results.frames["summary"]["final_test_accuracy"].values
+            == zero.frames["summary"]["final_test_accuracy"].values).all()
+    W, _b = results.weights("constant:value=-0.0", seed=0, which="initial")[0]
+    assert not W.any() and not math.copysign(1.0, W.flat[0]) < 0
+
+
+def test_a_repeated_v_is_warned_about_like_any_repeated_key():
+    from core.config import SCHEMA_VERSION
+    config, warnings = ExperimentConfig.from_query_lenient({"v": ["1", "2"], "epochs": ["7"]})
+    assert config.epochs == 7
+    assert warnings == [f"v: given 2 times; allowed: once; read as version {SCHEMA_VERSION}"]
+    with pytest.raises(ValueError, match="^v: given 2 times"):
+        ExperimentConfig.from_query("v=1&v=2")
+
+
+def test_a_query_string_streamlit_drops_reaches_the_page_as_a_warning():
+    from streamlit.runtime.state.query_params import CLIENT_STATE_QUERY_STRING_MAX_FIELDS, sanitize_query_string
+
+    from app.links import DROPPED_KEY, dropped_warning, dropping_check
+    check = dropping_check(sanitize_query_string)
+    long = "&".join(["seeds=2"] * (CLIENT_STATE_QUERY_STRING_MAX_FIELDS + 1))
+    assert sanitize_query_string(long) == ""  # Streamlit's own: the whole link gone, without a word
+    kept = check(long)
+    assert kept == f"{DROPPED_KEY}={CLIENT_STATE_QUERY_STRING_MAX_FIELDS + 1}%3A{len(long)}"
+    assert check("seeds=2&epochs=3") == "seeds=2&epochs=3" and check("") == ""
+    (warning,) = dropped_warning([f"{CLIENT_STATE_QUERY_STRING_MAX_FIELDS + 1}:{len(long)}"])
+    assert "1001 fields" in warning and "1,000 fields" in warning and "defaults" in warning
+
+
+def _repair_link_page():
+    import streamlit as st
+
+    from app.links import repair_link
+    for warning in repair_link():
+        st.warning(warning)
+
+
+def test_a_dropped_link_warns_and_leaves_the_address_bar():
+    from streamlit.testing.v1 import AppTest
+
+    from app.links import DROPPED_KEY
+    at = AppTest.from_function(_repair_link_page, default_timeout=60)
+    at.query_params[DROPPED_KEY] = "1500:9000"
+    at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning if "1500 fields" in w.value and "defaults" in w.value]
+    assert DROPPED_KEY not in at.query_params
 
 
 def test_scheme_labels_are_trimmed_and_refuse_control_characters():
