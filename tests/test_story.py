@@ -94,3 +94,29 @@ def test_every_step_links_to_a_page_with_its_view():
     from core.config import VIEWS
     for s in story.STEPS.values():
         assert s.page in BY_PATH and set(s.view) <= set(VIEWS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_story_is_the_landing_page_in_both_languages(lang):
+    """The app's root opens the story: five numbered steps, six charts, a link per step, in the language asked."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from app.registry import PAGES
+    assert PAGES[0].path == "story"
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=300)
+    if lang == "fr":
+        at.query_params["lang"] = "fr"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+    assert at.title[0].value == {"en": "Why random?", "fr": "Pourquoi le hasard\u00a0?"}[lang]
+    heads = [h.value for h in at.subheader]
+    assert [h.split(".")[0] for h in heads] == ["1", "2", "3", "4", "5"], heads
+    assert heads[0] == {"en": "1. Same start, same units", "fr": "1. Même départ, mêmes unités"}[lang]
+    assert len(at.get("vega_lite_chart")) == 6
+    text = " ".join(m.value for m in at.markdown)
+    opener = {"en": "Open it on the", "fr": "L'ouvrir sur la page"}[lang]
+    assert text.count(opener) >= 6 and ("Open it on the" in text) == (lang == "en")
+    assert ("lang=fr" in text) == (lang == "fr")  # the links keep the visitor's language
