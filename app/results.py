@@ -130,19 +130,17 @@ def _run_spec(config: ExperimentConfig) -> JobSpec:
 
 
 def _session() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx.session_id if ctx is not None else None
+    from .compat.streamlit import session_id
+    return session_id()
 
 
 def _session_gone(session) -> bool:
     """True once the session's browser tab is gone. Streamlit then stops the session's script too, but the
     scheduler's monitor asks this as well: it does not wait for that thread. (Only sessions of a real
     server: an anonymous subscriber, or a session under AppTest, is never gone.)"""
-    from streamlit import runtime
-
+    from .compat.streamlit import session_active
     from .server import real_server
-    return isinstance(session, str) and real_server() and not runtime.get_instance().is_active_session(session)
+    return isinstance(session, str) and real_server() and not session_active(session)
 
 
 def whole_seconds(s: float) -> str:
