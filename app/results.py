@@ -107,16 +107,16 @@ def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], objec
     cache just dropped) given back. Runs, sweeps and restart fits use it."""
     def run_job(job: Job):
         start = time.perf_counter()
-        LOG.warning("%s%s: started", label, f" ({size})" if size else "")
+        LOG.info("%s%s: started", label, f" ({size})" if size else "")
         try:
             value = work(job)
             cache.put(key, value)
         except Stopped:
-            LOG.warning("%s: stopped after %.2f s", label, time.perf_counter() - start)
+            LOG.info("%s: stopped after %.2f s", label, time.perf_counter() - start)
             raise
         finally:
             memory.trim()
-        LOG.warning("%s: trained in %.2f s", label, time.perf_counter() - start)
+        LOG.info("%s: trained in %.2f s", label, time.perf_counter() - start)
         return value
     return run_job
 
