@@ -476,7 +476,7 @@ def sample(name: str, fan_in: int, fan_out: int, *, rng: np.random.Generator,
 
     ``activation`` picks the gain for the schemes that take it from the
     nonlinearity (he_*); ``gain=`` overrides it. LSUV returns its orthogonal
-    start: the data-dependent rescaling needs a batch, see core.model.lsuv.
+    start: the data-dependent rescaling needs a batch, see core.network.lsuv.
     """
     if fan_in < 1 or fan_out < 1:
         raise ValueError(f"shape: got ({fan_in}, {fan_out}); allowed: positive fan_in and fan_out")
