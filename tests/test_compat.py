@@ -86,7 +86,8 @@ def test_altair_checks_nothing_while_unchecked(monkeypatch):
     has(schemapi, "debug_mode", f"Altair {alt.__version__}", "app.widgets.show_chart")
     checked = []
     real = schemapi.SchemaBase.to_dict
-    monkeypatch.setattr(schemapi.SchemaBase, "to_dict", lambda self, *a, **k: checked.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(schemapi.SchemaBase, "to_dict",
+                        lambda self, *a, **k: checked.append(1) or real(self, *a, **k))
 
     def build():
         return alt.Chart().mark_line().encode(x=alt.X("a:Q", scale=alt.Scale(type="log")), y="b:Q")
