@@ -40,6 +40,7 @@ def texts() -> dict[tuple[str, str], str]:
 class Claim:
     numbers: tuple[str, ...]  # every number the text names
     check: Callable[[], None]  # raises AssertionError where the text is not true
+    slow: bool = False  # its check trains for more than a few seconds (pytest -m slow)
 
 
 @functools.lru_cache(maxsize=None)
@@ -363,7 +364,7 @@ def lesson_claim(slug: str, numbers: tuple[str, ...], **config) -> Claim:
         for key, value in config.items():
             assert getattr(c, key) == value, (slug, key)
         assert holds_on_every_data_seed(slug) == []
-    return Claim(numbers, check)
+    return Claim(numbers, check, slow=True)
 
 
 def noop():
@@ -380,7 +381,8 @@ CLAIMS: dict[tuple[str, str], Claim] = {
     ("initializer", "zeros"): Claim(("0",), check_zeros),
     ("initializer", "uniform"): Claim(("3",), check_uniform),
     ("initializer", "truncated_normal"): Claim(("0.88", "2"), check_truncated_normal),
-    ("initializer", "xavier_uniform"): Claim(("0.93", "0.99", "1", "2", "2010"), check_xavier_uniform),
+    ("initializer", "xavier_uniform"): Claim(("0.93", "0.99", "1", "2", "2010"), check_xavier_uniform,
+                                             slow=True),
     ("initializer", "xavier_normal"): Claim(("2", "2010"), check_xavier_normal),
     ("initializer", "he_uniform"): Claim(("10", "14", "2", "2015"), check_he),
     ("initializer", "he_normal"): Claim(("10", "14", "2015"), check_he),
@@ -423,7 +425,8 @@ def test_every_claim_is_about_a_text_that_exists():
     assert set(CLAIMS) <= set(texts())
 
 
-@pytest.mark.parametrize("key", list(CLAIMS), ids=lambda k: f"{k[0]}-{k[1]}")
+@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if c.slow else k for k, c in CLAIMS.items()],
+                         ids=lambda k: f"{k[0]}-{k[1]}")
 def test_claim_holds(key):
     CLAIMS[key].check()
 

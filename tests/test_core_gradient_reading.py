@@ -28,6 +28,7 @@ def _per_seed(frame, scheme, column, kind=None):
     return table.to_numpy()
 
 
+@pytest.mark.slow
 def test_rms_is_the_norm_over_the_root_of_the_parameter_count(deep_relu):
     c, r = deep_relu
     g = r.frames["gradient_norms"]

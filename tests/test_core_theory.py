@@ -120,6 +120,7 @@ def test_derived_gain_is_flat_in_theory_and_gain_one_is_not(name):
 
 
 @pytest.mark.parametrize("name", ["elu", "gelu", "softplus"])
+@pytest.mark.slow
 def test_derived_he_gain_keeps_the_measured_second_moment_flat(name):
     c = ExperimentConfig(dataset="classification", features=32, schemes=("he_normal", "he_normal:gain=1"),
                          seeds=6, activation=name, depth=10, width=(256,), epochs=1, record_epochs=2,
@@ -206,6 +207,7 @@ CASES = [(activation, "zeros", 8) for activation in ACT] + [
 
 
 @pytest.mark.parametrize("activation,bias,seeds", CASES, ids=[f"{a}-{b}" for a, b, _ in CASES])
+@pytest.mark.slow
 def test_predicted_second_moments_match_measured_at_epoch_0(activation, bias, seeds):
     """Width 256, float64, 32 standardized input features (a 2-D input makes layer 1 of one network vary by
     about 6% from its expectation, and the deeper layers with it). The output layer (3 units) is left out:
@@ -256,6 +258,7 @@ def test_torch_default_brings_its_own_bias_variance():
     assert theory.bias_moments("he_normal", "zeros", 12) == (0.0, 0.0)
 
 
+@pytest.mark.slow
 def test_sparse_martens_prediction_holds_for_relu():
     """Exact in expectation for a homogeneous f (E[f^2] is linear in the variance); for others few inputs per
     unit make the variance of each unit itself random, and the mean-field value is only approximate."""
