@@ -8,6 +8,7 @@ import pytest
 
 from core import ExperimentConfig, run
 
+pytestmark = pytest.mark.slow  # every test reads the four trained runs of deep_relu
 DEPTH = 10
 
 
@@ -28,7 +29,6 @@ def _per_seed(frame, scheme, column, kind=None):
     return table.to_numpy()
 
 
-@pytest.mark.slow
 def test_rms_is_the_norm_over_the_root_of_the_parameter_count(deep_relu):
     c, r = deep_relu
     g = r.frames["gradient_norms"]
