@@ -229,6 +229,7 @@ def test_every_page_in_french_shows_no_english_sentence_and_the_same_charts(spea
         assert at.query_params.get("lang") in ("fr", ["fr"]), page  # the link keeps its language
 
 
+@pytest.mark.slow
 def test_the_language_selector_switches_back_to_english_and_drops_the_key(speak):
     speak("fr")
     at = app(SMALL + "&lang=fr")
@@ -241,6 +242,7 @@ def test_the_language_selector_switches_back_to_english_and_drops_the_key(speak)
     assert english_left(at), "the check finds no English on the English page"
 
 
+@pytest.mark.slow
 def test_an_unknown_language_is_english_with_a_warning(speak):
     at = app(SMALL + "&lang=xx")
     assert at.title[0].value == "Overview"
@@ -295,6 +297,7 @@ def test_a_bad_link_is_explained_in_french():
         w.value for w in english.warning).replace("\\", "")
 
 
+@pytest.mark.slow
 def test_the_work_limit_is_explained_in_french():
     """A link past the server's limits: the estimate, the limits and the advice in French, the numbers as
     computed (core.budget.Estimate)."""
