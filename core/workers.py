@@ -45,8 +45,8 @@ from concurrent.futures import wait
 from pathlib import Path
 from typing import Callable
 
-from . import memory
 from .compat import loky
+from . import memory
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
 # A worker reports progress at most this often (and at the end): a report per epoch made the default
