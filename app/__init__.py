@@ -5,12 +5,19 @@ bound to query keys) -> ``ExperimentConfig`` (validated by core.config) -> ``con
 which asks for the results (``results.results_for``: one shared, bounded cache) and draws frames with
 core.charts through ``widgets``.
 
+- ``server``: what the server does once at start (the training workers, the default run)
 - ``registry``: the list of pages (dashboard.py and the tests read it)
 - ``navigation``: Streamlit's pages/ trap, links to a page
+- ``language``: the visitor's language (the ``lang`` link key and its selector)
 - ``links``: the address bar, checked once per session
 - ``sidebar``: the experiment controls
 - ``context``: what dashboard.py hands a page
+- ``views``: a page's view controls (epoch, layer, seed, ...), each kept in the link
 - ``results``: training runs and the results cache
+- ``sweeps``: the Scale × depth page's sweeps and their cache
+- ``restart_fits``: the Restarts page's fits and their cache
 - ``widgets``: charts, downloads, pickers
+- ``spec_memo``: chart specs kept for the cached result they draw
 - ``text``: untrusted text shown literally
+- ``compat``: the Streamlit and Altair internals the app relies on, each checked by tests/test_compat.py
 """

@@ -4,34 +4,23 @@ With a pages/ folder beside the entry file, sessions that start before any st.na
 this server process are run by the legacy pages-folder runner: a deep link runs the page file alone, without
 dashboard.py, so the sidebar and its URL-bound state are lost. Several sessions opened at once (a classroom)
 can all start that way, so checking the process-wide flag is not enough: we also look for the legacy runner
-on the stack. Clearing the flag and rerunning puts st.navigation in charge at once, keeping the URL. Private
-Streamlit details: re-check on upgrades (tests/test_browser.py and bench/many_users.py catch a regression).
+on the stack. Clearing the flag and rerunning puts st.navigation in charge at once, keeping the URL. Both
+are private Streamlit details, in app/compat/streamlit.py (tests/test_compat.py checks them; tests/test_browser.py
+and bench/many_users.py catch a regression).
 """
 from __future__ import annotations
 
-import sys
-
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
+from .compat import streamlit as compat
 from .registry import DEFAULT_PAGE
-
-
-def _inside_legacy_runner() -> bool:
-    """True when Streamlit's legacy pages-folder runner (_mpa_v1) is running this script."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "_mpa_v1":
-            return True
-        frame = frame.f_back
-    return False
 
 
 def ensure_navigation() -> None:
     """Call first in the entry file and in every page: reruns under st.navigation if the legacy runner has
     this session."""
-    if PagesManager.uses_pages_directory or _inside_legacy_runner():
-        PagesManager.uses_pages_directory = False
+    if compat.legacy_pages_flag() or compat.inside_legacy_runner():
+        compat.clear_legacy_pages_flag()
         st.rerun()
 
 

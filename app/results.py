@@ -109,16 +109,16 @@ def stored_work(cache: ResultCache, key, label: str, work: Callable[[Job], objec
     cache just dropped) given back. Runs, sweeps and restart fits use it."""
     def run_job(job: Job):
         start = time.perf_counter()
-        LOG.warning("%s%s: started", label, f" ({size})" if size else "")
+        LOG.info("%s%s: started", label, f" ({size})" if size else "")
         try:
             value = work(job)
             cache.put(key, value, cost=time.perf_counter() - start)  # the cache keeps what cost most per byte
         except Stopped:
-            LOG.warning("%s: stopped after %.2f s", label, time.perf_counter() - start)
+            LOG.info("%s: stopped after %.2f s", label, time.perf_counter() - start)
             raise
         finally:
             memory.trim()
-        LOG.warning("%s: trained in %.2f s", label, time.perf_counter() - start)
+        LOG.info("%s: trained in %.2f s", label, time.perf_counter() - start)
         return value
     return run_job
 
@@ -132,19 +132,17 @@ def _run_spec(config: ExperimentConfig) -> JobSpec:
 
 
 def _session() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx.session_id if ctx is not None else None
+    from .compat.streamlit import session_id
+    return session_id()
 
 
 def _session_gone(session) -> bool:
     """True once the session's browser tab is gone. Streamlit then stops the session's script too, but the
     scheduler's monitor asks this as well: it does not wait for that thread. (Only sessions of a real
     server: an anonymous subscriber, or a session under AppTest, is never gone.)"""
-    from streamlit import runtime
-
+    from .compat.streamlit import session_active
     from .server import real_server
-    return isinstance(session, str) and real_server() and not runtime.get_instance().is_active_session(session)
+    return isinstance(session, str) and real_server() and not session_active(session)
 
 
 def whole_seconds(s: float) -> str:

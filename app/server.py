@@ -101,5 +101,5 @@ def freeze_long_lived() -> None:
 
 def real_server() -> bool:
     """True under `streamlit run`; False under AppTest, whose runtime is a stand-in (a mock)."""
-    from streamlit import runtime
-    return runtime.exists() and type(runtime.get_instance()) is runtime.Runtime
+    from .compat.streamlit import real_runtime
+    return real_runtime()

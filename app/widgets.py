@@ -9,13 +9,13 @@ from typing import Callable
 
 import pandas as pd
 import streamlit as st
-from altair.utils.schemapi import debug_mode
 
 from core import charts, density, export, notice, theory
 from core.colours import colours
 from core.i18n import _
 
 from . import spec_memo
+from .compat.altair import unchecked
 from .context import Context
 from .results import frame_for
 from .text import literal
@@ -31,7 +31,7 @@ def show_chart(build, *args, links: bool = False, owner=None, **kwargs) -> None:
     ``owner``: the cached result the chart draws; its spec is then kept for the next run that asks for the
     same chart (app.spec_memo)."""
     def make() -> dict:
-        with debug_mode(False):
+        with unchecked():
             return charts.to_spec(build(*args, **kwargs), links=links)
 
     try:

@@ -23,7 +23,8 @@ PyTorch trains the models one after another (nn.Sequential, torch.optim.SGD,
 CrossEntropyLoss, the same shuffled batches), once plain and once with the same
 per-epoch evaluation; scikit-learn fits one MLPClassifier per model
 (solver='sgd', momentum 0, alpha 0, all epochs run).
-Results go to the terminal and to bench/RESULTS.md.
+Results go to the terminal and to bench/results/run.md, which this rewrites whole: the other benchmarks write
+their own sections of bench/RESULTS.md, which this never touches.
 """
 from __future__ import annotations
 
@@ -462,7 +463,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     ap.add_argument("--skip-largest", action="store_true", help="skip the largest-admitted-configuration runs")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "run.md"))
     args = ap.parse_args(argv)
     if args.worker:
         name, *rest = args.worker
@@ -584,15 +585,16 @@ def main(argv=None) -> int:
 
     total = time.perf_counter() - started
     print(f"bench finished in {total:.0f} s")
-    write_results(Path(args.out), info, rows, blas_rows, growth_rows, largest, results, total)
+    command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
+    write_results(Path(args.out), info, rows, blas_rows, growth_rows, largest, results, total, command)
     print(f"wrote {args.out}")
     return 0
 
 
-def write_results(path, info, rows, blas_rows, growth_rows, largest, results, total):
+def write_results(path, info, rows, blas_rows, growth_rows, largest, results, total, command="python -m bench"):
     from core import budget
-    L = ["# Bench results", "",
-         f"Produced by `python -m bench` on {info['date']}: {info.get('cpu')}, {info['cpus']} CPUs, "
+    L = ["# python -m bench: J1, J2, J3, growth, largest admitted configurations (bench/run.py)", "",
+         f"Produced by `{command}` on {info['date']}: {info.get('cpu')}, {info['cpus']} CPUs, "
          f"Python {info['python']}, numpy {info['numpy']}, BLAS {info['blas']}; {info['openblas_env']}; "
          f"load average at start {info.get('load')}. Whole run: {total:.0f} s. Times are wall-clock seconds; "
          "memory is each job's own subprocess peak RSS plus the peak RSS of each training worker process it used "
@@ -629,6 +631,7 @@ def write_results(path, info, rows, blas_rows, growth_rows, largest, results, to
             L.append(f"| {label} | {r['seconds']:.1f} | {r['rss_mb']:.0f} | {r['gflop_est']:.0f} GFLOP, "
                      f"{r['rows_est']:,} rows, {r['mem_mb_est']:.0f} MB, {r['layer_steps_est']:,} layer-steps | "
                      f"`{query}` |")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(L) + "\n")
 
 

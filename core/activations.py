@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from .i18n import N_, _
+from .i18n import N_
 
 
 def _special():
@@ -50,7 +50,8 @@ class Activation:
     forward: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (z, out) -> out
     derivative: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (z, a, out) -> f'(z) in out
     pytorch_gain: float | None  # PyTorch's calculate_gain; None where PyTorch defines none
-    # How a unit counts as inactive on the probe batch (a key of INACTIVITY), None where no notion applies
+    # How a unit counts as inactive on the probe batch (dead, nearly_off or saturated: see inactive_fraction),
+    # None where no notion applies
     inactivity: str | None
     description: str  # marked for translation: show it with _()
     peak_slope: float | None = None  # max of f', for the inactivity notions that compare slopes with it
@@ -220,25 +221,6 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("softplus", _softplus, _softplus_d, None, None, N_("log(1 + exp(z)): smooth ReLU")),
     ]
 }
-
-# What the dead_or_saturated column counts, per notion (the column keeps its name: CSV columns are a contract).
-INACTIVITY = {
-    "dead": N_("dead: the share of units whose pre-activation is at most 0 (slope exactly 0) on every probe "
-               "sample"),
-    "nearly_off": N_("nearly off: the share of units whose slope is under 5% of its peak on every probe sample; "
-                     "such a unit still learns, slowly (leaky ReLU keeps slope 0.01, ELU has exp(z) > 0)"),
-    "saturated": N_("saturated: the share of unit-sample pairs whose slope is under 5% of its peak"),
-}
-
-
-def inactivity_caption(name: str) -> str:
-    """What the dead_or_saturated column means for this activation, translated, for a page caption."""
-    act = get(name)
-    if act.inactivity is None:
-        return _("Not defined for {activation}: its slope has no threshold that means off.").format(
-            activation=name)
-    return _(INACTIVITY[act.inactivity])
-
 
 def inactive_fraction(activation: Activation, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Per model (leading axis) fraction of inactive units (or unit-sample pairs) on a batch.

@@ -97,6 +97,9 @@ class Initializer:
     gain_from_activation: bool = False
     bias: Callable[..., np.ndarray] | None = None  # (rng, fan_in, fan_out) -> b
     data_dependent: bool = False
+    # The std its formula promises for the weights, from (fan_in, fan_out, resolved params); None when that is
+    # not one number. expected_std reads it; the theory page and the tests compare draws with it.
+    std: Callable[[int, int, dict], float] | None = None
     defaults: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self):
@@ -236,18 +239,22 @@ INITIALIZERS: dict[str, Initializer] = {
                     N_("all weights zero: with tanh or ReLU (f(0) = 0) and zero biases every weight gets exactly "
                        "zero gradient and stays 0, so the network can only learn the class prior, through its "
                        "output bias; with sigmoid the weights move but the units of a layer stay identical"),
-                    random=False),
+                    random=False,
+                    std=lambda fi, fo, p: 0.0),
         Initializer("constant", _constant, r"W_{ij} = c",
                     N_("all weights equal: with equal biases (bias zeros or constant) the units of a layer "
                        "compute the same thing and get the same update, so each layer acts as one unit"),
-                    (Param("value", 0.1, -10.0, 10.0, help="c"),), random=False),
+                    (Param("value", 0.1, -10.0, 10.0, help="c"),), random=False,
+                    std=lambda fi, fo, p: 0.0),
         Initializer("uniform", _uniform, r"W_{ij} \sim \mathcal{U}(-a, a)",
                     N_("naive uniform with a fixed range, blind to layer width: variance a²/3"),
-                    (Param("limit", 1.0, 0.0, 100.0, lo_open=True, help="a"),)),
+                    (Param("limit", 1.0, 0.0, 100.0, lo_open=True, help="a"),),
+                    std=lambda fi, fo, p: p["limit"] / math.sqrt(3)),
         Initializer("normal", _normal, r"W_{ij} \sim \mathcal{N}(0, \sigma^2)",
                     N_("naive Gaussian with a fixed std, blind to layer width: too small vanishes with depth, "
                        "too large explodes"),
-                    (Param("std", 1.0, 0.0, 100.0, lo_open=True, help="sigma"),)),
+                    (Param("std", 1.0, 0.0, 100.0, lo_open=True, help="sigma"),),
+                    std=lambda fi, fo, p: p["std"]),
         Initializer("truncated_normal", _truncated_normal,
                     r"W_{ij} \sim \mathcal{N}(\mu, \sigma^2)\quad \text{cut to}\ [a, b],"
                     r"\quad \operatorname{std}(W) < \sigma",
@@ -255,18 +262,21 @@ INITIALIZERS: dict[str, Initializer] = {
                        "before the cut, so the weights' std is smaller, 0.88 sigma when cut at ±2 sigma (the "
                        "defaults)"),
                     (Param("mean", 0.0, -10.0, 10.0), Param("std", 1.0, 0.0, 100.0, lo_open=True),
-                     Param("a", -2.0, -100.0, 100.0), Param("b", 2.0, -100.0, 100.0))),
+                     Param("a", -2.0, -100.0, 100.0), Param("b", 2.0, -100.0, 100.0)),
+                    std=lambda fi, fo, p: truncated_normal_std(p["mean"], p["std"], p["a"], p["b"])),
         Initializer("xavier_uniform", _xavier_uniform,
                     r"W_{ij} \sim \mathcal{U}(-a, a),\quad a = g\sqrt{\tfrac{6}{n_{in}+n_{out}}}",
                     N_("Glorot & Bengio (2010): Var(W) = 2/(n_in + n_out), a compromise between the forward "
                        "condition n_in Var(W) = 1 and the backward condition n_out Var(W) = 1. It does not keep "
                        "the variance with tanh: the activations' std still falls slowly, by a factor 0.93 to "
                        "0.99 per layer over ten layers of equal width"),
-                    (GAIN,)),
+                    (GAIN,),
+                    std=lambda fi, fo, p: p["gain"] * math.sqrt(2.0 / (fi + fo))),
         Initializer("xavier_normal", _xavier_normal,
                     r"W_{ij} \sim \mathcal{N}\!\left(0,\ g^2\tfrac{2}{n_{in}+n_{out}}\right)",
                     N_("Glorot & Bengio (2010), Gaussian form of the same compromise between the forward and "
-                       "backward conditions: Var(W) = 2/(n_in + n_out)"), (GAIN,)),
+                       "backward conditions: Var(W) = 2/(n_in + n_out)"), (GAIN,),
+                    std=lambda fi, fo, p: p["gain"] * math.sqrt(2.0 / (fi + fo))),
         Initializer("he_uniform", _he_uniform,
                     r"W_{ij} \sim \mathcal{U}(-a, a),\quad a = g\sqrt{\tfrac{3}{n}},"
                     r"\quad n = n_{in}\ \text{or}\ n_{out}\ \text{(mode)}",
@@ -275,7 +285,8 @@ INITIALIZERS: dict[str, Initializer] = {
                        "gradients instead (eq. 14). The gain g comes from the activation: PyTorch's "
                        "calculate_gain where it has one (sqrt 2 for ReLU), else derived (elu, gelu, softplus)"),
                     (GAIN, Param("mode", "fan_in", choices=("fan_in", "fan_out"))),
-                    gain_from_activation=True),
+                    gain_from_activation=True,
+                    std=lambda fi, fo, p: p["gain"] / math.sqrt(_fan(fi, fo, p["mode"]))),
         Initializer("he_normal", _he_normal,
                     r"W_{ij} \sim \mathcal{N}\!\left(0,\ \tfrac{g^2}{n}\right),"
                     r"\quad n = n_{in}\ \text{or}\ n_{out}\ \text{(mode)}",
@@ -284,17 +295,21 @@ INITIALIZERS: dict[str, Initializer] = {
                        "14). g from the activation: PyTorch's where it has one, else derived (elu, gelu, "
                        "softplus)"),
                     (GAIN, Param("mode", "fan_in", choices=("fan_in", "fan_out"))),
-                    gain_from_activation=True),
+                    gain_from_activation=True,
+                    std=lambda fi, fo, p: p["gain"] / math.sqrt(_fan(fi, fo, p["mode"]))),
         Initializer("lecun_uniform", _lecun_uniform,
                     r"W_{ij} \sim \mathcal{U}\!\left(-\sqrt{\tfrac{3}{n_{in}}},\ \sqrt{\tfrac{3}{n_{in}}}\right)",
-                    N_("LeCun: Var(W) = 1/n_in, uniform form")),
+                    N_("LeCun: Var(W) = 1/n_in, uniform form"),
+                    std=lambda fi, fo, p: math.sqrt(1.0 / fi)),
         Initializer("lecun_normal", _lecun_normal, r"W_{ij} \sim \mathcal{N}\!\left(0,\ \tfrac{1}{n_{in}}\right)",
-                    N_("LeCun: Var(W) = 1/n_in; with SELU the network self-normalizes")),
+                    N_("LeCun: Var(W) = 1/n_in; with SELU the network self-normalizes"),
+                    std=lambda fi, fo, p: math.sqrt(1.0 / fi)),
         Initializer("orthogonal", _orthogonal,
                     r"W = g\,Q\,\mathrm{diag}(\mathrm{sign}(\mathrm{diag}\,R)),\quad QR = A,\ A_{ij} \sim \mathcal{N}(0,1)",
                     N_("random orthogonal matrix (uniformly distributed thanks to the sign correction): a layer "
                        "that does not narrow (n_out ≥ n_in) keeps the norm of every input exactly, times g; a "
-                       "narrowing layer shrinks it"), (GAIN,)),
+                       "narrowing layer shrinks it"), (GAIN,),
+                    std=lambda fi, fo, p: p["gain"] / math.sqrt(max(fi, fo))),
         Initializer("identity", _identity, r"W = g\,I_{n_{in} \times n_{out}}",
                     N_("ones on the diagonal: each unit copies one input. A layer wider than its input gets units "
                        "with all-zero incoming weights: with f(0) = 0 and identity layers after them, they get "
@@ -305,7 +320,8 @@ INITIALIZERS: dict[str, Initializer] = {
                     N_("Gaussian with a share s of each unit's incoming weights set to 0 (PyTorch's sparse_ on "
                        "this (in, out) layout; on its own (out, in) layout PyTorch zeroes a share of each input's "
                        "outgoing weights). Not Martens' sparse init: that is sparse_martens"),
-                    (Param("sparsity", 0.1, 0.0, 1.0), Param("std", 0.01, 0.0, 100.0, lo_open=True))),
+                    (Param("sparsity", 0.1, 0.0, 1.0), Param("std", 0.01, 0.0, 100.0, lo_open=True)),
+                    std=lambda fi, fo, p: p["std"] * math.sqrt(1 - math.ceil(p["sparsity"] * fi) / fi)),
         Initializer("sparse_martens", _sparse_martens,
                     r"W_{ij} \sim \mathcal{N}(0, s^2)\quad \text{for}\ k\ \text{random inputs}\ i"
                     r"\quad \text{of each unit}\ j,\ \text{else}\ 0",
@@ -313,17 +329,20 @@ INITIALIZERS: dict[str, Initializer] = {
                        "paper) from N(0, s²) (s = 1 in the paper), the others 0; all of them when n_in ≤ k. "
                        "Martens also starts the biases at 0 (bias=zeros)"),
                     (Param("k", 15, 1, 1024, integer=True, help=N_("non-zero incoming weights per unit")),
-                     Param("scale", 1.0, 0.0, 100.0, lo_open=True, help="s"))),
+                     Param("scale", 1.0, 0.0, 100.0, lo_open=True, help="s")),
+                    std=lambda fi, fo, p: p["scale"] * math.sqrt(min(p["k"], fi) / fi)),
         Initializer("torch_default", _torch_default,
                     r"W_{ij}, b_j \sim \mathcal{U}\!\left(-\tfrac{1}{\sqrt{n_{in}}},\ \tfrac{1}{\sqrt{n_{in}}}\right)",
                     N_("PyTorch nn.Linear's default (kaiming_uniform with a = sqrt 5): weights and biases "
                        "U(±1/sqrt n_in), both of variance 1/(3 n_in); its own bias replaces the run's bias "
                        "setting"),
-                    bias=_torch_default_bias),
+                    bias=_torch_default_bias,
+                    std=lambda fi, fo, p: 1.0 / math.sqrt(3.0 * fi)),
         Initializer("glorot_standard", _torch_default,
                     r"W_{ij} \sim \mathcal{U}\!\left(-\tfrac{1}{\sqrt{n_{in}}},\ \tfrac{1}{\sqrt{n_{in}}}\right)",
                     N_("the 'standard' init Glorot & Bengio criticise: variance 1/(3 n_in), so each tanh layer "
-                       "passes on at most a third of the variance")),
+                       "passes on at most a third of the variance"),
+                    std=lambda fi, fo, p: 1.0 / math.sqrt(3.0 * fi)),
         Initializer("lsuv", _orthogonal,
                     r"W_l \leftarrow W_l \big/ \sqrt{\mathrm{Var}(h_{l-1} W_l + b_l)}\quad \text{until}\ "
                     r"|\mathrm{Var} - 1| < \mathrm{tol};\quad h_0 = X_{\text{batch}},\quad h_l = f(h_{l-1} W_l + b_l)",
@@ -457,7 +476,7 @@ def sample(name: str, fan_in: int, fan_out: int, *, rng: np.random.Generator,
 
     ``activation`` picks the gain for the schemes that take it from the
     nonlinearity (he_*); ``gain=`` overrides it. LSUV returns its orthogonal
-    start: the data-dependent rescaling needs a batch, see core.model.lsuv.
+    start: the data-dependent rescaling needs a batch, see core.network.lsuv.
     """
     if fan_in < 1 or fan_out < 1:
         raise ValueError(f"shape: got ({fan_in}, {fan_out}); allowed: positive fan_in and fan_out")
@@ -473,30 +492,7 @@ def sample_bias(name: str, fan_in: int, fan_out: int, *, rng: np.random.Generato
 
 
 def expected_std(name: str, fan_in: int, fan_out: int, activation: str | None = None, **params) -> float | None:
-    """The std a scheme's formula promises for its weights (None when not a single number)."""
+    """The std a scheme's formula promises for its weights (None when not a single number): its entry's ``std``."""
     p = resolve_params(name, activation, **params)
-    g = p.get("gain", 1.0)
-    n = {"fan_in": fan_in, "fan_out": fan_out}.get(p.get("mode", "fan_in"))
-    table = {
-        "zeros": 0.0,
-        "constant": 0.0,
-        "uniform": p.get("limit", 0) / math.sqrt(3),
-        "normal": p.get("std"),
-        "xavier_uniform": g * math.sqrt(2.0 / (fan_in + fan_out)),
-        "xavier_normal": g * math.sqrt(2.0 / (fan_in + fan_out)),
-        "he_uniform": g / math.sqrt(n),
-        "he_normal": g / math.sqrt(n),
-        "lecun_uniform": math.sqrt(1.0 / fan_in),
-        "lecun_normal": math.sqrt(1.0 / fan_in),
-        "torch_default": 1.0 / math.sqrt(3.0 * fan_in),
-        "glorot_standard": 1.0 / math.sqrt(3.0 * fan_in),
-        "orthogonal": g / math.sqrt(max(fan_in, fan_out)),
-    }
-    if name == "truncated_normal":
-        return truncated_normal_std(p["mean"], p["std"], p["a"], p["b"])
-    if name == "sparse":
-        keep = 1 - math.ceil(p["sparsity"] * fan_in) / fan_in
-        return p["std"] * math.sqrt(keep)
-    if name == "sparse_martens":
-        return p["scale"] * math.sqrt(min(p["k"], fan_in) / fan_in)
-    return table.get(name)
+    std = get(name).std
+    return std(fan_in, fan_out, p) if std is not None else None

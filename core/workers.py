@@ -11,8 +11,9 @@ need (this module, core.trainer, NumPy), not the caller's script (checked
 under ``streamlit run``: 40 MiB, none of Streamlit, pandas or scikit-learn),
 and runs its BLAS on one thread. The pool is not joblib's shared one
 (``get_reusable_executor``), which a sweep's ``Parallel`` may resize or
-restart with other settings. bench/dispatch.py measured loky against the
-hand-written pipe protocol this module had before: the same speed.
+restart with other settings. loky ran the trainer's calls as fast as the
+hand-written pipe protocol this module had before (bench/RESULTS.md,
+"Parallelism inside one run").
 
 What loky does not carry, a small shared-memory ``Board`` does (a file mapped
 by the caller and by the workers, like core.control's block): the first
@@ -45,6 +46,7 @@ from concurrent.futures import wait
 from pathlib import Path
 from typing import Callable
 
+from .compat import loky
 from . import memory
 from .control import Stopped
 
@@ -229,13 +231,13 @@ _pool = None
 
 def _executor():
     """The pool, started (or restarted after a worker died) with ``pool_size()`` processes. (It reads loky's
-    private ``_flags``, ``_max_workers`` and ``_processes``: re-check on a joblib upgrade. The dead-worker test in
-    tests/test_core_groups.py goes through the first two.)"""
+    private state through core/compat/loky.py. The dead-worker test in tests/test_core_groups.py goes through
+    its ``broken`` and ``max_workers``.)"""
     global _pool
     from joblib.externals.loky import ProcessPoolExecutor
     with _lock:
-        if _pool is not None and (_pool._flags.broken or _pool._max_workers != pool_size()):
-            _pool.shutdown(wait=False, kill_workers=_pool._flags.broken is not None)
+        if _pool is not None and (loky.broken(_pool) or loky.max_workers(_pool) != pool_size()):
+            _pool.shutdown(wait=False, kill_workers=loky.broken(_pool))
             _pool = None
         if _pool is None:
             _pool = ProcessPoolExecutor(max_workers=pool_size(), env=WORKER_ENV, initializer=_ignore_interrupts)
@@ -245,7 +247,7 @@ def _executor():
 def pids() -> list[int]:
     """Process ids of the workers now running."""
     with _lock:
-        return list(_pool._processes) if _pool is not None else []
+        return loky.pids(_pool) if _pool is not None else []
 
 
 def warm() -> None:

@@ -30,6 +30,8 @@ from core.config import FIELDS
 from core.lessons import LESSONS
 from tests.test_charts import check_spec
 
+pytestmark = pytest.mark.slow  # every test runs the whole dashboard through AppTest, most of them train
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 PAGES = [p.path for p in PAGE_SPECS]

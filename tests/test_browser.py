@@ -40,6 +40,8 @@ from core.restarts import best_of_k_frame
 from tests.conftest import browser_or_skip
 from tests.test_charts import check_spec
 
+pytestmark = pytest.mark.browser  # Chromium against a real server
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"

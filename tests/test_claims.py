@@ -1,7 +1,7 @@
 """Every user-visible text that names a number is checked against a run or a formula.
 
-CLAIMS maps each such text (activation, inactivity notion, initializer and bias descriptions, the theory
-caption, lesson titles and texts) to the numbers it names and a check of what it says about them. The scan
+CLAIMS maps each such text (activation, initializer and bias descriptions, the theory caption, lesson titles
+and texts) to the numbers it names and a check of what it says about them. The scan
 fails when a text names a number that its entry does not list, or when a text with a number has no entry:
 a new figure in a text needs a check here.
 """
@@ -29,12 +29,10 @@ ACT = activations.ACTIVATIONS
 def texts() -> dict[tuple[str, str], str]:
     """Every user-visible text that may state a fact, by (kind, name)."""
     out = {("activation", n): a.description for n, a in ACT.items()}
-    out.update({("inactivity", n): t for n, t in activations.INACTIVITY.items()})
     out.update({("initializer", n): i.description for n, i in initializers.INITIALIZERS.items()})
     out.update({("bias", n): b.description for n, b in initializers.BIASES.items()})
     out.update({("lesson", lesson.slug): lesson.title + "\n" + lesson.text for lesson in LESSONS})
     out[("caption", "prediction")] = theory.prediction_caption(["he_normal", "zeros"], "constant:value=1")
-    out[("caption", "inactivity")] = activations.inactivity_caption("gelu")
     return out
 
 
@@ -42,6 +40,7 @@ def texts() -> dict[tuple[str, str], str]:
 class Claim:
     numbers: tuple[str, ...]  # every number the text names
     check: Callable[[], None]  # raises AssertionError where the text is not true
+    slow: bool = False  # its check trains for more than a few seconds (pytest -m slow)
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,6 +150,12 @@ def check_saturated():
     # tanh' = 1 - tanh^2 < 0.05 beyond |z| = atanh(sqrt 0.95) = 2.18; sigmoid' < 0.05 x 0.25 beyond 4.37
     assert _fraction("tanh", [[2.1, 2.3], [0.0, -3.0]]) == pytest.approx(2 / 4)
     assert _fraction("sigmoid", [[4.3, 4.5], [0.0, -6.0]]) == pytest.approx(2 / 4)
+
+
+def test_each_inactivity_notion_counts_what_the_dead_or_saturated_column_says():
+    check_dead()
+    check_nearly_off()
+    check_saturated()
 
 
 # ---------------------------------------------------------------- initializers
@@ -359,7 +364,7 @@ def lesson_claim(slug: str, numbers: tuple[str, ...], **config) -> Claim:
         for key, value in config.items():
             assert getattr(c, key) == value, (slug, key)
         assert holds_on_every_data_seed(slug) == []
-    return Claim(numbers, check)
+    return Claim(numbers, check, slow=True)
 
 
 def noop():
@@ -373,25 +378,23 @@ CLAIMS: dict[tuple[str, str], Claim] = {
     ("activation", "tanh"): Claim(("1",), check_tanh),
     ("activation", "sigmoid"): Claim(("0", "1"), check_sigmoid),
     ("activation", "softplus"): Claim(("1",), check_softplus),
-    ("inactivity", "dead"): Claim(("0",), check_dead),
-    ("inactivity", "nearly_off"): Claim(("0", "0.01", "5"), check_nearly_off),
-    ("inactivity", "saturated"): Claim(("5",), check_saturated),
     ("initializer", "zeros"): Claim(("0",), check_zeros),
     ("initializer", "uniform"): Claim(("3",), check_uniform),
     ("initializer", "truncated_normal"): Claim(("0.88", "2"), check_truncated_normal),
-    ("initializer", "xavier_uniform"): Claim(("0.93", "0.99", "1", "2", "2010"), check_xavier_uniform),
+    ("initializer", "xavier_uniform"): Claim(("0.93", "0.99", "1", "2", "2010"), check_xavier_uniform,
+                                             slow=True),
     ("initializer", "xavier_normal"): Claim(("2", "2010"), check_xavier_normal),
     ("initializer", "he_uniform"): Claim(("10", "14", "2", "2015"), check_he),
     ("initializer", "he_normal"): Claim(("10", "14", "2015"), check_he),
     ("initializer", "lecun_uniform"): Claim(("1",), check_lecun),
     ("initializer", "lecun_normal"): Claim(("1",), check_lecun),
-    ("initializer", "identity"): Claim(("0",), check_identity),
+    ("initializer", "identity"): Claim(("0",), check_identity, slow=True),
     ("initializer", "sparse"): Claim(("0",), check_sparse),
     ("initializer", "sparse_martens"): Claim(("0", "1", "15", "2010", "5"), check_sparse_martens),
     ("initializer", "torch_default"): Claim(("1", "3", "5"), check_torch_default),
     ("initializer", "glorot_standard"): Claim(("1", "3"), check_glorot_standard),
     ("initializer", "lsuv"): Claim(("1", "2016", "512"), check_lsuv),
-    ("initializer", "zero_hadamard"): Claim(("100", "2", "2022", "32", "4"), check_zero_hadamard),
+    ("initializer", "zero_hadamard"): Claim(("100", "2", "2022", "32", "4"), check_zero_hadamard, slow=True),
     ("bias", "zeros"): Claim(("0",), check_bias_zeros),
     ("bias", "normal"): Claim(("0",), check_bias_normal),
     ("caption", "prediction"): Claim(("0", "1", "2", "2016"), check_prediction_caption),
@@ -422,7 +425,8 @@ def test_every_claim_is_about_a_text_that_exists():
     assert set(CLAIMS) <= set(texts())
 
 
-@pytest.mark.parametrize("key", list(CLAIMS), ids=lambda k: f"{k[0]}-{k[1]}")
+@pytest.mark.parametrize("key", [pytest.param(k, marks=pytest.mark.slow) if c.slow else k for k, c in CLAIMS.items()],
+                         ids=lambda k: f"{k[0]}-{k[1]}")
 def test_claim_holds(key):
     CLAIMS[key].check()
 

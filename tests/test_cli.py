@@ -287,6 +287,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_the_issue_s_inputs_exit_2_in_a_real_process_with_one_line_and_no_traceback(tmp_path):
     (tmp_path / "list.json").write_text("[1, 2]")
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
@@ -475,6 +476,7 @@ _fields = st.dictionaries(st.sampled_from([*FIELDS, "v", "lang", "bogus"]), _jso
 @example({"schemes": 5})
 @example({"width": None})
 @example({"v": []})
+@pytest.mark.slow
 def test_any_json_gives_a_configuration_or_a_named_error(document):
     raw = json.dumps(document).encode()
     try:

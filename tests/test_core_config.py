@@ -199,6 +199,7 @@ def queries(draw):
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(queries())
+@pytest.mark.slow
 def test_lenient_parser_never_raises_and_names_every_bad_key(query):
     c, warnings = ExperimentConfig.from_query_lenient(query)
     assert isinstance(c, ExperimentConfig)

@@ -78,6 +78,7 @@ def _read(data: bytes) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(data), keep_default_na=True)
 
 
+@pytest.mark.slow
 def test_cli_writes_the_same_numbers_as_run_in_another_process(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "core", "--query", "?" + QUERY, "--out", str(out), "--quiet"],

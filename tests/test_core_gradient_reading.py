@@ -8,6 +8,7 @@ import pytest
 
 from core import ExperimentConfig, run
 
+pytestmark = pytest.mark.slow  # every test reads the four trained runs of deep_relu
 DEPTH = 10
 
 

@@ -45,6 +45,7 @@ MIXED = dict(schemes=("zeros", "constant:value=0.3", "normal:std=10", "he_normal
 
 @pytest.mark.parametrize("batch_size", [16, 0], ids=["minibatch", "fullbatch"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.slow
 def test_any_grouping_gives_bit_identical_results(optimizer, batch_size):
     init, layout, data, act, settings, prober = setup(**MIXED, optimizer=optimizer, batch_size=batch_size,
                                                       dtype="float32")
@@ -134,6 +135,7 @@ def _report_then_wait(seconds, marker, progress):
     return "finished"
 
 
+@pytest.mark.slow
 def test_an_interrupted_caller_stops_its_calls_and_the_workers_carry_on(tmp_path):
     class Interrupt(Exception):  # as a Streamlit rerun interrupts the script thread
         pass
@@ -159,6 +161,7 @@ def _die(progress):
     os._exit(3)
 
 
+@pytest.mark.slow
 def test_errors_and_dead_workers_reach_the_caller_and_the_next_call_gets_fresh_workers():
     def local(progress):
         return 1
@@ -211,6 +214,7 @@ def _raise_picky(progress):
     raise _Picky(1, 2)
 
 
+@pytest.mark.slow
 def test_arguments_or_errors_that_do_not_travel_are_reported_and_the_workers_stay_usable():
     import pickle
     with pytest.raises((pickle.PicklingError, AttributeError, TypeError)):
@@ -243,6 +247,7 @@ def _write_to_stdout(progress):
     return "intact"
 
 
+@pytest.mark.slow
 def test_output_to_stdout_in_a_worker_does_not_corrupt_its_replies():
     assert workers.run(_write_to_stdout, [()] * 2) == ["intact"] * 2
     assert workers.run(_report_then_wait, [(0.0, "")] * 2) == ["finished"] * 2

@@ -27,6 +27,7 @@ def _slope(stats, scheme, kind="preactivation"):
 
 
 @pytest.mark.parametrize("scheme,factor", [("he_normal", 1.0), ("xavier_normal", 0.5), ("glorot_standard", 1 / 6)])
+@pytest.mark.slow
 def test_relu_second_moment_per_layer_follows_he_et_al(relu_depth_run, scheme, factor):
     _, r = relu_depth_run
     slope = _slope(r.frames["layer_stats"], scheme)
@@ -122,6 +123,7 @@ def test_orthogonal_products_keep_singular_values_gaussian_ones_do_not():
     assert s_gauss.max() / s_gauss.min() > 1e6
 
 
+@pytest.mark.slow
 def test_selu_with_lecun_normal_self_normalizes_through_20_layers():
     c = ExperimentConfig(schemes=("lecun_normal", "he_normal"), seeds=2, depth=20, width=(256,), activation="selu",
                          dataset="gaussian_quantiles", features=32, n_samples=200, epochs=1, batch_size=0, record_epochs=2)

@@ -136,6 +136,7 @@ def lesson_runs(request):
     return request.param, config, lesson_split(config)
 
 
+@pytest.mark.slow
 def test_restarts_lesson_splits_into_a_stuck_and_a_fitted_group_on_every_data_seed(lesson_runs):
     data_seed, config, split = lesson_runs
     assert LESSON.check(run(config).frames)
@@ -159,6 +160,7 @@ def test_restarts_lesson_text_states_its_numbers():
     assert (LESSON.config.seeds, LESSON.config.width, LESSON.config.depth) == (12, (3,), 1)
 
 
+@pytest.mark.slow
 def test_three_times_the_epochs_leave_every_stuck_run_stuck(lesson_runs):
     data_seed, config, split = lesson_runs
     longer = lesson_split(dataclasses.replace(config, epochs=3 * config.epochs))
@@ -182,6 +184,7 @@ def group(runs, method, init):
     return runs[(runs["method"] == method) & (runs["init"] == init)]
 
 
+@pytest.mark.slow
 def test_random_init_spreads_and_seeded_init_reaches_the_best_group_more_often(page_default):
     runs = page_default.frames["restart_runs"]
     km_random, km_pp = group(runs, "kmeans", "random"), group(runs, "kmeans", "k-means++")

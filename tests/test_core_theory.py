@@ -120,10 +120,11 @@ def test_derived_gain_is_flat_in_theory_and_gain_one_is_not(name):
 
 
 @pytest.mark.parametrize("name", ["elu", "gelu", "softplus"])
+@pytest.mark.slow
 def test_derived_he_gain_keeps_the_measured_second_moment_flat(name):
     c = ExperimentConfig(dataset="classification", features=32, schemes=("he_normal", "he_normal:gain=1"),
                          seeds=6, activation=name, depth=10, width=(256,), epochs=1, record_epochs=2,
-                         dtype="float64")
+                         dtype="float64", n_samples=160)  # 128 training samples: the probe batch
     s = run(c, enforce_budget=False).frames["layer_stats"]
     s = s[(s["epoch"] == 0) & (s["kind"] == "preactivation") & (s["layer"] <= 10)]
     q = s.groupby(["scheme", "layer"])["second_moment"].mean()
@@ -206,12 +207,14 @@ CASES = [(activation, "zeros", 8) for activation in ACT] + [
 
 
 @pytest.mark.parametrize("activation,bias,seeds", CASES, ids=[f"{a}-{b}" for a, b, _ in CASES])
+@pytest.mark.slow
 def test_predicted_second_moments_match_measured_at_epoch_0(activation, bias, seeds):
     """Width 256, float64, 32 standardized input features (a 2-D input makes layer 1 of one network vary by
     about 6% from its expectation, and the deeper layers with it). The output layer (3 units) is left out:
     one network's 3 units are far from their expectation."""
     c = ExperimentConfig(dataset="classification", features=32, schemes=SCHEMES, seeds=seeds, activation=activation,
-                         depth=4, width=(256,), epochs=1, record_epochs=2, dtype="float64", bias=bias)
+                         depth=4, width=(256,), epochs=1, record_epochs=2, dtype="float64", bias=bias,
+                         n_samples=160)  # 128 training samples: the probe batch, and no more to train on
     results = run(c, enforce_budget=False)
     s = results.frames["layer_stats"]
     s = s[(s["epoch"] == 0) & (s["kind"] == "preactivation") & (s["layer"] <= 4)]
@@ -256,6 +259,7 @@ def test_torch_default_brings_its_own_bias_variance():
     assert theory.bias_moments("he_normal", "zeros", 12) == (0.0, 0.0)
 
 
+@pytest.mark.slow
 def test_sparse_martens_prediction_holds_for_relu():
     """Exact in expectation for a homogeneous f (E[f^2] is linear in the variance); for others few inputs per
     unit make the variance of each unit itself random, and the mean-field value is only approximate."""

@@ -157,6 +157,7 @@ def test_identity_from_two_inputs_leaves_at_most_three_functional_units(activati
 
 @pytest.mark.parametrize("data_seed", [0, 1, 2, 3])
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.slow
 def test_zero_hadamard_gives_few_distinct_functions_from_two_inputs(activation, data_seed):
     """ZerO's first layer from 2 inputs to 32 units is the first 2 columns of a 32 x 32 Sylvester Hadamard
     matrix: its rows are (1, 1) or (1, -1) (scaled), so at most 2^ceil(log2 2) = 2 distinct units; training

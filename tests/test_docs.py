@@ -31,3 +31,12 @@ def test_every_frame_column_is_in_the_readme_csv_schema():
         documented = {c.strip() for c in rows[name].replace("…", ",").split(",")}
         missing = [c for c in df.columns if c not in documented and not re.fullmatch(r"[a-z_]+_layer_\d+", c)]
         assert not missing, (name, missing)
+
+
+def test_the_app_package_docstring_lists_each_of_its_modules():
+    import app
+    listed = set(re.findall(r"^- ``(\w+)``", app.__doc__, flags=re.M))
+    here = Path(app.__file__).parent
+    modules = {p.stem for p in here.glob("*.py") if p.stem != "__init__"}
+    modules |= {p.parent.name for p in here.glob("*/__init__.py")}  # its packages
+    assert listed == modules, (sorted(modules - listed), sorted(listed - modules))

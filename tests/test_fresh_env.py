@@ -23,6 +23,9 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # reads every file's imports and imports each module
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "requirements.txt"
 DEV = ROOT / "requirements-dev.txt"

@@ -206,6 +206,7 @@ def test_the_english_pieces_are_real_english():
     assert any(p.startswith("What each layer passes on, measured on a fixed probe batch") for p in ENGLISH)
 
 
+@pytest.mark.slow
 def test_every_page_in_french_shows_no_english_sentence_and_the_same_charts(speak):
     speak("en")
     english = app(SMALL)
@@ -228,6 +229,7 @@ def test_every_page_in_french_shows_no_english_sentence_and_the_same_charts(spea
         assert at.query_params.get("lang") in ("fr", ["fr"]), page  # the link keeps its language
 
 
+@pytest.mark.slow
 def test_the_language_selector_switches_back_to_english_and_drops_the_key(speak):
     speak("fr")
     at = app(SMALL + "&lang=fr")
@@ -240,6 +242,7 @@ def test_the_language_selector_switches_back_to_english_and_drops_the_key(speak)
     assert english_left(at), "the check finds no English on the English page"
 
 
+@pytest.mark.slow
 def test_an_unknown_language_is_english_with_a_warning(speak):
     at = app(SMALL + "&lang=xx")
     assert at.title[0].value == "Overview"
@@ -247,6 +250,7 @@ def test_an_unknown_language_is_english_with_a_warning(speak):
 
 
 # ------------------------------------------------------------------ a French lesson link in Chromium
+@pytest.mark.slow
 def test_a_french_lesson_link_opens_in_french():
     pytest.importorskip("playwright")
     from playwright.sync_api import expect, sync_playwright
@@ -278,6 +282,7 @@ def test_a_french_lesson_link_opens_in_french():
             browser.close()
 
 
+@pytest.mark.slow
 def test_a_bad_link_is_explained_in_french():
     """The link warnings a French visitor reads: the value refused, what is allowed and the default used, in
     French; the parameter names and values stay as written in the link."""
@@ -292,6 +297,7 @@ def test_a_bad_link_is_explained_in_french():
         w.value for w in english.warning).replace("\\", "")
 
 
+@pytest.mark.slow
 def test_the_work_limit_is_explained_in_french():
     """A link past the server's limits: the estimate, the limits and the advice in French, the numbers as
     computed (core.budget.Estimate)."""
@@ -320,6 +326,7 @@ BAD_LINK = ("v=1&activation=elu&seeds=1&epochs=3&n_samples=100&schemes=normal%3A
             "&depth=2&width=8,8,8&dataset=classification&features=1&classes=3")
 
 
+@pytest.mark.slow
 def test_bad_scheme_parameters_and_field_conflicts_are_explained_in_french():
     """The warnings of core.config, core.initializers and the cross-field rules: French words around the link's
     own names and values; the same link in English keeps the English text (the CLI and the API speak it)."""
@@ -347,6 +354,7 @@ def test_bad_scheme_parameters_and_field_conflicts_are_explained_in_french():
         assert text in english, (text, english)
 
 
+@pytest.mark.slow
 def test_sweep_settings_and_notes_are_explained_in_french(speak):
     """The Scale × depth page's warnings come from core.sweep: a repeated value, a depth out of range (whose
     French message starts "depth\u00a0:", which the axis drops as it does "depth:") and the note on the schemes
@@ -372,6 +380,7 @@ def test_sweep_settings_and_notes_are_explained_in_french(speak):
         english)
 
 
+@pytest.mark.slow
 def test_the_export_row_counts_and_the_summary_headers_are_french(speak):
     speak("fr")
     at = app(SMALL + "&lang=fr")
@@ -384,6 +393,7 @@ def test_the_export_row_counts_and_the_summary_headers_are_french(speak):
     assert "**summary** — 6 rows" in [m.value for m in english.markdown]
 
 
+@pytest.mark.slow
 def test_no_function_hides_the_translation_function():
     """``name, _, rest = ...`` makes ``_`` a local of the whole function: a ``_("...")`` in that function then
     calls the string it unpacked (TypeError), or fails before the assignment (UnboundLocalError)."""

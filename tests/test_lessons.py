@@ -15,6 +15,7 @@ OURS = [lesson for lesson in LESSONS if lesson.slug != "restarts"]
 
 @pytest.mark.parametrize("data_seed", DATA_SEEDS)
 @pytest.mark.parametrize("lesson", OURS, ids=lambda l: l.slug)
+@pytest.mark.slow
 def test_lesson_fact_holds_on_every_data_seed(lesson, data_seed):
     assert lesson.check(lesson_frames(lesson.slug, data_seed)), (lesson.slug, data_seed)
 
@@ -64,6 +65,7 @@ BROKEN = [
 
 
 @pytest.mark.parametrize("slug,change", BROKEN, ids=[f"{s}-{i}" for i, (s, _) in enumerate(BROKEN)])
+@pytest.mark.slow
 def test_lesson_check_fails_when_the_fact_does_not_hold(slug, change):
     lesson = BY_SLUG[slug]
     assert not lesson.check(run(replace(lesson.config, **change), enforce_budget=False).frames)

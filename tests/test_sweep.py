@@ -151,6 +151,7 @@ def test_page_keys_are_lenient_each_bad_one_named():
 
 
 # ------------------------------------------------------------------ running
+@pytest.mark.cluster
 def test_a_real_local_cluster_loky_and_this_process_give_the_same_frame(small):
     import dask
     from dask.distributed import Client
@@ -189,6 +190,7 @@ def test_rerun_after_deleting_one_task_file_trains_only_that_task(small, tmp_pat
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["this process", "its own loky pool"])
+@pytest.mark.slow
 def test_a_stopped_sweep_raises_stopped_inside_its_tasks(workers, tmp_path):
     """The server stops a sweep nobody waits for through its control block, which the tasks' training checks
     in this process or in the sweep's loky processes. Stopped before any task trains, none finishes: a task
@@ -231,6 +233,7 @@ def test_a_paused_sweep_trains_nothing_until_resumed_and_gives_the_same_frame(sm
     control.close()
 
 
+@pytest.mark.slow
 def test_a_sweep_job_whose_last_subscriber_leaves_stops_inside_its_tasks_and_caches_nothing():
     """The dashboard's sweeps are scheduler jobs (app.sweeps.job_spec): a closed tab drops its ticket, and the
     job stops within the scheduler's grace, inside its tasks, instead of training on for nobody."""
@@ -251,6 +254,7 @@ def test_a_sweep_job_whose_last_subscriber_leaves_stops_inside_its_tasks_and_cac
     assert sweeps.SWEEPS.get(sweeps._key(big)) is None
 
 
+@pytest.mark.slow
 def test_the_command_line_resumes_and_writes_the_same_frame(small, tmp_path):
     cmd = [sys.executable, "-m", "core.sweep", "--query", SWEEP.to_query(), "--out", str(tmp_path), "--workers", "1"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
@@ -277,6 +281,7 @@ def _free_port() -> int:
      + ",".join(map(str, range(1, 51))) + "&schemes=he_uniform", [], "grid: got 5,000 points"),
     ("epochs=2", ["--backend", "dask", "--scheduler", "tcp://127.0.0.1:{port}"], "scheduler: got 'tcp://127.0.0.1:"),
 ])
+@pytest.mark.slow
 def test_bad_command_line_input_is_one_line_exit_2_and_nothing_runs(tmp_path, query, extra, named):
     out_dir = tmp_path / "never"
     extra = [e.format(port=_free_port()) for e in extra]
@@ -324,6 +329,7 @@ DIVERGING = dict(schemes=("normal:std=5", "he_normal"), seeds=3, epochs=4, n_sam
                                   dict(schemes=("he_normal",), seeds=4, width=(100,), depth=2, epochs=1,
                                        n_samples=200, activation="relu")],
                          ids=["relu-diverging", "tanh", "relu-width-100"])
+@pytest.mark.slow
 def test_a_tasks_lean_probes_give_its_links_numbers_diverged_models_included(case):
     """A task probes only what its measures read (Prober.for_sweep); every measure must still be the one each
     entry's own link (what a grid point opens) gives with full probes, for models that diverge (no last record:
@@ -415,6 +421,7 @@ def test_growth_slope_is_the_least_squares_slope_of_the_log():
     assert math.isnan(growth_slope(np.array([1.0, 0.0, 0.0])))
 
 
+@pytest.mark.slow
 def test_relu_signal_growth_changes_sign_at_sigma_w_squared_2():
     # He et al. (2015): with Var(W) = sigma_w^2 / fan_in, ReLU multiplies the pre-activations' second moment by
     # sigma_w^2 / 2 per layer in expectation: just below 2 the slope of its log is negative, just above positive.
@@ -428,6 +435,7 @@ def test_relu_signal_growth_changes_sign_at_sigma_w_squared_2():
     assert below == pytest.approx(math.log(1.9 / 2), abs=0.03) and above == pytest.approx(math.log(2.1 / 2), abs=0.03)
 
 
+@pytest.mark.slow
 def test_tanh_deep_second_moment_falls_towards_zero_for_sigma_w_at_most_1():
     # tanh with zero biases: for sigma_w <= 1 the only fixed point of the second moment is 0 (Poole et al. 2016),
     # so it falls with depth; for sigma_w > 1 it settles at a positive value.
@@ -452,6 +460,7 @@ DEPTH_TOLERANCE = 2.0  # one step of a depth grid that doubles
     ("tanh", "zeros", (4.0, 6.0, 8.0), (4, 8, 16, 50)),  # the chaotic side, where xi is finite without biases
 ])
 @pytest.mark.parametrize("data_seed", [0, 1, 2])
+@pytest.mark.slow
 def test_the_trainable_region_lies_inside_the_6_xi_curve(activation, bias, sigma_ws, depths, data_seed):
     # Schoenholz et al. (2017): a network trains only if its depth is below about 6 xi. Here, within a factor
     # DEPTH_TOLERANCE: every grid point that trains (SGD, 20 epochs) is at most that many times 6 xi deep; and

@@ -202,6 +202,7 @@ def _alerts(page) -> list[str]:
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
+@pytest.mark.browser
 def test_hostile_link_values_show_as_literal_text_and_fetch_nothing(browser_page, name):
     from playwright.sync_api import expect
 
@@ -227,6 +228,7 @@ def test_hostile_link_values_show_as_literal_text_and_fetch_nothing(browser_page
         page.close()
 
 
+@pytest.mark.browser
 def test_a_typed_scheme_is_shown_literally(browser_page):
     from playwright.sync_api import expect
 
