@@ -191,7 +191,8 @@ def test_random_init_spreads_and_seeded_init_reaches_the_best_group_more_often(p
     assert km_pp["near_best"].sum() > km_random["near_best"].sum()
     em_random, em_data, em_kmeans = (group(runs, "gmm", i) for i in ("random", "random_from_data", "kmeans"))
     assert np.ptp(em_data["objective"]) > 0.03  # nats per sample
-    assert em_kmeans["near_best"].sum() > em_data["near_best"].sum() >= em_random["near_best"].sum()
+    # at convergence, k-means' start reaches EM's best group at least as often as either random start
+    assert em_kmeans["near_best"].sum() >= max(em_data["near_best"].sum(), em_random["near_best"].sum())
 
 
 def test_convex_contrast_has_one_outcome_from_spread_starts(page_default):
@@ -202,19 +203,72 @@ def test_convex_contrast_has_one_outcome_from_spread_starts(page_default):
     assert (lr["start_objective"] > lr["objective"].max()).all()
 
 
-def test_em_from_random_responsibilities_stays_at_one_gaussian(page_default):
-    """The page's sentence: random responsibilities start every component near the same Gaussian, and EM stays
-    there (at one Gaussian's likelihood)."""
-    count, lo, hi, ref = restarts.symmetric_em(page_default)
-    assert count == 20 and hi <= 3
+def test_em_fits_converge_and_a_tenfold_tighter_tolerance_finds_the_same_best(page_default):
+    """EM is compared at convergence: every fit the page draws ends with converged_ true under the page's
+    tolerance, and refitting with a tolerance ten times tighter moves the best log-likelihood by less than a
+    hundredth of the best group's width."""
+    runs = page_default.frames["restart_runs"]
+    em = runs[runs["method"] == "gmm"]
+    assert em["converged"].all() and em["iterations"].max() < restarts.MAX_ITER["gmm"]
+    if page_default.settings.data_seed > 1:  # the tighter refit costs as much again: two data seeds show it
+        return
+    X, _, _ = restarts.load(page_default.settings)
+    with threadpool_limits(limits=1):
+        tight = max(GaussianMixture(4, covariance_type="full", init_params=init, random_state=r,
+                                    tol=restarts.GMM_TOL / 10, max_iter=restarts.MAX_ITER["gmm"]).fit(X).score(X)
+                    for init in METHODS["gmm"].inits for r in range(20))
+    assert abs(tight - em["objective"].max()) < METHODS["gmm"].near / 100, (em["objective"].max(), tight)
+
+
+def test_em_sentence_says_what_the_near_symmetric_start_costs(page_default):
+    """The page's EM sentence, computed from the runs: the restarts that stop at one Gaussian's fit, and the
+    iterations of those that leave it. The old wording ("EM stays where that near-symmetric start puts it") held
+    only under scikit-learn's default tolerance, which stops every one of them at once; at the page's tolerance
+    most leave it on data seeds 0, 1 and 3."""
+    runs = page_default.frames["restart_runs"]
+    random = group(runs, "gmm", "random")
+    its = restarts.em_iterations(page_default)
+    count, _, _, ref = restarts.symmetric_em(page_default)
     X, _, _ = restarts.load(page_default.settings)
     assert ref == pytest.approx(GaussianMixture(1).fit(X).score(X))
+    left = random[(random["objective"] - ref).abs() > restarts.SYMMETRIC_TOL]
+    assert count + len(left) == 20
+    sentence = next(t for t in restarts.notices(page_default) if t.startswith("EM, init random: random"))
+    assert (f"{count} of 20 restarts stop there" in sentence) == (count > 0), sentence
+    if len(left):
+        assert f"the {len(left)} restarts that leave it take a median of {left['iterations'].median():.4g}" in sentence
+        assert f"{its['kmeans']:.4g} from init kmeans" in sentence and "1e-7 nats" in sentence
+    costly = len(left) and left["iterations"].median() > max(its["random_from_data"], its["kmeans"])
+    assert ("Leaving it costs iterations" in sentence) == bool(costly)
+    if page_default.settings.data_seed != 2:  # the old sentence is false here: most leave it
+        assert len(left) >= 10
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for r in range(5):
+        for r in range(3):
             means = GaussianMixture(4, init_params="random", max_iter=1, random_state=r).fit(X).means_
             spread = max(np.linalg.norm(a - b) for a, b in itertools.combinations(means, 2))
-            assert spread < 0.25  # standardized units: the data's std is 1 per feature
+            assert spread < 0.25  # standardized units (the data's std is 1 per feature): a near-symmetric start
+            # scikit-learn's default tolerance (the page's caption): stopped at once, at one Gaussian's fit
+            default = GaussianMixture(4, init_params="random", random_state=r).fit(X)
+            assert default.n_iter_ <= 3 and abs(default.score(X) - ref) < restarts.SYMMETRIC_TOL
+
+
+def test_which_init_started_better_is_read_off_the_runs(page_default):
+    runs = page_default.frames["restart_runs"]
+    for sentence, name in zip(restarts.which_init_started_better(page_default), ("kmeans", "gmm")):
+        m = METHODS[name]
+        means = runs[runs["method"] == name].groupby("init")["objective"].mean()
+        lead = means.idxmin() if m.better == "lower" else means.idxmax()
+        assert f"here init {lead} started better" in sentence, sentence
+
+
+def test_random_init_can_start_better_than_k_means_plus_plus():
+    """The old caption assumed the random init is the worse start ("restarts have made up for a worse start");
+    on xor with 4 clusters (data seed 1) one random restart ends lower on average, and the page says so."""
+    res = restarts.fit_restarts(RestartSettings(dataset="xor", data_seed=1, restarts=20, clusters=4, components=2))
+    km = res.frames["restart_runs"].query("method == 'kmeans'").groupby("init")["objective"].mean()
+    assert km["random"] < km["k-means++"]
+    assert restarts.which_init_started_better(res)[0].startswith("k-means: here init random started better")
 
 
 def test_notices_state_the_frames_numbers(page_default):
