@@ -231,12 +231,24 @@ INACTIVITY = {
 }
 
 
+# Why the activations without an inactivity notion count nothing, each in what is true of its slope.
+NOT_COUNTED = {
+    "linear": N_("Not defined for linear: its slope is 1 everywhere, so no unit is ever off."),
+    "softplus": N_("Not counted for softplus: its slope, sigmoid(z), is never 0 but fades towards 0 as z falls, "
+                   "as ELU's does; no share of units is drawn for it."),
+    "selu": N_("Not counted for SELU: below 0 its slope, a constant times exp(z), is never 0 but fades towards 0 as "
+               "z falls, as ELU's does; no share of units is drawn for it."),
+    "gelu": N_("Not counted for GELU: its slope is 0 at z ≈ −0.75, slightly negative below it and back towards 0 "
+               "as z falls further, so no threshold on it means off; no share of units is drawn for it."),
+}
+assert set(NOT_COUNTED) == {a.name for a in ACTIVATIONS.values() if a.inactivity is None}
+
+
 def inactivity_caption(name: str) -> str:
     """What the dead_or_saturated column means for this activation, translated, for a page caption."""
     act = get(name)
     if act.inactivity is None:
-        return _("Not defined for {activation}: its slope has no threshold that means off.").format(
-            activation=name)
+        return _(NOT_COUNTED[name])
     return _(INACTIVITY[act.inactivity])
 
 

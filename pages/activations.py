@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import charts, notice, theory
+from core import activations, charts, notice, theory
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
@@ -64,7 +64,6 @@ if dead.notna().any():
                  "unit-sample pairs whose slope is under 5% of its peak."))
     show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch, owner=ctx.results)
 else:
-    st.caption(_("Not defined for {activation}: it has neither dead units nor a saturating slope.").format(
-        activation=ctx.config.activation))
+    st.caption(activations.inactivity_caption(ctx.config.activation))
 
 downloads(ctx, (_("Layer statistics"), "layer_stats"), (_("Histograms"), "histograms"))

@@ -34,7 +34,7 @@ def texts() -> dict[tuple[str, str], str]:
     out.update({("bias", n): b.description for n, b in initializers.BIASES.items()})
     out.update({("lesson", lesson.slug): lesson.title + "\n" + lesson.text for lesson in LESSONS})
     out[("caption", "prediction")] = theory.prediction_caption(["he_normal", "zeros"], "constant:value=1")
-    out[("caption", "inactivity")] = activations.inactivity_caption("gelu")
+    out.update({("not_counted", n): t for n, t in activations.NOT_COUNTED.items()})
     return out
 
 
@@ -151,6 +151,56 @@ def check_saturated():
     # tanh' = 1 - tanh^2 < 0.05 beyond |z| = atanh(sqrt 0.95) = 2.18; sigmoid' < 0.05 x 0.25 beyond 4.37
     assert _fraction("tanh", [[2.1, 2.3], [0.0, -3.0]]) == pytest.approx(2 / 4)
     assert _fraction("sigmoid", [[4.3, 4.5], [0.0, -6.0]]) == pytest.approx(2 / 4)
+
+
+def check_not_counted():
+    """What is true of each slope without an inactivity notion. The old caption, "neither dead units nor a
+    saturating slope", was false for softplus, SELU and GELU: their slopes fade to 0 as z falls."""
+    z = _grid()
+    assert (_df("linear", z) == 1).all()
+    for name in ("softplus", "selu"):
+        d = _df(name, z)
+        assert (d > 0).all() and d[0] < 1e-10 * d.max()  # never 0, fading to 0 at z = -30
+    d = _df("gelu", z)
+    assert activations.get("gelu").inactivity is None
+    near = (z > -3) & (z < 0)
+    zero = z[near][np.argmin(np.abs(d[near]))]
+    assert round(zero, 2) == -0.75 and d[z < -0.76].max() < 0 and abs(d[0]) < 1e-10
+    assert _df("gelu", np.array([-0.74]))[0] > 0
+
+
+def check_he_normal():
+    """The gain rule used: E[f(g u)^2] = 1, u ~ N(0, 1) (not 1 / sqrt(E[f(u)^2]), which gives other numbers);
+    GELU's balance is unstable, ELU's and softplus' stable; PyTorch's tanh, sigmoid and selu gains keep no
+    second moment. Then He's own claims (eq. 10 and 14) on ReLU."""
+    check_he()
+    for name in ("elu", "gelu", "softplus"):
+        act = ACT[name]
+        g = act.gain
+        assert meanfield.second_moment(act, 0.0, g * g) == pytest.approx(1.0, abs=1e-12)
+        other_rule = 1 / math.sqrt(meanfield.second_moment(act, 0.0, 1.0))
+        assert abs(other_rule - g) > 0.03, name
+        ends = []
+        for start in (0.9, 1.1):  # the second moment q of the pre-activations, relative to the balance g^2
+            q = start * g * g
+            for _ in range(30):
+                q = meanfield.q_map(act, q, g * g, 0.0)
+            ends.append(q / (g * g))
+        if name == "gelu":
+            assert ends[0] < 0.2 and ends[1] > 2, ends  # "by layer 30, below 0.2 or above 2 times the balance"
+        else:
+            assert all(abs(e - 1) < 0.01 for e in ends), (name, ends)
+    assert (ACT["tanh"].gain, ACT["sigmoid"].gain, ACT["selu"].gain) == (5 / 3, 1.0, 0.75)
+
+    def after(name, gain, layers, q=1.0):
+        for _ in range(layers):
+            q = meanfield.q_map(ACT[name], q, gain ** 2, 0.0)
+        return q
+    assert round(after("tanh", 5 / 3, 200), 1) == 1.2 and after("tanh", 1.0, 200) < 0.05  # 1 fades to 0
+    assert round(after("sigmoid", 1.0, 200), 2) == 0.26
+    assert after("selu", 0.75, 10) < 0.1 and abs(after("selu", 1.0, 10) - 1) < 0.01  # 3/4 shrinks it; LeCun keeps it
+    for name in ("tanh", "sigmoid", "selu"):  # none keeps the second moment of a unit input
+        assert abs(after(name, ACT[name].gain, 1) - 1) > 0.05, name
 
 
 # ---------------------------------------------------------------- initializers
@@ -381,8 +431,10 @@ CLAIMS: dict[tuple[str, str], Claim] = {
     ("initializer", "truncated_normal"): Claim(("0.88", "2"), check_truncated_normal),
     ("initializer", "xavier_uniform"): Claim(("0.93", "0.99", "1", "2", "2010"), check_xavier_uniform),
     ("initializer", "xavier_normal"): Claim(("2", "2010"), check_xavier_normal),
-    ("initializer", "he_uniform"): Claim(("10", "14", "2", "2015"), check_he),
-    ("initializer", "he_normal"): Claim(("10", "14", "2015"), check_he),
+    ("initializer", "he_uniform"): Claim(("10", "14", "2015"), check_he),
+    ("initializer", "he_normal"): Claim(("0", "0.2", "0.26", "1", "1.2", "10", "14", "2", "2015", "3", "30", "4",
+                                                "5"),
+                                        check_he_normal),
     ("initializer", "lecun_uniform"): Claim(("1",), check_lecun),
     ("initializer", "lecun_normal"): Claim(("1",), check_lecun),
     ("initializer", "identity"): Claim(("0",), check_identity),
@@ -395,6 +447,10 @@ CLAIMS: dict[tuple[str, str], Claim] = {
     ("bias", "zeros"): Claim(("0",), check_bias_zeros),
     ("bias", "normal"): Claim(("0",), check_bias_normal),
     ("caption", "prediction"): Claim(("0", "1", "2", "2016"), check_prediction_caption),
+    ("not_counted", "linear"): Claim(("1",), check_not_counted),
+    ("not_counted", "softplus"): Claim(("0",), check_not_counted),
+    ("not_counted", "selu"): Claim(("0",), check_not_counted),
+    ("not_counted", "gelu"): Claim(("0", "0.75"), check_not_counted),
     ("lesson", "symmetry"): lesson_claim("symmetry", ("0", "0.693", "2"), activation="tanh"),
     ("lesson", "vanish-explode"): lesson_claim("vanish-explode", ("0.0032", "0.01", "1", "1e-20", "2", "32", "64"),
                                                width=(64,), activation="relu", depth=10,
@@ -435,3 +491,16 @@ def test_the_scan_catches_a_number_without_a_check(monkeypatch):
     monkeypatch.setitem(initializers.INITIALIZERS, "orthogonal", patched)
     with pytest.raises(AssertionError, match="no entry in CLAIMS"):
         test_every_text_that_names_a_number_has_a_claim_listing_exactly_its_numbers()
+
+
+def test_zero_weights_stay_one_unit_only_with_equal_biases():
+    """The Symmetry page's caption and the README: zero weights "with equal biases" stay one unit per layer; with
+    biases drawn at random (the old wording's "however long you train" without the condition is false) the units
+    of a layer differ."""
+    c = ExperimentConfig(schemes=("zeros", "constant:value=0.5"), seeds=1, activation="tanh", depth=2, width=(16,),
+                         optimizer="momentum", lr=0.05, epochs=30, record_epochs=2)
+    for bias, one in (("zeros", True), ("normal:std=0.1", False)):
+        d = frames(replace(c, bias=bias))["distinct_units"]
+        last = d[(d["epoch"] == d["epoch"].max()) & (d["layer"] <= 2)]
+        assert ((last["functional_distinct_units"] == 1).all() if one else
+                (last["functional_distinct_units"] > 8).all()), (bias, last["functional_distinct_units"].tolist())
