@@ -30,14 +30,14 @@ with c3:
     seed = view.seed(ctx.config.seeds)
 
 prediction = second_moment_prediction(ctx)
-with opening:
-    what_to_notice(derived(ctx.results, ("notice.activations", epoch, kind), lambda: notice.activations(
-        f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth)))
 
 st.subheader(_("How the signal changes with depth"))
 stat = view.choice("stat", {"second_moment": N_("second moment E[x²]"), "std": N_("standard deviation"),
                             "mean": N_("mean")}, "second_moment", _("Statistic"),
                    help=_("The second moment E[z²] is what He et al.'s variance argument tracks."))
+with opening:  # written above, once the chart's quantity and statistic are known
+    what_to_notice(derived(ctx.results, ("notice.activations", epoch, kind, stat), lambda: notice.activations(
+        f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth, stat, f["summary"])))
 chart_col, table_col = st.columns([2, 1])
 with chart_col:
     show_chart(charts.signal_chart, f["layer_stats"], prediction, ctx.schemes, ctx.epochs, epoch, kind, stat,
