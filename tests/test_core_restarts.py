@@ -457,3 +457,16 @@ def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
     assert job.done.wait(30), "the fits went on for nobody"
     assert isinstance(job.error, JobStopped) and job.error.reason == "cancelled"
     assert restart_fits.FITS.get(restart_fits._key(s)) is None
+
+
+def test_logistic_contrast_says_when_its_fits_stopped_at_the_cap():
+    """On digits the L-BFGS fits stop at their cap: the sentence says both (close together, stopped), never
+    "every start reaches the same minimum" beside "stopped before converging"."""
+    res = restarts.fit_restarts(RestartSettings(dataset="digits", restarts=3, clusters=2, components=2))
+    lr = group(res.frames["restart_runs"], "logistic", "random")
+    stopped = int((~lr["converged"]).sum())
+    assert stopped > 0
+    sentence = next(t for t in restarts.notices(res) if t.startswith("logistic regression"))
+    assert f"{stopped} of them stopped at the cap of {restarts.MAX_ITER['logistic']} iterations" in sentence
+    assert f"within {np.ptp(lr['objective']):.1e} of {lr['objective'].min():.6f}" in sentence
+    assert "reaches the same minimum" not in sentence
