@@ -24,7 +24,7 @@ from core.lessons import BY_SLUG, RESTARTS_STUCK, stuck_runs
 from core.restarts import (METHODS, RestartSettings, best_of_k, best_of_k_frame, chance_of_any, restarts_for,
                            split_groups, two_groups)
 
-DATA_SEEDS = [0, 1, 2, 3]
+DATA_SEEDS = [0, 1, 2]  # the page's fits: seed 2 is one where EM from random responsibilities stops at one Gaussian
 
 
 # ------------------------------------------------------------------ best of k
@@ -185,7 +185,7 @@ def test_em_fits_converge_and_a_tenfold_tighter_tolerance_finds_the_same_best(pa
     runs = page_default.frames["restart_runs"]
     em = runs[runs["method"] == "gmm"]
     assert em["converged"].all() and em["iterations"].max() < restarts.MAX_ITER["gmm"]
-    if page_default.settings.data_seed > 1:  # the tighter refit costs as much again: two data seeds show it
+    if page_default.settings.data_seed != 0:  # the tighter refit costs as much again: one data seed shows it
         return
     X, _, _ = restarts.load(page_default.settings)
     with threadpool_limits(limits=1):
@@ -199,7 +199,7 @@ def test_em_sentence_says_what_the_near_symmetric_start_costs(page_default):
     """The page's EM sentence, computed from the runs: the restarts that stop at one Gaussian's fit, and the
     iterations of those that leave it. The old wording ("EM stays where that near-symmetric start puts it") held
     only under scikit-learn's default tolerance, which stops every one of them at once; at the page's tolerance
-    most leave it on data seeds 0, 1 and 3."""
+    most leave it on data seeds 0 and 1 (on seed 2 they stop at one Gaussian's fit)."""
     runs = page_default.frames["restart_runs"]
     random = group(runs, "gmm", "random")
     its = restarts.em_iterations(page_default)
