@@ -277,7 +277,7 @@ _RATIO_SENTENCES = {
 
 
 def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: int,
-              optimizer: str = "sgd") -> list[str]:
+              optimizer: str = "sgd", summary: pd.DataFrame | None = None) -> list[str]:
     """Sentences for the Gradients page: layers that get no gradient, and layer 1 against the last hidden layer in
     ``column`` (a column of ``gradient_frame``). The reading of an extreme ratio depends on the measure: for
     dL/dz it is the gradient signal vanishing or growing on its way back; for the per-weight RMS under plain
@@ -313,7 +313,14 @@ def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: in
         out.insert(0, _("{schemes}: {measure} is exactly 0 in every hidden layer at epoch {epoch}: the loss gives "
                         "those layers no update.").format(schemes=", ".join(frozen), measure=_measure_words(column),
                                                           epoch=epoch))
-    return out[:3]
+    return _with_divergence(out, summary, schemes, epoch)
+
+
+def _with_divergence(out: list[str], summary: pd.DataFrame | None, schemes, epoch: int) -> list[str]:
+    """The page's first sentence, then the models its charts of ``epoch`` leave out because they diverged, then
+    the rest; three at most."""
+    gone = diverged_by(summary, schemes, epoch) if summary is not None else None
+    return (out[:1] + [gone] + out[1:] if gone else out)[:3]
 
 
 def _measure_words(column: str) -> str:
@@ -323,7 +330,7 @@ def _measure_words(column: str) -> str:
 
 
 def weights(unit_distances: pd.DataFrame, init_distances: pd.DataFrame, schemes, epoch: int, seed: int,
-            layer: int) -> list[str]:
+            layer: int, summary: pd.DataFrame | None = None) -> list[str]:
     out = []
     ud = unit_distances[(unit_distances["epoch"] == epoch) & (unit_distances["seed"] == seed)
                         & (unit_distances["layer"] == layer)]
@@ -352,7 +359,7 @@ def weights(unit_distances: pd.DataFrame, init_distances: pd.DataFrame, schemes,
             out.append(_("By epoch {epoch}, training moved {high}'s weights furthest, {high_value} of their initial "
                          "norm, and {low}'s least, {low_value} (mean over layers and seeds).").format(
                 epoch=last, high=hi, high_value=percent(moved[hi]), low=lo, low_value=percent(moved[lo])))
-    return out[:3]
+    return _with_divergence(out, summary, schemes, epoch)
 
 
 def symmetry(distinct: pd.DataFrame, summary: pd.DataFrame, schemes, n_hidden: int, metric: str,

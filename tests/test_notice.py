@@ -314,6 +314,10 @@ def test_a_diverged_model_is_named_where_its_chart_leaves_it_out(cache):
     assert "diverged" not in at0  # at epoch 0 it is still drawn
     bnd = " ".join(notice.boundaries(f["boundaries"], f["summary"], MIXED.schemes, 2, 0))
     assert "normal:std=1 diverged at epoch 1" in bnd
+    grad = notice.gradient_frame(f["gradient_norms"], ls)
+    for text in (notice.gradients(grad, MIXED.schemes, 2, "weight_grad_rms", MIXED.depth, "sgd", f["summary"]),
+                 notice.weights(f["unit_distances"], f["init_distances"], MIXED.schemes, 2, 0, 1, f["summary"])):
+        assert any(t.startswith("normal:std=1 diverged at epoch 1") for t in text), text
 
 
 def test_a_model_stuck_at_one_half_is_described_as_a_constant_prediction(cache):
