@@ -444,7 +444,7 @@ def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
     from app import restart_fits
     from core.scheduler import JobStopped, Scheduler
 
-    s = RestartSettings(dataset="blobs", n_samples=1000, restarts=20, clusters=9, components=4)
+    s = RestartSettings(dataset="blobs", n_samples=700, restarts=20, clusters=9, components=4)
     restarts.check(s)
     scheduler = Scheduler(cores=2, memory_mb=float("inf"), max_started=2)
     ticket = scheduler.subscribe(restart_fits._key(s), "a tab", lambda: restart_fits._spec(s))
