@@ -222,6 +222,37 @@ ACTIVATIONS: dict[str, Activation] = {
     ]
 }
 
+# What the dead_or_saturated column counts, per notion (the column keeps its name: CSV columns are a contract).
+INACTIVITY = {
+    "dead": N_("dead: the share of units whose pre-activation is at most 0 (slope exactly 0) on every probe "
+               "sample"),
+    "nearly_off": N_("nearly off: the share of units whose slope is under 5% of its peak on every probe sample; "
+                     "such a unit still learns, slowly (leaky ReLU keeps slope 0.01, ELU has exp(z) > 0)"),
+    "saturated": N_("saturated: the share of unit-sample pairs whose slope is under 5% of its peak"),
+}
+
+
+# Why the activations without an inactivity notion count nothing, each in what is true of its slope.
+NOT_COUNTED = {
+    "linear": N_("Not defined for linear: its slope is 1 everywhere, so no unit is ever off."),
+    "softplus": N_("Not counted for softplus: its slope, sigmoid(z), is never 0 but fades towards 0 as z falls, "
+                   "as ELU's does; no share of units is drawn for it."),
+    "selu": N_("Not counted for SELU: below 0 its slope, a constant times exp(z), is never 0 but fades towards 0 as "
+               "z falls, as ELU's does; no share of units is drawn for it."),
+    "gelu": N_("Not counted for GELU: its slope is 0 at z ≈ −0.75, slightly negative below it and back towards 0 "
+               "as z falls further, so no threshold on it means off; no share of units is drawn for it."),
+}
+assert set(NOT_COUNTED) == {a.name for a in ACTIVATIONS.values() if a.inactivity is None}
+
+
+def inactivity_caption(name: str) -> str:
+    """What the dead_or_saturated column means for this activation, translated, for a page caption."""
+    act = get(name)
+    if act.inactivity is None:
+        return _(NOT_COUNTED[name])
+    return _(INACTIVITY[act.inactivity])
+
+
 def inactive_fraction(activation: Activation, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Per model (leading axis) fraction of inactive units (or unit-sample pairs) on a batch.
 

@@ -92,8 +92,9 @@ class Initializer:
     params: tuple[Param, ...] = ()
     random: bool = True
     # he_* follow PyTorch's kaiming_*(nonlinearity=...): the activation picks
-    # the gain. Every other gain defaults to 1 as in PyTorch, so Xavier with
-    # ReLU halves the second moment per layer in expectation (He et al. 2015).
+    # the gain (core.activations: PyTorch's, or the g with E[f(g u)^2] = 1,
+    # u ~ N(0, 1)). Every other gain defaults to 1 as in PyTorch, so Xavier
+    # with ReLU halves the second moment per layer in expectation.
     gain_from_activation: bool = False
     bias: Callable[..., np.ndarray] | None = None  # (rng, fan_in, fan_out) -> b
     data_dependent: bool = False
@@ -280,20 +281,23 @@ INITIALIZERS: dict[str, Initializer] = {
         Initializer("he_uniform", _he_uniform,
                     r"W_{ij} \sim \mathcal{U}(-a, a),\quad a = g\sqrt{\tfrac{3}{n}},"
                     r"\quad n = n_{in}\ \text{or}\ n_{out}\ \text{(mode)}",
-                    N_("He et al. (2015), uniform form: Var(W) = g²/n_in keeps the second moment of the forward "
-                       "signal (their eq. 10); mode=fan_out, g²/n_out, keeps that of the back-propagated "
-                       "gradients instead (eq. 14). The gain g comes from the activation: PyTorch's "
-                       "calculate_gain where it has one (sqrt 2 for ReLU), else derived (elu, gelu, softplus)"),
+                    N_("He et al. (2015), uniform form of he_normal, with the same variance and gain: Var(W) = "
+                       "g²/n_in, or g²/n_out with mode=fan_out (their eq. 10 and 14)"),
                     (GAIN, Param("mode", "fan_in", choices=("fan_in", "fan_out"))),
                     gain_from_activation=True,
                     std=lambda fi, fo, p: p["gain"] / math.sqrt(_fan(fi, fo, p["mode"]))),
         Initializer("he_normal", _he_normal,
                     r"W_{ij} \sim \mathcal{N}\!\left(0,\ \tfrac{g^2}{n}\right),"
                     r"\quad n = n_{in}\ \text{or}\ n_{out}\ \text{(mode)}",
-                    N_("He et al. (2015), Gaussian form: Var(W) = g²/n_in keeps the forward second moment (eq. "
-                       "10), in expectation over the draw; mode=fan_out, g²/n_out, keeps the backward one (eq. "
-                       "14). g from the activation: PyTorch's where it has one, else derived (elu, gelu, "
-                       "softplus)"),
+                    N_("He et al. (2015), Gaussian form: Var(W) = g²/n_in; mode=fan_out, g²/n_out, keeps the "
+                       "backward second moment instead (eq. 14). g comes from the activation. With ReLU's √2 and "
+                       "leaky ReLU's gain it keeps the forward second moment (eq. 10), in expectation over the draw; "
+                       "for elu, gelu and softplus, which PyTorch gives no gain, g is derived so that it would: "
+                       "E[f(g·u)²] = 1 for u ~ N(0, 1). For gelu that balance is unstable: a second moment 10% off "
+                       "moves further off at every layer (by layer 30, below 0.2 or above 2 times the balance). "
+                       "PyTorch's gains for tanh, sigmoid and selu do not keep it: with tanh's 5/3 it settles near 1.2 "
+                       "(with 1 it would fade to 0), sigmoid's 1 is no correction (it settles near 0.26), selu's 3/4 "
+                       "shrinks it (lecun_normal is SELU's init)"),
                     (GAIN, Param("mode", "fan_in", choices=("fan_in", "fan_out"))),
                     gain_from_activation=True,
                     std=lambda fi, fo, p: p["gain"] / math.sqrt(_fan(fi, fo, p["mode"]))),

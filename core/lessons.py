@@ -1,6 +1,6 @@
 """One-click lessons: each a configuration (a link) that reproduces a known fact.
 
-``check`` is the fact in code: the tests run every lesson on data seeds 0 to 3
+``check`` is the fact in code: the tests run every lesson on data seeds 0 to 7
 and assert it, so a lesson whose link stops showing what its text promises
 fails the build. Every number a text states is one its check measures.
 ``view`` holds the view keys (core.config.VIEWS) that open the page on the
@@ -19,7 +19,7 @@ import pandas as pd
 
 from .config import VIEWS, ExperimentConfig
 from .i18n import N_
-from .restarts import two_groups
+from .restarts import split_groups, two_groups
 
 
 @dataclass(frozen=True)
@@ -128,14 +128,20 @@ def _vanish_explode(f) -> bool:
                 and near(per_layer_factor(he, 2, 10), math.sqrt(2 / VANISH_WIDTH)) and not diverged["he_normal"])
 
 
+def best_losses(f, scheme: str) -> np.ndarray:
+    """Per seed, the lowest train loss reached at any recorded epoch."""
+    c = f["curves"]
+    c = c[(c["scheme"] == scheme) & (c["split"] == "train")]
+    return c.groupby("seed")["loss"].min().to_numpy()
+
+
 def _deep_relu(f) -> bool:
     q = layer_means(f, "preactivation", "second_moment")
-    s = at_epoch0(f, "preactivation")
-    he = s[s["scheme"] == "he_normal"].pivot_table(index="seed", columns="layer", values="second_moment")
-    spread = (he[30] / he[1]).max() / (he[30] / he[1]).min()
+    # what holds with margin on every data seed: Xavier halves and ends at or near ln 2, every He run trains
+    # (its best loss; a run may spike at its last epoch); the spread of single draws is checked over 20 draws
+    # in tests/test_claims.py, as these four seeds are the same four draws on every data seed
     return bool(abs(per_layer_factor(q["xavier_normal"].to_numpy(), 2, 30) - 0.5) < 0.1
-                and (final_losses(f, "xavier_normal") > 0.65).all() and (final_losses(f, "he_normal") < 0.3).all()
-                and spread > 100 and len(he) == 4)
+                and (final_losses(f, "xavier_normal") > 0.6).all() and (best_losses(f, "he_normal") < 0.2).all())
 
 
 def _tanh_standard(f) -> bool:
@@ -156,10 +162,26 @@ def _selu(f) -> bool:
                 and (wild["std"] > 1e3).all())
 
 
+RESTARTS_STUCK = {"he_normal": (4, 5), "xavier_normal": (6, 9)}  # stuck runs of 12, fewest and most (seeds 0-7)
+
+
+def stuck_runs(loss: np.ndarray) -> np.ndarray:
+    """Which final losses fall in the upper of the two groups split at the largest gap."""
+    low, _high, _gap = split_groups(loss)
+    return loss > low.max()
+
+
 def _restarts(f) -> bool:
     s = f["summary"]
-    # every scheme's final train losses fall into a stuck and a fitted group, far apart for their spread
-    return all(two_groups(g["final_train_loss"]) for _, g in s.groupby("scheme"))
+    ok = True
+    for scheme, g in s.groupby("scheme"):
+        loss, acc = g["final_train_loss"].to_numpy(), g["final_train_accuracy"].to_numpy()
+        stuck = stuck_runs(loss)
+        lo, hi = RESTARTS_STUCK[scheme]
+        # a stuck and a fitted group, far apart for their spread; the text's counts, losses and accuracies
+        ok &= bool(two_groups(loss) and lo <= stuck.sum() <= hi and ((loss[stuck] > 0.15) & (loss[stuck] < 0.3)).all()
+                   and ((acc[stuck] > 0.8) & (acc[stuck] < 0.95)).all() and (loss[~stuck] < 0.05).all())
+    return ok
 
 
 LESSONS: list[Lesson] = [
@@ -184,9 +206,10 @@ LESSONS: list[Lesson] = [
     Lesson("deep-relu", N_("A 30-layer ReLU net trains from He and stalls from Xavier"),
            N_("30 ReLU layers of 32 units, SGD with momentum. Xavier's variance (1/n here, as fan_in = fan_out) "
               "ignores that ReLU zeroes half the signal: the second moment halves at every layer in expectation, "
-              "and the loss stays at or near ln 2 ≈ 0.693. He's 2/n keeps it level, and every run trains. Level "
-              "only in expectation: single draws drift apart with depth (Hanin & Rolnick 2018), and the last "
-              "layer's second moment differs by more than a factor 100 across these four seeds."),
+              "and every Xavier run ends at or near ln 2 ≈ 0.693 (above 0.6). He's 2/n keeps it level, and every He "
+              "run gets its train loss below 0.2. Level only in expectation: single draws drift apart with depth "
+              "(Hanin & Rolnick 2018). Over 20 draws, layer 30's second moment ranges from under 0.01 to over 1 "
+              "times layer 1's, and the median draw keeps about 0.3 of it."),
            "overview",
            ExperimentConfig(schemes=("xavier_normal", "he_normal"), seeds=4, activation="relu", depth=30,
                             width=(32,), optimizer="momentum", lr=0.005, epochs=100, record_epochs=6), _deep_relu,
@@ -208,12 +231,12 @@ LESSONS: list[Lesson] = [
            ExperimentConfig(schemes=("lecun_normal", "normal:std=1", "xavier_uniform"), seeds=2, activation="selu",
                             depth=20, width=(64,), lr=0.01, epochs=20, record_epochs=5), _selu,
            {"epoch": 0, "quantity": "activation", "stat": "std", "log": False}),
-    Lesson("restarts", N_("Some restarts get stuck, and more epochs do not free them"),
+    Lesson("restarts", N_("Some restarts get stuck, and more epochs free few of them"),
            N_("Twelve restarts of a 3-unit ReLU network on moons: same data, same batches, only the initial draw "
-              "differs. With He init, 5 of the 12 stop near train loss 0.2 (85 to 92% of the training points right) "
-              "while the other 7 fit the data (loss under 0.02); with Xavier, 7 of 12 stop. Three times the epochs "
-              "leave every stuck run stuck: only a new start finds the better solution. On data seeds 1 to 3, 4 or 5 "
-              "of 12 He runs and 8 or 9 of 12 Xavier runs get stuck."),
+              "differs. With He init, 4 or 5 of the 12 stop at a train loss between 0.15 and 0.3 (80 to 95% of the "
+              "training points right) while the others fit the data (loss under 0.05); with Xavier, 6 to 9 of 12 "
+              "stop (data seeds 0 to 7). Three times the epochs free at most one of them: most stay stuck, and only "
+              "a new start finds the better solution for them."),
            "symmetry",
            ExperimentConfig(dataset="moons", n_samples=500, noise=0.1, schemes=("he_normal", "xavier_normal"),
                             seeds=12, depth=1, width=(3,), activation="relu", optimizer="adam", lr=0.01,

@@ -17,6 +17,10 @@ only as n^-2 (ELU's E[f(z)^2] is 3e-5 off with 101 nodes). So each expectation i
 side integrated with Gauss–Legendre, where the integrand is smooth and the rule converges geometrically;
 the tests check it against Gauss–Hermite on the smooth activations and against closed forms on the others.
 
+He's derived gain (core.activations.derived_gain) is the g with E[f(g u)^2] = 1 for u ~ N(0, 1): with
+sigma_w^2 = g^2 and no bias, q = g^2 is then a fixed point of the recursion. It is not 1 / sqrt(E[f(u)^2]) (that
+is the same g only for a homogeneous f, such as ReLU), and the fixed point need not be stable (GELU's is not).
+
 Order and chaos (sweeps over sigma_w^2, sigma_b^2): the fixed point q* of the recursion, the slope of the
 correlation map at c = 1, chi_1 = sigma_w^2 E[f'(z)^2] at q* (ordered below 1, chaotic above), and the
 depth scale xi_c over which the correlation of two inputs approaches its fixed point c*.
@@ -76,12 +80,6 @@ def slope_moment(act: Activation, mean, var) -> np.ndarray:
     """E[f'(z)^2], z ~ N(mean, var)."""
     df = _df(act)
     return expect(lambda z: df(z) ** 2, mean, var)
-
-
-def he_gain(act: Activation) -> float:
-    """The gain g for which weights of variance g^2 / n keep the second moment: 1 / sqrt(E[f(z)^2]),
-    z ~ N(0, 1). sqrt(2) for ReLU; a fixed point at q = 1 in general (for non-homogeneous f, only there)."""
-    return float(1.0 / math.sqrt(second_moment(act, 0.0, 1.0)))
 
 
 def next_variance(act: Activation, var, fan_in: int, weight_var: float, bias_mean: float = 0.0,

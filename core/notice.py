@@ -106,6 +106,14 @@ def divergence_sentence(summary: pd.DataFrame, schemes) -> str | None:
     return clauses(parts) + "." if parts else None
 
 
+def diverged_by(summary: pd.DataFrame, schemes, epoch: int) -> str | None:
+    """The divergence sentence for the models that diverged at or before ``epoch``, which a chart of that epoch
+    no longer draws, and that it says so."""
+    gone = summary[summary["diverged_epoch"].notna() & (summary["diverged_epoch"] <= epoch)]
+    sentence = divergence_sentence(gone, schemes)
+    return None if sentence is None else sentence + " " + _("The charts of this epoch leave those models out.")
+
+
 def _collapsed(distinct: pd.DataFrame, column: str, schemes, n_hidden: int) -> list[tuple[str, int, bool]]:
     """Schemes whose every hidden layer has a single distinct unit in every seed at the last recorded epoch:
     (scheme, units of the widest hidden layer, and whether that holds at every recorded epoch too)."""
@@ -167,7 +175,9 @@ def overview(frames: dict[str, pd.DataFrame], schemes, n_hidden: int, task: str)
 
 
 def activations(layer_stats: pd.DataFrame, prediction: pd.DataFrame, schemes, epoch: int, kind: str,
-                n_hidden: int) -> list[str]:
+                n_hidden: int, stat: str = "second_moment", summary: pd.DataFrame | None = None) -> list[str]:
+    """The table's factors (the pre-activations' second moment, said so), the most inactive layer, and what the
+    chart shows: the selected statistic ``stat`` of the selected quantity ``kind`` from layer 1 to the last."""
     out = []
     f = depth_factors(layer_stats, prediction, schemes, epoch, n_hidden).set_index("scheme")
     span = _("per hidden layer") if n_hidden >= 2 else _("from the hidden to the output layer")
@@ -185,32 +195,52 @@ def activations(layer_stats: pd.DataFrame, prediction: pd.DataFrame, schemes, ep
                 parts.append(_("{scheme}: second moment {measured} {span}").format(
                     scheme=scheme, measured=factor(row["measured"]), span=span))
     if parts:
-        out.append(_("At epoch {epoch}: {clauses}.").format(epoch=epoch, clauses=clauses(parts)))
+        out.append(_("At epoch {epoch}, the pre-activations' second moment (the table beside the chart): "
+                     "{clauses}.").format(epoch=epoch, clauses=clauses(parts)))
+    gone = diverged_by(summary, schemes, epoch) if summary is not None else None
+    if gone:
+        out.append(gone)
+    chart = _chart_sentence(layer_stats, schemes, epoch, kind, stat)
+    if chart:
+        out.append(chart)
     s = layer_stats[(layer_stats["epoch"] == epoch) & (layer_stats["kind"] == "activation")]
     dead = s.groupby(["scheme", "layer"])["dead_or_saturated"].mean().dropna()
     if len(dead) and dead.max() > 0:
         scheme, layer = dead.idxmax()
         out.append(_("The most dead or saturated: {scheme}, {share} of layer {layer} (mean over seeds).").format(
             scheme=scheme, share=percent(dead.max()), layer=layer))
-    st = layer_stats[(layer_stats["epoch"] == epoch) & (layer_stats["kind"] == kind)]
-    m2 = st.groupby(["scheme", "layer"])["second_moment"].mean()
-    grow = []
-    for scheme in schemes:
-        if scheme not in m2.index.get_level_values(0):
-            continue
-        q = m2[scheme]
-        first, last = q.iloc[0], q.iloc[-1]
-        if first > 0 and math.isfinite(first) and math.isfinite(last) and last > 0:
-            grow.append((scheme, last / first, q.index[-1]))
-    if grow:
-        lo = min(grow, key=lambda g: g[1])
-        hi = max(grow, key=lambda g: g[1])
-        if hi[1] / lo[1] > 10:
-            out.append(_("From layer 1 to layer {last}, the second moment of the {kind} is multiplied by {low} "
-                         "for {low_scheme} and by {high} for {high_scheme}.").format(
-                last=lo[2], kind=_kind_words(kind), low=factor(lo[1]), low_scheme=lo[0], high=factor(hi[1]),
-                high_scheme=hi[0]))
     return out[:3]
+
+
+def _chart_sentence(layer_stats: pd.DataFrame, schemes, epoch: int, kind: str, stat: str) -> str | None:
+    """What the signal chart shows (its quantity and statistic, mean over seeds), from layer 1 to the last: the
+    smallest and the largest factor for a second moment or a std; the lowest and the highest last-layer value
+    for a mean."""
+    s = layer_stats[(layer_stats["epoch"] == epoch) & (layer_stats["kind"] == kind)]
+    m = s.groupby(["scheme", "layer"])[stat].mean()
+    ends = []
+    for scheme in schemes:
+        if scheme not in m.index.get_level_values(0):
+            continue
+        q = m[scheme]
+        first, last = q.iloc[0], q.iloc[-1]
+        if math.isfinite(first) and math.isfinite(last) and (stat == "mean" or (first > 0 and last > 0)):
+            ends.append((scheme, last if stat == "mean" else last / first, q.index[-1]))
+    if not ends:
+        return None
+    lo, hi = min(ends, key=lambda e: e[1]), max(ends, key=lambda e: e[1])
+    if stat == "mean":
+        if lo[0] == hi[0]:
+            return None
+        return _("At layer {last}, the mean of the {kind} runs from {low} for {low_scheme} to {high} for "
+                 "{high_scheme}.").format(last=lo[2], kind=_kind_words(kind), low=number(lo[1]), low_scheme=lo[0],
+                                          high=number(hi[1]), high_scheme=hi[0])
+    if lo[0] == hi[0]:
+        return None
+    words = {"second_moment": _("second moment"), "std": _("standard deviation")}[stat]
+    return _("From layer 1 to layer {last}, the {stat} of the {kind} is multiplied by {low} for {low_scheme} and by "
+             "{high} for {high_scheme}.").format(last=lo[2], stat=words, kind=_kind_words(kind), low=factor(lo[1]),
+                                                  low_scheme=lo[0], high=factor(hi[1]), high_scheme=hi[0])
 
 
 def _kind_words(kind: str) -> str:
@@ -247,7 +277,7 @@ _RATIO_SENTENCES = {
 
 
 def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: int,
-              optimizer: str = "sgd") -> list[str]:
+              optimizer: str = "sgd", summary: pd.DataFrame | None = None) -> list[str]:
     """Sentences for the Gradients page: layers that get no gradient, and layer 1 against the last hidden layer in
     ``column`` (a column of ``gradient_frame``). The reading of an extreme ratio depends on the measure: for
     dL/dz it is the gradient signal vanishing or growing on its way back; for the per-weight RMS under plain
@@ -283,7 +313,14 @@ def gradients(grad: pd.DataFrame, schemes, epoch: int, column: str, n_hidden: in
         out.insert(0, _("{schemes}: {measure} is exactly 0 in every hidden layer at epoch {epoch}: the loss gives "
                         "those layers no update.").format(schemes=", ".join(frozen), measure=_measure_words(column),
                                                           epoch=epoch))
-    return out[:3]
+    return _with_divergence(out, summary, schemes, epoch)
+
+
+def _with_divergence(out: list[str], summary: pd.DataFrame | None, schemes, epoch: int) -> list[str]:
+    """The page's first sentence, then the models its charts of ``epoch`` leave out because they diverged, then
+    the rest; three at most."""
+    gone = diverged_by(summary, schemes, epoch) if summary is not None else None
+    return (out[:1] + [gone] + out[1:] if gone else out)[:3]
 
 
 def _measure_words(column: str) -> str:
@@ -293,7 +330,7 @@ def _measure_words(column: str) -> str:
 
 
 def weights(unit_distances: pd.DataFrame, init_distances: pd.DataFrame, schemes, epoch: int, seed: int,
-            layer: int) -> list[str]:
+            layer: int, summary: pd.DataFrame | None = None) -> list[str]:
     out = []
     ud = unit_distances[(unit_distances["epoch"] == epoch) & (unit_distances["seed"] == seed)
                         & (unit_distances["layer"] == layer)]
@@ -322,7 +359,7 @@ def weights(unit_distances: pd.DataFrame, init_distances: pd.DataFrame, schemes,
             out.append(_("By epoch {epoch}, training moved {high}'s weights furthest, {high_value} of their initial "
                          "norm, and {low}'s least, {low_value} (mean over layers and seeds).").format(
                 epoch=last, high=hi, high_value=percent(moved[hi]), low=lo, low_value=percent(moved[lo])))
-    return out[:3]
+    return _with_divergence(out, summary, schemes, epoch)
 
 
 def symmetry(distinct: pd.DataFrame, summary: pd.DataFrame, schemes, n_hidden: int, metric: str,
@@ -361,17 +398,44 @@ def symmetry(distinct: pd.DataFrame, summary: pd.DataFrame, schemes, n_hidden: i
     return out[:3]
 
 
-def boundaries(bnd: pd.DataFrame, summary: pd.DataFrame, schemes, epoch: int, seed: int) -> list[str]:
+UNDECIDED = 0.01  # a model whose top class probability stays within this of 1 / classes everywhere predicts no class
+
+
+def undecided(bnd: pd.DataFrame, schemes, epoch: int, seed: int, n_classes: int) -> dict[str, tuple[float, float]]:
+    """Schemes whose predicted probability (of the top class) stays within UNDECIDED of 1 / n_classes over the
+    whole plane at (epoch, seed): their predicted class is a near-tie everywhere, the panel shows no boundary.
+    Scheme -> (lowest, highest) probability."""
+    b = bnd[(bnd["epoch"] == epoch) & (bnd["seed"] == seed)]
+    out = {}
+    for scheme in schemes:
+        p = b[b["scheme"] == scheme]["probability"]
+        if len(p) and p.max() <= 1 / n_classes + UNDECIDED:
+            out[scheme] = (float(p.min()), float(p.max()))
+    return out
+
+
+def boundaries(bnd: pd.DataFrame, summary: pd.DataFrame, schemes, epoch: int, seed: int,
+               n_classes: int = 2) -> list[str]:
     out = []
     b = bnd[(bnd["epoch"] == epoch) & (bnd["seed"] == seed)]
+    flat_models = undecided(bnd, schemes, epoch, seed, n_classes)
+    if flat_models:
+        out.append(_("At epoch {epoch} (seed {seed}), {schemes}: the top class gets only {lo} to {hi} over the whole "
+                     "plane, nearly 1/{classes} for every class everywhere. A constant prediction (the class prior "
+                     "when the classes are balanced), with no boundary to see.").format(
+            epoch=epoch, seed=seed, schemes=", ".join(flat_models), classes=n_classes,
+            lo=f"{min(v[0] for v in flat_models.values()):.3f}", hi=f"{max(v[1] for v in flat_models.values()):.3f}"))
     flat = []
     for scheme in schemes:
         p = b[b["scheme"] == scheme]["predicted"]
-        if len(p) and p.nunique() == 1:
+        if len(p) and p.nunique() == 1 and scheme not in flat_models:
             flat.append(_("{scheme} (class {label})").format(scheme=scheme, label=int(p.iloc[0])))
     if flat:
         out.append(_("At epoch {epoch} (seed {seed}), one class everywhere on the plane: {schemes}.").format(
             epoch=epoch, seed=seed, schemes=", ".join(flat)))
+    gone = diverged_by(summary, schemes, epoch)
+    if gone:
+        out.append(gone)
     finished = finished_models(summary)
     acc = finished.groupby("scheme", sort=False)["final_test_accuracy"].mean().reindex(list(schemes)).dropna()
     if len(acc):
@@ -381,9 +445,10 @@ def boundaries(bnd: pd.DataFrame, summary: pd.DataFrame, schemes, epoch: int, se
             scheme=best, value=percent(acc[best]), seeds=_seeds(seeds)))
     first = bnd[(bnd["epoch"] == bnd["epoch"].min()) & (bnd["seed"] == seed)]
     merged = first.merge(b, on=["scheme", "x1", "x2"], suffixes=("_0", ""))
-    if len(merged) and epoch != first["epoch"].min():
-        changed = (merged["predicted_0"] != merged["predicted"]).groupby(merged["scheme"]).mean()
-        changed = changed.reindex([s for s in schemes if s in changed.index])
+    changed = (merged["predicted_0"] != merged["predicted"]).groupby(merged["scheme"]).mean()
+    # an undecided model's class flips between near-ties: its changes say nothing
+    changed = changed.reindex([s for s in schemes if s in changed.index and s not in flat_models])
+    if len(merged) and epoch != first["epoch"].min() and len(changed):
         out.append(_("Since epoch 0, the predicted class changed on {high} of the plane for {most}, {low} for "
                      "{least}.").format(high=percent(changed.max()), most=changed.idxmax(),
                                         low=percent(changed.min()), least=changed.idxmin()))

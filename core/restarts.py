@@ -33,9 +33,15 @@ from .control import Control
 from .config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
 from .i18n import N_, _, clauses
 
-# Iteration caps per fit: scikit-learn's defaults (KMeans 300 Lloyd steps, GaussianMixture 100 EM steps,
-# LogisticRegression 100 L-BFGS steps). A fit that reaches its cap is recorded as not converged.
-MAX_ITER = {"kmeans": 300, "gmm": 100, "logistic": 100}
+# Iteration caps per fit: scikit-learn's defaults for KMeans (300 Lloyd steps) and LogisticRegression (100
+# L-BFGS steps); EM gets 1000 steps and a tolerance of its own (GMM_TOL). A fit that reaches its cap is recorded
+# as not converged.
+MAX_ITER = {"kmeans": 300, "gmm": 1000, "logistic": 100}
+# EM stops once an iteration raises the mean log-likelihood (its lower bound) by less than this many nats per
+# sample. scikit-learn's default, 1e-3, stops EM from random responsibilities after 2 iterations, while it is
+# still crawling away from its near-symmetric start; at 1e-7 the page's fits end where a tenfold tighter
+# tolerance ends them (tests/test_core_restarts.py), within a few hundred iterations.
+GMM_TOL = 1e-7
 LOGISTIC_TOL = 1e-10  # L-BFGS stops when the largest gradient entry is below this: the optimum, to float64 noise
 LOGISTIC_INIT_STD = 3.0  # logistic regression restarts start from N(0, 3^2) coefficients and intercepts
 # A link may ask for at most this many CPU seconds (of one core) of fitting in the worst case, every fit running
@@ -197,7 +203,7 @@ def _kmeans(X, y, k, init, restart) -> Fit:
 
 def _gmm(X, y, k, init, restart) -> Fit:
     m = GaussianMixture(n_components=k, covariance_type="full", init_params=init, n_init=1, max_iter=MAX_ITER["gmm"],
-                        random_state=restart).fit(X)
+                        tol=GMM_TOL, random_state=restart).fit(X)
     return Fit(float(m.score(X)), int(m.n_iter_), bool(m.converged_), m.means_, m.covariances_, m.weights_)
 
 
@@ -273,10 +279,12 @@ def dims(settings: RestartSettings) -> tuple[int, int, int]:
 
 # CPU seconds per iteration of one fit on one core: a fixed cost plus terms in samples n, clusters or
 # components k, features d and classes c (c = 1 for two classes), fitted by hand, rounding up, to the times of
-# fits forced to run to their cap (python3 -m bench.restarts prints the model against the measurement).
+# fits forced to run to their cap (python3 -m bench.restarts prints the model against the measurement). EM's
+# was refitted to fits of 5 and 45 iterations (their difference: the cost of one iteration without the start's),
+# 1.1 to 1.8 times the measurement over bench.restarts' shapes; with a cap of 1000, its start is negligible.
 SECONDS_PER_ITERATION = {
     "kmeans": lambda n, k, d, c: 3e-4 + 3e-9 * n * k + 1e-9 * n * k * d,
-    "gmm": lambda n, k, d, c: 2e-3 + 3e-7 * n * k + 5e-10 * n * k * d * d,
+    "gmm": lambda n, k, d, c: 5e-4 + 1.2e-7 * n * k + 3e-10 * n * k * d * d,
     "logistic": lambda n, k, d, c: 8e-4 + 7e-8 * n * c + 2e-9 * n * d * c,
 }
 
@@ -452,6 +460,11 @@ def _fmt(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def short_exp(value: float) -> str:
+    """A power of ten as people write it: 1e-7, not Python's 1e-07."""
+    return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
 def notices(results: RestartResults) -> list[str]:
     """Sentences read off the results, each stating only what the frames show."""
     runs = results.frames["restart_runs"]
@@ -475,25 +488,67 @@ def notices(results: RestartResults) -> list[str]:
             out.append(clauses([sentence, others] if others else [sentence]) + ".")
         else:
             start = g["start_objective"]
-            out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi} and all end "
-                         "at {end} (spread {spread}): the loss is convex, so every start reaches the same minimum "
-                         "and a restart cannot help.").format(
-                method=_(m.title), objective=_(m.noun), lo=_fmt(start.min(), 3), hi=_fmt(start.max(), 3),
-                n=n, end=f"{best:.6f}", spread=f"{np.ptp(g['objective']):.1e}"))
             stopped = int((~g["converged"]).sum())
-            if stopped:
-                out.append(_("{method}: {stopped} of {n} restarts stopped at the cap of {cap} iterations before "
-                             "converging.").format(method=_(m.title), stopped=stopped, n=n, cap=MAX_ITER[m.name]))
-    symmetric = symmetric_em(results)
-    if symmetric is not None:
-        count, lo, hi, ref = symmetric
-        if count:
-            its = str(lo) if lo == hi else _("{lo} to {hi}").format(lo=lo, hi=hi)
-            out.append(_("EM, init random: {count} of {n} restarts stop within {tol} nats per sample of a single "
-                         "Gaussian's fit ({ref}), after {its} iterations. Random responsibilities make "
-                         "every component a weighted average of all the data, so all components start nearly "
-                         "the same: EM stays where that near-symmetric start puts it.").format(
-                count=count, n=n, tol=f"{SYMMETRIC_TOL:g}", ref=_fmt(ref), its=its))
+            if not stopped:
+                out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi} and all end "
+                             "at {end} (spread {spread}): the loss is convex, so every start reaches the same "
+                             "minimum and a restart cannot help.").format(
+                    method=_(m.title), objective=_(m.noun), lo=_fmt(start.min(), 3), hi=_fmt(start.max(), 3),
+                    n=n, end=f"{best:.6f}", spread=f"{np.ptp(g['objective']):.1e}"))
+            else:  # not at the minimum yet: say how close the starts came to each other, and that they stopped
+                out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi}; {stopped} of "
+                             "them stopped at the cap of {cap} iterations before converging, all ending within "
+                             "{spread} of {end}. The loss is convex, so every start heads for the same minimum and "
+                             "a restart cannot help.").format(
+                    method=_(m.title), objective=_(m.noun), lo=_fmt(start.min(), 3), hi=_fmt(start.max(), 3),
+                    n=n, stopped=stopped, cap=MAX_ITER[m.name], end=f"{best:.6f}",
+                    spread=f"{np.ptp(g['objective']):.1e}"))
+    out += _em_start(results)
+    return out
+
+
+def em_iterations(results: RestartResults) -> dict[str, float]:
+    """Median iterations of one EM restart per init, in the method's order of inits (empty without EM)."""
+    runs = results.frames["restart_runs"]
+    g = runs[runs["method"] == "gmm"]
+    return {i: float(g[g["init"] == i]["iterations"].median()) for i in METHODS["gmm"].inits if (g["init"] == i).any()}
+
+
+def _em_start(results: RestartResults) -> list[str]:
+    """What EM's near-symmetric start from random responsibilities costs, read off the frames: the restarts that
+    stop at one Gaussian's fit, and the iterations the others take against the other inits', and any fit that hit
+    the cap."""
+    its = em_iterations(results)
+    if "random" not in its:
+        return []
+    n = results.settings.restarts
+    runs = results.frames["restart_runs"]
+    g = runs[(runs["method"] == "gmm") & (runs["init"] == "random")]
+    count, _lo, _hi, ref = symmetric_em(results)
+    out = [_("EM, init random: random responsibilities make every component a weighted average of all the data, so "
+             "all components start nearly the same.")]
+    if count:
+        out.append(_("{count} of {n} restarts stop there, within {tol} nats per sample of a single Gaussian's fit "
+                     "({ref}): near that symmetric point an iteration gains less than EM's tolerance of {em_tol}, "
+                     "so it stops before it has left.").format(count=count, n=n, tol=f"{SYMMETRIC_TOL:g}",
+                                                                ref=_fmt(ref), em_tol=short_exp(GMM_TOL)))
+    left = g[(g["objective"] - ref).abs() > SYMMETRIC_TOL]
+    if len(left):
+        median = float(left["iterations"].median())
+        others = clauses(_("{median} from init {init}").format(median=_fmt(v), init=i) for i, v in its.items()
+                         if i != "random")
+        costly = all(median > v for i, v in its.items() if i != "random")
+        text = (_("Leaving it costs iterations: the {left} restarts that leave it take a median of {median} to "
+                  "converge (until an iteration gains less than {tol} nats per sample), against {others}.")
+                if costly else
+                _("The {left} restarts that leave it take a median of {median} iterations to converge (until an "
+                  "iteration gains less than {tol} nats per sample), against {others}."))
+        out.append(text.format(left=len(left), median=_fmt(median), tol=short_exp(GMM_TOL), others=others))
+    out = [" ".join(out)]
+    capped = int((~runs[runs["method"] == "gmm"]["converged"]).sum())
+    if capped:
+        out.append(_("EM: {capped} fits stopped at the cap of {cap} iterations before converging.").format(
+            capped=capped, cap=MAX_ITER["gmm"]))
     return out
 
 
@@ -518,6 +573,34 @@ def how_many(results: RestartResults) -> list[str]:
                      "drawn without replacement from these {n}: {need}.").format(
             method=_(m.title), n=n, need=clauses(need))
             + " " + _("{method}: median iterations per restart: {its}.").format(method=_(m.title), its=its))
+    return out
+
+
+def which_init_started_better(results: RestartResults) -> list[str]:
+    """For each method with several inits, read off the best-of-k frame: which init's single restart ends best on
+    average here (k = 1), and how many restarts each other init needs for its expected best to match that."""
+    frame = results.frames["restart_best_of_k"]
+    n = results.settings.restarts
+    out = []
+    for m in results.methods():
+        if len(m.inits) < 2:
+            continue
+        curves = {i: frame[(frame["method"] == m.name) & (frame["init"] == i)].sort_values("k")["expected_best"]
+                  .to_numpy() for i in m.inits}
+        sign = 1.0 if m.better == "lower" else -1.0  # compare as a loss: lower is better
+        lead = min(m.inits, key=lambda i: sign * curves[i][0])
+        target = sign * curves[lead][0]
+        catch = []
+        for i in m.inits:
+            if i == lead:
+                continue
+            reached = np.flatnonzero(sign * curves[i] <= target + 1e-12)
+            catch.append(_("init {init} matches it with the best of {k}").format(init=i, k=int(reached[0]) + 1)
+                         if reached.size else
+                         _("init {init} does not match it with the best of all {n}").format(init=i, n=n))
+        out.append(_("{method}: here init {lead} started better (one restart ends at {objective} {value} on "
+                     "average); {catch}.").format(method=_(m.title), lead=lead, objective=_(m.noun),
+                                                  value=_fmt(curves[lead][0]), catch=clauses(catch)))
     return out
 
 

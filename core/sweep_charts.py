@@ -158,11 +158,10 @@ def theory_layers(theory: pd.DataFrame, x: str, y: str, scheme: str) -> list[alt
 
 # ------------------------------------------------------------------------------------------------ the sentence
 def _fmt(axis: str, value) -> str:
-    """An axis value as the sentence says it: sigma_w as sigma_w^2 (the variance scale He et al. use), an
-    experiment field by the word its title starts with ("depth 4", "profondeur 4"), a scheme parameter by its
-    symbol ("k = 15")."""
+    """An axis value as the sentence says it: sigma_w as the axis shows it ("σ_w = 1.41"), an experiment field by
+    the word its title starts with ("depth 4", "profondeur 4"), a scheme parameter by its symbol ("k = 15")."""
     if axis == "sigma_w":
-        return _("σ_w² = {v}").format(v=f"{float(value) ** 2:.3g}")
+        return _("σ_w = {v}").format(v=f"{float(value):.3g}")
     if AXES[axis].field is not None:
         return f"{_(AXES[axis].title).split(' (')[0]} {float(value):g}"
     return f"{axis} = {float(value):g}"

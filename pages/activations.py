@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import charts, notice, theory
+from core import activations, charts, notice, theory
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
@@ -30,14 +30,14 @@ with c3:
     seed = view.seed(ctx.config.seeds)
 
 prediction = second_moment_prediction(ctx)
-with opening:
-    what_to_notice(derived(ctx.results, ("notice.activations", epoch, kind), lambda: notice.activations(
-        f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth)))
 
 st.subheader(_("How the signal changes with depth"))
 stat = view.choice("stat", {"second_moment": N_("second moment E[x²]"), "std": N_("standard deviation"),
                             "mean": N_("mean")}, "second_moment", _("Statistic"),
                    help=_("The second moment E[z²] is what He et al.'s variance argument tracks."))
+with opening:  # written above, once the chart's quantity and statistic are known
+    what_to_notice(derived(ctx.results, ("notice.activations", epoch, kind, stat), lambda: notice.activations(
+        f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth, stat, f["summary"])))
 chart_col, table_col = st.columns([2, 1])
 with chart_col:
     show_chart(charts.signal_chart, f["layer_stats"], prediction, ctx.schemes, ctx.epochs, epoch, kind, stat,
@@ -64,7 +64,6 @@ if dead.notna().any():
                  "unit-sample pairs whose slope is under 5% of its peak."))
     show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch, owner=ctx.results)
 else:
-    st.caption(_("Not defined for {activation}: it has neither dead units nor a saturating slope.").format(
-        activation=ctx.config.activation))
+    st.caption(activations.inactivity_caption(ctx.config.activation))
 
 downloads(ctx, (_("Layer statistics"), "layer_stats"), (_("Histograms"), "histograms"))

@@ -28,12 +28,17 @@ with c2:
     seed = view.seed(ctx.config.seeds)
 with opening:
     what_to_notice(derived(ctx.results, ("notice.boundaries", epoch, seed), lambda: notice.boundaries(
-        f["boundaries"], f["summary"], ctx.schemes, epoch, seed)))
+        f["boundaries"], f["summary"], ctx.schemes, epoch, seed, ctx.results.data.n_classes)))
 cells = derived(ctx.results, ("boundary_data", epoch, seed),
                 lambda: charts.boundary_data(f["boundaries"], epoch, seed))
 points = f["data_points"]
 n_classes = ctx.results.data.n_classes
 small_multiples(ctx.schemes, charts.boundary_panel, cells, points, n_classes=n_classes, data=cells,
                 empty=_("No values: the model diverged before this epoch."), owner=ctx.results)
+flat = notice.undecided(f["boundaries"], ctx.schemes, epoch, seed, n_classes)
+if flat:  # their panels shade near-ties: say what they show
+    st.caption(_("Panels of {schemes}: a constant prediction. The top class gets at most {hi} anywhere, nearly "
+                 "1/{classes}: the shading is a near-tie, not a boundary.").format(
+        schemes=", ".join(flat), hi=f"{max(v[1] for v in flat.values()):.3f}", classes=n_classes))
 
 downloads(ctx, (_("Boundaries"), "boundaries"), (_("Data points"), "data_points"))

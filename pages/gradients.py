@@ -46,7 +46,7 @@ with c2:
     column = view.choice("norm", measures, "dz_second_moment", _("Measure"), horizontal=False)
 with opening:
     what_to_notice(derived(ctx.results, ("notice.gradients", epoch, column), lambda: notice.gradients(
-        grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer)))
+        grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer, f["summary"])))
 
 st.subheader(_("Gradient per layer"))
 show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)

@@ -12,7 +12,7 @@ from app.widgets import in_rows, show_chart, what_to_notice
 from core import restart_charts, restarts
 from core.config import RESTART_FIELDS
 from core.i18n import _
-from core.restarts import MAX_ITER, MAX_SECONDS, METHODS, RestartSettings
+from core.restarts import GMM_TOL, MAX_ITER, MAX_SECONDS, METHODS, RestartSettings
 
 BIND = "query-params"
 
@@ -30,7 +30,7 @@ st.title(_("Restarts beyond networks"))
 st.caption(_("A network is not the only fit whose result depends on where it starts. k-means and EM (for a "
              "Gaussian mixture) can end in different local optima: every restart below is the same fit on the same "
              "data from a new random start (restart r uses random_state r). Logistic regression (scikit-learn's "
-             "default L2 penalty, C = 1) is the contrast: its loss is convex, so every start reaches the same "
+             "default L2 penalty, C = 1) is the contrast: its loss is convex, so every start heads for the same "
              "minimum. The data are the sidebar's dataset settings, training and test samples together, "
              "standardized."))
 
@@ -76,12 +76,14 @@ if "logistic" not in methods:
 
 st.subheader(_("How many restarts?"))
 st.caption(_("The expected best objective when you keep the best of k restarts, computed exactly from the restarts "
-             "above as if k of them were drawn at random without replacement. Where the random init's curve "
-             "meets the other's, restarts have made up for a worse start."))
+             "above as if k of them were drawn at random without replacement. Which init starts better depends on the "
+             "data: read it off these restarts below."))
 cols = st.columns(2)
 for col, name in zip(cols, ("kmeans", "gmm")):
     with col:
         show_chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name, owner=res)
+for sentence in derived(res, ("started_better",), lambda: restarts.which_init_started_better(res)):
+    st.caption(literal(sentence))
 for sentence in derived(res, ("how_many",), lambda: restarts.how_many(res)):
     st.caption(literal(sentence))
 
@@ -106,11 +108,15 @@ else:
             show_chart(restart_charts.centres_chart, f["restart_points"], f["restart_centres"], f["restart_ellipses"],
                        runs, method, init, which, owner=res)
 
-st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kmeans} iterations (k-means), {gmm} "
-             "(EM) or {logistic} (logistic regression), scikit-learn's defaults. A link may ask for at most "
-             "{limit} CPU seconds if every fit ran to its cap; this one about {seconds} in that worst case.").format(
+st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kmeans} iterations (k-means) or "
+             "{logistic} (logistic regression), scikit-learn's defaults. EM is compared at convergence: it stops "
+             "once an iteration raises the mean log-likelihood by less than {tol} nats per sample, or after {gmm} "
+             "iterations (scikit-learn's default tolerance, 1e-3, can stop EM from random responsibilities before it "
+             "has left its start). A link may ask for at most {limit} CPU seconds if every "
+             "fit ran to its cap; this one about {seconds} in that worst case.").format(
     max_restarts=int(RESTART_FIELDS["restarts"].hi), kmeans=MAX_ITER["kmeans"], gmm=MAX_ITER["gmm"],
-    logistic=MAX_ITER["logistic"], limit=f"{MAX_SECONDS:g}", seconds=f"{restarts.worst_case_seconds(settings):.0f}"))
+    tol=restarts.short_exp(GMM_TOL), logistic=MAX_ITER["logistic"], limit=f"{MAX_SECONDS:g}",
+    seconds=f"{restarts.worst_case_seconds(settings):.0f}"))
 
 DOWNLOADS = [(_("Restarts"), "restart_runs"), (_("Best of k"), "restart_best_of_k"),
              (_("Centres"), "restart_centres"), (_("Ellipses"), "restart_ellipses"),

@@ -30,7 +30,8 @@ st.caption(_("By function: two units are one when their activations agree on eve
              "incoming weights: when their weights and bias agree. Both within 2^14 machine epsilons of the "
              "layer's scale, so rounding noise does not split a unit. Copies that differ only in their outgoing "
              "weights count once by function, and so do units that are never active. Zero or constant weights "
-             "give every unit of a layer the same gradient, so they stay one unit however long you train."))
+             "with equal biases give every unit of a layer the same gradient, so they stay one unit however long "
+             "you train; biases drawn at random make the units differ from the start."))
 show_chart(charts.distinct_units_chart, distinct, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser."))
 

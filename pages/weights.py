@@ -31,7 +31,7 @@ with c3:
     seed = view.seed(ctx.config.seeds)
 with opening:
     what_to_notice(derived(ctx.results, ("notice.weights", epoch, seed, layer), lambda: notice.weights(
-        ud_all, f["init_distances"], ctx.schemes, epoch, seed, layer)))
+        ud_all, f["init_distances"], ctx.schemes, epoch, seed, layer, f["summary"])))
 
 between, moved = lazy_tabs("tabs_weights", [_("Between the units of a layer"), _("How far training moved the weights")])
 if between.open:

@@ -16,14 +16,15 @@ from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
+from tests.lesson_runs import LESSON_SEEDS, lesson_frames
 
 from core import ExperimentConfig, restart_charts, restarts, run
 from core.config import RESTART_FIELDS, parse_restart_fields
-from core.lessons import BY_SLUG
+from core.lessons import BY_SLUG, RESTARTS_STUCK, stuck_runs
 from core.restarts import (METHODS, RestartSettings, best_of_k, best_of_k_frame, chance_of_any, restarts_for,
                            split_groups, two_groups)
 
-DATA_SEEDS = [0, 1, 2, 3]
+DATA_SEEDS = [0, 1, 2]  # the page's fits: seed 2 is one where EM from random responsibilities stops at one Gaussian
 
 
 # ------------------------------------------------------------------ best of k
@@ -116,61 +117,34 @@ def test_two_groups_needs_a_gap_wider_than_each_groups_spread():
 LESSON = BY_SLUG["restarts"]
 
 
-def lesson_split(config: ExperimentConfig) -> dict[str, dict]:
-    """Per scheme: the stuck (upper) group's seeds, losses and accuracies, and the fitted group's."""
-    s = run(config).frames["summary"]
+def stuck_seeds(summary: pd.DataFrame) -> dict[str, set]:
+    """Per scheme, the seeds whose final train loss is in the stuck (upper) group; and whether there are two."""
     out = {}
-    for scheme, g in s.groupby("scheme"):
+    for scheme, g in summary.groupby("scheme"):
         loss = g["final_train_loss"].to_numpy()
-        low, high, _ = split_groups(loss)
-        stuck = loss > low.max()
-        out[scheme] = {"two_groups": two_groups(loss), "stuck_seeds": set(g["seed"][stuck]),
-                       "stuck_loss": loss[stuck], "stuck_acc": g["final_train_accuracy"].to_numpy()[stuck],
-                       "fit_loss": loss[~stuck]}
+        out[scheme] = (two_groups(loss), set(g["seed"][stuck_runs(loss)]))
     return out
 
 
-@pytest.fixture(scope="module", params=DATA_SEEDS, ids=lambda s: f"data_seed={s}")
-def lesson_runs(request):
-    config = dataclasses.replace(LESSON.config, data_seed=request.param)
-    return request.param, config, lesson_split(config)
-
-
-@pytest.mark.slow
-def test_restarts_lesson_splits_into_a_stuck_and_a_fitted_group_on_every_data_seed(lesson_runs):
-    data_seed, config, split = lesson_runs
-    assert LESSON.check(run(config).frames)
-    for scheme, g in split.items():
-        assert g["two_groups"], scheme
-        # the text: "near train loss 0.2 (85 to 92% of the training points right)", "loss under 0.02"
-        assert ((g["stuck_loss"] > 0.18) & (g["stuck_loss"] < 0.25)).all(), (scheme, g["stuck_loss"])
-        assert ((g["stuck_acc"] >= 0.85) & (g["stuck_acc"] <= 0.92)).all(), (scheme, g["stuck_acc"])
-        assert (g["fit_loss"] < 0.02).all(), (scheme, g["fit_loss"])
-    he, xavier = len(split["he_normal"]["stuck_seeds"]), len(split["xavier_normal"]["stuck_seeds"])
-    if data_seed == 0:  # "5 of the 12 stop ... the other 7 fit the data; with Xavier, 7 of 12 stop"
-        assert (he, xavier) == (5, 7)
-    else:  # "On data seeds 1 to 3, 4 or 5 of 12 He runs and 8 or 9 of 12 Xavier runs get stuck"
-        assert he in (4, 5) and xavier in (8, 9), (he, xavier)
-
-
 def test_restarts_lesson_text_states_its_numbers():
-    for phrase in ("5 of the 12", "other 7", "7 of 12 stop", "loss 0.2", "85 to 92%", "under 0.02",
-                   "Three times the epochs", "4 or 5", "8 or 9", "data seeds 1 to 3"):
+    for phrase in ("4 or 5 of the 12", "between 0.15 and 0.3", "80 to 95%", "under 0.05", "6 to 9 of 12",
+                   "data seeds 0 to 7", "Three times the epochs free at most one"):
         assert phrase in LESSON.text, phrase
     assert (LESSON.config.seeds, LESSON.config.width, LESSON.config.depth) == (12, (3,), 1)
+    assert RESTARTS_STUCK == {"he_normal": (4, 5), "xavier_normal": (6, 9)}
 
 
 @pytest.mark.slow
-def test_three_times_the_epochs_leave_every_stuck_run_stuck(lesson_runs):
-    data_seed, config, split = lesson_runs
-    longer = lesson_split(dataclasses.replace(config, epochs=3 * config.epochs))
-    for scheme, g in longer.items():
-        assert g["two_groups"], (scheme, "the groups merged with more epochs")
-        before = split[scheme]["stuck_seeds"]
-        if data_seed == 0:  # the lesson's own claim: every stuck run stays stuck
-            assert g["stuck_seeds"] == before, scheme
-        else:  # elsewhere a stuck run may escape late, but the stuck group stays
-            assert g["stuck_seeds"] <= before and len(g["stuck_seeds"]) >= len(before) - 1, scheme
+@pytest.mark.parametrize("data_seed", LESSON_SEEDS)
+def test_three_times_the_epochs_free_at_most_one_stuck_run(data_seed):
+    """The lesson's claim, on data seeds 0 to 7: with three times the epochs the two groups stay, and at most
+    one stuck run per scheme escapes. (The old "leave every stuck run stuck" fails on data seeds 1 and 4.)"""
+    config = dataclasses.replace(LESSON.config, data_seed=data_seed)
+    before = stuck_seeds(lesson_frames("restarts", data_seed)["summary"])
+    after = stuck_seeds(run(dataclasses.replace(config, epochs=3 * config.epochs)).frames["summary"])
+    for scheme, (two, stuck) in after.items():
+        assert two, (scheme, "the groups merged with more epochs")
+        assert stuck <= before[scheme][1] and len(stuck) >= len(before[scheme][1]) - 1, scheme
 
 
 # ------------------------------------------------------------------ beyond networks
@@ -194,7 +168,8 @@ def test_random_init_spreads_and_seeded_init_reaches_the_best_group_more_often(p
     assert km_pp["near_best"].sum() > km_random["near_best"].sum()
     em_random, em_data, em_kmeans = (group(runs, "gmm", i) for i in ("random", "random_from_data", "kmeans"))
     assert np.ptp(em_data["objective"]) > 0.03  # nats per sample
-    assert em_kmeans["near_best"].sum() > em_data["near_best"].sum() >= em_random["near_best"].sum()
+    # at convergence, k-means' start reaches EM's best group at least as often as either random start
+    assert em_kmeans["near_best"].sum() >= max(em_data["near_best"].sum(), em_random["near_best"].sum())
 
 
 def test_convex_contrast_has_one_outcome_from_spread_starts(page_default):
@@ -205,19 +180,72 @@ def test_convex_contrast_has_one_outcome_from_spread_starts(page_default):
     assert (lr["start_objective"] > lr["objective"].max()).all()
 
 
-def test_em_from_random_responsibilities_stays_at_one_gaussian(page_default):
-    """The page's sentence: random responsibilities start every component near the same Gaussian, and EM stays
-    there (at one Gaussian's likelihood)."""
-    count, lo, hi, ref = restarts.symmetric_em(page_default)
-    assert count == 20 and hi <= 3
+def test_em_fits_converge_and_a_tenfold_tighter_tolerance_finds_the_same_best(page_default):
+    """EM is compared at convergence: every fit the page draws ends with converged_ true under the page's
+    tolerance, and refitting with a tolerance ten times tighter moves the best log-likelihood by less than a
+    hundredth of the best group's width."""
+    runs = page_default.frames["restart_runs"]
+    em = runs[runs["method"] == "gmm"]
+    assert em["converged"].all() and em["iterations"].max() < restarts.MAX_ITER["gmm"]
+    if page_default.settings.data_seed != 0:  # the tighter refit costs as much again: one data seed shows it
+        return
+    X, _, _ = restarts.load(page_default.settings)
+    with threadpool_limits(limits=1):
+        tight = max(GaussianMixture(4, covariance_type="full", init_params=init, random_state=r,
+                                    tol=restarts.GMM_TOL / 10, max_iter=restarts.MAX_ITER["gmm"]).fit(X).score(X)
+                    for init in METHODS["gmm"].inits for r in range(20))
+    assert abs(tight - em["objective"].max()) < METHODS["gmm"].near / 100, (em["objective"].max(), tight)
+
+
+def test_em_sentence_says_what_the_near_symmetric_start_costs(page_default):
+    """The page's EM sentence, computed from the runs: the restarts that stop at one Gaussian's fit, and the
+    iterations of those that leave it. The old wording ("EM stays where that near-symmetric start puts it") held
+    only under scikit-learn's default tolerance, which stops every one of them at once; at the page's tolerance
+    most leave it on data seeds 0 and 1 (on seed 2 they stop at one Gaussian's fit)."""
+    runs = page_default.frames["restart_runs"]
+    random = group(runs, "gmm", "random")
+    its = restarts.em_iterations(page_default)
+    count, _, _, ref = restarts.symmetric_em(page_default)
     X, _, _ = restarts.load(page_default.settings)
     assert ref == pytest.approx(GaussianMixture(1).fit(X).score(X))
+    left = random[(random["objective"] - ref).abs() > restarts.SYMMETRIC_TOL]
+    assert count + len(left) == 20
+    sentence = next(t for t in restarts.notices(page_default) if t.startswith("EM, init random: random"))
+    assert (f"{count} of 20 restarts stop there" in sentence) == (count > 0), sentence
+    if len(left):
+        assert f"the {len(left)} restarts that leave it take a median of {left['iterations'].median():.4g}" in sentence
+        assert f"{its['kmeans']:.4g} from init kmeans" in sentence and "1e-7 nats" in sentence
+    costly = len(left) and left["iterations"].median() > max(its["random_from_data"], its["kmeans"])
+    assert ("Leaving it costs iterations" in sentence) == bool(costly)
+    if page_default.settings.data_seed != 2:  # the old sentence is false here: most leave it
+        assert len(left) >= 10
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for r in range(5):
+        for r in range(3):
             means = GaussianMixture(4, init_params="random", max_iter=1, random_state=r).fit(X).means_
             spread = max(np.linalg.norm(a - b) for a, b in itertools.combinations(means, 2))
-            assert spread < 0.25  # standardized units: the data's std is 1 per feature
+            assert spread < 0.25  # standardized units (the data's std is 1 per feature): a near-symmetric start
+            # scikit-learn's default tolerance (the page's caption): stopped at once, at one Gaussian's fit
+            default = GaussianMixture(4, init_params="random", random_state=r).fit(X)
+            assert default.n_iter_ <= 3 and abs(default.score(X) - ref) < restarts.SYMMETRIC_TOL
+
+
+def test_which_init_started_better_is_read_off_the_runs(page_default):
+    runs = page_default.frames["restart_runs"]
+    for sentence, name in zip(restarts.which_init_started_better(page_default), ("kmeans", "gmm")):
+        m = METHODS[name]
+        means = runs[runs["method"] == name].groupby("init")["objective"].mean()
+        lead = means.idxmin() if m.better == "lower" else means.idxmax()
+        assert f"here init {lead} started better" in sentence, sentence
+
+
+def test_random_init_can_start_better_than_k_means_plus_plus():
+    """The old caption assumed the random init is the worse start ("restarts have made up for a worse start");
+    on xor with 4 clusters (data seed 1) one random restart ends lower on average, and the page says so."""
+    res = restarts.fit_restarts(RestartSettings(dataset="xor", data_seed=1, restarts=20, clusters=4, components=2))
+    km = res.frames["restart_runs"].query("method == 'kmeans'").groupby("init")["objective"].mean()
+    assert km["random"] < km["k-means++"]
+    assert restarts.which_init_started_better(res)[0].startswith("k-means: here init random started better")
 
 
 def test_notices_state_the_frames_numbers(page_default):
@@ -418,7 +446,7 @@ def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
     from app import restart_fits
     from core.scheduler import JobStopped, Scheduler
 
-    s = RestartSettings(dataset="blobs", n_samples=1000, restarts=20, clusters=9, components=4)
+    s = RestartSettings(dataset="blobs", n_samples=700, restarts=20, clusters=9, components=4)
     restarts.check(s)
     scheduler = Scheduler(cores=2, memory_mb=float("inf"), max_started=2)
     ticket = scheduler.subscribe(restart_fits._key(s), "a tab", lambda: restart_fits._spec(s))
@@ -431,3 +459,16 @@ def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
     assert job.done.wait(30), "the fits went on for nobody"
     assert isinstance(job.error, JobStopped) and job.error.reason == "cancelled"
     assert restart_fits.FITS.get(restart_fits._key(s)) is None
+
+
+def test_logistic_contrast_says_when_its_fits_stopped_at_the_cap():
+    """On digits the L-BFGS fits stop at their cap: the sentence says both (close together, stopped), never
+    "every start reaches the same minimum" beside "stopped before converging"."""
+    res = restarts.fit_restarts(RestartSettings(dataset="digits", restarts=3, clusters=2, components=2))
+    lr = group(res.frames["restart_runs"], "logistic", "random")
+    stopped = int((~lr["converged"]).sum())
+    assert stopped > 0
+    sentence = next(t for t in restarts.notices(res) if t.startswith("logistic regression"))
+    assert f"{stopped} of them stopped at the cap of {restarts.MAX_ITER['logistic']} iterations" in sentence
+    assert f"within {np.ptp(lr['objective']):.1e} of {lr['objective'].min():.6f}" in sentence
+    assert "reaches the same minimum" not in sentence

@@ -1,20 +1,20 @@
-"""Every lesson's fact holds on data seeds 0 to 3, its link opens its configuration and view, and its check
+"""Every lesson's fact holds on data seeds 0 to 7, its link opens its configuration and view, and its check
 fails on a configuration that does not show the fact."""
 from urllib.parse import parse_qsl, urlparse
 
 import pytest
-from tests.lesson_runs import DATA_SEEDS, lesson_frames
+from tests.lesson_runs import LESSON_SEEDS, lesson_frames
 
 from core import run
 from core.config import VIEWS, ExperimentConfig, parse_views, query_to_dict, replace
 from core.lessons import BY_SLUG, LESSONS
 
-# The restarts lesson and its check belong to the restarts work (issue 11, part 1), tested there.
+# The restarts lesson opens no chart view of its own; its longer run is tested in tests/test_core_restarts.py.
 OURS = [lesson for lesson in LESSONS if lesson.slug != "restarts"]
 
 
-@pytest.mark.parametrize("data_seed", DATA_SEEDS)
-@pytest.mark.parametrize("lesson", OURS, ids=lambda l: l.slug)
+@pytest.mark.parametrize("data_seed", LESSON_SEEDS)
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda l: l.slug)
 @pytest.mark.slow
 def test_lesson_fact_holds_on_every_data_seed(lesson, data_seed):
     assert lesson.check(lesson_frames(lesson.slug, data_seed)), (lesson.slug, data_seed)
@@ -59,6 +59,7 @@ BROKEN = [
     ("symmetry", dict(activation="sigmoid")),  # f(0) = 0.5: zero weights move
     ("vanish-explode", dict(width=(32,))),  # the factors are width x std^2 / 2 for width 64 only
     ("deep-relu", dict(optimizer="adam", lr=0.001, epochs=20)),  # Adam rescues Xavier on some seeds
+    ("restarts", dict(width=(16,))),  # wide enough that no start gets stuck
     ("tanh-standard", dict(activation="relu")),
     ("selu", dict(activation="elu")),
 ]

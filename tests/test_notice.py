@@ -168,9 +168,13 @@ def test_boundaries_name_a_one_class_model_and_the_best_accuracy(cache):
     last = b[(b["epoch"] == config.epochs) & (b["seed"] == 0)]
     sentences = notice.boundaries(b, r.frames["summary"], config.schemes, config.epochs, 0)
     flat = [s for s, g in last.groupby("scheme") if g["predicted"].nunique() == 1]
+    undecided = [s for s, g in last.groupby("scheme") if g["probability"].max() <= 0.5 + notice.UNDECIDED]
     for scheme in flat:
         label = int(last[last["scheme"] == scheme]["predicted"].iloc[0])
-        assert f"{scheme} (class {label})" in sentences[0]
+        if scheme in undecided:  # a near-tie everywhere: a constant prediction, not a class
+            assert f"{scheme}: the top class gets only" in sentences[0] and f"(class {label})" not in sentences[0]
+        else:
+            assert f"{scheme} (class {label})" in " ".join(sentences)
     acc = r.frames["summary"].groupby("scheme")["final_test_accuracy"].mean()
     assert any(f"Best final test accuracy: {acc.idxmax()}, {notice.percent(acc.max())}" in s for s in sentences)
 
@@ -262,3 +266,84 @@ def test_overview_leaves_diverged_seeds_out_of_its_means_and_counts_them(cache, 
     assert sentences[0].startswith(f"{best} reached the lowest final test loss, {notice.number(finished[best])} "
                                    f"(mean of 3 seeds); {worst} the highest, {notice.number(finished[worst])}.")
     assert "normal:std=1 diverged at epoch" in " ".join(sentences)
+
+
+# ------------------------------------------------------------------ what the chart above shows
+MIXED = ExperimentConfig(schemes=("zeros", "normal:std=1", "he_normal"), activation="relu", depth=8, width=(32,),
+                         seeds=2, epochs=4, record_epochs=5)
+
+
+def test_activations_notice_follows_the_charts_quantity_and_statistic(cache):
+    """The last sentence describes what the signal chart draws: its quantity and statistic, recomputed here."""
+    r = cache(MIXED)
+    ls, pred = r.frames["layer_stats"], theory.second_moment_prediction(r)
+    said = {}
+    for kind in ("preactivation", "activation"):
+        for stat in ("second_moment", "std", "mean"):
+            text = notice.activations(ls, pred, MIXED.schemes, 0, kind, MIXED.depth, stat, r.frames["summary"])
+            said[kind, stat] = next((t for t in text if t.startswith(("From layer 1", "At layer"))), "")
+            s = ls[(ls["epoch"] == 0) & (ls["kind"] == kind)].groupby(["scheme", "layer"])[stat].mean()
+            if stat == "mean":
+                last = {sc: s[sc].iloc[-1] for sc in ("normal:std=1", "he_normal")}
+                lo = min(last, key=last.get)
+                assert f"the mean of the {notice._kind_words(kind)} runs from {notice.number(last[lo])} for {lo}" \
+                    in said[kind, stat], said[kind, stat]
+            else:
+                ratios = {sc: s[sc].iloc[-1] / s[sc].iloc[0] for sc in MIXED.schemes if s[sc].iloc[0] > 0}
+                hi = max(ratios, key=ratios.get)
+                words = {"second_moment": "second moment", "std": "standard deviation"}[stat]
+                assert f"the {words} of the {notice._kind_words(kind)} is multiplied by" in said[kind, stat]
+                assert f"by {notice.factor(ratios[hi])} for {hi}." in said[kind, stat], said[kind, stat]
+    assert len(set(said.values())) == 6, said  # every quantity and statistic its own sentence
+    first = notice.activations(ls, pred, MIXED.schemes, 0, "activation", MIXED.depth, "std")[0]
+    assert "pre-activations' second moment" in first  # the table's quantity, said so
+
+
+def test_a_diverged_model_is_named_where_its_chart_leaves_it_out(cache):
+    r = cache(MIXED)
+    f = r.frames
+    diverged = f["summary"].query("scheme == 'normal:std=1'")["diverged_epoch"]
+    assert (diverged == 1).all()
+    ls, pred = f["layer_stats"], theory.second_moment_prediction(r)
+    later = " ".join(notice.activations(ls, pred, MIXED.schemes, 2, "preactivation", MIXED.depth,
+                                        "second_moment", f["summary"]))
+    assert "normal:std=1 diverged at epoch 1 for 2 of 2 seeds" in later and "leave those models out" in later
+    assert ls.query("scheme == 'normal:std=1' and epoch == 2").empty  # the chart indeed has nothing to draw
+    at0 = " ".join(notice.activations(ls, pred, MIXED.schemes, 0, "preactivation", MIXED.depth,
+                                      "second_moment", f["summary"]))
+    assert "diverged" not in at0  # at epoch 0 it is still drawn
+    bnd = " ".join(notice.boundaries(f["boundaries"], f["summary"], MIXED.schemes, 2, 0))
+    assert "normal:std=1 diverged at epoch 1" in bnd
+    grad = notice.gradient_frame(f["gradient_norms"], ls)
+    for text in (notice.gradients(grad, MIXED.schemes, 2, "weight_grad_rms", MIXED.depth, "sgd", f["summary"]),
+                 notice.weights(f["unit_distances"], f["init_distances"], MIXED.schemes, 2, 0, 1, f["summary"])):
+        assert any(t.startswith("normal:std=1 diverged at epoch 1") for t in text), text
+
+
+def test_a_model_stuck_at_one_half_is_described_as_a_constant_prediction(cache):
+    """zeros: the probability of the top class stays within a hair of 1/2 over the whole plane. The old notice
+    said its predicted class "changed on 100% of the plane"; the new one calls it a constant prediction and
+    leaves it out of the changed-class comparison."""
+    f = cache(MIXED).frames
+    b = f["boundaries"].query("scheme == 'zeros' and seed == 0 and epoch == 4")
+    assert b["probability"].max() <= 0.5 + notice.UNDECIDED
+    assert set(notice.undecided(f["boundaries"], MIXED.schemes, 4, 0, 2)) == {"zeros"}
+    text = notice.boundaries(f["boundaries"], f["summary"], MIXED.schemes, 4, 0, 2)
+    flat = next(t for t in text if "constant prediction" in t)
+    assert flat.startswith("At epoch 4 (seed 0), zeros: the top class gets only")
+    assert f"{b['probability'].max():.3f} over the whole plane" in flat
+    assert not any("changed" in t and "for zeros" in t for t in text)
+
+
+def test_activations_notice_changes_with_the_pages_quantity_and_statistic():
+    """AppTest: the page's opening sentences follow the Statistic and Quantity controls."""
+    from tests.test_app import notice_text, open_at
+    query = MIXED.to_query()
+    texts = []
+    for view in ("", "&stat=std", "&stat=std&quantity=activation"):
+        at = open_at("activations", query + view)
+        assert not at.exception
+        texts.append(notice_text(at))
+    assert len(set(texts)) == 3, texts
+    assert "standard deviation of the pre-activations" in texts[1]
+    assert "standard deviation of the activations" in texts[2]

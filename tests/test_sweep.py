@@ -537,7 +537,7 @@ def _frame(acc: dict) -> pd.DataFrame:
 def test_the_sentences_name_an_axis_value_in_words_or_by_its_symbol():
     from core.sweep_charts import _fmt
     assert [_fmt("sigma_w", 2 ** 0.5), _fmt("depth", 4), _fmt("lr", 0.1), _fmt("k", 15)] == [
-        "σ_w² = 2", "depth 4", "learning rate 0.1", "k = 15"]
+        "σ_w = 1.41", "depth 4", "learning rate 0.1", "k = 15"]
 
 
 def test_what_to_notice_names_the_deepest_and_shallowest_trainable_points():
@@ -549,7 +549,7 @@ def test_what_to_notice_names_the_deepest_and_shallowest_trainable_points():
     sentence = what_to_notice(f, "sigma_w", "depth", "he_normal", "relu")
     # at sigma_w^2 = 9 depth 20 trains again (0.97): the sentence names the first depth that fails, no more
     assert sentence == ("relu, he_normal: trains (mean test accuracy ≥ 0.9) up to depth 20, the end of the map, at "
-                        "σ_w² = 2; at σ_w² = 9 the first that does not is depth 4.")
+                        "σ_w = 1.41; at σ_w = 3 the first that does not is depth 4.")
     none = what_to_notice(_frame({k: 0.5 for k in acc}), "sigma_w", "depth", "he_normal", "relu")
     assert none == "relu, he_normal: trains (mean test accuracy ≥ 0.9) at no point of this map, not even at depth 1."
     from core import i18n
@@ -562,7 +562,7 @@ def test_what_to_notice_names_the_deepest_and_shallowest_trainable_points():
     assert french.endswith("pas même à profondeur 1.")  # the axis in words of the page's language
     acc[(3.0, 1)] = 0.7
     assert what_to_notice(_frame(acc), "sigma_w", "depth", "he_normal", "relu").endswith(
-        "; at σ_w² = 9 the first that does not is depth 1.")
+        "; at σ_w = 3 the first that does not is depth 1.")
     # no sigma_w trains at depth 1, but deeper points do (a small tanh map did this): never "at no point"
     shallow_fails = {k: (0.8 if k[1] == 1 else 0.95) for k in acc}
     assert what_to_notice(_frame(shallow_fails), "sigma_w", "depth", "he_normal", "tanh") == (
