@@ -12,7 +12,7 @@ import streamlit as st
 from altair.utils.schemapi import debug_mode
 
 from core import charts, density, export, notice, theory
-from core.i18n import _
+from core.i18n import N_, _
 
 from . import spec_memo
 from .context import Context
@@ -139,17 +139,12 @@ def second_moment_prediction(ctx: Context) -> pd.DataFrame:
                              lambda: theory.second_moment_prediction(ctx.results))
 
 
-def lazy_tabs(key: str, labels: list[str]):
-    """Tabs whose content is built only while shown (Streamlit's stateful tabs: a click reruns the page):
-    each panel is a chart the browser draws, so a page builds only the tab in view."""
-    return st.tabs(labels, key=key, on_change="rerun")
-
-
 def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: int,
-                    first_tab: tuple[str, Callable[[], None]] | None = None) -> int:
+                    first_tab: tuple[str, str, Callable[[], None]] | None = None) -> int:
     """The distributions of ``kind`` in tabs: every layer at ``epoch`` (layer × value, one panel per scheme),
-    the chosen layer over training (epoch × value), and its recorded histograms; ``first_tab`` (a label and
-    what draws it) goes before them. Returns the layer."""
+    the chosen layer over training (epoch × value), and its recorded histograms; ``first_tab`` (its token for
+    the view key ``tab``, its label marked with N_, and what draws it) goes before them. Only the open tab is
+    built (each panel is a chart the browser draws). Returns the layer."""
     hist, stats = ctx.frames["histograms"], ctx.frames["layer_stats"]
     layers = sorted(hist["layer"].unique().tolist())
     c1, c2 = st.columns([2, 1])
@@ -160,12 +155,15 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                         help=_("sign(x)·log10(1 + |x|/0.001): linear within about 0.001 of zero, logarithmic beyond, "
                                "so vanishing (a line at 0) and exploding (far out) values fit one axis. Off: a linear "
                                "axis."))
-    labels = [_("Every layer"), _("One layer over training"), _("Recorded histograms")]
-    tabs = lazy_tabs(f"tabs_{kind}", ([first_tab[0]] if first_tab else []) + labels)
+    options = {"every_layer": N_("Every layer"), "one_layer": N_("One layer over training"),
+               "histograms": N_("Recorded histograms")}
+    if first_tab:
+        options = {first_tab[0]: first_tab[1], **options}
+    tabs = view.tabs("tab", options, f"tabs_{kind}")
     if first_tab:
         if tabs[0].open:
             with tabs[0]:
-                first_tab[1]()
+                first_tab[2]()
         tabs = tabs[1:]
     diverged = _("No values: the model diverged before this epoch.")
     owner = ctx.results

@@ -233,6 +233,10 @@ VIEWS: dict[str, Field] = {
     "relative": _flag("relative", True, "distance from the initial weights relative to their norm"),
     "count": _pick("count", ("functional", "weights"), "functional",
                    "distinct units counted by function on the probe batch, or by incoming weights"),
+    # one key for every page's tabs: each page offers its own few (app.views.PageView.tabs)
+    "tab": _pick("tab", ("over_training", "every_layer", "one_layer", "histograms", "between_units", "moved"),
+                 None, "tab shown: over_training, every_layer, one_layer, histograms (Activations, Gradients); "
+                 "between_units, moved (Weight distances)"),
 }
 
 # The "Restarts beyond networks" page's keys (core.restarts): what it fits on the experiment's dataset, and
