@@ -12,7 +12,8 @@ import streamlit as st
 from altair.utils.schemapi import debug_mode
 
 from core import charts, density, export, notice, theory
-from core.i18n import N_, _
+from core.formatting import number_text
+from core.i18n import DEFAULT, N_, _, language
 
 from . import spec_memo
 from .context import Context
@@ -84,11 +85,26 @@ def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = No
     (Streamlit keeps it as long as the session shows the page, past the cache's bound)."""
     config = ctx.config
     rows = len(ctx.frames[frame_name] if frame is None else frame)
-    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{rows:,}"),
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=number_text(rows, ",")),
                        data=lambda: export.csv_bytes(frame_for(config, frame_name) if frame is None else frame,
                                                      config.run_id),
                        file_name=f"initlab_{frame_name}_{ctx.config.run_id}.csv", mime="text/csv",
                        on_click="ignore", key=key or f"dl_{frame_name}")
+
+
+def table(frame: pd.DataFrame) -> None:
+    """A table, numbers in the reader's language. Streamlit's number formats follow the browser's locale, not
+    the page's language, so in French the numeric columns are shown as French text (right-aligned; the grid
+    then sorts them as text). Only the copy shown changes: the CSV downloads export the run's frames."""
+    config = {}
+    if language() != DEFAULT:
+        frame = frame.copy()
+        for column in frame.columns:
+            if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+                spec = "," if pd.api.types.is_integer_dtype(frame[column]) else ".4g"
+                frame[column] = [number_text(v, spec) if pd.notna(v) else "" for v in frame[column]]
+                config[column] = st.column_config.TextColumn(alignment="right")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config or None)
 
 
 BUTTONS_PER_ROW = 3  # a fourth button in a row truncates labels like "⬇ Ellipses (CSV, 1,440 rows)" at 1280 px

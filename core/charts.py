@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .density import ValueAxis
+from .formatting import vega_locale
 from .i18n import N_, _
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2",
@@ -79,6 +80,9 @@ def to_spec(chart, links: bool = False) -> dict:
     spec["usermeta"] = {"embedOptions": {"renderer": "svg" if links else "canvas"}}
     if not links:
         spec.setdefault("config", {}).setdefault("mark", {})["aria"] = False
+    number_locale = vega_locale()  # axes, legends and tooltips in the reader's language (None: English)
+    if number_locale:
+        spec.setdefault("config", {})["locale"] = {"number": number_locale}
     return spec
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .charts import PALETTE, scheme_color
+from .formatting import number_text
 from .i18n import N_, _
 from .restarts import METHODS
 
@@ -133,7 +134,7 @@ def centres_chart(points: pd.DataFrame, centres: pd.DataFrame, ellipses: pd.Data
     objective = float(objective["objective"].iloc[0])
     title = (_("best restart ({restart}): {objective} {value}") if which == "best" else
              _("worst restart ({restart}): {objective} {value}")).format(
-        restart=restart, objective=_(m.noun), value=f"{objective:.6g}")
+        restart=restart, objective=_(m.noun), value=number_text(objective, ".6g"))
     x = alt.X("x1:Q", title=_("feature 1 (standardized)"), scale=alt.Scale(zero=False))
     y = alt.Y("x2:Q", title=_("feature 2 (standardized)"), scale=alt.Scale(zero=False))
     layers = [alt.Chart(points).mark_circle(size=14, color="#9a9a9a", opacity=0.45).encode(

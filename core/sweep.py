@@ -39,6 +39,7 @@ from .control import Control
 from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
                      ExperimentConfig, _fail, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
                      scheme_label)
+from .formatting import number_text
 from .i18n import N_, _
 from .sweep_task import COLUMNS as TASK_COLUMNS, read_rows, run_task, write_rows
 
@@ -449,8 +450,8 @@ class SweepEstimate:
         limits = budget.limits_from_env() if limits is None else limits
         return _("{tasks} tasks, {models} trainings: about {seconds} s on this server{seconds_limit} and {memory} MB "
                  "for the largest task{memory_limit}").format(
-            tasks=self.tasks, models=f"{self.models:,}", seconds=f"{self.seconds:,.0f}",
-            seconds_limit=budget.limit_note(limits.seconds, "{:,.0f} s"), memory=f"{self.memory_mb:,.0f}",
+            tasks=self.tasks, models=number_text(self.models, ","), seconds=number_text(self.seconds, ",.0f"),
+            seconds_limit=budget.limit_note(limits.seconds, "{:,.0f} s"), memory=number_text(self.memory_mb, ",.0f"),
             memory_limit=budget.limit_note(limits.memory_mb, "{:,.0f} " + _("MB")))
 
 

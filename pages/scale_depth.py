@@ -11,6 +11,7 @@ from app.text import literal
 from app.widgets import show_chart, what_to_notice
 from core import activations, export, initializers, meanfield, sweep_charts
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
+from core.formatting import number_text
 from core.i18n import _
 from core.sweep import AXES, SweepConfig
 
@@ -86,7 +87,7 @@ draw = st.toggle(_("Train and draw the map"), value=False, key="sweep", bind=BIN
                         "then carries the map."))
 if not draw:
     st.caption(_("Switch on “Train and draw the map” to train these {models} models.").format(
-        models=f"{sweep.models:,}"))
+        models=number_text(sweep.models, ",")))
     command_line()
     st.stop()
 
@@ -137,11 +138,11 @@ if theory is not None:
                  "for wide layers and zero-mean biases: the solid rule is the order-to-chaos boundary χ₁ = 1 "
                  "(for ReLU with zero biases, σ_w² = 2, He's value); the dashed line is 6ξ, about the depth to "
                  "which signals between inputs survive, where ξ is finite."))
-    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Theory"), rows=f"{len(theory):,}"),
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Theory"), rows=number_text(len(theory), ",")),
                        data=partial(export.csv_bytes, theory, sweep.run_id),
                        file_name=f"initlab_sweep_theory_{sweep.run_id}.csv", mime="text/csv", on_click="ignore",
                        key="dl_sweep_theory")
-st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=f"{len(frame):,}"),
+st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=number_text(len(frame), ",")),
                    data=partial(sweep_csv, sweep), file_name=f"initlab_sweep_{sweep.run_id}.csv",
                    mime="text/csv", on_click="ignore", key="dl_sweep")
 command_line()

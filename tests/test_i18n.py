@@ -15,6 +15,8 @@ import string
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -84,15 +86,24 @@ def test_placeholders_survive_translation():
                 s.format(**{f: 1.0 for f, _ in _fields(s)})  # well formed: no stray brace
 
 
+def english_numbers(french: str) -> str:
+    """French prose's numbers ("0,693", "5 %", "2 424") as the English source writes them."""
+    french = re.sub(r"(\d)[\u00a0\u202f]%", r"\1%", french)
+    french = re.sub(r"(\d)\u202f(\d{3})", r"\1,\2", french)
+    return re.sub(r"(?<![\w.])(\d+),(\d+)(?!\d*[,.]?\d)", r"\1.\2", french)
+
+
 def test_translations_keep_numbers_formulas_and_code():
-    """Numbers are checked against runs and code spans are typed by users: both stay as the source writes them."""
+    """Numbers are checked against runs and code spans are typed by users: both stay as the source writes them
+    (in French prose, with a decimal comma and a space before %)."""
     number = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:e-?\d+)?%?")
     for m in FRENCH:
         if not m.id or not m.string:
             continue
         for source, translated in zip(_forms(m.id), _forms(m.string)):
             assert re.findall(r"`[^`]*`", translated) == re.findall(r"`[^`]*`", source), (source, translated)
-            assert sorted(number.findall(translated)) == sorted(number.findall(source)), (source, translated)
+            assert sorted(number.findall(english_numbers(translated))) == sorted(number.findall(source)), (
+                source, translated)
 
 
 def test_plural_forms_exist_where_ngettext_is_used():
@@ -425,3 +436,64 @@ def test_the_formulas_words_are_marked_and_in_french_the_maths_unchanged(speak):
         assert no_words.sub("", french) == no_words.sub("", f)  # and the same maths
     he = initializers.formula_in_language(initializers.INITIALIZERS["he_normal"].formula)
     assert r"n_{in}\ \text{ou}\ n_{out}" in he
+
+
+# ------------------------------------------------------------------ numbers in the reader's language
+def test_numbers_take_the_languages_symbols_and_keep_their_digits(speak):
+    from core import notice
+    from core.formatting import number_text
+
+    speak("fr")
+    assert notice.number(0.086421) == "0,0864" and notice.factor(0.5) == "×0,50"
+    assert notice.percent(0.985) == "98\u00a0%" and number_text(2424, ",") == "2\u202f424"
+    # a translated message writes its number fields, NumPy's too, the French way; text fields as they are
+    message = i18n.gettext("{share:.0%} of {n:,} at {x}, {label}, {raw!r}")
+    assert message.format(share=np.float64(0.5), n=np.int64(1234567), x=np.float32(0.25), label="std=0.5",
+                          raw=0.5) == "50\u00a0% of 1\u202f234\u202f567 at 0,25, std=0.5, 0.5"
+    speak("en")
+    assert notice.number(0.086421) == "0.0864" and notice.percent(0.985) == "98%"
+    assert message.format(share=0.5, n=1234567, x=0.25, label="std=0.5", raw=0.5) == \
+        "50% of 1,234,567 at 0.25, std=0.5, 0.5"
+
+
+# An ASCII number a French page may still show: a link's or a parameter's value (key=0.5, a URL), and the
+# formulas' constants. pages/restarts.py formats its own numbers (its sentences are another change's).
+LINK_VALUE = re.compile(r"[=/]\d*\.\d|\(\d+\.\d+,|\d+\.\d+\s*z\b")
+
+
+def french_sentences(at) -> list[str]:
+    out = []
+    for kind in ("markdown", "caption", "warning", "info", "subheader"):
+        out += [str(el.value) for el in getattr(at, kind) if "<table" not in str(el.value)]
+    out += [el.proto.label for el in at.get("download_button")]
+    # a markdown link's address is a link; markdown shown literally escapes punctuation (app.text.literal)
+    return [re.sub(r"\\(.)", r"\1", re.sub(r"\]\([^)]*\)", "]", t)) for t in out]
+
+
+def test_french_pages_write_decimal_commas_and_thin_spaces(speak):
+    speak("fr")
+    at = app(SMALL + "&lang=fr")
+    seen = ""
+    for page in PAGES:
+        goto(at, page)
+        text = "\n".join(french_sentences(at))
+        seen += text
+        if page != "restarts":
+            ascii_numbers = [m.group() for m in re.finditer(r"\S*\d\.\d\S*", text)
+                             if not LINK_VALUE.search(m.group())]
+            assert not ascii_numbers, (page, ascii_numbers)
+        for el in at.get("vega_lite_chart"):  # axes, legends and tooltips
+            assert json.loads(el.proto.spec)["config"]["locale"]["number"]["decimal"] == ",", page
+        if page == "overview":  # the summary table's numbers, as text in French
+            shown = at.dataframe[0].value
+            assert any(re.fullmatch(r"0,\d+", str(v)) for v in shown.iloc[:, 1]), shown
+        if page == "activations":
+            assert re.search(r"\d,\d", text), page
+    assert re.search(r"\d\u202f\d{3} lignes", seen)  # thousands: the export page's row counts
+    # the CSV a French page downloads, written while the thread speaks French, keeps plain ASCII numbers
+    from core import ExperimentConfig, export, run
+    summary = run(ExperimentConfig.from_query(SMALL)).frames["summary"]
+    data = export.csv_bytes(summary, "r")
+    assert data.decode("ascii") and re.search(rb",0\.\d", data)
+    back = pd.read_csv(io.BytesIO(data))  # numbers read back as numbers: '.' decimals, no grouping
+    pd.testing.assert_series_equal(back["final_test_loss"], summary["final_test_loss"].astype(float), rtol=1e-12)
