@@ -217,6 +217,18 @@ class PageView:
         return containers
 
 
+def own_link_key(page: str, key: str, value: str, default: str) -> None:
+    """A link key that ``page`` binds itself, where a bound widget would write the words it shows (the Scale
+    × depth page's axes and measure): ``value`` goes into the URL, left out at ``default``, and is dropped
+    when the visitor goes to another page, as the view keys are."""
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get_all(key) != [value]:
+        st.query_params[key] = value
+    st.session_state.setdefault(OWNERS, {})[key] = page
+
+
 def shown_view(page: str) -> dict[str, str]:
     """The non-default view keys ``page`` last showed in this session (empty if never shown)."""
     return dict(st.session_state.get(SHOWN, {}).get(page, {}))

@@ -59,3 +59,16 @@ def vega_locale(code: str | None = None) -> dict | None:
     marks = symbols(code)
     return {"decimal": marks["."], "thousands": marks[","], "grouping": [3], "currency": ["", ""],
             "percent": marks["%"]}
+
+
+def number_list(values) -> str:
+    """Numbers (or texts holding numbers already written for the reader) as a list a reader reads and types
+    back: '0.5, 1, 2' in English; in French, whose decimal sign is the comma, '0,5; 1; 2' (core.config reads
+    either)."""
+    texts = [number_text(v, "g") if is_number(v) else str(v) for v in values]
+    return ("; " if symbols_of_language()["."] == "," else ", ").join(texts)
+
+
+def symbols_of_language() -> dict[str, str]:
+    code = language()
+    return {".": ".", ",": ",", "%": "%"} if code == DEFAULT else symbols(code)

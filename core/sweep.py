@@ -422,14 +422,17 @@ def _schemes_for(schemes: tuple[str, ...], scheme_axes: list[Axis]) -> tuple[tup
     # one scheme axis, or both (a sweep has two axes)
     names = scheme_axes[0].name if len(scheme_axes) == 1 else _("{first} and {second}").format(
         first=scheme_axes[0].name, second=scheme_axes[1].name)
+    # the notes name the axes in words, the error (about a link's keys) by their keys
+    words = _(scheme_axes[0].title) if len(scheme_axes) == 1 else _("{first} and {second}").format(
+        first=_(scheme_axes[0].title), second=_(scheme_axes[1].title))
     if kept:
         return kept, ([_("schemes without {axes} left out of the sweep: {schemes}").format(
-            axes=names, schemes=", ".join(left))] if left else [])
+            axes=words, schemes=", ".join(left))] if left else [])
     own = next((a.own_scheme for a in scheme_axes if all(b.takes(a.own_scheme) for b in scheme_axes)), None)
     if own is None:
         raise ValueError(_("axes: got {axes}; allowed: parameters that one scheme has together").format(axes=names))
     return (own,), [_("no scheme of the configuration has {axes}: the sweep uses {scheme}").format(
-        axes=names, scheme=own)]
+        axes=words, scheme=own)]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .formatting import number_list, number_text
 from .i18n import N_, _
 from .sweep import AXES
 
@@ -33,6 +34,10 @@ METRICS = {
                           "(log scale)"), N_("gradient ratio (first ÷ last)"),
                        dict(scheme="purpleorange", type="log", domainMid=1)),
 }
+# measure -> its name, as the page's choice of measure shows it
+METRIC_NAMES = {"final_test_accuracy": N_("final test accuracy"), "final_test_loss": N_("final test loss"),
+                "signal_growth": N_("signal growth per layer (at initialization)"),
+                "gradient_ratio": N_("gradient ratio, first ÷ last layer (at initialization)")}
 # A theory frame: one row per sigma_w; boundary marks the rows where chi_1 = 1 (the order/chaos boundary).
 THEORY_COLUMNS = ("sigma_w", "chi_1", "xi", "depth_6xi", "boundary")
 HEIGHT = 400  # the whole chart; its plot area is about 280 px of it
@@ -160,10 +165,10 @@ def _fmt(axis: str, value) -> str:
     experiment field by the word its title starts with ("depth 4", "profondeur 4"), a scheme parameter by its
     symbol ("k = 15")."""
     if axis == "sigma_w":
-        return _("σ_w² = {v}").format(v=f"{float(value) ** 2:.3g}")
+        return _("σ_w² = {v}").format(v=number_text(float(value) ** 2, ".3g"))
     if AXES[axis].field is not None:
-        return f"{_(AXES[axis].title).split(' (')[0]} {float(value):g}"
-    return f"{axis} = {float(value):g}"
+        return f"{_(AXES[axis].title).split(' (')[0]} {number_text(float(value), 'g')}"
+    return f"{axis} = {number_text(float(value), 'g')}"
 
 
 def reach(frame: pd.DataFrame, x: str, y: str, scheme: str, threshold: float = TRAINS_AT) -> dict:
@@ -205,7 +210,7 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
             head=head, k=trained, n=len(acc), y=_fmt(y, ys[0]))
     top = max(reached, key=ys.index)
     best = [xv for xv, v in r.items() if v == top]
-    where_best = ", ".join(_fmt(x, v) for v in best)
+    where_best = number_list(_fmt(x, v) for v in best)
     if top == ys[-1]:
         first = _("{head} up to {y}, the end of the map, at {where}").format(head=head, y=_fmt(y, top),
                                                                            where=where_best)
@@ -214,7 +219,7 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
     low = min(r.values(), key=lambda v: -1 if v is None else ys.index(v))
     if low == top:
         return first + "."
-    worst = ", ".join(_fmt(x, v) for v, got in r.items() if got == low)
+    worst = number_list(_fmt(x, v) for v, got in r.items() if got == low)
     # the first y that does not train there, and nothing about deeper ones: a deeper point may train again
     fails = ys[0] if low is None else ys[ys.index(low) + 1]
     return _("{first}; at {where} the first that does not is {y}.").format(first=first, where=worst,

@@ -373,7 +373,7 @@ def test_sweep_settings_and_notes_are_explained_in_french(speak):
     assert "valeurs par défaut de sigma_w utilisées\u00a0: 0.5,1,1.5,2,3" in warnings, warnings
     assert "axe depth\u00a0: reçu '0'\u00a0; accepté\u00a0: un nombre entier dans [1, 50]" in warnings, warnings
     assert "got" not in warnings and "using the defaults" not in warnings, warnings
-    assert "schémas sans sigma_w écartés du balayage\u00a0: zeros" in captions, captions
+    assert "schémas sans σ_w (écart type des poids × √fan-in) écartés du balayage\u00a0: zeros" in captions, captions
     assert "(limite 650 Mo)" in captions and "MB" not in captions, captions  # the sweep's estimate
     assert "left out" not in captions
     speak("en")
@@ -497,3 +497,63 @@ def test_french_pages_write_decimal_commas_and_thin_spaces(speak):
     assert data.decode("ascii") and re.search(rb",0\.\d", data)
     back = pd.read_csv(io.BytesIO(data))  # numbers read back as numbers: '.' decimals, no grouping
     pd.testing.assert_series_equal(back["final_test_loss"], summary["final_test_loss"].astype(float), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ the Scale × depth page in words
+def link_names_shown(at) -> list[str]:
+    """Axis and measure link keys (sigma_w, final_test_accuracy, ...) a visitor reads on the page; the command
+    line it offers (a code block) is a link's text and may hold them."""
+    from core.config import SWEEP_AXES, SWEEP_METRICS
+    names = [n for n in SWEEP_AXES + SWEEP_METRICS if "_" in n]
+    specs = [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+    fields = {t for spec in specs for t in _strings(spec)} - {t for spec in specs for t in chart_words(spec)}
+    texts = [t for t in shown_texts(at) if t not in fields]  # a chart's field names are not shown
+    return sorted({n for text in texts for n in names if n in text})
+
+
+def chart_words(value, key=None):
+    """The words a chart shows: its titles (chart, axes, legends, tooltips) and its text marks."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from chart_words(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from chart_words(v, key)
+    elif isinstance(value, str) and key in ("title", "text", "subtitle"):
+        yield value
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_scale_depth_page_names_axes_and_measures_in_words(speak, lang):
+    from app.sweeps import SWEEPS
+    from tests.test_app import sweep_link
+
+    SWEEPS.clear()
+    speak(lang)
+    at = goto(app(sweep_link(sweep="true") + f"&lang={lang}"), "scale_depth")
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert at.get("vega_lite_chart")  # the map is drawn, with its axes and legend
+    assert link_names_shown(at) == []
+    words = {"en": "final test accuracy", "fr": "exactitude de test finale"}[lang]
+    assert at.radio(key="sweep_metric").options[0] == words
+    # the link holds the measure's key, whatever the words
+    at.radio(key="sweep_metric").set_value("signal_growth").run()
+    assert at.query_params.get("sweep_metric") in ("signal_growth", ["signal_growth"])
+    assert link_names_shown(at) == []
+    SWEEPS.clear()
+
+
+def test_axis_values_take_semicolons_and_french_decimal_commas(speak):
+    from core.config import parse_sweep_keys
+    from tests.test_app import sweep_link
+
+    good, problems = parse_sweep_keys({"sweep_x_values": "0,7; 1,4", "sweep_y_values": "1 2"})
+    assert not problems and good == {"sweep_x_values": "0.7,1.4", "sweep_y_values": "1,2"}
+    assert parse_sweep_keys({"sweep_x_values": "0.7, 1.4"})[0] == {"sweep_x_values": "0.7,1.4"}
+    speak("fr")
+    at = goto(app(sweep_link().replace("sweep_x_values=0.7%2C1.4", "sweep_x_values=0%2C7%3B+1%2C4")
+                  + "&lang=fr"), "scale_depth")
+    assert not at.warning, [w.value for w in at.warning]
+    assert "sweep_x_values=0.7%2C1.4" in at.get("code")[0].proto.code_text  # the same sweep
+    assert at.text_input(key="sweep_y_values").proto.placeholder == "1; 2; 4; 8; 16"
+    assert at.text_input(key="sweep_x_values").proto.placeholder == "0,5; 1; 1,5; 2; 3"
