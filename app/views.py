@@ -212,6 +212,9 @@ class PageView:
         if current != labels[token]:
             state[widget] = labels[token]
         state[kept] = token
+        # on a phone the row of tabs wraps instead of scrolling behind an arrow that hides the last ones
+        st.html(f"<style>@media (max-width: 640px) {{ .st-key-{widget} [role=tablist] {{ flex-wrap: wrap; "
+                f"row-gap: 0.25rem; }} .st-key-{widget} [role=tab] {{ height: 2rem; }} }}</style>")
         containers = st.tabs(list(labels.values()), key=widget, on_change="rerun")
         self._record(key, token, tokens[0])
         return containers

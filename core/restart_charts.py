@@ -113,7 +113,8 @@ def best_of_k_chart(best_of_k: pd.DataFrame, runs: pd.DataFrame, method: str) ->
               scale=alt.Scale(domain=_domain(np.r_[data["expected_best"], best], 0.02 * abs(best) + 1e-9),
                               zero=False))
     lines = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("k:Q", title=_("restarts kept (k): the best of k is used"), axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("k:Q", title=_("restarts kept (k): the best of k is used"),
+                  axis=alt.Axis(tickMinStep=1, labelFlush=True)),
         y=y, color=init_color(m.inits),
         tooltip=[alt.Tooltip("init:N", title=_("init")), alt.Tooltip("k:Q", title=_("restarts")),
                  alt.Tooltip("expected_best:Q", title=_("expected best"), format=".10g"),
