@@ -91,7 +91,8 @@ def convex_chart(runs: pd.DataFrame) -> alt.LayerChart:
                       scale=alt.Scale(domain=stages, range=[PALETTE[9], PALETTE[2]]),
                       legend=alt.Legend(orient="bottom", symbolOpacity=1))
     base = alt.Chart(long).encode(
-        x=alt.X("restart:Q", title=_("restart (its random_state)"), axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("restart:Q", title=_("restart (its random_state)"),
+                  axis=alt.Axis(tickMinStep=1, labelFlush=True)),
         y=alt.Y("log_loss:Q", title=_(m.axis), scale=alt.Scale(zero=True)),
         tooltip=[alt.Tooltip("restart:Q", title=_("restart")), alt.Tooltip("stage:N", title=_("stage")),
                  alt.Tooltip("log_loss:Q", title=_(m.noun), format=".10g"),

@@ -46,8 +46,10 @@ def linked_choice(widget, key: str, label: str, options, words, **kwargs) -> str
 
 
 def axis_controls(axis_key: str, values_key: str, label: str):
-    name = linked_choice(st.selectbox, axis_key, label, SWEEP_AXES, lambda n: _(AXES[n].title),
+    # the box shows the axis's name, the caption under it the whole title (a narrow box cuts long words)
+    name = linked_choice(st.selectbox, axis_key, label, SWEEP_AXES, lambda n: _(AXES[n].title).split(" (")[0],
                          on_change=_clear, args=(values_key,))
+    st.caption(_(AXES[name].title))
     defaults = number_list(float(v) for v in AXES[name].defaults.split(","))
     st.text_input(_("Values (separated by commas or semicolons)"), value="", key=values_key, bind=BIND,
                   placeholder=defaults, help=_("Empty: {defaults}").format(defaults=defaults))
