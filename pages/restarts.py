@@ -34,9 +34,13 @@ st.caption(_("A network is not the only fit whose result depends on where it sta
              "minimum. The data are the sidebar's dataset settings, training and test samples together, "
              "standardized."))
 
-# the key picture first (drawn into this container once the fits are done), the rest in sections that open
+# the key picture first (drawn into this container once the fits are done), the rest in sections that open;
+# a section whose keys the link set opens at the session's first run (and stays as the visitor leaves it)
 key_picture = st.container()
-with st.expander(_("Restarts, clusters and components")):
+opened = st.session_state.setdefault("_restarts_opened", {
+    "settings": any(k in st.query_params for k in ("restarts", "clusters", "components")),
+    "fit": "fit" in st.query_params})
+with st.expander(_("Restarts, clusters and components"), expanded=opened["settings"]):
     c1, c2, c3 = st.columns(3)
     with c1:
         n_restarts = number("restarts", _("Restarts per init"), _("How many times each method and init is fitted."))
@@ -91,7 +95,7 @@ with st.expander(_("How many restarts?")):
     for sentence in derived(res, ("how_many",), lambda: restarts.how_many(res)):
         st.caption(literal(sentence))
 
-with st.expander(_("The best and the worst restart")):
+with st.expander(_("The best and the worst restart"), expanded=opened["fit"]):
     options = list(RESTART_FIELDS["fit"].choices)
     # the options as written in the link and the CSV (method.init): a bound widget writes what it shows
     shown = st.selectbox(_("Fit shown (method.init)"), options, index=options.index(RESTART_FIELDS["fit"].default),
