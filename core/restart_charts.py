@@ -6,6 +6,8 @@ exact values, axis titles say what is measured and in which unit.
 """
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -26,8 +28,8 @@ def _sized(chart, title: str | None = None, height: int = HEIGHT):
     Altair's ``properties`` deep-copies the chart and its data."""
     chart.width, chart.height = "container", height
     chart.autosize = alt.AutoSizeParams(type="fit-x", contains="padding")
-    if title is not None:
-        chart.title = title
+    if title is not None:  # in lines of at most 36 characters: Vega cuts a longer line at a phone's width
+        chart.title = textwrap.wrap(title, 36)
     return chart
 
 

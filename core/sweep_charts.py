@@ -11,6 +11,7 @@ axis its order/chaos boundary (chi_1 = 1) is drawn as a rule and, where the othe
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Callable
 
 import altair as alt
@@ -113,7 +114,9 @@ def sweep_map(frame: pd.DataFrame, x: str, y: str, metric: str, scheme: str, *,
     cells = alt.Chart(data[has]).mark_rect(stroke="white", strokeWidth=0.5, opacity=1).encode(
         x=enc_x, x2="x_hi:Q", y=enc_y, y2="y_hi:Q",
         color=alt.Color("mean:Q", title=_(legend), scale=alt.Scale(**color),
-                        legend=alt.Legend(orient="right", gradientLength=HEIGHT - 80)),
+                        # above the map: on its right, the bar ran over the theory's legend on a phone
+                        legend=alt.Legend(orient="top", direction="horizontal", titleOrient="top",
+                                          gradientLength=200, gradientThickness=10)),
         href="url:N", tooltip=tooltip)
     layers = [cells]
     if (~has).any():  # no finite value for any seed (every seed diverged, or zero weights): grey, still a link
@@ -122,7 +125,9 @@ def sweep_map(frame: pd.DataFrame, x: str, y: str, metric: str, scheme: str, *,
     if theory is not None and len(theory):
         layers += theory_layers(theory, x, y, scheme)
     chart = alt.layer(*layers)  # sized in place: ``properties`` would deep-copy every layer and its data
-    chart.width, chart.height, chart.title = "container", HEIGHT, alt.TitleParams(_(title), anchor="start")
+    # a title in lines of at most 45 characters: Vega cuts a longer line to the chart's width (390 px phones)
+    chart.width, chart.height = "container", HEIGHT
+    chart.title = alt.TitleParams(textwrap.wrap(_(title), 45), anchor="start")
     return chart
 
 
@@ -132,7 +137,7 @@ def theory_layers(theory: pd.DataFrame, x: str, y: str, scheme: str) -> list[alt
     if "sigma_w" not in (x, y):
         return []
     t = theory[theory["scheme"] == scheme] if "scheme" in theory.columns else theory
-    line, rule = _("6ξ: the depth mean-field theory expects to train"), _("χ₁ = 1: order/chaos boundary")
+    line, rule = _("6ξ: trainable depth (mean-field theory)"), _("χ₁ = 1: order/chaos boundary")
     t = t.sort_values("sigma_w")
     along, across = ("x", "y") if x == "sigma_w" else ("y", "x")
     other = y if x == "sigma_w" else x
