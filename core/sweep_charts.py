@@ -114,9 +114,9 @@ def sweep_map(frame: pd.DataFrame, x: str, y: str, metric: str, scheme: str, *,
     cells = alt.Chart(data[has]).mark_rect(stroke="white", strokeWidth=0.5, opacity=1).encode(
         x=enc_x, x2="x_hi:Q", y=enc_y, y2="y_hi:Q",
         color=alt.Color("mean:Q", title=_(legend), scale=alt.Scale(**color),
-                        # above the map: on its right, the bar ran over the theory's legend on a phone
-                        legend=alt.Legend(orient="top", direction="horizontal", titleOrient="top",
-                                          gradientLength=200, gradientThickness=10)),
+                        # about the plot's height: as long as the chart, the bar ran over the theory's legend
+                        # under the plot on a phone
+                        legend=alt.Legend(orient="right", gradientLength=160)),
         href="url:N", tooltip=tooltip)
     layers = [cells]
     if (~has).any():  # no finite value for any seed (every seed diverged, or zero weights): grey, still a link
