@@ -28,6 +28,7 @@ from core.cache import ResultCache
 from core.config import ExperimentConfig
 from core.control import Stopped
 from core.experiment import Results, run
+from core.formatting import number_text
 from core.i18n import _
 from core.scheduler import Job, JobSpec, JobStopped, Scheduler
 
@@ -146,7 +147,7 @@ def _session_gone(session) -> bool:
 
 
 def whole_seconds(s: float) -> str:
-    return f"{max(1, round(s)):,}"
+    return number_text(max(1, round(s)), ",")
 
 
 def _status_text(status, config: ExperimentConfig) -> str:

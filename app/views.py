@@ -190,6 +190,47 @@ class PageView:
         self._record(key, value, bool(default))
         return value
 
+    def tabs(self, key: str, options: dict[str, str], widget: str) -> list:
+        """Streamlit's stateful tabs (a click reruns the page, and each tab's ``.open`` says whether to build
+        it) whose open tab is the view key ``key``: ``options`` maps URL tokens to words (marked with N_), the
+        first is the default. ``widget`` is the tabs' session-state key; it holds the open tab's label, so
+        the token is kept beside it, and a language switch reopens the same tab under its new label."""
+        assert key in self.keys, f"{key} is not declared by the page {self.page}"
+        tokens = list(options)
+        labels = {t: _(options[t]) for t in tokens}
+        state = st.session_state
+        kept = widget + "_token"
+        current = state.get(widget)
+        if current in labels.values():
+            token = next(t for t in tokens if labels[t] == current)
+        elif current is not None and state.get(kept) in labels:  # the same tabs, their labels in a new language
+            token = state[kept]
+        elif current is None and key in st.query_params:  # the page's first run
+            token = self._from_link(key, tokens, tokens[0], lambda t: t)
+        else:
+            token = tokens[0]
+        if current != labels[token]:
+            state[widget] = labels[token]
+        state[kept] = token
+        # on a phone the row of tabs wraps instead of scrolling behind an arrow that hides the last ones
+        st.html(f"<style>@media (max-width: 640px) {{ .st-key-{widget} [role=tablist] {{ flex-wrap: wrap; "
+                f"row-gap: 0.25rem; }} .st-key-{widget} [role=tab] {{ height: 2rem; }} }}</style>")
+        containers = st.tabs(list(labels.values()), key=widget, on_change="rerun")
+        self._record(key, token, tokens[0])
+        return containers
+
+
+def own_link_key(page: str, key: str, value: str, default: str) -> None:
+    """A link key that ``page`` binds itself, where a bound widget would write the words it shows (the Scale
+    × depth page's axes and measure): ``value`` goes into the URL, left out at ``default``, and is dropped
+    when the visitor goes to another page, as the view keys are."""
+    if value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+    elif st.query_params.get_all(key) != [value]:
+        st.query_params[key] = value
+    st.session_state.setdefault(OWNERS, {})[key] = page
+
 
 def shown_view(page: str) -> dict[str, str]:
     """The non-default view keys ``page`` last showed in this session (empty if never shown)."""

@@ -12,7 +12,8 @@ import streamlit as st
 
 from core import charts, density, export, notice, theory
 from core.colours import colours
-from core.i18n import _
+from core.formatting import number_text
+from core.i18n import DEFAULT, N_, _, language
 
 from . import spec_memo
 from .compat.altair import unchecked
@@ -85,11 +86,26 @@ def download_csv(label: str, frame_name: str, ctx: Context, key: str | None = No
     (Streamlit keeps it as long as the session shows the page, past the cache's bound)."""
     config = ctx.config
     rows = len(ctx.frames[frame_name] if frame is None else frame)
-    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=f"{rows:,}"),
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=label, rows=number_text(rows, ",")),
                        data=lambda: export.csv_bytes(frame_for(config, frame_name) if frame is None else frame,
                                                      config.run_id),
                        file_name=f"initlab_{frame_name}_{ctx.config.run_id}.csv", mime="text/csv",
                        on_click="ignore", key=key or f"dl_{frame_name}")
+
+
+def table(frame: pd.DataFrame) -> None:
+    """A table, numbers in the reader's language. Streamlit's number formats follow the browser's locale, not
+    the page's language, so in French the numeric columns are shown as French text (right-aligned; the grid
+    then sorts them as text). Only the copy shown changes: the CSV downloads export the run's frames."""
+    config = {}
+    if language() != DEFAULT:
+        frame = frame.copy()
+        for column in frame.columns:
+            if pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column]):
+                spec = "," if pd.api.types.is_integer_dtype(frame[column]) else ".4g"
+                frame[column] = [number_text(v, spec) if pd.notna(v) else "" for v in frame[column]]
+                config[column] = st.column_config.TextColumn(alignment="right")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config or None)
 
 
 BUTTONS_PER_ROW = 3  # a fourth button in a row truncates labels like "⬇ Ellipses (CSV, 1,440 rows)" at 1280 px
@@ -142,17 +158,12 @@ def second_moment_prediction(ctx: Context) -> pd.DataFrame:
                              lambda: theory.second_moment_prediction(ctx.results))
 
 
-def lazy_tabs(key: str, labels: list[str]):
-    """Tabs whose content is built only while shown (Streamlit's stateful tabs: a click reruns the page):
-    each panel is a chart the browser draws, so a page builds only the tab in view."""
-    return st.tabs(labels, key=key, on_change="rerun")
-
-
 def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: int,
-                    first_tab: tuple[str, Callable[[], None]] | None = None) -> int:
+                    first_tab: tuple[str, str, Callable[[], None]] | None = None) -> int:
     """The distributions of ``kind`` in tabs: every layer at ``epoch`` (layer × value, one panel per scheme),
-    the chosen layer over training (epoch × value), and its recorded histograms; ``first_tab`` (a label and
-    what draws it) goes before them. Returns the layer."""
+    the chosen layer over training (epoch × value), and its recorded histograms; ``first_tab`` (its token for
+    the view key ``tab``, its label marked with N_, and what draws it) goes before them. Only the open tab is
+    built (each panel is a chart the browser draws). Returns the layer."""
     hist, stats = ctx.frames["histograms"], ctx.frames["layer_stats"]
     layers = sorted(hist["layer"].unique().tolist())
     c1, c2 = st.columns([2, 1])
@@ -163,12 +174,15 @@ def density_section(ctx: Context, view: PageView, kind: str, epoch: int, seed: i
                         help=_("sign(x)·log10(1 + |x|/0.001): linear within about 0.001 of zero, logarithmic beyond, "
                                "so vanishing (a line at 0) and exploding (far out) values fit one axis. Off: a linear "
                                "axis."))
-    labels = [_("Every layer"), _("One layer over training"), _("Recorded histograms")]
-    tabs = lazy_tabs(f"tabs_{kind}", ([first_tab[0]] if first_tab else []) + labels)
+    options = {"every_layer": N_("Every layer"), "one_layer": N_("One layer over training"),
+               "histograms": N_("Recorded histograms")}
+    if first_tab:
+        options = {first_tab[0]: first_tab[1], **options}
+    tabs = view.tabs("tab", options, f"tabs_{kind}")
     if first_tab:
         if tabs[0].open:
             with tabs[0]:
-                first_tab[1]()
+                first_tab[2]()
         tabs = tabs[1:]
     diverged = _("No values: the model diverged before this epoch.")
     owner = ctx.results

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .colours import colours
 from .density import ValueAxis
+from .formatting import vega_locale
 from .i18n import N_, _
 
 HEIGHT = 440  # a page's main chart
@@ -78,6 +79,9 @@ def to_spec(chart, links: bool = False) -> dict:
     spec["usermeta"] = {"embedOptions": {"renderer": "svg" if links else "canvas"}}
     if not links:
         spec.setdefault("config", {}).setdefault("mark", {})["aria"] = False
+    number_locale = vega_locale()  # axes, legends and tooltips in the reader's language (None: English)
+    if number_locale:
+        spec.setdefault("config", {})["locale"] = {"number": number_locale}
     return spec
 
 
@@ -311,7 +315,7 @@ def signal_chart(layer_stats: pd.DataFrame, prediction: pd.DataFrame, schemes, e
     ytitle = lines(_("{stat} of {kind}").format(stat=_(STAT_WORDS[stat]), kind=_(KIND_WORDS[kind])) + (
         _(", log scale") if log else ""))
     yaxis = log_axis(*values) if log else alt.Axis()
-    x = alt.X("layer:Q", title=_("layer (1 = first hidden layer, last = output layer)"),
+    x = alt.X("layer:Q", title=_("layer (1 = first hidden, last = output)"),
               axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False))
     dash = alt.StrokeDash("source:N", title=None, scale=alt.Scale(domain=[_("measured"), _("predicted")],
                                                                   range=[[1, 0], [7, 4]]),
@@ -368,8 +372,9 @@ def value_title(kind: str, axis: ValueAxis) -> str:
 
 
 def gradient_legend(title, top: float, fmt: str = "~g", values=None, length: int = 150) -> alt.Legend:
-    """A colour-gradient legend under the plot, its title on its left: as little height as a legend takes."""
-    return alt.Legend(title=title, orient="bottom", titleOrient="left", gradientLength=length, gradientThickness=10,
+    """A colour-gradient legend under the plot, its title above it: beside it, title and gradient were wider
+    than a phone's panel (390 px), which cut the gradient's end."""
+    return alt.Legend(title=title, orient="bottom", titleOrient="top", gradientLength=length, gradientThickness=10,
                       format=fmt, values=values or [0, top / 4, top], titleLimit=160)
 
 
@@ -467,7 +472,7 @@ def grad_vs_layer_chart(grad: pd.DataFrame, schemes, epochs, epoch: int, column:
     values = [data["mean"], data["low"].dropna(), data["high"]]
     yscale = alt.Scale(type="log", domain=_dom(positive_domain(*values)))
     ytitle = lines(_(GRAD_WORDS[column]) + _(", log scale"))
-    x = alt.X("layer:Q", title=_("layer (1 = first hidden layer, last = output layer)"),
+    x = alt.X("layer:Q", title=_("layer (1 = first hidden, last = output)"),
               axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False))
     tips = [scheme_tip(), tip("layer:Q", _("layer")), tip("epoch:Q", _("epoch")),
             tip("mean:Q", _("mean over seeds"), NUM), tip("low:Q", _("lowest seed"), NUM),
@@ -576,7 +581,7 @@ def distinct_units_chart(distinct: pd.DataFrame, schemes, epochs, epoch: int, co
     yscale = alt.Scale(type="log", base=2, domain=[1, top])
     ytitle = lines(_("functionally distinct units, log₂ scale") if column.startswith("functional") else
                    _("distinct units, log₂ scale"))
-    x = alt.X("layer:Q", title=_("layer (1 = first hidden layer, last = output layer)"),
+    x = alt.X("layer:Q", title=_("layer (1 = first hidden, last = output)"),
               axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False))
     tips = [scheme_tip(), tip("layer:Q", _("layer")), tip("epoch:Q", _("epoch")),
             tip("mean:Q", _("distinct units, mean over seeds"), NUM), tip("low:Q", _("fewest (a seed)")),

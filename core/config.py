@@ -235,6 +235,10 @@ VIEWS: dict[str, Field] = {
     "relative": _flag("relative", True, "distance from the initial weights relative to their norm"),
     "count": _pick("count", ("functional", "weights"), "functional",
                    "distinct units counted by function on the probe batch, or by incoming weights"),
+    # one key for every page's tabs: each page offers its own few (app.views.PageView.tabs)
+    "tab": _pick("tab", ("over_training", "every_layer", "one_layer", "histograms", "between_units", "moved"),
+                 None, "tab shown: over_training, every_layer, one_layer, histograms (Activations, Gradients); "
+                 "between_units, moved (Weight distances)"),
 }
 
 # The "Restarts beyond networks" page's keys (core.restarts): what it fits on the experiment's dataset, and
@@ -262,11 +266,17 @@ MAX_AXIS_VALUES = 50
 
 
 def _axis_values(field: str, raw: Any) -> str:
-    """'0.5, 1,2' -> '0.5,1,2': numbers separated by commas (each checked against its axis by core.sweep)."""
-    allowed = _("numbers in plain digits separated by commas, 1 to {n} of them").format(n=MAX_AXIS_VALUES)
+    """'0.5, 1,2', '0.5 1 2' or '0,5; 1; 2' -> '0.5,1,2': numbers separated by commas or spaces, or by
+    semicolons, and then a decimal comma is a decimal point (as a French reader writes them); each is
+    checked against its axis by core.sweep."""
+    allowed = _("numbers in plain digits separated by commas, spaces or semicolons, 1 to {n} of them").format(
+        n=MAX_AXIS_VALUES)
     if not isinstance(raw, str):
         _fail(field, raw, allowed)
-    parts = [p.strip() for p in raw.split(",")]
+    if ";" in raw:
+        parts = [p.strip().replace(",", ".") for p in raw.strip().strip(";").split(";")]
+    else:
+        parts = raw.replace(",", " ").split() or [""]
     if not 1 <= len(parts) <= MAX_AXIS_VALUES:
         _fail(field, raw, allowed)
     for part in parts:

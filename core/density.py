@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .formatting import number_text
+
 EPS = 1e-3  # the symlog axis is linear within about EPS of zero
 BINS = 60  # target bins on the value axis
 KEYS = ["scheme", "seed", "epoch", "layer", "kind"]
@@ -87,7 +89,7 @@ def _label(x: float) -> str:
     if x == 0:
         return "0"
     if 1e-3 <= abs(x) < 1e4:
-        return f"{x:g}"
+        return number_text(x, "g")
     return f"{'-' if x < 0 else ''}1e{round(math.log10(abs(x)))}"
 
 

@@ -10,7 +10,9 @@ Catalogs live in ``core/locales/<lang>/LC_MESSAGES/initlab.po`` (the source a tr
 code with Babel, merges it into each ``.po`` and compiles the ``.mo`` files; ``tests/test_i18n.py`` fails when
 a string has no translation or a ``.mo`` is older than its ``.po``.
 
-Numbers and CSV column names are never translated: the export schema is a contract.
+CSV column names are never translated: the export schema is a contract. Numbers keep their digits and take
+the language's symbols ("0,086", "2 424" in French): ``Message.format`` writes the number fields of a
+translated message that way (core.formatting); CSV, JSON and links keep plain ASCII numbers.
 
 Writing a message: one whole sentence, its facts as placeholders (``_("{field}: got {raw}").format(...)``), never
 an f-string inside ``_`` (it would be looked up after formatting, never found), no layout space at its end,
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextvars
 import gettext as _gettext
 import functools
+import string
 from pathlib import Path
 
 DOMAIN = "initlab"
@@ -50,13 +53,38 @@ def _catalog(code: str) -> _gettext.NullTranslations:
     return _gettext.translation(DOMAIN, LOCALES, languages=[code], fallback=True)
 
 
-def gettext(message: str) -> str:
+class _NumberFormatter(string.Formatter):
+    """``str.format`` whose number fields (int, float, NumPy's) follow the current language's conventions."""
+
+    def format_field(self, value, format_spec):
+        from .formatting import is_number, number_text
+
+        return number_text(value, format_spec) if is_number(value) else format(value, format_spec)
+
+
+_FORMATTER = _NumberFormatter()
+
+
+class Message(str):
+    """A translated message: its ``format`` writes number fields ("{share:.0%}", "{n:,}", "{x}") with the
+    language's decimal sign and thousands separator (core.formatting), so a call site passes numbers, not
+    text made of them. The result is a plain str."""
+
+    __slots__ = ()
+
+    def format(self, *args, **kwargs) -> str:
+        if _language.get() == DEFAULT:
+            return str.format(self, *args, **kwargs)
+        return _FORMATTER.vformat(str(self), args, kwargs)
+
+
+def gettext(message: str) -> Message:
     """``message`` in the current language (itself where the catalog has no translation)."""
-    return _catalog(_language.get()).gettext(message)
+    return Message(_catalog(_language.get()).gettext(message))
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
-    return _catalog(_language.get()).ngettext(singular, plural, n)
+def ngettext(singular: str, plural: str, n: int) -> Message:
+    return Message(_catalog(_language.get()).ngettext(singular, plural, n))
 
 
 def N_(message: str) -> str:

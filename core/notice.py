@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .i18n import N_, _, clauses, ngettext
+from .formatting import number_text, percent_sign
 
 MAX_CLAUSES = 4  # schemes named in one sentence; past it, the extremes only
 
@@ -24,8 +25,8 @@ def number(x: float) -> str:
     if x == 0:
         return "0"
     if 1e-3 <= abs(x) < 1e5:
-        return f"{x:.3g}"
-    return f"{x:.2e}"
+        return number_text(x, ".3g")
+    return number_text(x, ".2e")
 
 
 def factor(x: float) -> str:
@@ -33,12 +34,12 @@ def factor(x: float) -> str:
     if x is None or not math.isfinite(x):
         return "—"
     if 0.01 <= x < 100:
-        return f"×{x:.2f}"
-    return f"×{x:.1e}"
+        return "×" + number_text(x, ".2f")
+    return "×" + number_text(x, ".1e")
 
 
 def percent(x: float) -> str:
-    return f"{100 * x:.0f}%" if x >= 0.01 or x == 0 else f"{100 * x:.2g}%"
+    return number_text(100 * x, ".0f" if x >= 0.01 or x == 0 else ".2g") + percent_sign()
 
 
 def _seeds(n: int) -> str:
@@ -463,7 +464,8 @@ def export(frames: dict[str, pd.DataFrame], n_schemes: int, seeds: int) -> list[
                 models=n_schemes * seeds, schemes=ngettext("{n} scheme", "{n} schemes", n_schemes).format(n=n_schemes),
                 seeds=_seeds(seeds), epochs=epochs),
             _("{frames} frames, {rows} rows in all; the largest is {name} ({largest} rows).").format(
-                frames=len(rows), rows=f"{sum(rows.values()):,}", name=largest, largest=f"{rows[largest]:,}")]
+                frames=len(rows), rows=number_text(sum(rows.values()), ","), name=largest,
+                largest=number_text(rows[largest], ","))]
 
 
 def lessons(config, lessons_list) -> list[str]:

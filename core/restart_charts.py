@@ -6,12 +6,15 @@ exact values, axis titles say what is measured and in which unit.
 """
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from .charts import scheme_color
 from .colours import INIT_COLOURS, OKABE_ITO
+from .formatting import number_text
 from .i18n import N_, _
 from .restarts import METHODS
 
@@ -24,8 +27,8 @@ def _sized(chart, title: str | None = None, height: int = HEIGHT):
     Altair's ``properties`` deep-copies the chart and its data."""
     chart.width, chart.height = "container", height
     chart.autosize = alt.AutoSizeParams(type="fit-x", contains="padding")
-    if title is not None:
-        chart.title = title
+    if title is not None:  # in lines of at most 36 characters: Vega cuts a longer line at a phone's width
+        chart.title = textwrap.wrap(title, 36)
     return chart
 
 
@@ -89,7 +92,8 @@ def convex_chart(runs: pd.DataFrame) -> alt.LayerChart:
                       scale=alt.Scale(domain=stages, range=[OKABE_ITO["grey"], OKABE_ITO["green"]]),
                       legend=alt.Legend(orient="bottom", symbolOpacity=1))
     base = alt.Chart(long).encode(
-        x=alt.X("restart:Q", title=_("restart (its random_state)"), axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("restart:Q", title=_("restart (its random_state)"),
+                  axis=alt.Axis(tickMinStep=1, labelFlush=True)),
         y=alt.Y("log_loss:Q", title=_(m.axis), scale=alt.Scale(zero=True)),
         tooltip=[alt.Tooltip("restart:Q", title=_("restart")), alt.Tooltip("stage:N", title=_("stage")),
                  alt.Tooltip("log_loss:Q", title=_(m.noun), format=".10g"),
@@ -111,7 +115,8 @@ def best_of_k_chart(best_of_k: pd.DataFrame, runs: pd.DataFrame, method: str) ->
               scale=alt.Scale(domain=_domain(np.r_[data["expected_best"], best], 0.02 * abs(best) + 1e-9),
                               zero=False))
     lines = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("k:Q", title=_("restarts kept (k): the best of k is used"), axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("k:Q", title=_("restarts kept (k): the best of k is used"),
+                  axis=alt.Axis(tickMinStep=1, labelFlush=True)),
         y=y, color=init_color(m.inits),
         tooltip=[alt.Tooltip("init:N", title=_("init")), alt.Tooltip("k:Q", title=_("restarts")),
                  alt.Tooltip("expected_best:Q", title=_("expected best"), format=".10g"),
@@ -132,7 +137,7 @@ def centres_chart(points: pd.DataFrame, centres: pd.DataFrame, ellipses: pd.Data
     objective = float(objective["objective"].iloc[0])
     title = (_("best restart ({restart}): {objective} {value}") if which == "best" else
              _("worst restart ({restart}): {objective} {value}")).format(
-        restart=restart, objective=_(m.noun), value=f"{objective:.6g}")
+        restart=restart, objective=_(m.noun), value=number_text(objective, ".6g"))
     x = alt.X("x1:Q", title=_("feature 1 (standardized)"), scale=alt.Scale(zero=False))
     y = alt.Y("x2:Q", title=_("feature 2 (standardized)"), scale=alt.Scale(zero=False))
     layers = [alt.Chart(points).mark_circle(size=14, color="#9a9a9a", opacity=0.45).encode(

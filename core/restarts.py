@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from . import datasets
 from .control import Control
+from .formatting import number_text
 from .config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
 from .i18n import N_, _, clauses
 
@@ -310,7 +311,7 @@ def check(settings: RestartSettings) -> float:
         raise ValueError(_("work: if every fit ran to its iteration cap, these restarts would take about {seconds} "
                            "CPU seconds, over this server's limit of {limit}. Fewer restarts, clusters, components "
                            "or samples, or fewer features, bring it under the limit.").format(
-            seconds=f"{seconds:,.0f}", limit=f"{MAX_SECONDS:g}"))
+            seconds=number_text(seconds, ",.0f"), limit=number_text(MAX_SECONDS, "g")))
     return seconds
 
 
@@ -457,7 +458,7 @@ def _best_and_worst(runs: pd.DataFrame, kept: dict) -> tuple[pd.DataFrame, pd.Da
 
 # ------------------------------------------------------------------ what to notice
 def _fmt(value: float, digits: int = 4) -> str:
-    return f"{value:.{digits}g}"
+    return number_text(value, f".{digits}g")
 
 
 def short_exp(value: float) -> str:
@@ -477,10 +478,10 @@ def notices(results: RestartResults) -> list[str]:
             far = [(init, int((~g[g["init"] == init]["near_best"]).sum())) for init in m.inits]
             if m.relative:
                 away = _("more than {pct}% above the best {objective} found ({best})").format(
-                    pct=f"{100 * m.near:g}", objective=_(m.noun), best=_fmt(best))
+                    pct=number_text(100 * m.near, "g"), objective=_(m.noun), best=_fmt(best))
             else:
                 away = _("more than {tol} nats per sample below the best {objective} found ({best})").format(
-                    tol=f"{m.near:g}", objective=_(m.noun), best=_fmt(best))
+                    tol=number_text(m.near, "g"), objective=_(m.noun), best=_fmt(best))
             first, rest = far[0], far[1:]
             sentence = _("{method}, init {init}: {far} of {n} restarts end {away}").format(
                 method=_(m.title), init=first[0], far=first[1], n=n, away=away)
@@ -494,15 +495,15 @@ def notices(results: RestartResults) -> list[str]:
                              "at {end} (spread {spread}): the loss is convex, so every start reaches the same "
                              "minimum and a restart cannot help.").format(
                     method=_(m.title), objective=_(m.noun), lo=_fmt(start.min(), 3), hi=_fmt(start.max(), 3),
-                    n=n, end=f"{best:.6f}", spread=f"{np.ptp(g['objective']):.1e}"))
+                    n=n, end=number_text(best, ".6f"), spread=number_text(np.ptp(g['objective']), ".1e")))
             else:  # not at the minimum yet: say how close the starts came to each other, and that they stopped
                 out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi}; {stopped} of "
                              "them stopped at the cap of {cap} iterations before converging, all ending within "
                              "{spread} of {end}. The loss is convex, so every start heads for the same minimum and "
                              "a restart cannot help.").format(
                     method=_(m.title), objective=_(m.noun), lo=_fmt(start.min(), 3), hi=_fmt(start.max(), 3),
-                    n=n, stopped=stopped, cap=MAX_ITER[m.name], end=f"{best:.6f}",
-                    spread=f"{np.ptp(g['objective']):.1e}"))
+                    n=n, stopped=stopped, cap=MAX_ITER[m.name], end=number_text(best, ".6f"),
+                    spread=number_text(np.ptp(g['objective']), ".1e")))
     out += _em_start(results)
     return out
 

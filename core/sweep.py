@@ -42,6 +42,7 @@ from .control import Control
 from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
                      ExperimentConfig, _fail, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
                      scheme_label)
+from .formatting import number_text
 from .i18n import N_, _
 from .sweep_task import COLUMNS as TASK_COLUMNS, BadTaskFile, read_rows, run_task, write_rows
 
@@ -424,14 +425,17 @@ def _schemes_for(schemes: tuple[str, ...], scheme_axes: list[Axis]) -> tuple[tup
     # one scheme axis, or both (a sweep has two axes)
     names = scheme_axes[0].name if len(scheme_axes) == 1 else _("{first} and {second}").format(
         first=scheme_axes[0].name, second=scheme_axes[1].name)
+    # the notes name the axes in words, the error (about a link's keys) by their keys
+    words = _(scheme_axes[0].title) if len(scheme_axes) == 1 else _("{first} and {second}").format(
+        first=_(scheme_axes[0].title), second=_(scheme_axes[1].title))
     if kept:
         return kept, ([_("schemes without {axes} left out of the sweep: {schemes}").format(
-            axes=names, schemes=", ".join(left))] if left else [])
+            axes=words, schemes=", ".join(left))] if left else [])
     own = next((a.own_scheme for a in scheme_axes if all(b.takes(a.own_scheme) for b in scheme_axes)), None)
     if own is None:
         raise ValueError(_("axes: got {axes}; allowed: parameters that one scheme has together").format(axes=names))
     return (own,), [_("no scheme of the configuration has {axes}: the sweep uses {scheme}").format(
-        axes=names, scheme=own)]
+        axes=words, scheme=own)]
 
 
 @dataclass(frozen=True)
@@ -452,8 +456,8 @@ class SweepEstimate:
         limits = budget.limits_from_env() if limits is None else limits
         return _("{tasks} tasks, {models} trainings: about {seconds} s on this server{seconds_limit} and {memory} MB "
                  "for the largest task{memory_limit}").format(
-            tasks=self.tasks, models=f"{self.models:,}", seconds=f"{self.seconds:,.0f}",
-            seconds_limit=budget.limit_note(limits.seconds, "{:,.0f} s"), memory=f"{self.memory_mb:,.0f}",
+            tasks=self.tasks, models=number_text(self.models, ","), seconds=number_text(self.seconds, ",.0f"),
+            seconds_limit=budget.limit_note(limits.seconds, "{:,.0f} s"), memory=number_text(self.memory_mb, ",.0f"),
             memory_limit=budget.limit_note(limits.memory_mb, "{:,.0f} " + _("MB")))
 
 

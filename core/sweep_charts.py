@@ -11,12 +11,14 @@ axis its order/chaos boundary (chi_1 = 1) is drawn as a rule and, where the othe
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Callable
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from .formatting import number_list, number_text
 from .i18n import N_, _
 from .sweep import AXES
 
@@ -33,6 +35,10 @@ METRICS = {
                           "(log scale)"), N_("gradient ratio (first ÷ last)"),
                        dict(scheme="purpleorange", type="log", domainMid=1)),
 }
+# measure -> its name, as the page's choice of measure shows it
+METRIC_NAMES = {"final_test_accuracy": N_("final test accuracy"), "final_test_loss": N_("final test loss"),
+                "signal_growth": N_("signal growth per layer (at initialization)"),
+                "gradient_ratio": N_("gradient ratio, first ÷ last layer (at initialization)")}
 # A theory frame: one row per sigma_w; boundary marks the rows where chi_1 = 1 (the order/chaos boundary).
 THEORY_COLUMNS = ("sigma_w", "chi_1", "xi", "depth_6xi", "boundary")
 HEIGHT = 400  # the whole chart; its plot area is about 280 px of it
@@ -108,7 +114,9 @@ def sweep_map(frame: pd.DataFrame, x: str, y: str, metric: str, scheme: str, *,
     cells = alt.Chart(data[has]).mark_rect(stroke="white", strokeWidth=0.5, opacity=1).encode(
         x=enc_x, x2="x_hi:Q", y=enc_y, y2="y_hi:Q",
         color=alt.Color("mean:Q", title=_(legend), scale=alt.Scale(**color),
-                        legend=alt.Legend(orient="right", gradientLength=HEIGHT - 80)),
+                        # about the plot's height: as long as the chart, the bar ran over the theory's legend
+                        # under the plot on a phone
+                        legend=alt.Legend(orient="right", gradientLength=160)),
         href="url:N", tooltip=tooltip)
     layers = [cells]
     if (~has).any():  # no finite value for any seed (every seed diverged, or zero weights): grey, still a link
@@ -117,7 +125,9 @@ def sweep_map(frame: pd.DataFrame, x: str, y: str, metric: str, scheme: str, *,
     if theory is not None and len(theory):
         layers += theory_layers(theory, x, y, scheme)
     chart = alt.layer(*layers)  # sized in place: ``properties`` would deep-copy every layer and its data
-    chart.width, chart.height, chart.title = "container", HEIGHT, alt.TitleParams(_(title), anchor="start")
+    # a title in lines of at most 45 characters: Vega cuts a longer line to the chart's width (390 px phones)
+    chart.width, chart.height = "container", HEIGHT
+    chart.title = alt.TitleParams(textwrap.wrap(_(title), 45), anchor="start")
     return chart
 
 
@@ -127,7 +137,7 @@ def theory_layers(theory: pd.DataFrame, x: str, y: str, scheme: str) -> list[alt
     if "sigma_w" not in (x, y):
         return []
     t = theory[theory["scheme"] == scheme] if "scheme" in theory.columns else theory
-    line, rule = _("6ξ: the depth mean-field theory expects to train"), _("χ₁ = 1: order/chaos boundary")
+    line, rule = _("6ξ: trainable depth (mean-field theory)"), _("χ₁ = 1: order/chaos boundary")
     t = t.sort_values("sigma_w")
     along, across = ("x", "y") if x == "sigma_w" else ("y", "x")
     other = y if x == "sigma_w" else x
@@ -161,10 +171,10 @@ def _fmt(axis: str, value) -> str:
     """An axis value as the sentence says it: sigma_w as the axis shows it ("σ_w = 1.41"), an experiment field by
     the word its title starts with ("depth 4", "profondeur 4"), a scheme parameter by its symbol ("k = 15")."""
     if axis == "sigma_w":
-        return _("σ_w = {v}").format(v=f"{float(value):.3g}")
+        return _("σ_w = {v}").format(v=number_text(float(value), ".3g"))
     if AXES[axis].field is not None:
-        return f"{_(AXES[axis].title).split(' (')[0]} {float(value):g}"
-    return f"{axis} = {float(value):g}"
+        return f"{_(AXES[axis].title).split(' (')[0]} {number_text(float(value), 'g')}"
+    return f"{axis} = {number_text(float(value), 'g')}"
 
 
 def reach(frame: pd.DataFrame, x: str, y: str, scheme: str, threshold: float = TRAINS_AT) -> dict:
@@ -206,7 +216,7 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
             head=head, k=trained, n=len(acc), y=_fmt(y, ys[0]))
     top = max(reached, key=ys.index)
     best = [xv for xv, v in r.items() if v == top]
-    where_best = ", ".join(_fmt(x, v) for v in best)
+    where_best = number_list(_fmt(x, v) for v in best)
     if top == ys[-1]:
         first = _("{head} up to {y}, the end of the map, at {where}").format(head=head, y=_fmt(y, top),
                                                                            where=where_best)
@@ -215,7 +225,7 @@ def what_to_notice(frame: pd.DataFrame, x: str, y: str, scheme: str, activation:
     low = min(r.values(), key=lambda v: -1 if v is None else ys.index(v))
     if low == top:
         return first + "."
-    worst = ", ".join(_fmt(x, v) for v, got in r.items() if got == low)
+    worst = number_list(_fmt(x, v) for v, got in r.items() if got == low)
     # the first y that does not train there, and nothing about deeper ones: a deeper point may train again
     fails = ys[0] if low is None else ys[ys.index(low) + 1]
     return _("{first}; at {where} the first that does not is {y}.").format(first=first, where=worst,

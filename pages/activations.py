@@ -15,7 +15,7 @@ ctx = current()
 f = ctx.frames
 
 st.title(_("Activations"))
-view = PageView("activations", ("epoch", "quantity", "seed", "stat", "layer", "log"))
+view = PageView("activations", ("epoch", "quantity", "seed", "stat", "layer", "log", "tab"))
 opening = st.container()
 st.caption(_("What each layer passes on, measured on a fixed probe batch of training samples. Too small weights "
              "shrink the signal layer by layer, too large ones blow it up or saturate it."))

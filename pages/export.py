@@ -3,6 +3,7 @@ from functools import partial
 import streamlit as st
 
 from core import export, notice
+from core.formatting import number_text
 from core.i18n import _, ngettext
 from app.context import current
 from app.navigation import ensure_navigation, page_url
@@ -56,7 +57,7 @@ st.caption(_("Tidy CSV, one row per observation. Every file starts with a run_id
 for name, df in results.frames.items():
     c1, c2 = st.columns([2, 3])
     c1.markdown(ngettext("**{name}** — {n} row", "**{name}** — {n} rows", len(df)).format(
-        name=name, n=f"{len(df):,}"))
+        name=name, n=number_text(len(df), ",")))
     c1.caption(", ".join(df.columns))
     with c2:
         download_csv(name, name, ctx, key=f"dl_export_{name}")

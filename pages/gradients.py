@@ -16,7 +16,7 @@ grad = derived(ctx.results, ("gradient_frame",),
                lambda: notice.gradient_frame(f["gradient_norms"], f["layer_stats"]))
 
 st.title(_("Gradients"))
-view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log"))
+view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log", "tab"))
 opening = st.container()
 st.caption(_("Back-propagated gradients on the probe batch, per layer. A slope of E[(∂L/∂z)²] across layers means "
              "the gradient signal vanishes (falling towards the input) or explodes (rising) on its way back; with "
@@ -70,7 +70,8 @@ def norms_over_training():
 
 st.subheader(_("Over training, and the distributions of back-propagated gradients ∂L/∂z"))
 seed = view.seed(ctx.config.seeds)
-density_section(ctx, view, "gradient", epoch, seed, first_tab=(_("Norms over training"), norms_over_training))
+density_section(ctx, view, "gradient", epoch, seed,
+                first_tab=("over_training", N_("Norms over training"), norms_over_training))
 
 downloads(ctx, (_("Gradient norms"), "gradient_norms"), (_("Layer statistics"), "layer_stats"),
           (_("Histograms"), "histograms"))

@@ -8,7 +8,7 @@ from app.navigation import ensure_navigation
 from app.spec_memo import derived
 from app.text import literal
 from app.views import PageView
-from app.widgets import downloads, scheme_badge, show_chart, stacked, what_to_notice
+from app.widgets import downloads, scheme_badge, show_chart, stacked, table, what_to_notice
 
 ensure_navigation()
 ctx = current()
@@ -55,14 +55,14 @@ st.subheader(_("Summary"))
 st.caption(_("Losses and accuracies at the last epoch (the last finite one for a model that diverged), the mean "
              "over seeds, sd their standard deviation; units: the fewest of any hidden layer and seed at the last "
              "recorded epoch."))
-st.dataframe(agg.reset_index().rename(columns={"scheme": _("scheme")}), hide_index=True, width="stretch")
+table(agg.reset_index().rename(columns={"scheme": _("scheme")}))
 bad = summary[summary["diverged_epoch"].notna()]
 if len(bad):
     st.warning(literal(_("Diverged (NaN or inf), stopped and marked ✚ on the curves: {models}").format(
         models=clauses(_("{scheme} seed {seed}: {status}").format(scheme=r.scheme, seed=r.seed, status=r.status)
                          for r in bad.itertuples()))), icon=":material/error:")
 with st.expander(_("Per seed")):
-    st.dataframe(summary, hide_index=True, width="stretch")
+    table(summary)
 
 with st.expander(_("The schemes compared"), expanded=False):
     # at most three side by side: four columns leave a formula about 190 px at 1280 px, which clips Xavier's

@@ -8,9 +8,11 @@ from app.navigation import ensure_navigation, page_url
 from app.results import TrainingStopped
 from app.sweeps import init_map_csv, init_map_results, sweep_csv, sweep_results
 from app.text import literal
+from app.views import PageView, own_link_key
 from app.widgets import show_chart, what_to_notice
 from core import activations, export, initializers, meanfield, sweep_charts
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
+from core.formatting import number_list, number_text
 from core.i18n import _
 from core.sweep import AXES, SweepConfig
 from core.sweep_init import INIT_MEASURES, affordable
@@ -21,6 +23,7 @@ ensure_navigation()
 ctx = current(needs_results=False)  # the sidebar's configuration is the base; its own run is not needed
 
 st.title(_("Scale × depth"))
+PageView("scale_depth")  # no view keys of its own; it drops those of the page before
 st.caption(_("Each cell is the sidebar's configuration with the two axes set to the cell's values: one model per "
              "seed, the cell's colour their mean. Select a cell to open that configuration's full dashboard. σ_w "
              "scales a fan-in-scaled scheme (he_normal, he_uniform): Var(W) = σ_w² / fan-in."))
@@ -31,15 +34,26 @@ def _clear(key: str):
     st.session_state[key] = ""
 
 
+def linked_choice(widget, key: str, label: str, options, words, **kwargs) -> str:
+    """A choice among link tokens that shows words: the link holds the token (a bound widget would write the
+    words it shows, so a link would depend on the language), read on the page's first run."""
+    default = SWEEP_FIELDS[key].default
+    if key not in st.session_state:
+        raw = st.query_params.get(key)  # app.links.repair_link has dropped values the table refuses
+        st.session_state[key] = raw if raw in options else default
+    value = widget(label, options, format_func=words, key=key, **kwargs)
+    own_link_key("scale_depth", key, value, default)
+    return value
+
+
 def axis_controls(axis_key: str, values_key: str, label: str):
-    # the options are the link's values as they are (a bound widget matches the link against its labels)
-    f = SWEEP_FIELDS[axis_key]
-    name = st.selectbox(label, SWEEP_AXES, index=SWEEP_AXES.index(f.default), key=axis_key, bind=BIND,
-                        on_change=_clear, args=(values_key,))
+    # the box shows the axis's name, the caption under it the whole title (a narrow box cuts long words)
+    name = linked_choice(st.selectbox, axis_key, label, SWEEP_AXES, lambda n: _(AXES[n].title).split(" (")[0],
+                         on_change=_clear, args=(values_key,))
     st.caption(_(AXES[name].title))
-    st.text_input(_("Values (separated by commas)"), value="", key=values_key, bind=BIND,
-                  placeholder=AXES[name].defaults,
-                  help=_("Empty: {defaults}").format(defaults=AXES[name].defaults))
+    defaults = number_list(float(v) for v in AXES[name].defaults.split(","))
+    st.text_input(_("Values (separated by commas or semicolons)"), value="", key=values_key, bind=BIND,
+                  placeholder=defaults, help=_("Empty: {defaults}").format(defaults=defaults))
 
 
 c1, c2, c3 = st.columns([2, 2, 3])
@@ -48,8 +62,8 @@ with c1:
 with c2:
     axis_controls("sweep_y", "sweep_y_values", _("Vertical axis"))
 with c3:
-    metric = st.radio(_("Map of"), SWEEP_METRICS, index=SWEEP_METRICS.index(SWEEP_FIELDS["sweep_metric"].default),
-                      key="sweep_metric", bind=BIND)
+    metric = linked_choice(st.radio, "sweep_metric", _("Map of"), SWEEP_METRICS,
+                           lambda m: _(sweep_charts.METRIC_NAMES[m]))
     st.caption(_(sweep_charts.METRICS[metric][0]))
 
 keys = {k: st.session_state.get(k) for k in ("sweep_x", "sweep_x_values", "sweep_y", "sweep_y_values")}
@@ -98,7 +112,7 @@ else:
                             "link then carries the map."))
     if not draw:
         st.caption(_("Switch on “Train and draw the map” to train these {models} models.").format(
-            models=f"{sweep.models:,}"))
+            models=number_text(sweep.models, ",")))
         command_line()
         st.stop()
 
@@ -150,11 +164,11 @@ if theory is not None:
                  "for wide layers and zero-mean biases: the solid rule is the order-to-chaos boundary χ₁ = 1 "
                  "(for ReLU with zero biases, σ_w² = 2, He's value); the dashed line is 6ξ, about the depth to "
                  "which signals between inputs survive, where ξ is finite."))
-    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Theory"), rows=f"{len(theory):,}"),
+    st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Theory"), rows=number_text(len(theory), ",")),
                        data=partial(export.csv_bytes, theory, sweep.run_id),
                        file_name=f"initlab_sweep_theory_{sweep.run_id}.csv", mime="text/csv", on_click="ignore",
                        key="dl_sweep_theory")
-st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=f"{len(frame):,}"),
+st.download_button(_("⬇ {label} (CSV, {rows} rows)").format(label=_("Sweep"), rows=number_text(len(frame), ",")),
                    data=partial(init_map_csv if at_init else sweep_csv, sweep),
                    file_name=f"initlab_sweep_{sweep.run_id}.csv", mime="text/csv", on_click="ignore", key="dl_sweep")
 command_line()

@@ -1,13 +1,13 @@
 import streamlit as st
 
 from core import charts, notice
-from core.i18n import _
+from core.i18n import N_, _
 from core.probes import MAX_UNITS
 from app.context import current
 from app.navigation import ensure_navigation
 from app.spec_memo import derived
 from app.views import PageView
-from app.widgets import downloads, lazy_tabs, small_multiples, what_to_notice
+from app.widgets import downloads, small_multiples, what_to_notice
 
 ensure_navigation()
 ctx = current()
@@ -15,7 +15,7 @@ f = ctx.frames
 ud_all = f["unit_distances"]
 
 st.title(_("Weight distances"))
-view = PageView("weights", ("epoch", "layer", "seed", "relative"))
+view = PageView("weights", ("epoch", "layer", "seed", "relative", "tab"))
 opening = st.container()
 st.caption(_("Each unit is its column of incoming weights plus its bias. The heatmap shows the distance between "
              "every pair of units of one layer, each pair once (the first {units} units of wider layers). Identical "
@@ -33,7 +33,8 @@ with opening:
     what_to_notice(derived(ctx.results, ("notice.weights", epoch, seed, layer), lambda: notice.weights(
         ud_all, f["init_distances"], ctx.schemes, epoch, seed, layer, f["summary"])))
 
-between, moved = lazy_tabs("tabs_weights", [_("Between the units of a layer"), _("How far training moved the weights")])
+between, moved = view.tabs("tab", {"between_units": N_("Between the units of a layer"),
+                                   "moved": N_("How far training moved the weights")}, "tabs_weights")
 if between.open:
     with between:
         st.subheader(_("Distances between the units of layer {layer} at epoch {epoch} (seed {seed})").format(

@@ -15,6 +15,8 @@ import string
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -84,15 +86,24 @@ def test_placeholders_survive_translation():
                 s.format(**{f: 1.0 for f, _ in _fields(s)})  # well formed: no stray brace
 
 
+def english_numbers(french: str) -> str:
+    """French prose's numbers ("0,693", "5 %", "2 424") as the English source writes them."""
+    french = re.sub(r"(\d)[\u00a0\u202f]%", r"\1%", french)
+    french = re.sub(r"(\d)\u202f(\d{3})", r"\1,\2", french)
+    return re.sub(r"(?<![\w.])(\d+),(\d+)(?!\d*[,.]?\d)", r"\1.\2", french)
+
+
 def test_translations_keep_numbers_formulas_and_code():
-    """Numbers are checked against runs and code spans are typed by users: both stay as the source writes them."""
+    """Numbers are checked against runs and code spans are typed by users: both stay as the source writes them
+    (in French prose, with a decimal comma and a space before %)."""
     number = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:e-?\d+)?%?")
     for m in FRENCH:
         if not m.id or not m.string:
             continue
         for source, translated in zip(_forms(m.id), _forms(m.string)):
             assert re.findall(r"`[^`]*`", translated) == re.findall(r"`[^`]*`", source), (source, translated)
-            assert sorted(number.findall(translated)) == sorted(number.findall(source)), (source, translated)
+            assert sorted(number.findall(english_numbers(translated))) == sorted(number.findall(source)), (
+                source, translated)
 
 
 def test_plural_forms_exist_where_ngettext_is_used():
@@ -371,7 +382,7 @@ def test_sweep_settings_and_notes_are_explained_in_french(speak):
     assert "valeurs par défaut de sigma_w utilisées\u00a0: 0.5,1,1.5,2,3" in warnings, warnings
     assert "axe depth\u00a0: reçu '0'\u00a0; accepté\u00a0: un nombre entier dans [1, 50]" in warnings, warnings
     assert "got" not in warnings and "using the defaults" not in warnings, warnings
-    assert "schémas sans sigma_w écartés du balayage\u00a0: zeros" in captions, captions
+    assert "schémas sans σ_w (écart type des poids × √fan-in) écartés du balayage\u00a0: zeros" in captions, captions
     assert "(limite 650 Mo)" in captions and "MB" not in captions, captions  # the sweep's estimate
     assert "left out" not in captions
     speak("en")
@@ -436,3 +447,124 @@ def test_the_formulas_words_are_marked_and_in_french_the_maths_unchanged(speak):
         assert no_words.sub("", french) == no_words.sub("", f)  # and the same maths
     he = initializers.formula_in_language(initializers.INITIALIZERS["he_normal"].formula)
     assert r"n_{in}\ \text{ou}\ n_{out}" in he
+
+
+# ------------------------------------------------------------------ numbers in the reader's language
+def test_numbers_take_the_languages_symbols_and_keep_their_digits(speak):
+    from core import notice
+    from core.formatting import number_text
+
+    speak("fr")
+    assert notice.number(0.086421) == "0,0864" and notice.factor(0.5) == "×0,50"
+    assert notice.percent(0.985) == "98\u00a0%" and number_text(2424, ",") == "2\u202f424"
+    # a translated message writes its number fields, NumPy's too, the French way; text fields as they are
+    message = i18n.gettext("{share:.0%} of {n:,} at {x}, {label}, {raw!r}")
+    assert message.format(share=np.float64(0.5), n=np.int64(1234567), x=np.float32(0.25), label="std=0.5",
+                          raw=0.5) == "50\u00a0% of 1\u202f234\u202f567 at 0,25, std=0.5, 0.5"
+    speak("en")
+    assert notice.number(0.086421) == "0.0864" and notice.percent(0.985) == "98%"
+    assert message.format(share=0.5, n=1234567, x=0.25, label="std=0.5", raw=0.5) == \
+        "50% of 1,234,567 at 0.25, std=0.5, 0.5"
+
+
+# An ASCII number a French page may still show: a link's or a parameter's value (key=0.5, a URL), and the
+# formulas' constants. pages/restarts.py formats its own numbers (its sentences are another change's).
+LINK_VALUE = re.compile(r"[=/]\d*\.\d|\(\d+\.\d+,|\d+\.\d+\s*z\b")
+
+
+def french_sentences(at) -> list[str]:
+    out = []
+    for kind in ("markdown", "caption", "warning", "info", "subheader"):
+        out += [str(el.value) for el in getattr(at, kind) if "<table" not in str(el.value)]
+    out += [el.proto.label for el in at.get("download_button")]
+    # a markdown link's address is a link; markdown shown literally escapes punctuation (app.text.literal)
+    return [re.sub(r"\\(.)", r"\1", re.sub(r"\]\([^)]*\)", "]", t)) for t in out]
+
+
+def test_french_pages_write_decimal_commas_and_thin_spaces(speak):
+    speak("fr")
+    at = app(SMALL + "&lang=fr")
+    seen = ""
+    for page in PAGES:
+        goto(at, page)
+        text = "\n".join(french_sentences(at))
+        seen += text
+        if page != "restarts":
+            ascii_numbers = [m.group() for m in re.finditer(r"\S*\d\.\d\S*", text)
+                             if not LINK_VALUE.search(m.group())]
+            assert not ascii_numbers, (page, ascii_numbers)
+        for el in at.get("vega_lite_chart"):  # axes, legends and tooltips
+            assert json.loads(el.proto.spec)["config"]["locale"]["number"]["decimal"] == ",", page
+        if page == "overview":  # the summary table's numbers, as text in French
+            shown = at.dataframe[0].value
+            assert any(re.fullmatch(r"0,\d+", str(v)) for v in shown.iloc[:, 1]), shown
+        if page == "activations":
+            assert re.search(r"\d,\d", text), page
+    assert re.search(r"\d\u202f\d{3} lignes", seen)  # thousands: the export page's row counts
+    # the CSV a French page downloads, written while the thread speaks French, keeps plain ASCII numbers
+    from core import ExperimentConfig, export, run
+    summary = run(ExperimentConfig.from_query(SMALL)).frames["summary"]
+    data = export.csv_bytes(summary, "r")
+    assert data.decode("ascii") and re.search(rb",0\.\d", data)
+    back = pd.read_csv(io.BytesIO(data))  # numbers read back as numbers: '.' decimals, no grouping
+    pd.testing.assert_series_equal(back["final_test_loss"], summary["final_test_loss"].astype(float), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ the Scale × depth page in words
+def link_names_shown(at) -> list[str]:
+    """Axis and measure link keys (sigma_w, final_test_accuracy, ...) a visitor reads on the page; the command
+    line it offers (a code block) is a link's text and may hold them."""
+    from core.config import SWEEP_AXES, SWEEP_METRICS
+    names = [n for n in SWEEP_AXES + SWEEP_METRICS if "_" in n]
+    specs = [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+    fields = {t for spec in specs for t in _strings(spec)} - {t for spec in specs for t in chart_words(spec)}
+    texts = [t for t in shown_texts(at) if t not in fields]  # a chart's field names are not shown
+    return sorted({n for text in texts for n in names if n in text})
+
+
+def chart_words(value, key=None):
+    """The words a chart shows: its titles (chart, axes, legends, tooltips) and its text marks."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from chart_words(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from chart_words(v, key)
+    elif isinstance(value, str) and key in ("title", "text", "subtitle"):
+        yield value
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_scale_depth_page_names_axes_and_measures_in_words(speak, lang):
+    from app.sweeps import SWEEPS
+    from tests.test_app import sweep_link
+
+    SWEEPS.clear()
+    speak(lang)
+    at = goto(app(sweep_link(sweep="true") + f"&lang={lang}"), "scale_depth")
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert at.get("vega_lite_chart")  # the map is drawn, with its axes and legend
+    assert link_names_shown(at) == []
+    words = {"en": "final test accuracy", "fr": "exactitude de test finale"}[lang]
+    assert at.radio(key="sweep_metric").options[0] == words
+    # the link holds the measure's key, whatever the words
+    at.radio(key="sweep_metric").set_value("signal_growth").run()
+    assert at.query_params.get("sweep_metric") in ("signal_growth", ["signal_growth"])
+    assert link_names_shown(at) == []
+    SWEEPS.clear()
+
+
+def test_axis_values_take_semicolons_and_french_decimal_commas(speak):
+    from core.config import parse_sweep_keys
+    from tests.test_app import sweep_link
+
+    good, problems = parse_sweep_keys({"sweep_x_values": "0,7; 1,4", "sweep_y_values": "1 2"})
+    assert not problems and good == {"sweep_x_values": "0.7,1.4", "sweep_y_values": "1,2"}
+    assert parse_sweep_keys({"sweep_x_values": "0.7, 1.4"})[0] == {"sweep_x_values": "0.7,1.4"}
+    speak("fr")
+    at = goto(app(sweep_link().replace("sweep_x_values=0.7%2C1.4", "sweep_x_values=0%2C7%3B+1%2C4")
+                  + "&lang=fr"), "scale_depth")
+    assert not at.warning, [w.value for w in at.warning]
+    assert "sweep_x_values=0.7%2C1.4" in at.get("code")[0].proto.code_text  # the same sweep
+    assert at.text_input(key="sweep_y_values").proto.placeholder == "1; 2; 4; 8; 16"
+    assert at.text_input(key="sweep_x_values").proto.placeholder == "0,5; 1; 1,5; 2; 3"

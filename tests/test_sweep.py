@@ -40,7 +40,7 @@ def small():
 # ------------------------------------------------------------------ the grid
 def test_points_differing_only_in_scheme_parameters_share_a_stack():
     assert SWEEP.schemes == ("he_normal",)  # zeros has no sigma_w
-    assert SWEEP.notes == ["schemes without sigma_w left out of the sweep: zeros"]
+    assert SWEEP.notes == ["schemes without σ_w (weight std × √fan-in) left out of the sweep: zeros"]
     assert [t.config.depth for t in SWEEP.tasks] == [1, 2, 3]
     for task in SWEEP.tasks:
         assert task.config.schemes == ("he_normal:gain=0.7", "he_normal:gain=1.4")
