@@ -16,6 +16,7 @@ core.charts through ``widgets``.
 - ``results``: training runs and the results cache
 - ``sweeps``: the Scale × depth page's sweeps and their cache
 - ``restart_fits``: the Restarts page's fits and their cache
+- ``story``: the landing page's runs, computed once per server and kept
 - ``widgets``: charts, downloads, pickers
 - ``spec_memo``: chart specs kept for the cached result they draw
 - ``text``: untrusted text shown literally

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 from app.registry import PAGES  # noqa: E402
 from bench.serve import CHROMIUM, CHROMIUM_ARGS, server  # noqa: E402
 
-# The default schemes on a ReLU network deep enough for the signal to vanish or explode, where the theory
-# draws its predicted line.
-GALLERY_QUERY = "v=2&activation=relu&depth=8&width=64"
+# The default configuration (naive and scaled schemes on an 8-layer ReLU network, deep enough for the signal to
+# vanish or explode, where the theory draws its predicted line), 64 units wide.
+GALLERY_QUERY = "v=3&width=64"
 OUT = ROOT / "bench" / "gallery"
 CHART = "[data-testid=stVegaLiteChart]"
 SETTLED = """() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'

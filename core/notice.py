@@ -425,7 +425,8 @@ def boundaries(bnd: pd.DataFrame, summary: pd.DataFrame, schemes, epoch: int, se
                      "plane, nearly 1/{classes} for every class everywhere. A constant prediction (the class prior "
                      "when the classes are balanced), with no boundary to see.").format(
             epoch=epoch, seed=seed, schemes=", ".join(flat_models), classes=n_classes,
-            lo=f"{min(v[0] for v in flat_models.values()):.3f}", hi=f"{max(v[1] for v in flat_models.values()):.3f}"))
+            lo=number_text(min(v[0] for v in flat_models.values()), ".3f"),
+            hi=number_text(max(v[1] for v in flat_models.values()), ".3f")))
     flat = []
     for scheme in schemes:
         p = b[b["scheme"] == scheme]["predicted"]

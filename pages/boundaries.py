@@ -1,6 +1,7 @@
 import streamlit as st
 
 from core import charts, notice
+from core.formatting import number_text
 from core.i18n import _
 from app.context import current
 from app.navigation import ensure_navigation
@@ -39,6 +40,6 @@ flat = notice.undecided(f["boundaries"], ctx.schemes, epoch, seed, n_classes)
 if flat:  # their panels shade near-ties: say what they show
     st.caption(_("Panels of {schemes}: a constant prediction. The top class gets at most {hi} anywhere, nearly "
                  "1/{classes}: the shading is a near-tie, not a boundary.").format(
-        schemes=", ".join(flat), hi=f"{max(v[1] for v in flat.values()):.3f}", classes=n_classes))
+        schemes=", ".join(flat), hi=number_text(max(v[1] for v in flat.values()), ".3f"), classes=n_classes))
 
 downloads(ctx, (_("Boundaries"), "boundaries"), (_("Data points"), "data_points"))

@@ -127,9 +127,10 @@ def test_the_configuration_the_issue_timed_at_80_s_is_refused():
 
 
 CONFIGS = [
-    ExperimentConfig(),
+    # the default's shape without its normal:std=1, which diverges at epoch 1 (a diverged model records fewer rows)
+    ExperimentConfig(schemes=("zeros", "normal:std=0.01", "xavier_normal", "he_normal")),
     ExperimentConfig(dataset="regression", features=5, epochs=7, batch_size=0, record_epochs=5, width=(4, 40),
-                     depth=2),
+                     depth=2, schemes=("zeros", "normal:std=0.01", "xavier_normal", "he_normal")),
     ExperimentConfig(dataset="digits", n_samples=300, seeds=1, schemes=("he_normal", "zeros"), epochs=3, width=(70,),
                      record_epochs=51),
     ExperimentConfig(dataset="blobs", features=3, classes=4, n_samples=200, batch_size=7, epochs=4, depth=1),
@@ -184,7 +185,9 @@ def test_elementwise_work_depends_on_the_activation():
 def test_more_epochs_never_cost_less(epochs, seeds, batch, dtype):
     c = ExperimentConfig(epochs=epochs, seeds=seeds, batch_size=batch, dtype=dtype)
     a, b = budget.estimate(c), budget.estimate(replace(c, epochs=min(5000, epochs + 1)))
-    assert b.seconds >= a.seconds and b.memory_mb >= a.memory_mb and b.frame_rows >= a.frame_rows
+    assert b.gflop >= a.gflop and b.memory_mb >= a.memory_mb and b.frame_rows >= a.frame_rows
+    # the time may drop only where the longer run is split over more worker groups (cores in parallel)
+    assert b.seconds >= a.seconds or b.groups > a.groups
 
 
 # ---------------------------------------------------------------- what a link controls (issue 26)

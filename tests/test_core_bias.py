@@ -123,8 +123,9 @@ def test_version_1_links_keep_their_numbers_and_say_how():
     assert len(notes) == 1 and notes[0].startswith("v:")
     assert "he_normal:gain=1, he_uniform:mode=fan_out,gain=1 keeps this link's numbers" in notes[0]
     old = run(replace(c, seeds=1, epochs=2, record_epochs=2), enforce_budget=False).frames["summary"]
+    # (depth 3: version 1's default, which the version 1 link keeps)
     explicit = ExperimentConfig.from_query(f"v={SCHEMA_VERSION}&activation=gelu&schemes=he_normal:gain=1"
-                                           "&schemes=he_uniform:mode=fan_out,gain=1")
+                                           "&schemes=he_uniform:mode=fan_out,gain=1&depth=3")
     assert explicit == c
     assert old["final_train_loss"].tolist() == run(replace(explicit, seeds=1, epochs=2, record_epochs=2),
                                                    enforce_budget=False).frames["summary"]["final_train_loss"].tolist()
@@ -147,8 +148,8 @@ def test_strict_readers_open_version_1_with_a_python_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ExperimentConfig.from_json(json.dumps({"v": 1, "activation": "relu"}))
-    with pytest.raises(ValueError, match=r"v: got '3'; allowed: 1, 2"):
-        ExperimentConfig.from_query("v=3")
+    with pytest.raises(ValueError, match=r"v: got '4'; allowed: 1, 2, 3"):
+        ExperimentConfig.from_query("v=4")
 
 
 def test_version_2_changes_the_numbers_it_says_it_changes():

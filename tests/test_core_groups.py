@@ -81,10 +81,12 @@ def test_grouped_progress_reaches_the_end_on_the_callers_thread():
 
 
 def test_auto_groups_split_only_runs_worth_a_round_trip():
-    default = experiment.prepare(ExperimentConfig())
+    # version 2's default configuration (four schemes, tanh, depth 3), and a tenth of it
+    v2 = dict(schemes=("zeros", "normal:std=1", "xavier_normal", "he_normal"), activation="tanh", depth=3)
+    default = experiment.prepare(ExperimentConfig(**v2))
     j1 = experiment.prepare(ExperimentConfig(dataset="moons", n_samples=1000, schemes=SCHEMES8, seeds=3,
                                              depth=3, width=(64,), epochs=30))
-    short = experiment.prepare(ExperimentConfig(epochs=10))
+    short = experiment.prepare(ExperimentConfig(**v2, epochs=10))
     for p, split in ((default, True), (j1, True), (short, False)):
         work = steps(p.settings, len(p.data.X_train)) * step_mflop(len(p.init), p.layout.sizes, 32)
         assert (work >= PARALLEL_MIN_MFLOP) == split  # 6.5, 29 and 0.65 GFLOP

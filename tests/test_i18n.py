@@ -548,8 +548,8 @@ def test_the_scale_depth_page_names_axes_and_measures_in_words(speak, lang):
     words = {"en": "final test accuracy", "fr": "exactitude de test finale"}[lang]
     assert at.radio(key="sweep_metric").options[0] == words
     # the link holds the measure's key, whatever the words
-    at.radio(key="sweep_metric").set_value("signal_growth").run()
-    assert at.query_params.get("sweep_metric") in ("signal_growth", ["signal_growth"])
+    at.radio(key="sweep_metric").set_value("gradient_ratio").run()
+    assert at.query_params.get("sweep_metric") in ("gradient_ratio", ["gradient_ratio"])
     assert link_names_shown(at) == []
     SWEEPS.clear()
 
