@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from .i18n import N_
+from .i18n import N_, _
 
 
 def _special():

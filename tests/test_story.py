@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from core import restarts, run, story, sweep_charts, theory
-from core.restarts import two_groups
 from core.sweep_init import init_map
 
 DATA_SEEDS = [0, 1, 2, 3]
