@@ -113,7 +113,8 @@ def sweep_map(frame: pd.DataFrame, x: str, y: str, metric: str, scheme: str, *,
     has = data["mean"].notna()
     cells = alt.Chart(data[has]).mark_rect(stroke="white", strokeWidth=0.5, opacity=1).encode(
         x=enc_x, x2="x_hi:Q", y=enc_y, y2="y_hi:Q",
-        color=alt.Color("mean:Q", title=_(legend), scale=alt.Scale(**color),
+        # the legend's title in lines of a phone's legend width: one line of it was cut at 390 px
+        color=alt.Color("mean:Q", title=textwrap.wrap(_(legend), 22), scale=alt.Scale(**color),
                         # about the plot's height: as long as the chart, the bar ran over the theory's legend
                         # under the plot on a phone
                         legend=alt.Legend(orient="right", gradientLength=160)),

@@ -156,7 +156,7 @@ def test_no_page_cuts_a_legend_a_tab_row_or_a_label_on_a_phone(server, browser, 
     try:
         for spec in PAGE_SPECS:
             page = context.new_page()
-            path = "" if spec.path == "overview" else spec.path
+            path = "" if spec.path == PAGE_SPECS[0].path else spec.path  # the default page lives at "/"
             page.goto(f"{server['base']}/{path}?{SMALL}&lang={lang}" + EXTRA.get(spec.path, ""))
             settle(page, title_in(lang, spec.title), timeout=LOAD_TIMEOUT)
             page.wait_for_timeout(500)  # Vega redraws container-wide charts once their width is known
