@@ -210,7 +210,7 @@ def test_hostile_link_values_show_as_literal_text_and_fetch_nothing(browser_page
     value = HOSTILE[name]
     page = context.new_page()
     try:
-        page.goto(f"{base}/?dataset={quote(value, safe='')}&{quote(value, safe='')}=1&epochs=5&seeds=1")
+        page.goto(f"{base}/overview?dataset={quote(value, safe='')}&{quote(value, safe='')}=1&epochs=5&seeds=1")
         expect(page.locator("h1").filter(has_text="Overview")).to_be_visible(timeout=120_000)
         shown = clean(value)
         expect(page.locator("[data-testid=stAlert]").filter(has_text="dataset: got")).to_have_count(1, timeout=60_000)
@@ -235,7 +235,7 @@ def test_a_typed_scheme_is_shown_literally(browser_page):
     base, context, requests = browser_page
     page = context.new_page()
     try:
-        page.goto(f"{base}/?schemes=he_normal&epochs=5&seeds=1")
+        page.goto(f"{base}/overview?schemes=he_normal&epochs=5&seeds=1")
         expect(page.locator("h1").filter(has_text="Overview")).to_be_visible(timeout=120_000)
         box = page.locator("[data-testid=stSidebar] [data-testid=stMultiSelect] input").first
         typed = "[x](https://evil.example/s) **b**"
