@@ -431,8 +431,13 @@ def test_changing_a_control_changes_the_address_bar(open_link):
         "(CSV, 8 rows)", timeout=RUN_TIMEOUT)  # 2 schemes x 4 seeds, retrained
 
     page.locator("[data-testid=stSidebar] [data-testid=stExpander]").filter(has_text="Data").locator("summary").click()
-    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="Dataset").click()
-    page.get_by_role("option", name="xor", exact=True).click()
+    for attempt in range(3):  # a click that lands while the page reruns opens no list: open it again
+        page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="Dataset").click()
+        try:
+            page.get_by_role("option", name="xor", exact=True).click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
     page.wait_for_url(re.compile(r"[?&]dataset=xor(&|$)"), timeout=RUN_TIMEOUT)
     wait_ready(page, "Overview")
     q = query(page)
