@@ -28,11 +28,11 @@ from sklearn.metrics import log_loss
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from . import datasets
-from .control import Control
-from .formatting import number_text
-from .config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
-from .i18n import N_, _, clauses
+from core import datasets
+from core.runtime.control import Control
+from core.formatting import number_text
+from core.config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
+from core.i18n import N_, _, clauses
 
 # Iteration caps per fit: scikit-learn's defaults for KMeans (300 Lloyd steps) and LogisticRegression (100
 # L-BFGS steps); EM gets 1000 steps and a tolerance of its own (GMM_TOL). A fit that reaches its cap is recorded
@@ -341,7 +341,7 @@ def load(settings: RestartSettings) -> tuple[np.ndarray, np.ndarray, str]:
 def fit_restarts(settings: RestartSettings, progress: Callable[[int, int], None] | None = None,
                  control: Control | None = None) -> RestartResults:
     """Every method, init and restart of ``settings``, as tidy frames (below). ``progress(done, total)`` is
-    called over fits; ``control`` (core.control) pauses or stops the work between fits (one fit is short:
+    called over fits; ``control`` (core.runtime.control) pauses or stops the work between fits (one fit is short:
     its iterations are capped, and ``check`` bounds them all).
 
     - restart_runs: method, init, restart, objective, objective_name, better, iterations, converged,

@@ -1,6 +1,8 @@
 import streamlit as st
 
-from core import activations, charts, notice, theory
+from core.nn import activations
+from core.views import charts, notice
+from core.measure import theory
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation

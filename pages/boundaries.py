@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import charts, notice
+from core.views import charts, notice
 from core.formatting import number_text
 from core.i18n import _
 from app.context import current

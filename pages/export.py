@@ -2,7 +2,8 @@ from functools import partial
 
 import streamlit as st
 
-from core import export, notice
+from core import export
+from core.views import notice
 from core.formatting import number_text
 from core.i18n import _, ngettext
 from app.context import current

@@ -1,7 +1,7 @@
 import streamlit as st
 
-from core import charts, notice
-from core.charts import GRAD_WORDS
+from core.views import charts, notice
+from core.views.charts import GRAD_WORDS
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation

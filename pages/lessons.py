@@ -1,9 +1,9 @@
 
 import streamlit as st
 
-from core import notice
+from core.views import notice
 from core.i18n import DEFAULT, _, language
-from core.lessons import LESSONS
+from core.views.lessons import LESSONS
 from app.context import current
 from app.navigation import ensure_navigation, page_url
 from app.views import PageView

@@ -1,6 +1,7 @@
 import streamlit as st
 
-from core import charts, initializers, notice
+from core.views import charts, notice
+from core.nn import initializers
 from core.config import parse_bias, parse_scheme
 from core.i18n import _, clauses
 from app.context import current

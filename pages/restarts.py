@@ -9,7 +9,8 @@ from app.results import TrainingStopped
 from app.spec_memo import derived
 from app.text import literal
 from app.widgets import in_rows, show_chart, what_to_notice
-from core import restart_charts, restarts
+from core.views import restart_charts
+from core import restarts
 from core.config import RESTART_FIELDS
 from core.i18n import _
 from core.restarts import GMM_TOL, MAX_ITER, MAX_SECONDS, METHODS, RestartSettings

@@ -10,12 +10,15 @@ from app.sweeps import init_map_csv, init_map_results, sweep_csv, sweep_results
 from app.text import literal
 from app.views import PageView, own_link_key
 from app.widgets import show_chart, what_to_notice
-from core import activations, export, initializers, meanfield, sweep_charts
+from core.nn import activations, initializers
+from core import export
+from core.measure import meanfield
+from core.views import sweep_charts
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
 from core.formatting import number_list, number_text
 from core.i18n import _
-from core.sweep import AXES, SweepConfig
-from core.sweep_init import INIT_MEASURES, affordable
+from core.sweeps.sweep import AXES, SweepConfig
+from core.sweeps.sweep_init import INIT_MEASURES, affordable
 
 BIND = "query-params"
 
@@ -88,7 +91,7 @@ def command_line():
         st.code(command, language="bash", wrap_lines=True)
 
 
-# Signal growth and the gradient ratio are measured at epoch 0: their map needs no training (core.sweep_init)
+# Signal growth and the gradient ratio are measured at epoch 0: their map needs no training (core.sweeps.sweep_init)
 at_init = metric in INIT_MEASURES and affordable(sweep)
 if at_init:
     st.caption(_("Measured at initialization, before any training: each model is drawn and probed once, so "

@@ -11,7 +11,10 @@ from app.results import TrainingStopped
 from app.text import literal
 from app.views import PageView
 from app.widgets import show_chart
-from core import activations, charts, meanfield, restart_charts, restarts, story, sweep_charts
+from core.nn import activations
+from core.views import charts, restart_charts, story, sweep_charts
+from core.measure import meanfield
+from core import restarts
 from core.i18n import DEFAULT, _, language
 
 ensure_navigation()

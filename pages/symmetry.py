@@ -1,6 +1,7 @@
 import streamlit as st
 
-from core import charts, notice, restart_charts, restarts
+from core.views import charts, notice, restart_charts
+from core import restarts
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from core import charts, notice
+from core.views import charts, notice
 from core.i18n import N_, _
-from core.probes import MAX_UNITS
+from core.measure.probes import MAX_UNITS
 from app.context import current
 from app.navigation import ensure_navigation
 from app.spec_memo import derived

@@ -1,6 +1,6 @@
 """Chart builders and the density re-binning, without Streamlit.
 
-Specs are checked as the browser gets them (``core.charts.to_spec``): valid Vega-Lite, container-wide, tall
+Specs are checked as the browser gets them (``core.views.charts.to_spec``): valid Vega-Lite, container-wide, tall
 enough, axis titles in words (never a column name of the chart's data), a titled tooltip on every mark.
 The re-binning is checked against exact sums and brute-force histograms.
 """
@@ -15,7 +15,9 @@ import pytest
 from altair.utils.schemapi import validate_jsonschema
 from altair.vegalite.v6.schema import load_schema
 
-from core import ExperimentConfig, charts, density, run, theory
+from core import ExperimentConfig, run
+from core.views import charts
+from core.measure import density, theory
 
 SMALL = ExperimentConfig(schemes=("zeros", "xavier_normal", "he_normal"), activation="relu", depth=3, width=(16,),
                          seeds=2, epochs=8, record_epochs=5)

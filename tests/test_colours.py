@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core import charts, colours
+from core.views import charts, colours
 from core.i18n import set_language
-from core.initializers import INITIALIZERS
-from core.lessons import LESSONS
+from core.nn.initializers import INITIALIZERS
+from core.views.lessons import LESSONS
 
 
 def _scale_of(spec: dict) -> dict[str, str]:

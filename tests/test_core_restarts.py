@@ -18,9 +18,10 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 from tests.lesson_runs import LESSON_SEEDS, lesson_frames
 
-from core import ExperimentConfig, restart_charts, restarts, run
+from core import ExperimentConfig, restarts, run
+from core.views import restart_charts
 from core.config import RESTART_FIELDS, parse_restart_fields
-from core.lessons import BY_SLUG, RESTARTS_STUCK, stuck_runs
+from core.views.lessons import BY_SLUG, RESTARTS_STUCK, stuck_runs
 from core.restarts import (METHODS, RestartSettings, best_of_k, best_of_k_frame, chance_of_any, restarts_for,
                            split_groups, two_groups)
 
@@ -420,7 +421,7 @@ def test_network_best_of_k_chart_draws_the_frame():
 def test_fits_report_progress_over_fits_and_stop_between_them():
     """The server runs the fits as a scheduler job: progress counts fits, and a stop (its tab closed) takes
     effect before the next fit."""
-    from core.control import Control, Stopped
+    from core.runtime.control import Control, Stopped
     s = RestartSettings(dataset="blobs", n_samples=200, restarts=3, clusters=3, components=2)
     seen = []
     res = restarts.fit_restarts(s, progress=lambda done, total: seen.append((done, total)))
@@ -444,7 +445,7 @@ def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
     import time
 
     from app import restart_fits
-    from core.scheduler import JobStopped, Scheduler
+    from app.scheduler import JobStopped, Scheduler
 
     s = RestartSettings(dataset="blobs", n_samples=700, restarts=20, clusters=9, components=4)
     restarts.check(s)

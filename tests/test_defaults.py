@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import ExperimentConfig, run, sweep_charts
+from core import ExperimentConfig, run
+from core.views import sweep_charts
 from core.config import DEFAULTS_BEFORE, FIELDS, SCHEMA_VERSION, SWEEP_FIELDS, link_version, older_defaults
-from core.sweep import SweepConfig
-from core.sweep_init import affordable, init_map
+from core.sweeps.sweep import SweepConfig
+from core.sweeps.sweep_init import affordable, init_map
 
 NAIVE = ("zeros", "normal:std=0.01", "normal:std=1")
 SCALED = ("xavier_normal", "he_normal")

@@ -1,6 +1,6 @@
 """"What to notice": the sentences change with the configuration and name the right schemes and numbers.
 
-Each expected number is recomputed here from the frames, another way than core.notice computes it (the
+Each expected number is recomputed here from the frames, another way than core.views.notice computes it (the
 geometric mean of the layer ratios from their logarithms, counts with NumPy), and formatted with the
 notice's own number formats.
 """
@@ -11,9 +11,11 @@ import math
 import numpy as np
 import pytest
 
-from core import ExperimentConfig, notice, run, theory
+from core import ExperimentConfig, run
+from core.views import notice
+from core.measure import theory
 from core.config import replace
-from core.lessons import BY_SLUG, LESSONS
+from core.views.lessons import BY_SLUG, LESSONS
 
 RELU = dict(activation="relu", width=(32,), epochs=6, record_epochs=3, seeds=2)
 

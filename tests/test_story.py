@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import restarts, run, story, sweep_charts, theory
-from core.sweep_init import init_map
+from core import restarts, run
+from core.views import story, sweep_charts
+from core.measure import theory
+from core.sweeps.sweep_init import init_map
 
 DATA_SEEDS = [0, 1, 2, 3]
 

@@ -30,9 +30,9 @@ from typing import Callable
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from . import activations
-from .i18n import N_, _
-from .numbers import plain_number
+from core.nn import activations
+from core.i18n import N_, _
+from core.numbers import plain_number
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Initializer:
     params: tuple[Param, ...] = ()
     random: bool = True
     # he_* follow PyTorch's kaiming_*(nonlinearity=...): the activation picks
-    # the gain (core.activations: PyTorch's, or the g with E[f(g u)^2] = 1,
+    # the gain (core.nn.activations: PyTorch's, or the g with E[f(g u)^2] = 1,
     # u ~ N(0, 1)). Every other gain defaults to 1 as in PyTorch, so Xavier
     # with ReLU halves the second moment per layer in expectation.
     gain_from_activation: bool = False
@@ -480,7 +480,7 @@ def sample(name: str, fan_in: int, fan_out: int, *, rng: np.random.Generator,
 
     ``activation`` picks the gain for the schemes that take it from the
     nonlinearity (he_*); ``gain=`` overrides it. LSUV returns its orthogonal
-    start: the data-dependent rescaling needs a batch, see core.network.lsuv.
+    start: the data-dependent rescaling needs a batch, see core.nn.network.lsuv.
     """
     if fan_in < 1 or fan_out < 1:
         raise ValueError(f"shape: got ({fan_in}, {fan_out}); allowed: positive fan_in and fan_out")

@@ -7,7 +7,7 @@ with two processes, measured side by side).
 
 The processes are a loky ``ProcessPoolExecutor`` of this module's own: started
 once, by spawning, and reused by every run. A worker imports what its calls
-need (this module, core.trainer, NumPy), not the caller's script (checked
+need (this module, core.nn.trainer, NumPy), not the caller's script (checked
 under ``streamlit run``: 40 MiB, none of Streamlit, pandas or scikit-learn),
 and runs its BLAS on one thread. The pool is not joblib's shared one
 (``get_reusable_executor``), which a sweep's ``Parallel`` may resize or
@@ -16,12 +16,12 @@ hand-written pipe protocol this module had before (bench/RESULTS.md,
 "Parallelism inside one run").
 
 What loky does not carry, a small shared-memory ``Board`` does (a file mapped
-by the caller and by the workers, like core.control's block): the first
+by the caller and by the workers, like core.runtime.control's block): the first
 call's progress, which the caller relays on its own thread; a cancel flag,
 which a caller that stops waiting sets, so that its calls raise Cancelled at
 their next report and abandoned work does not keep the cores busy; and the
-pid of the process running each call. A run scheduled by ``core.scheduler``
-is stopped and paused through its control block instead (core.control,
+pid of the process running each call. A run scheduled by ``app.scheduler``
+is stopped and paused through its control block instead (core.runtime.control,
 checked at every step), and ``run`` registers a kill hook on that block that
 kills its calls' processes: the last resort for a run that does not stop.
 Loky then marks the pool broken; calls of other runs in flight end with
@@ -46,20 +46,20 @@ from concurrent.futures import wait
 from pathlib import Path
 from typing import Callable
 
-from .compat import loky
-from . import memory
-from .control import Stopped
+from core.compat import loky
+from core.runtime import memory
+from core.runtime.control import Stopped
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
 # A worker reports progress at most this often (and at the end): a report per epoch made the default
 # configuration's training 9% slower (0.424 s against 0.389 s, median of 15) for a bar drawn every 0.1 s.
 PROGRESS_EVERY_S = 0.05
 ROOT = Path(__file__).resolve().parents[1]  # the directory holding the core package
-# The workers share the cores: each runs its BLAS on one thread (see core.blas).
+# The workers share the cores: each runs its BLAS on one thread (see core.runtime.blas).
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 TRIM_AFTER_S = 0.5  # how long after a call a worker gives its freed memory back
 # Modules a worker imports before its first call (``warm``): a call then finds the trainer loaded.
-PRELOAD = ("core.trainer",)
+PRELOAD = ("core.nn.trainer",)
 
 
 class Cancelled(Exception):
@@ -77,7 +77,7 @@ def available() -> bool:
 
 def workers() -> int:
     """Worker processes that train at once: one per CPU."""
-    from .blas import cpu_count
+    from core.runtime.blas import cpu_count
     return cpu_count()
 
 
@@ -101,7 +101,7 @@ class Board:
     mapped file. Pickles as its path: a worker maps the same file."""
 
     def __init__(self, calls: int, path: str | None = None):
-        from .control import _blocks_dir
+        from core.runtime.control import _blocks_dir
         self.calls, self._owner = calls, path is None
         size = 8 * (1 + 3 * calls)
         self.path = path
@@ -283,7 +283,7 @@ def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = No
     calls stop there (raising Cancelled) once this caller has stopped waiting.
     Raises WorkerDied if a worker ended during its call or none could start;
     the next call starts a fresh pool. With a ``control`` block
-    (core.control), its ``kill`` ends this call's workers.
+    (core.runtime.control), its ``kill`` ends this call's workers.
     """
     from joblib.externals.loky.process_executor import BrokenProcessPool
 

@@ -9,7 +9,7 @@ asked for it:
   ``grace_s`` (a page switch re-subscribes within it). A session waits for one run at a time: when it
   subscribes to another key, the job it left is stopped at once if nobody else waits for it.
 - ``plan`` decides which jobs run: shortest estimated remaining time first (SRPT), each taking the cores it
-  trains on. A running job that no longer fits is *paused* through its control block (core.control: its
+  trains on. A running job that no longer fits is *paused* through its control block (core.runtime.control: its
   training waits at its next step, its arrays stay where they are) and resumed when its turn comes back, so
   a short run is never stuck behind long ones. A job starts only if the memory estimates of the jobs already
   started (running or paused: a paused job keeps its arrays) plus its own stay within ``memory_mb``, and at
@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Hashable
 
-from .control import Control, Stopped
+from core.runtime.control import Control, Stopped
 
 LOG = logging.getLogger("initlab")
 

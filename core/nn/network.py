@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation
+from core.nn.activations import Activation
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ multiples are one chart per scheme (``*_panel`` builders), which the page lays o
 stack on a phone: Vega-Lite facets and concatenations cannot be container-wide. Scales that must agree across
 the panels (a value range, a colour range) are computed here in Python and passed to every panel.
 
-One colour per scheme everywhere, the scheme's own (core.colours), whatever list it is in. Frames are summarized
+One colour per scheme everywhere, the scheme's own (core.views.colours), whatever list it is in. Frames are summarized
 before they reach a chart (mean over seeds with a min–max band, one epoch, one seed, re-binned densities), so
 the browser gets summaries, never raw samples. Axis titles are words with units, never column names, and
 every mark has a tooltip whose fields are titled in words.
@@ -25,10 +25,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .colours import colours
-from .density import ValueAxis
-from .formatting import vega_locale
-from .i18n import N_, _
+from core.views.colours import colours
+from core.measure.density import ValueAxis
+from core.formatting import vega_locale
+from core.i18n import N_, _
 
 HEIGHT = 440  # a page's main chart
 PANEL_HEIGHT = 320  # one panel of small multiples, or a secondary chart

@@ -1,5 +1,5 @@
 """Theoretical predictions drawn beside the measurements: the second moment of every layer's pre-activations
-at epoch 0, from the mean-field recursion (core.meanfield; Poole et al. 2016)
+at epoch 0, from the mean-field recursion (core.measure.meanfield; Poole et al. 2016)
 
     q_{l+1} = n_l Var(W) E[f(z)^2] + Var(b) (+ E[b]^2),    z ~ N(E[b], q_l - E[b]^2),
 
@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import activations, initializers, meanfield
-from .config import parse_bias, parse_scheme
-from .i18n import _
+from core.nn import activations, initializers
+from core.measure import meanfield
+from core.config import parse_bias, parse_scheme
+from core.i18n import _
 
 COLUMNS = ["scheme", "layer", "second_moment"]
 
@@ -68,7 +69,7 @@ def predict(schemes, sizes: tuple[int, ...], activation: str, inputs: np.ndarray
 def second_moment_prediction(results) -> pd.DataFrame:
     """``predict`` for a run's results, from its probe batch (the first PROBE_SIZE training samples) and its
     bias scheme."""
-    from .probes import PROBE_SIZE
+    from core.measure.probes import PROBE_SIZE
     c = results.config
     return predict(c.schemes, results.layout.sizes, c.activation, results.data.X_train[:PROBE_SIZE], c.bias)
 

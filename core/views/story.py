@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import notice
-from .config import ExperimentConfig
-from .i18n import N_, _
-from .restarts import split_groups, two_groups
-from .sweep import SweepConfig
+from core.views import notice
+from core.config import ExperimentConfig
+from core.i18n import N_, _
+from core.restarts import split_groups, two_groups
+from core.sweeps.sweep import SweepConfig
 
 DEPTH = 24  # "a deep network": He et al. (2015) train 22 and 30 layers
 
@@ -161,7 +161,7 @@ def kmeans_sentence(runs: pd.DataFrame) -> str:
 
 
 def depth_factor_facts(layer_stats: pd.DataFrame, prediction: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
-    """Per scheme at epoch 0: the factor per hidden layer (measured and predicted, core.notice.depth_factors)
+    """Per scheme at epoch 0: the factor per hidden layer (measured and predicted, core.views.notice.depth_factors)
     and the last hidden layer's second moment over the first's (seed means)."""
     factors = notice.depth_factors(layer_stats, prediction, config.schemes, 0, config.depth)
     s = layer_stats[(layer_stats["kind"] == "preactivation") & (layer_stats["epoch"] == 0)]

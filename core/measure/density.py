@@ -1,6 +1,6 @@
 """Histograms re-binned onto one value grid, so that densities of different models share an axis.
 
-The probes bin every (model, layer, epoch) on its own range (``core.probes.histograms``): the schemes compared
+The probes bin every (model, layer, epoch) on its own range (``core.measure.probes.histograms``): the schemes compared
 differ by orders of magnitude. To draw them side by side, layer × value or epoch × value, the counts are
 spread onto one grid in NumPy (the browser never gets samples): each source bin's count is spread uniformly
 over its width (the only assumption pre-binned counts allow) and split by overlap with the target bins. A
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .formatting import number_text
+from core.formatting import number_text
 
 EPS = 1e-3  # the symlog axis is linear within about EPS of zero
 BINS = 60  # target bins on the value axis

@@ -18,9 +18,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .formatting import number_list, number_text
-from .i18n import N_, _
-from .sweep import AXES
+from core.formatting import number_list, number_text
+from core.i18n import N_, _
+from core.sweeps.sweep import AXES
 
 # measure -> (title in words with units, legend title, colour scale)
 METRICS = {

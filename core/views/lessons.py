@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from .config import VIEWS, ExperimentConfig
-from .i18n import N_
-from .restarts import split_groups, two_groups
+from core.config import VIEWS, ExperimentConfig
+from core.i18n import N_
+from core.restarts import split_groups, two_groups
 
 
 @dataclass(frozen=True)

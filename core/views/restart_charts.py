@@ -12,11 +12,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .charts import scheme_color
-from .colours import INIT_COLOURS, OKABE_ITO
-from .formatting import number_text
-from .i18n import N_, _
-from .restarts import METHODS
+from core.views.charts import scheme_color
+from core.views.colours import INIT_COLOURS, OKABE_ITO
+from core.formatting import number_text
+from core.i18n import N_, _
+from core.restarts import METHODS
 
 HEIGHT = 320
 
@@ -185,7 +185,7 @@ def network_best_of_k_chart(best_of_k: pd.DataFrame, summary: pd.DataFrame, sche
         tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("k:Q", title=_("seeds")),
                  alt.Tooltip("expected_best:Q", title=_("expected best"), format=".10g")])
     dots = alt.Chart(seen).mark_circle(size=45, opacity=0.6).encode(
-        # the same legend as the lines': a layer without one removes it for both (core.charts.scheme_color)
+        # the same legend as the lines': a layer without one removes it for both (core.views.charts.scheme_color)
         x=x, y=alt.Y(f"{metric}:Q", title=y_title, scale=scale), color=scheme_color(schemes),
         tooltip=[alt.Tooltip("scheme:N", title=_("scheme")), alt.Tooltip("seed:Q", title=_("seed")),
                  alt.Tooltip(f"{metric}:Q", title=_("observed {metric}").format(metric=title), format=".10g")])

@@ -1,7 +1,7 @@
 """A run's control block: the stop and pause flags its training checks between steps.
 
 The block is one byte in a small memory-mapped file, so whoever trains can read it, wherever that is: this
-process, a ``core.workers`` process, or any other pool that can pickle a path (a Control pickles as its
+process, a ``core.runtime.workers`` process, or any other pool that can pickle a path (a Control pickles as its
 path and maps the file again on the other side). The scheduler sets the flags; the trainer calls ``check``
 once per optimizer step, per curve evaluation and per probe record. A check costs one byte read while no
 flag is set, so it can sit in the hot loop; a set stop flag makes the next check raise ``Stopped`` and a set
@@ -9,7 +9,7 @@ pause flag makes it wait until the flag clears (the run's arrays stay where they
 resumed run computes exactly the numbers of an uninterrupted one).
 
 A run that does not check (stuck in a long NumPy call, say) can be ended harder: ``kill`` calls the
-functions registered with ``on_kill`` (``core.workers`` registers one that kills the worker processes of the
+functions registered with ``on_kill`` (``core.runtime.workers`` registers one that kills the worker processes of the
 run).
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ result that took ten seconds, while an entry nobody reads sinks below newer ones
 equal costs and sizes the least recently used goes first. The entry just stored is never the one evicted
 (its session is about to read it), and a result larger than ``max_bytes`` alone is not stored at all, so
 the cache never holds more than its bound. Training each configuration once, however many sessions ask for
-it at the same time, is core.scheduler's business.
+it at the same time, is app.scheduler's business.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ only as n^-2 (ELU's E[f(z)^2] is 3e-5 off with 101 nodes). So each expectation i
 side integrated with Gauss–Legendre, where the integrand is smooth and the rule converges geometrically;
 the tests check it against Gauss–Hermite on the smooth activations and against closed forms on the others.
 
-He's derived gain (core.activations.derived_gain) is the g with E[f(g u)^2] = 1 for u ~ N(0, 1): with
+He's derived gain (core.nn.activations.derived_gain) is the g with E[f(g u)^2] = 1 for u ~ N(0, 1): with
 sigma_w^2 = g^2 and no bias, q = g^2 is then a fixed point of the recursion. It is not 1 / sqrt(E[f(u)^2]) (that
 is the same g only for a homogeneous f, such as ReLU), and the fixed point need not be stable (GELU's is not).
 
@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import brentq
 
-from .activations import Activation
+from core.nn.activations import Activation
 
 NODES = 128  # Gauss–Legendre nodes on each side of the kink: tanh' at var = 40 needs more than 64
 REACH = 12.0  # standard deviations integrated on each side: the Gaussian's mass beyond is below 1e-32

@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .i18n import N_, _, clauses, ngettext
-from .formatting import number_text, percent_sign
+from core.i18n import N_, _, clauses, ngettext
+from core.formatting import number_text, percent_sign
 
 MAX_CLAUSES = 4  # schemes named in one sentence; past it, the extremes only
 
@@ -471,7 +471,7 @@ def export(frames: dict[str, pd.DataFrame], n_schemes: int, seeds: int) -> list[
 
 def lessons(config, lessons_list) -> list[str]:
     """Which lesson the current configuration is, or the closest one and the settings that differ."""
-    from .config import FIELDS
+    from core.config import FIELDS
 
     def differ(c):
         return [k for k in FIELDS if getattr(c, k) != getattr(config, k)]

@@ -1,6 +1,6 @@
-"""python -m core.sweep --query "...&sweep_x=sigma_w&sweep_x_values=0.5,1,2&sweep_y=depth&sweep_y_values=1,4,16" --out DIR
+"""python -m core.sweeps.sweep --query "...&sweep_x=sigma_w&sweep_x_values=0.5,1,2&sweep_y=depth&sweep_y_values=1,4,16" --out DIR
 
-Trains a sweep (core.sweep) headless: every task not finished in DIR yet, each written to DIR/tasks as soon
+Trains a sweep (core.sweeps.sweep) headless: every task not finished in DIR yet, each written to DIR/tasks as soon
 as it finishes (rerun the same command to resume an interrupted sweep), then the tidy frame to
 DIR/sweep.csv and the sweep to DIR/sweep.json, with a progress bar over tasks on stderr. The query string is
 the Scale x depth page's link after '?': the same string gives the same numbers here and there.
@@ -14,7 +14,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .sweep import BACKENDS, SweepConfig, run_sweep
+from core.sweeps.sweep import BACKENDS, SweepConfig, run_sweep
 
 
 def progress_bar(stream=sys.stderr):
@@ -42,13 +42,13 @@ OUT_ALLOWED = "a new folder, or the folder of an earlier sweep, that can be writ
 
 
 def main(argv=None) -> int:
-    from .__main__ import stopped_like_ctrl_c
+    from core.__main__ import stopped_like_ctrl_c
     with stopped_like_ctrl_c():
         return _main(argv)
 
 
 def _main(argv) -> int:
-    from .__main__ import InputError, _Parser, end_workers, one_line
+    from core.__main__ import InputError, _Parser, end_workers, one_line
     ap = _Parser(prog="python -m core sweep", description=__doc__.strip().splitlines()[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--query", help="the Scale x depth page's link query string (the part after '?')")
@@ -99,14 +99,14 @@ def _main(argv) -> int:
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    from .__main__ import one_line
+    from core.__main__ import one_line
     print(one_line(f"warning: {message}"), file=sys.stderr)
 
 
 def read_sweep(path: Path) -> SweepConfig:
     """The sweep in the file ``path`` (an earlier sweep's sweep.json, or its "sweep" object alone); InputError
     naming --config, the file and what is wrong."""
-    from .__main__ import InputError, read_file
+    from core.__main__ import InputError, read_file
     raw = read_file(path, "--config", SWEEP_JSON_ALLOWED)
 
     def bad(why: str):
@@ -133,8 +133,8 @@ def read_sweep(path: Path) -> SweepConfig:
 def check_out(out: Path) -> None:
     """--out before anything trains: a folder, or a path where one can be made, that can be written (made and
     removed here to know); InputError naming it otherwise."""
-    from .__main__ import InputError
-    from .export import _fresh_dir
+    from core.__main__ import InputError
+    from core.export import _fresh_dir
 
     def refuse(why: str):
         raise InputError(f"--out {out}: {why}; allowed: {OUT_ALLOWED}")

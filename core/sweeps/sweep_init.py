@@ -1,6 +1,6 @@
 """A sweep's map at initialization: the epoch-0 measures of every grid point, without training.
 
-Signal growth and the gradient ratio (core.sweep_task) are read at epoch 0, before any update: they depend on
+Signal growth and the gradient ratio (core.sweeps.sweep_task) are read at epoch 0, before any update: they depend on
 the initial weights and the probe batch only. So a map of them needs no training at all: each task's stack is
 drawn (``experiment.prepare``, the one way ``run`` draws it) and probed once with the sweep's own lean probes
 (``Prober.for_sweep``), whose calls are the full record's. Every number is the one the trained sweep, and the
@@ -18,12 +18,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import experiment
-from .config import ExperimentConfig
-from .control import Control
-from .probes import KINDS, PROBE_SIZE
-from .sweep import SweepConfig, SweepResults, Task
-from .sweep_task import COLUMNS, growth_slope, typed
+from core import experiment
+from core.config import ExperimentConfig
+from core.runtime.control import Control
+from core.measure.probes import KINDS, PROBE_SIZE
+from core.sweeps.sweep import SweepConfig, SweepResults, Task
+from core.sweeps.sweep_task import COLUMNS, growth_slope, typed
 
 # The measures a map at initialization has (the others need training).
 INIT_MEASURES = ("signal_growth", "gradient_ratio", "first_layer_second_moment", "last_layer_second_moment")
@@ -35,7 +35,7 @@ MAX_WEIGHTS = 60_000_000
 
 
 def init_rows(config: ExperimentConfig, control: Control | None = None) -> pd.DataFrame:
-    """One task's rows (core.sweep_task.COLUMNS): its stack drawn and probed at epoch 0, nothing trained."""
+    """One task's rows (core.sweeps.sweep_task.COLUMNS): its stack drawn and probed at epoch 0, nothing trained."""
     p = experiment.prepare(config, control=control)
     session = p.prober.for_sweep(functional_epochs=()).session(p.layout, p.init)
     record = session.record(0, p.init)

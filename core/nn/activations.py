@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from .i18n import N_, _
+from core.i18n import N_, _
 
 
 def _special():
@@ -68,11 +68,11 @@ class Activation:
 
 @functools.lru_cache(maxsize=None)
 def derived_gain(name: str) -> float:
-    """The g with E[f(g u)^2] = 1, u ~ N(0, 1), by quadrature (core.meanfield); ValueError where none exists
+    """The g with E[f(g u)^2] = 1, u ~ N(0, 1), by quadrature (core.measure.meanfield); ValueError where none exists
     (tanh, sigmoid: E[f^2] < 1 at every scale)."""
     from scipy.optimize import brentq
 
-    from .meanfield import second_moment
+    from core.measure.meanfield import second_moment
     act = get(name)
     gap = lambda g: float(second_moment(act, 0.0, g * g)) - 1.0  # noqa: E731
     lo, hi = 0.25, 8.0

@@ -38,11 +38,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import experiment, frames
-from .config import ExperimentConfig
-from .control import Control
-from .probes import KINDS, PROBE_SIZE
-from .trainer import Evaluator, TrainOutput, group_bounds, train_group
+from core import experiment
+from core.measure import frames
+from core.config import ExperimentConfig
+from core.runtime.control import Control
+from core.measure.probes import KINDS, PROBE_SIZE
+from core.nn.trainer import Evaluator, TrainOutput, group_bounds, train_group
 
 # Models trained at once in a task: at most this many probe values per record (models x units x probe samples x
 # kinds). A record's work arrays are a few times its values: a depth-30 stack of 36 models took 190 MB at once
@@ -63,7 +64,7 @@ COLUMNS = {
 
 def run_task(query: str, control: Control | None = None) -> pd.DataFrame:
     """Train the task ``query`` (an ExperimentConfig's query string) and measure every model. ``control``
-    (core.control, which pickles as its path) pauses or stops the training from the process that owns it."""
+    (core.runtime.control, which pickles as its path) pauses or stops the training from the process that owns it."""
     config = ExperimentConfig.from_query(query)
     p = experiment.prepare(config, control=control)
     settings = replace(p.settings, record_epochs=(0, config.epochs), groups=1, progress=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .probes import KINDS
+from core.measure.probes import KINDS
 
 
 def columns(axes: list[tuple[str | None, np.ndarray | None]], values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import network
-from .activations import Activation, inactive_fraction
+from core.nn import network
+from core.nn.activations import Activation, inactive_fraction
 
 N_BINS = 30
 MAX_UNITS = 32  # pairwise unit distances use the first MAX_UNITS units of a layer
@@ -451,7 +451,7 @@ class Record:
 
     A sweep task's record (``Prober.for_sweep``) holds only ``stats`` (pre-activation and gradient rows) and, at
     the epochs asked, ``functional``; its other arrays are None and ``unit_pairs`` is empty. It never leaves
-    core.sweep_task, which reads those two directly."""
+    core.sweeps.sweep_task, which reads those two directly."""
     epoch: int
     stats: np.ndarray  # (layers, kinds, K, 5): mean, std, second_moment, nonfinite_fraction, dead_or_saturated
     counts: np.ndarray  # (layers, kinds, K, bins)
@@ -523,7 +523,7 @@ class Prober:
         return lean
 
     def for_sweep(self, functional_epochs) -> "Prober":
-        """Only what a sweep's measures read (core.sweep_task): the moments of the pre-activations and of the
+        """Only what a sweep's measures read (core.sweeps.sweep_task): the moments of the pre-activations and of the
         back-propagated gradients at every record, and the functional distinct units at ``functional_epochs``.
         Each is computed by the same calls as in a full record, so its numbers are the full record's; the
         record's other fields are None (``unit_pairs`` empty), and in ``stats`` the activation rows and the

@@ -15,10 +15,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import blas, network, optimizers, workers
-from .activations import Activation
-from .control import Control, Stopped
-from .probes import Prober, Record
+from core.runtime import blas, workers
+from core.nn import network, optimizers
+from core.nn.activations import Activation
+from core.runtime.control import Control, Stopped
+from core.measure.probes import Prober, Record
 
 MAX_CURVE_POINTS = 1000  # loss/accuracy evaluated at most this many times (plus epoch 0)
 EVAL_CHUNK = 4_000_000  # elements per evaluation chunk (models x samples x widest layer)
@@ -46,7 +47,7 @@ class TrainSettings:
     # whose loss on a whole split is infinite while its minibatch steps stay finite, so with fewer of them
     # such a model is frozen later.
     curve_points: int = MAX_CURVE_POINTS
-    # Stop and pause flags (core.control), checked once per step, curve point and record: None trains
+    # Stop and pause flags (core.runtime.control), checked once per step, curve point and record: None trains
     # straight through.
     control: Control | None = None
 

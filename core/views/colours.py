@@ -5,7 +5,7 @@ A teacher moving from one lesson to the next, or from the English page to the Fr
 colour-blind-safe set (Wong 2011, "Points of view: Color blindness", Nature Methods 8:441), then the Tableau 10
 colours it lacks, every one readable on white.
 
-- ``FIXED``: the catalogue's schemes (core.initializers) and the entries the default configuration and the
+- ``FIXED``: the catalogue's schemes (core.nn.initializers) and the entries the default configuration and the
   lessons compare, each with its own colour. An entry with parameters that is not listed takes its scheme's
   colour when that scheme has no other entry in the same chart.
 - Any other label takes a colour from a hash of the label itself, the same everywhere.

@@ -5,7 +5,7 @@ reference machine (2 cores), its peak memory and the rows its tables will hold, 
 configuration past a limit, naming the estimate and the limit.
 
 The time is a model of what a run really does, term by term, each counted from the configuration the way
-the trainer does it (core.trainer, core.probes, core.frames):
+the trainer does it (core.nn.trainer, core.measure.probes, core.measure.frames):
 
 - matrix products: their FLOPs (float64 runs at about half float32's rate), the weights each per-model
   product streams (a batch of one reads a whole matrix for a vector's worth of arithmetic), and one call per
@@ -34,11 +34,11 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
-from . import datasets
-from .i18n import N_, _, clauses
-from .probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession, same_unit_tolerance
-from .trainer import BLAS_THREADS_MIN_MFLOP, MAX_CURVE_POINTS, Evaluator, TrainSettings
-from .trainer import auto_groups, batch_size, record_epochs, step_mflop, steps
+from core import datasets
+from core.i18n import N_, _, clauses
+from core.measure.probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession, same_unit_tolerance
+from core.nn.trainer import BLAS_THREADS_MIN_MFLOP, MAX_CURVE_POINTS, Evaluator, TrainSettings
+from core.nn.trainer import auto_groups, batch_size, record_epochs, step_mflop, steps
 
 REFERENCE_CORES = 2  # the public server's CPUs: estimates are for them, whatever machine computes them
 
@@ -52,7 +52,7 @@ ACTIVATION_NS: dict[str, dict[str, tuple[float, float]]] = {
                 "selu": (23.0, 7.6), "gelu": (33.2, 48.6), "tanh": (14.8, 1.9), "sigmoid": (10.5, 1.8),
                 "softplus": (33.5, 11.6)},
 }
-# NumPy calls (and temporaries) of one activation's forward and derivative (core.activations): for small
+# NumPy calls (and temporaries) of one activation's forward and derivative (core.nn.activations): for small
 # layers each call's fixed cost, not the elements, is the price.
 ACTIVATION_CALLS = {"linear": (1, 1), "relu": (1, 1), "leaky_relu": (4, 3), "elu": (6, 4), "selu": (7, 4),
                     "gelu": (6, 9), "tanh": (1, 2), "sigmoid": (1, 2), "softplus": (1, 1)}
@@ -111,7 +111,7 @@ def promise(limits: "Limits") -> tuple[float, float]:
 class Limits:
     """What one server accepts. ``seconds``, ``memory_mb`` and ``frame_rows`` bound one run's estimate
     (``check``); ``run_seconds`` caps a run's running time on the server and ``jobs_mb`` the memory estimates
-    of the runs started at once (core.scheduler). None: no limit.
+    of the runs started at once (app.scheduler). None: no limit.
 
     The public defaults: bench/adversarial.py searches for the admitted runs the model underestimates most
     (bench/RESULTS.md) and writes how far short it fell (``ESTIMATE_ERROR``); 35 s times the time error
@@ -245,7 +245,7 @@ def shape(config, grid: bool = True) -> Shape:
 
 
 def eval_chunk(sh: Shape) -> int:
-    """Samples per evaluation chunk, as the trainer cuts them (core.trainer.Evaluator)."""
+    """Samples per evaluation chunk, as the trainer cuts them (core.nn.trainer.Evaluator)."""
     return Evaluator.chunk(sh.k, sh.sizes, max(sh.n_train, sh.n_test))
 
 
@@ -352,8 +352,8 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
 def unit_rows(sh: Shape, rtol: float) -> float:
     """Row-steps of the distinct-unit counts at the records, by weights and by function, every layer of every
     model (output included), in the worst case: every unit a near-copy of others, as tiny weights with large
-    random biases make them, so that the screen (core.probes._twins) lets every row through to
-    core.probes._greedy_count. There each row is a step, and compares the rows of its sorted window: about
+    random biases make them, so that the screen (core.measure.probes._twins) lets every row through to
+    core.measure.probes._greedy_count. There each row is a step, and compares the rows of its sorted window: about
     4 rtol r of r units spread evenly over the widest column's range (the closest near-copies can be and still
     be told apart)."""
     return 2.0 * sh.k * sh.records * sum(r * (1 + 4 * rtol * r) for r in sh.sizes[1:])
@@ -364,9 +364,9 @@ def init_terms(config, sh: Shape) -> dict[str, float]:
     weight drawn; a QR factorization for orthogonal and LSUV starts; ZerO's Hadamard products; LSUV's
     forward passes on its batch, each layer rescaled up to max_iter times (with large random biases it
     runs them all)."""
-    from .config import parse_scheme
-    from .experiment import LSUV_SAMPLES
-    from .initializers import INITIALIZERS, resolve_params
+    from core.config import parse_scheme
+    from core.experiment import LSUV_SAMPLES
+    from core.nn.initializers import INITIALIZERS, resolve_params
     pairs = list(zip(sh.sizes[:-1], sh.sizes[1:]))
     values = qr = gemm = 0.0
     for label in config.schemes:
@@ -488,7 +488,7 @@ def fits(config, limits: Limits) -> bool:
 
 
 def _least_detail(config):
-    from .config import replace
+    from core.config import replace
     return replace(config, record_epochs=min(config.record_epochs, LEAST_RECORDS))
 
 
@@ -501,7 +501,7 @@ def admit(config, limits: Limits = PUBLIC) -> Admission:
         return Admission(config, e, config)
     if not fits(config, limits):
         raise Refused(refusal(config, limits))
-    from .config import replace
+    from core.config import replace
     lo, hi = LEAST_RECORDS, config.record_epochs - 1  # lo fits, hi + 1 does not
     while lo < hi:
         mid = (lo + hi + 1) // 2
@@ -522,7 +522,7 @@ CONTROLS = (("epochs", N_("Epochs"), -1), ("seeds", N_("Seeds per scheme"), -1),
 def _control(config, field: str, direction: int):
     """(current value, its allowed end in the cheaper direction, value -> configuration), or None where the
     control cannot be moved that way."""
-    from .config import FIELDS, replace
+    from core.config import FIELDS, replace
     if field == "width":
         if len(set(config.widths)) != 1:
             return None

@@ -36,22 +36,23 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from . import budget, initializers
-from .blas import cpu_count
-from .control import Control
-from .config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
+from core.runtime import budget
+from core.nn import initializers
+from core.runtime.blas import cpu_count
+from core.runtime.control import Control
+from core.config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
                      ExperimentConfig, _fail, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
                      scheme_label)
-from .formatting import number_text
-from .i18n import N_, _
-from .sweep_task import COLUMNS as TASK_COLUMNS, BadTaskFile, read_rows, run_task, write_rows
+from core.formatting import number_text
+from core.i18n import N_, _
+from core.sweeps.sweep_task import COLUMNS as TASK_COLUMNS, BadTaskFile, read_rows, run_task, write_rows
 
 MAX_GRID_POINTS = 2500  # grid points (schemes x axis values), each trained once per seed
-# What a server admits of a sweep: the sum of its tasks' core.budget time estimates, and the largest task's
-# memory, against one run's limits (the server's, core.budget.limits_from_env). The tasks share the cores as
+# What a server admits of a sweep: the sum of its tasks' core.runtime.budget time estimates, and the largest task's
+# memory, against one run's limits (the server's, core.runtime.budget.limits_from_env). The tasks share the cores as
 # one run's groups of models do, so a sweep at the limit takes about as long as a run at it.
 BACKENDS = ("loky", "dask")
-# A loky sweep smaller than this many layer-steps (core.budget's count, about a second of work) trains in this
+# A loky sweep smaller than this many layer-steps (core.runtime.budget's count, about a second of work) trains in this
 # process: starting the worker processes (each imports numpy, pandas, scikit-learn) would take longer.
 IN_PROCESS_MAX_LAYER_STEPS = 20_000
 SCHEDULER_TIMEOUT_S = 10  # how long a Dask scheduler's address has to answer
@@ -192,12 +193,12 @@ class Task:
 
 
 def task_config(task: Task) -> ExperimentConfig:
-    """The configuration as a task trains it: probed at epoch 0 and the last epoch only (core.sweep_task)."""
+    """The configuration as a task trains it: probed at epoch 0 and the last epoch only (core.sweeps.sweep_task)."""
     return replace(task.config, record_epochs=2)
 
 
 def task_estimate(task: Task) -> budget.Estimate:
-    """core.budget's estimate of a task as core.sweep_task trains it: two records, no decision-boundary grid."""
+    """core.runtime.budget's estimate of a task as core.sweeps.sweep_task trains it: two records, no decision-boundary grid."""
     return budget.estimate(task_config(task), grid=False)
 
 
@@ -368,7 +369,7 @@ class SweepConfig:
     # ---- cost
     @cached_property
     def costs(self) -> dict[str, tuple[budget.Estimate, float]]:
-        """Per task (run id): core.budget's estimate of it as core.sweep_task trains it (``task_estimate``) and
+        """Per task (run id): core.runtime.budget's estimate of it as core.sweeps.sweep_task trains it (``task_estimate``) and
         its seconds on one core. Once per sweep: the task order, the process count, the wall time and the
         summed estimate all read it, and a page reads them on every script run."""
         out = {}
@@ -396,7 +397,7 @@ class SweepConfig:
         return sum(one_core for _e, one_core in self.costs.values()) / self.processes()
 
     def estimate(self) -> "SweepEstimate":
-        """core.budget's estimates of the tasks (as trained: epoch 0 and the last probed), summed."""
+        """core.runtime.budget's estimates of the tasks (as trained: epoch 0 and the last probed), summed."""
         parts = [e for e, _one_core in self.costs.values()]
         return SweepEstimate(len(self.tasks), self.models, sum(e.seconds for e in parts),
                              max(e.memory_mb for e in parts), sum(e.layer_steps for e in parts))
@@ -447,7 +448,7 @@ class SweepEstimate:
     layer_steps: int  # summed: what the scheduler of a loky sweep balances
 
     def admitted(self, limits: budget.Limits | None = None) -> bool:
-        """Within one run's limits (by default the server's: core.budget.limits_from_env)."""
+        """Within one run's limits (by default the server's: core.runtime.budget.limits_from_env)."""
         limits = budget.limits_from_env() if limits is None else limits
         return ((limits.seconds is None or self.seconds <= limits.seconds)
                 and (limits.memory_mb is None or self.memory_mb <= limits.memory_mb))
@@ -492,7 +493,7 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     processes by spawning, which imports the calling script again: a script that runs a Dask sweep needs the
     ``if __name__ == "__main__":`` guard. On a cluster, every worker needs this project importable (``core``
     on its Python path) and, for bit-identical numbers, the same BLAS as this machine. ``control``
-    (core.control; loky only: its file is on this machine) pauses or stops the sweep, inside a task's
+    (core.runtime.control; loky only: its file is on this machine) pauses or stops the sweep, inside a task's
     training as between tasks; a stopped sweep raises ``Stopped`` and the tasks in flight are abandoned. With
     a control block the sweep's processes are a pool of its own (``_own_pool``), ended by ``control.kill``.
     """
@@ -540,7 +541,7 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
                 progress(len(rows), total)
     frame = sweep.frame(rows)
     if out is not None:
-        from .export import csv_bytes
+        from core.export import csv_bytes
         write_together(Path(out), {
             "sweep.csv": csv_bytes(frame, sweep.run_id),
             "sweep.json": json.dumps({"run_id": sweep.run_id, "query": sweep.to_query(), "sweep": sweep.to_dict(),
@@ -552,7 +553,7 @@ def write_together(folder: Path, files: dict[str, bytes]) -> None:
     """Write ``files`` (name -> bytes) into ``folder`` atomically: each to a temporary file, flushed to disk,
     then all renamed into place, so a full disk or an interrupt leaves the earlier files (or none), never
     one new and one truncated."""
-    from .export import _sync_dir, _write_file
+    from core.export import _sync_dir, _write_file
     temps: dict[str, Path] = {}
     try:
         for name, data in files.items():
@@ -578,7 +579,7 @@ def _executor(backend: str, workers: int | None, scheduler: str | None, n_tasks:
         return (delayed(run_task)(t.query) if control is None else delayed(run_task)(t.query, control) for t in todo)
 
     if backend == "loky":
-        # one task per process; BLAS is single-threaded inside each task (core.sweep_task)
+        # one task per process; BLAS is single-threaded inside each task (core.sweeps.sweep_task)
         parallel = Parallel(n_jobs=min(workers or cpu_count(), n_tasks), backend="loky", batch_size=1,
                             return_as="generator_unordered")
         yield lambda todo: parallel(calls(todo))
@@ -667,8 +668,8 @@ def dask_client(workers: int | None, scheduler: str | None):
         raise
 
 
-if __name__ == "__main__":  # python -m core.sweep ...: the command line lives in core.sweep_cli
+if __name__ == "__main__":  # python -m core.sweeps.sweep ...: the command line lives in core.sweeps.sweep_cli
     import sys
 
-    from .sweep_cli import main
+    from core.sweeps.sweep_cli import main
     sys.exit(main())
