@@ -10,7 +10,7 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from core.views import charts, notice
+from core.views import charts, phrases
 from core.measure import density, theory
 from core import export
 from core.views.colours import colours
@@ -143,11 +143,11 @@ def factor_table(factors: pd.DataFrame) -> str:
     rows = []
     palette = colours(factors["scheme"])
     for r in factors.itertuples():
-        measured = _("all 0") if r.all_zero else notice.factor(r.measured)
+        measured = _("all 0") if r.all_zero else phrases.factor(r.measured)
         cells = (f"<td style='padding:4px 8px;white-space:nowrap'><span style='color:{palette[r.scheme]}'>■"
                  f"</span> {html.escape(r.scheme)}</td>"
                  f"<td style='text-align:right;padding:4px 8px'>{html.escape(measured)}</td>"
-                 f"<td style='text-align:right;padding:4px 8px'>{html.escape(notice.factor(r.predicted))}</td>")
+                 f"<td style='text-align:right;padding:4px 8px'>{html.escape(phrases.factor(r.predicted))}</td>")
         rows.append(f"<tr>{cells}</tr>")
     return (f"<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:0.9rem'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")

@@ -28,6 +28,7 @@ from app.views import widget_key
 from core import ExperimentConfig, run
 from core.config import FIELDS
 from core.views.lessons import LESSONS
+from core.views import restarts as restarts_view
 from tests.test_charts import check_spec
 
 pytestmark = pytest.mark.slow  # every test runs the whole dashboard through AppTest, most of them train
@@ -248,12 +249,12 @@ def test_over_budget_config_trains_nothing_and_says_why():
 
 
 def test_a_broken_chart_leaves_the_page_and_the_app_usable(monkeypatch):
-    from core.views import charts
+    from core.views import overview
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(charts, "loss_curve_panel", broken)
+    monkeypatch.setattr(overview, "loss_curve_panel", broken)
     at = app(SMALL)
     assert not at.exception
     assert sum("could not be drawn" in e.value and "boom" in e.value for e in at.error) == 2  # train and test
@@ -610,7 +611,7 @@ def test_scale_depth_page_shows_the_cost_and_trains_only_when_asked(fresh_sweeps
 
 def test_scale_depth_link_reproduces_the_map(fresh_sweeps):
     from core.sweeps.sweep import SweepConfig, run_sweep
-    from core.views.sweep_charts import map_data
+    from core.views.scale_depth import map_data
     link = sweep_link(sweep="true", sweep_metric="final_test_loss")
     at = app(link)
     goto(at, "scale_depth")
@@ -700,10 +701,10 @@ def test_restarts_page_draws_core_restarts_for_its_link():
     assert sum(len(d) for d in ellipses) == len(e) and len(e) > 0
     # what to notice: the sentences core.restarts reads off these frames
     shown = " ".join(m.value for m in at.markdown).replace("\\", "")
-    for sentence in restarts.notices(expected):
+    for sentence in restarts_view.notices(expected):
         assert sentence in shown, sentence
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
-    for sentence in restarts.how_many(expected):
+    for sentence in restarts_view.how_many(expected):
         assert sentence in captions, sentence
     labels = [b.label for b in at.get("download_button")]
     assert f"⬇ Restarts (CSV, {len(runs)} rows)" in labels and len(runs) == 5 * 6, labels

@@ -456,18 +456,18 @@ def test_the_formulas_words_are_marked_and_in_french_the_maths_unchanged(speak):
 
 # ------------------------------------------------------------------ numbers in the reader's language
 def test_numbers_take_the_languages_symbols_and_keep_their_digits(speak):
-    from core.views import notice
+    from core.views import phrases
     from core.formatting import number_text
 
     speak("fr")
-    assert notice.number(0.086421) == "0,0864" and notice.factor(0.5) == "×0,50"
-    assert notice.percent(0.985) == "98\u00a0%" and number_text(2424, ",") == "2\u202f424"
+    assert phrases.number(0.086421) == "0,0864" and phrases.factor(0.5) == "×0,50"
+    assert phrases.percent(0.985) == "98\u00a0%" and number_text(2424, ",") == "2\u202f424"
     # a translated message writes its number fields, NumPy's too, the French way; text fields as they are
     message = i18n.gettext("{share:.0%} of {n:,} at {x}, {label}, {raw!r}")
     assert message.format(share=np.float64(0.5), n=np.int64(1234567), x=np.float32(0.25), label="std=0.5",
                           raw=0.5) == "50\u00a0% of 1\u202f234\u202f567 at 0,25, std=0.5, 0.5"
     speak("en")
-    assert notice.number(0.086421) == "0.0864" and notice.percent(0.985) == "98%"
+    assert phrases.number(0.086421) == "0.0864" and phrases.percent(0.985) == "98%"
     assert message.format(share=0.5, n=1234567, x=0.25, label="std=0.5", raw=0.5) == \
         "50% of 1,234,567 at 0.25, std=0.5, 0.5"
 

@@ -22,7 +22,7 @@ from core.runtime.control import Control, Stopped
 from core.config import MAX_SCHEMES, SWEEP_AXES, ExperimentConfig
 from core.sweeps.sweep import (AXES, CLUSTER_CONFIG, MAX_GRID_POINTS, SweepConfig, axis_values, local_cluster, run_sweep,
                         task_path)
-from core.views.sweep_charts import THEORY_COLUMNS, cell_edges, map_data, reach, sweep_map, what_to_notice
+from core.views.scale_depth import THEORY_COLUMNS, cell_edges, map_data, reach, sweep_map, what_to_notice
 from core.sweeps.sweep_task import growth_slope
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -535,7 +535,7 @@ def _frame(acc: dict) -> pd.DataFrame:
 
 
 def test_the_sentences_name_an_axis_value_in_words_or_by_its_symbol():
-    from core.views.sweep_charts import _fmt
+    from core.views.scale_depth import _fmt
     assert [_fmt("sigma_w", 2 ** 0.5), _fmt("depth", 4), _fmt("lr", 0.1), _fmt("k", 15)] == [
         "σ_w = 1.41", "depth 4", "learning rate 0.1", "k = 15"]
 

@@ -244,3 +244,23 @@ LESSONS: list[Lesson] = [
 ]
 
 BY_SLUG = {lesson.slug: lesson for lesson in LESSONS}
+from core.i18n import N_, _, ngettext
+
+
+def notices(config, lessons_list) -> list[str]:
+    """Which lesson the current configuration is, or the closest one and the settings that differ."""
+    from core.config import FIELDS
+
+    def differ(c):
+        return [k for k in FIELDS if getattr(c, k) != getattr(config, k)]
+
+    ranked = sorted(lessons_list, key=lambda l: len(differ(l.config)))
+    if not ranked:
+        return []
+    best = ranked[0]
+    keys = differ(best.config)
+    if not keys:
+        return [_("Your current configuration is the lesson “{title}”.").format(title=_(best.title))]
+    return [ngettext("Your configuration is closest to the lesson “{title}”: {n} setting differs ({keys}).",
+                     "Your configuration is closest to the lesson “{title}”: {n} settings differ ({keys}).",
+                     len(keys)).format(title=_(best.title), n=len(keys), keys=", ".join(keys))]

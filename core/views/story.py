@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.views import notice
+from core.views import phrases
 from core.config import ExperimentConfig
 from core.i18n import N_, _
 from core.restarts import split_groups, two_groups
@@ -136,12 +136,12 @@ def restart_sentences(summary: pd.DataFrame, schemes, kmeans: pd.DataFrame | Non
             out.append(_("{scheme}: {stuck} of {n} starts stop at a training loss of {stuck_min} or more, while "
                          "the other {fit} reach {fit_max} or less: same data, same batches, only the random start "
                          "differs.").format(scheme=s, stuck=f["stuck"], n=f["seeds"],
-                                            stuck_min=notice.number(f["stuck_min"]), fit=f["fit"],
-                                            fit_max=notice.number(f["fit_max"])))
+                                            stuck_min=phrases.number(f["stuck_min"]), fit=f["fit"],
+                                            fit_max=phrases.number(f["fit_max"])))
         else:
             out.append(_("{scheme}: the {n} starts do not split into a stuck and a fitted group here (their final "
                          "training losses span a factor {spread}).").format(
-                scheme=s, n=f["seeds"], spread=notice.number(f["spread"])))
+                scheme=s, n=f["seeds"], spread=phrases.number(f["spread"])))
     if kmeans is not None and len(kmeans):
         out.append(kmeans_sentence(kmeans))
     return out
@@ -163,7 +163,7 @@ def kmeans_sentence(runs: pd.DataFrame) -> str:
 def depth_factor_facts(layer_stats: pd.DataFrame, prediction: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     """Per scheme at epoch 0: the factor per hidden layer (measured and predicted, core.views.notice.depth_factors)
     and the last hidden layer's second moment over the first's (seed means)."""
-    factors = notice.depth_factors(layer_stats, prediction, config.schemes, 0, config.depth)
+    factors = phrases.depth_factors(layer_stats, prediction, config.schemes, 0, config.depth)
     s = layer_stats[(layer_stats["kind"] == "preactivation") & (layer_stats["epoch"] == 0)]
     q = s.groupby(["scheme", "layer"])["second_moment"].mean()
     factors["overall"] = [q[(sc, config.depth)] / q[(sc, 1)] for sc in factors["scheme"]]
@@ -175,8 +175,8 @@ def vanish_sentences(factors: pd.DataFrame, config: ExperimentConfig) -> list[st
     for r in factors.itertuples():
         out.append(_("{scheme}: {measured} per layer (theory {predicted}), so × {overall} from the first "
                      "hidden layer to the last of {depth}.").format(
-            scheme=r.scheme, measured=notice.factor(r.measured), predicted=notice.factor(r.predicted),
-            overall=notice.number(r.overall), depth=config.depth))
+            scheme=r.scheme, measured=phrases.factor(r.measured), predicted=phrases.factor(r.predicted),
+            overall=phrases.number(r.overall), depth=config.depth))
     return out
 
 
@@ -188,10 +188,10 @@ def which_sentences(relu: pd.DataFrame, tanh: pd.DataFrame) -> list[str]:
     return [
         _("ReLU sets negative inputs to 0, half of them for a symmetric signal: He's Var(W) = 2/n makes up for it ({he} per layer "
           "here), Xavier's 1/n does not ({xavier} per layer, theory {xavier_theory}).").format(
-            he=notice.factor(r.loc["he_normal", "measured"]), xavier=notice.factor(r.loc["xavier_normal", "measured"]),
-            xavier_theory=notice.factor(r.loc["xavier_normal", "predicted"])),
+            he=phrases.factor(r.loc["he_normal", "measured"]), xavier=phrases.factor(r.loc["xavier_normal", "measured"]),
+            xavier_theory=phrases.factor(r.loc["xavier_normal", "predicted"])),
         _("tanh passes small signals unchanged and squeezes large ones: with Var(W) = 1/n (xavier_normal, "
           "lecun_normal) the second moment still drains layer by layer ({lecun} per layer for lecun_normal); PyTorch's "
           "gain 5/3 for tanh (he_normal here) holds it near a fixed point ({he} per layer).").format(
-            lecun=notice.factor(t.loc["lecun_normal", "measured"]), he=notice.factor(t.loc["he_normal", "measured"])),
+            lecun=phrases.factor(t.loc["lecun_normal", "measured"]), he=phrases.factor(t.loc["he_normal", "measured"])),
     ]
