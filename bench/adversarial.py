@@ -1,10 +1,10 @@
 """Does the work budget keep its promise? An adversarial search for the admitted configuration that takes
-the longest and the most memory, against core.budget's estimate.
+the longest and the most memory, against core.runtime.budget's estimate.
 
     python bench/adversarial.py --quick          # a few minutes: limits scaled down, few candidates
     python bench/adversarial.py                  # the full search at the public limits (an hour or more)
-    python bench/adversarial.py --fit 150        # measure random runs and fit core.budget's coefficients
-    python bench/adversarial.py --calibrate      # core.budget.ACTIVATION_NS on this machine
+    python bench/adversarial.py --fit 150        # measure random runs and fit core.runtime.budget's coefficients
+    python bench/adversarial.py --calibrate      # core.runtime.budget.ACTIVATION_NS on this machine
 
 Every candidate runs in a fresh process that imports what the dashboard server imports (Streamlit,
 scikit-learn, core) and starts the training workers first, as the server does, then runs ``core.run``.
@@ -51,7 +51,7 @@ SERVER_EXTRA_MB = 170.0
 
 # ------------------------------------------------------------------ one measurement, in a fresh process
 def _hwm_mb(pid: int) -> float:
-    """A process's peak resident memory so far, in MB (10^6 bytes, as core.budget counts)."""
+    """A process's peak resident memory so far, in MB (10^6 bytes, as core.runtime.budget counts)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
@@ -62,7 +62,8 @@ def _hwm_mb(pid: int) -> float:
 def measure_here(query: str) -> dict:
     import psutil
     import streamlit  # noqa: F401 - the server's baseline
-    from core import budget, experiment, workers
+    from core.runtime import budget, workers
+    from core import experiment
     from core.config import ExperimentConfig
 
     workers.warm()  # every worker started, the trainer loaded in each, as the server's are
@@ -120,7 +121,7 @@ def measure(query: str, timeout: float = 900) -> dict | None:
 
 # ------------------------------------------------------------------ configurations
 def schemes_list():
-    from core import initializers
+    from core.nn import initializers
     return list(initializers.INITIALIZERS)
 
 
@@ -160,7 +161,7 @@ def random_config(rng: random.Random):
 
 
 def admitted(config, limits) -> bool:
-    from core import budget
+    from core.runtime import budget
     return not budget.over(budget.estimate(config), limits)
 
 
@@ -236,7 +237,7 @@ def mutate(config, rng: random.Random):
 def score(r: dict, limits) -> float:
     """How close a run comes to breaking the promise at the public limits: the larger of its quiet time,
     scaled from the searched time limit to the public one, over 60 s, and the server's peak over 1500 MB."""
-    from core import budget
+    from core.runtime import budget
     scaled = r["quiet"] * budget.PUBLIC.seconds / limits.seconds
     return max(scaled / PROMISE_S, (r["peak_mb"] + SERVER_EXTRA_MB) / PROMISE_MB)
 
@@ -285,7 +286,7 @@ def search(limits, n_random: int, n_climb: int, seed: int, log=print) -> list[di
 
 
 def write_results(done: list[dict], limits, mode: str, started: float) -> None:
-    from core import budget
+    from core.runtime import budget
     for r in done:
         r["server_peak"] = r["peak_mb"] + SERVER_EXTRA_MB
     worst_t = max(done, key=lambda r: r["quiet"])
@@ -330,7 +331,7 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
           f"{bound_m:.0f} MB (server and workers: {base:.0f} MB idle + {pub.memory_mb:g} MB x {m_ratio:.2f}, or "
           f"the largest peak measured): the promise "
           f"{'holds' if bound_t < PROMISE_S and bound_m < PROMISE_MB else 'does NOT hold'} on these runs."]
-    if mode == "full":  # the estimate's stated error: written here once, read by core.budget and its docs
+    if mode == "full":  # the estimate's stated error: written here once, read by core.runtime.budget and its docs
         write_error(t_ratio, m_ratio)
     text = RESULTS.read_text() if RESULTS.exists() else "# Bench results\n"
     if section in text:
@@ -343,7 +344,7 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
 
 
 def write_error(time_ratio: float, memory_ratio: float) -> None:
-    """core.budget.ESTIMATE_ERROR, rewritten with the full search's worst ratios."""
+    """core.runtime.budget.ESTIMATE_ERROR, rewritten with the full search's worst ratios."""
     import re
     path = ROOT / "core" / "budget.py"
     text = path.read_text()
@@ -352,19 +353,19 @@ def write_error(time_ratio: float, memory_ratio: float) -> None:
 
 
 # ------------------------------------------------------------------ fitting the model
-PRIOR_WEIGHT = 0.2  # how strongly a coefficient is held near core.budget's value (in relative-error units)
+PRIOR_WEIGHT = 0.2  # how strongly a coefficient is held near core.runtime.budget's value (in relative-error units)
 # Measured directly (--calibrate), not fitted: the runs rarely separate a product's arithmetic from its calls.
 CALIBRATED = ("gflop32", "gflop64", "activation_s")
 
 
 def fit(runs: list[dict]) -> None:
-    """Non-negative least squares of core.budget's terms on the measured CPU times, in relative errors (each
+    """Non-negative least squares of core.runtime.budget's terms on the measured CPU times, in relative errors (each
     run weighs 1 / its time), each coefficient held near its current value by a weak prior: a term the
     runs barely exercise keeps its micro-measured value rather than taking whatever fits the noise."""
     import numpy as np
     from scipy.optimize import nnls
 
-    from core import budget
+    from core.runtime import budget
     from core.config import ExperimentConfig
     train_names = [n for n in budget.TIME if n not in budget.SERVER_TERMS and n not in CALIBRATED]
     A_t, y_t, A_s, y_s, A_m, y_m = [], [], [], [], [], []
@@ -405,7 +406,7 @@ def calibrate() -> None:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from core import activations
+    from core.nn import activations
     with threadpool_limits(1, "blas"):
         for dtype in ("float32", "float64"):
             a, b = np.ones((12, 128, 256), dtype), np.ones((12, 256, 256), dtype)
@@ -444,7 +445,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fit", type=int, metavar="N", help="measure N random runs of 0.5-10 s, then fit the model")
     ap.add_argument("--refit", action="store_true", help="fit on the runs already in bench/adversarial-runs.jsonl")
-    ap.add_argument("--calibrate", action="store_true", help="measure core.budget.ACTIVATION_NS")
+    ap.add_argument("--calibrate", action="store_true", help="measure core.runtime.budget.ACTIVATION_NS")
     ap.add_argument("--native-blas", action="store_true",
                     help="let BLAS use its own threads as the server does (measure on a quiet machine)")
     ap.add_argument("--measure", metavar="QUERY", help=argparse.SUPPRESS)
@@ -457,7 +458,7 @@ def main() -> int:
     if args.calibrate:
         calibrate()
         return 0
-    from core import budget
+    from core.runtime import budget
     if args.fit or args.refit:
         if args.fit:
             rng = random.Random(args.seed)

@@ -36,7 +36,7 @@ from bench import serve
 from bench.gallery import layout, settle, shoot
 from core import ExperimentConfig, run
 from core.config import FIELDS, SCHEMA_VERSION
-from core.lessons import BY_SLUG
+from core.views.lessons import BY_SLUG
 from core.restarts import best_of_k_frame
 from tests.conftest import browser_or_skip
 from tests.test_charts import check_spec
@@ -411,7 +411,7 @@ def test_every_schemes_formula_fits_its_column(server, browser, first_session, l
     from urllib.parse import urlencode
 
     from core.config import MAX_SCHEMES
-    from core.initializers import INITIALIZERS
+    from core.nn.initializers import INITIALIZERS
     names = list(INITIALIZERS)
     for width, height in ((1280, 900), (390, 844)):
         context = browser.new_context(viewport={"width": width, "height": height})
@@ -628,7 +628,7 @@ def test_restarts_link_reproduces_its_csv(open_link, tmp_path):
 
 def test_closing_a_tab_stops_its_run(server, browser, first_session):
     """A closed tab's run stops (the server log says so) instead of training on for nobody."""
-    from core import budget
+    from core.runtime import budget
     from core.config import replace
 
     base = replace(LINK, n_samples=2000, data_seed=7)  # a run of tens of seconds, admitted by the budget
@@ -656,7 +656,7 @@ def test_server_log_has_no_traceback(server, first_session):
 
 
 def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
-    from core.sweep import SweepConfig
+    from core.sweeps.sweep import SweepConfig
     sweep = SweepConfig(LINK, (("sigma_w", "0.7,1.4"), ("depth", "1,2")))
     page = open_link(f"scale_depth?{sweep.to_query()}&sweep_metric=final_test_accuracy", "Scale × depth")
     wait_charts(page, 0)

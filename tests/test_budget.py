@@ -1,4 +1,4 @@
-"""core.budget: the cost model counts what the trainer does, the limits are settings, check names them.
+"""core.runtime.budget: the cost model counts what the trainer does, the limits are settings, check names them.
 
 How well the model predicts measured times is bench/adversarial.py's business (timings never go in tests);
 here: its counts equal the trainer's, its terms grow with what really costs, and the configuration the
@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import budget, experiment, trainer, workers
+from core.runtime import budget, workers
+from core import experiment
+from core.nn import trainer
 from core.config import ExperimentConfig, replace
 
 
@@ -193,8 +195,8 @@ def test_more_epochs_never_cost_less(epochs, seeds, batch, dtype):
 # ---------------------------------------------------------------- what a link controls (issue 26)
 
 def _plain_greedy(rows, scale, rtol):
-    """core.probes._greedy_count as it was: every first row left compared with every row left."""
-    from core import probes
+    """core.measure.probes._greedy_count as it was: every first row left compared with every row left."""
+    from core.measure import probes
     count = 0
     while len(rows):
         same = probes._same_as(rows, rows[:1], scale, scale[:1], rtol)
@@ -209,7 +211,7 @@ def _plain_greedy(rows, scale, rtol):
 def test_the_windowed_greedy_count_is_the_greedy_count(m, d, n_centers, size, jitter, dtype, seed):
     import numpy as np
 
-    from core import probes
+    from core.measure import probes
     rng = np.random.default_rng(seed)
     centers = rng.standard_normal((n_centers, d)) * size
     u = centers[rng.integers(0, n_centers, m)] * (1 + jitter * rng.standard_normal((m, 1)))
@@ -226,7 +228,7 @@ def test_the_estimate_charges_near_copy_units_their_worst_case(monkeypatch):
     bench/RESULTS.md (35 us a row, 1024 rows)."""
     import numpy as np
 
-    from core import probes
+    from core.measure import probes
     rng = np.random.default_rng(0)
     u = np.zeros((1, 1024, 1025))
     u[0, :, :-1] = rng.standard_normal((1024, 1024)) * 1e-4

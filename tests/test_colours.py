@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core import charts, colours
+from core.views import charts, colours
 from core.i18n import set_language
-from core.initializers import INITIALIZERS
-from core.lessons import LESSONS
+from core.nn.initializers import INITIALIZERS
+from core.views.lessons import LESSONS
+from core.views import overview as overview_view
 
 
 def _scale_of(spec: dict) -> dict[str, str]:
@@ -79,7 +80,7 @@ def test_chart_specs_agree_across_lessons_and_languages():
             set_language(lang)
             for lesson in LESSONS[:3]:
                 schemes = list(lesson.config.schemes)
-                spec = charts.to_spec(charts.loss_curve_panel(curves(schemes), summary(schemes), schemes, "test"))
+                spec = charts.to_spec(overview_view.loss_curve_panel(curves(schemes), summary(schemes), schemes, "test"))
                 for label, c in _scale_of(json.loads(json.dumps(spec, default=str))).items():
                     found.setdefault(label, set()).add(c)
     finally:
