@@ -150,7 +150,9 @@ def test_three_times_the_epochs_free_at_most_one_stuck_run(data_seed):
 
 
 # ------------------------------------------------------------------ beyond networks
-@pytest.fixture(scope="module", params=DATA_SEEDS, ids=lambda s: f"data_seed={s}")
+# The fast tier fits data seed 0 only; the other data seeds are the slow tier's.
+@pytest.fixture(scope="module", ids=lambda s: f"data_seed={s}",
+                params=[DATA_SEEDS[0], *(pytest.param(s, marks=pytest.mark.slow) for s in DATA_SEEDS[1:])])
 def page_default(request):
     """The restarts page's default settings (the dashboard's default dataset keys), per data seed."""
     return restarts.fit_restarts(RestartSettings(data_seed=request.param))
@@ -182,6 +184,7 @@ def test_convex_contrast_has_one_outcome_from_spread_starts(page_default):
     assert (lr["start_objective"] > lr["objective"].max()).all()
 
 
+@pytest.mark.slow
 def test_em_fits_converge_and_a_tenfold_tighter_tolerance_finds_the_same_best(page_default):
     """EM is compared at convergence: every fit the page draws ends with converged_ true under the page's
     tolerance, and refitting with a tolerance ten times tighter moves the best log-likelihood by less than a
@@ -241,6 +244,7 @@ def test_which_init_started_better_is_read_off_the_runs(page_default):
         assert f"here init {lead} started better" in sentence, sentence
 
 
+@pytest.mark.slow
 def test_random_init_can_start_better_than_k_means_plus_plus():
     """The old caption assumed the random init is the worse start ("restarts have made up for a worse start");
     on xor with 4 clusters (data seed 1) one random restart ends lower on average, and the page says so."""

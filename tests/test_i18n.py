@@ -486,6 +486,7 @@ def french_sentences(at) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", re.sub(r"\]\([^)]*\)", "]", t)) for t in out]
 
 
+@pytest.mark.slow  # drives every page in French
 def test_french_pages_write_decimal_commas_and_thin_spaces(speak):
     speak("fr")
     at = app(SMALL + "&lang=fr")

@@ -82,6 +82,7 @@ def test_step4_the_gain_that_keeps_the_signal_depends_on_the_activation(runs):
     assert len(story.which_sentences(relu.reset_index(), tanh.reset_index())) == 2
 
 
+@pytest.mark.slow  # maps to depth 50
 @pytest.mark.parametrize("data_seed", [0, 3])
 def test_step5_the_map_crosses_at_relus_boundary(data_seed):
     frame = init_map(story.story_map(data_seed)).frame
