@@ -134,7 +134,7 @@ def check_out(out: Path) -> None:
     """--out before anything trains: a folder, or a path where one can be made, that can be written (made and
     removed here to know); InputError naming it otherwise."""
     from core.__main__ import InputError
-    from core.export import _fresh_dir
+    from core.export import unwritable
 
     def refuse(why: str):
         raise InputError(f"--out {out}: {why}; allowed: {OUT_ALLOWED}")
@@ -142,14 +142,12 @@ def check_out(out: Path) -> None:
     try:
         if target.exists() and not target.is_dir():
             refuse("is a file" if target.is_file() else "exists and is not a folder")
-        base = target if target.exists() else target.parent
-        while not base.exists():
-            base = base.parent
-        if not base.is_dir():
-            refuse(f"is under {base}, which is not a folder")
-        _fresh_dir(base, target.name, "check").rmdir()
+        # an existing folder receives the sweep's files (a rerun resumes it): it must be writable itself
+        why = unwritable(target if target.exists() else target.parent, target.name)
     except OSError as e:
-        refuse(f"cannot be written ({e.strerror or e})")
+        why = f"cannot be written ({e.strerror or e})"
+    if why:
+        refuse(why)
 
 
 if __name__ == "__main__":
