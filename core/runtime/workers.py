@@ -43,7 +43,6 @@ import threading
 import time
 import traceback
 from concurrent.futures import wait
-from pathlib import Path
 from typing import Callable
 
 from core.compat import loky
@@ -54,7 +53,6 @@ PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
 # A worker reports progress at most this often (and at the end): a report per epoch made the default
 # configuration's training 9% slower (0.424 s against 0.389 s, median of 15) for a bar drawn every 0.1 s.
 PROGRESS_EVERY_S = 0.05
-ROOT = Path(__file__).resolve().parents[1]  # the directory holding the core package
 # The workers share the cores: each runs its BLAS on one thread (see core.runtime.blas).
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 TRIM_AFTER_S = 0.5  # how long after a call a worker gives its freed memory back
