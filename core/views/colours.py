@@ -6,7 +6,8 @@ colour-blind-safe set (Wong 2011, "Points of view: Color blindness", Nature Meth
 colours it lacks, every one readable on white.
 
 - ``FIXED``: the catalogue's schemes (core.nn.initializers) and the entries the default configuration and the
-  lessons compare, each with its own colour. An entry with parameters that is not listed takes its scheme's
+  lessons compare, each with a fixed colour: the default's and each lesson's schemes all differ; schemes rarely
+  compared share one of the 16 (``colours`` separates them when they meet in a chart). An entry with parameters that is not listed takes its scheme's
   colour when that scheme has no other entry in the same chart.
 - Any other label takes a colour from a hash of the label itself, the same everywhere.
 - ``colours(labels)``: the colours of one chart. Two labels of one chart never share a colour: a later label
