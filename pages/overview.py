@@ -60,8 +60,9 @@ table(agg.reset_index().rename(columns={"scheme": _("scheme")}))
 bad = summary[summary["diverged_epoch"].notna()]
 if len(bad):
     st.warning(literal(_("Diverged (NaN or inf), stopped and marked ✚ on the curves: {models}").format(
-        models=clauses(_("{scheme} seed {seed}: {status}").format(scheme=r.scheme, seed=r.seed, status=r.status)
-                         for r in bad.itertuples()))), icon=":material/error:")
+        models=clauses(_("{scheme} seed {seed}: diverged at epoch {epoch}").format(
+            scheme=r.scheme, seed=r.seed, epoch=int(r.diverged_epoch)) for r in bad.itertuples()))),
+        icon=":material/error:")
 with st.expander(_("Per seed")):
     table(summary)
 

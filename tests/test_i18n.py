@@ -574,3 +574,13 @@ def test_axis_values_take_semicolons_and_french_decimal_commas(speak):
     assert "sweep_x_values=0.7%2C1.4" in at.get("code")[0].proto.code_text  # the same sweep
     assert at.text_input(key="sweep_y_values").proto.placeholder == "1; 2; 4; 8; 16"
     assert at.text_input(key="sweep_x_values").proto.placeholder == "0,5; 1; 1,5; 2; 3"
+
+
+@pytest.mark.slow  # trains the default configuration
+def test_french_overview_says_who_diverged_in_french():
+    """The default run's normal:std=1 diverges: the Overview's warning names the models in French, not with
+    the CSV's English status ("diverged at epoch 1")."""
+    from tests.test_app import app
+    at = app("lang=fr")
+    warned = [w.value for w in at.warning if "✚" in w.value]
+    assert len(warned) == 1 and "a divergé à l'époque" in warned[0] and "diverged" not in warned[0], warned
