@@ -1,7 +1,8 @@
 """The first minutes of a new visitor: the first chart of the story page and of the Overview, against
-Streamlit's own one-chart app, measured in one run; and how long a fresh server's warm-up takes.
+Streamlit's own one-chart app and against Streamlit drawing each page's own elements, measured in one run; and
+how long a fresh server's warm-up takes.
 
-    python3 bench/first_chart.py [--visits 5]
+    python3 bench/first_chart.py [--visits 7]
 
 Streamlit runs none of the app's code before a first session opens it, so a fresh server's warm-up (the
 story's runs, then the default configuration, app.server) starts with its first visitor. In order:
@@ -10,24 +11,29 @@ story's runs, then the default configuration, app.server) starts with its first 
    and the warm-up, from the visitor's arrival to the log line of the last run the server computes ahead;
 2. once the warm-up has finished, the first new visitor of the Overview (/overview: that page's first run in
    the server's process) and a second new visitor of the story page;
-3. bench/minimal_app.py (one small chart, nothing else) on a server of its own, after one untimed visit that
-   imports Altair and pandas; then ``--visits`` rounds, each a new visitor (a fresh browser context) of the
-   baseline, of the story page and of the Overview in turn, both servers up: the medians, and their ratios
-   to the baseline's median.
+3. one more new visitor of each page, whose messages (one script run's) are recorded: each page's *floor* is
+   bench/replay_app.py sending them again, Streamlit drawing the same elements with none of the app's work;
+4. bench/minimal_app.py (one small chart, nothing else), the baseline; the baseline and the two floors each on
+   a server of their own, after one untimed visit; then ``--visits`` rounds, each a new visitor of the
+   baseline, the story page, its floor, the Overview and its floor in turn, every server up: the medians, and
+   their ratios to the baseline's median and to the page's floor.
 
-A visit's time runs from ``page.goto`` to the first Vega chart drawn. Writes bench/results/first_chart.md
-(this benchmark's own file: the machine, the date, the command, the numbers).
+A visit is a fresh browser context (nothing cached) at 1280 x 900; its time runs from ``page.goto`` to the
+first Vega chart drawn. Writes bench/results/first_chart.md (this benchmark's own file: the machine, the date,
+the command, the numbers).
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import os
+import pickle
 import platform
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -70,55 +76,120 @@ def warm_up_end(log: Path, lines: tuple[str, ...], timeout: float = 600) -> floa
     raise TimeoutError(f"the server's warm-up did not finish in {timeout:.0f} s; its log:\n{log.read_text()[-3000:]}")
 
 
-def visit(browser, url: str, settle_after: bool = False) -> float:
-    """Seconds from ``page.goto(url)`` to the first drawn chart, for a new visitor (a fresh browser context)."""
+def visit(browser, url: str, settle_after: bool = False, record: list | None = None) -> float:
+    """Seconds from ``page.goto(url)`` to the first drawn chart, for a new visitor (a fresh browser context).
+    ``settle_after``: stay until the page is whole. ``record``: gets the messages of the page's first script
+    run, as received (the visit then stays until that run has ended)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
+        frames: list[bytes] = []
+        if record is not None:
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda raw: frames.append(raw)))
         start = time.perf_counter()
         page.goto(url)
         page.wait_for_selector(CHART, timeout=300_000)
         seconds = time.perf_counter() - start
-        if settle_after:  # the first visitor stays until the page is whole (its runs are the warm-up's)
+        if settle_after or record is not None:
             from bench.gallery import settle
             settle(page, timeout=300_000)
+        if record is not None:
+            for raw in frames:
+                record.append(raw)
+                if ForwardMsg.FromString(raw).WhichOneof("type") == "script_finished":
+                    break
+            else:
+                raise RuntimeError(f"no end of the script run among the {len(frames)} messages of {url}")
         return seconds
     finally:
         context.close()
 
 
-def median_row(name: str, times: list[float], base: float) -> str:
+@contextmanager
+def replay_server(recorded: list[bytes], path: Path):
+    """A server of bench/replay_app.py sending ``recorded`` (kept at ``path``) to each visitor."""
+    with open(path, "wb") as f:
+        pickle.dump(recorded, f)
+    os.environ["INITLAB_REPLAY"] = str(path)  # read by the server's process, which copies the environment
+    try:
+        with server(script="bench/replay_app.py") as (base, _):
+            os.environ.pop("INITLAB_REPLAY")
+            yield base
+    finally:
+        os.environ.pop("INITLAB_REPLAY", None)
+
+
+def _kind(msg) -> str:
+    kind = msg.WhichOneof("type")
+    if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+        return msg.delta.new_element.WhichOneof("type")
+    return kind
+
+
+def parts(recorded: list[bytes]) -> dict[str, list[bytes]]:
+    """The floor's parts (``--parts``): the same messages without the sidebar's elements, and with the main
+    area's only up to its first chart (the sidebar kept)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msgs = [ForwardMsg.FromString(raw) for raw in recorded]
+    area = [m.metadata.delta_path[0] if m.WhichOneof("type") == "delta" else None for m in msgs]  # 0 main, 1 sidebar
+    first = next(i for i, m in enumerate(msgs) if _kind(m) == "vega_lite_chart")
+    return {"without the sidebar": [raw for raw, a in zip(recorded, area) if a != 1],
+            "up to its first chart": [raw for i, (raw, a) in enumerate(zip(recorded, area)) if a != 0 or i <= first]}
+
+
+def median_row(name: str, times: list[float], base: float, floor: float | None = None) -> str:
     m = statistics.median(times)
-    return f"| {name} | {m:.2f} | {', '.join(f'{t:.2f}' for t in times)} | {m / base:.2f} |"
+    return (f"| {name} | {m:.2f} | {', '.join(f'{t:.2f}' for t in times)} | {m / base:.2f} | "
+            f"{f'{m / floor:.2f}' if floor else ''} |")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    ap.add_argument("--visits", type=int, default=5, help="rounds of new visitors (baseline, story, Overview)")
+    ap.add_argument("--visits", type=int, default=7, help="rounds of new visitors (baseline, story, its floor, "
+                                                          "Overview, its floor)")
+    ap.add_argument("--parts", action="store_true", help="also time two parts of each floor: without the "
+                    "sidebar, and the main area only up to its first chart")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     lines = warm_lines()
     load_start = os.getloadavg()
     started = datetime.datetime.now()
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
-        log = Path(tmp) / "server.log"
+    pages = {"story": "/", "overview": "/overview"}
+    times: dict[str, list[float]] = {k: [] for k in ("baseline", "story", "story floor", "overview", "overview floor")}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw, ExitStack() as servers:
+        tmp = Path(tmp)
+        log = tmp / "server.log"
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        with server(log=log) as (app, _):
-            arrived = time.time()
-            first = visit(browser, f"{app}/", settle_after=True)
-            warm = warm_up_end(log, lines) - arrived
-            fresh_overview = visit(browser, f"{app}/overview")
-            fresh_story = visit(browser, f"{app}/")
-            with server(script="bench/minimal_app.py") as (minimal, _):
-                visit(browser, minimal)  # the server's first session imports Altair and pandas
-                baseline, story, overview = [], [], []
-                for _round in range(args.visits):
-                    baseline.append(visit(browser, minimal))
-                    story.append(visit(browser, f"{app}/"))
-                    overview.append(visit(browser, f"{app}/overview"))
+        app, _ = servers.enter_context(server(log=log))
+        arrived = time.time()
+        first = visit(browser, f"{app}/", settle_after=True)
+        warm = warm_up_end(log, lines) - arrived
+        fresh_overview = visit(browser, f"{app}/overview")
+        fresh_story = visit(browser, f"{app}/")
+        urls = {"story": f"{app}/", "overview": f"{app}/overview"}
+        for name, path in pages.items():
+            recorded: list[bytes] = []
+            visit(browser, f"{app}{path}", record=recorded)
+            urls[f"{name} floor"] = servers.enter_context(replay_server(recorded, tmp / f"{name}.pkl"))
+            for part, messages in (parts(recorded) if args.parts else {}).items():
+                times[f"{name} floor, {part}"] = []
+                urls[f"{name} floor, {part}"] = servers.enter_context(
+                    replay_server(messages, tmp / f"{name} {part}.pkl"))
+        urls["baseline"], _ = servers.enter_context(server(script="bench/minimal_app.py"))
+        for name in times:
+            if name not in pages:
+                visit(browser, urls[name])  # each server's first session imports what its script needs
+        for _round in range(args.visits):
+            for name in times:
+                times[name].append(visit(browser, urls[name]))
         browser.close()
-    b = statistics.median(baseline)
-    command = "python3 bench/first_chart.py" + (f" --visits {args.visits}" if args.visits != 5 else "")
+    b = statistics.median(times["baseline"])
+    floor = {name: statistics.median(times[f"{name} floor"]) for name in pages}
+    command = ("python3 bench/first_chart.py" + (f" --visits {args.visits}" if args.visits != 7 else "")
+               + (" --parts" if args.parts else ""))
     report = [
         "# First chart for a new visitor (bench/first_chart.py)",
         "",
@@ -133,17 +204,23 @@ def main() -> int:
         "server's warm-up (Streamlit runs no app code before a first session): the imports, the training "
         "workers, the story's runs, then the default configuration.",
         f"- The warm-up: {warm:.1f} s from that visitor's arrival to the log line of the last run computed ahead.",
-        f"- After the warm-up, the Overview's first visitor (its first run in this process): {fresh_overview:.2f} s "
-        f"({fresh_overview / b:.2f}x the baseline below); the story page's second visitor: {fresh_story:.2f} s "
-        f"({fresh_story / b:.2f}x).",
+        f"- After the warm-up, the story page's second visitor: {fresh_story:.2f} s ({fresh_story / b:.2f}x the "
+        f"baseline below); the Overview's first visitor (its first run in this process): {fresh_overview:.2f} s "
+        f"({fresh_overview / b:.2f}x).",
         "",
         f"## The warm server: {args.visits} rounds, a new visitor of each in turn",
         "",
-        "| page | median (s) | all (s) | median / baseline's |",
-        "|---|---:|---|---:|",
-        median_row("baseline: bench/minimal_app.py", baseline, b),
-        median_row("story page (/)", story, b),
-        median_row("Overview (/overview)", overview, b),
+        "A page's floor: bench/replay_app.py sending the messages of one of the page's script runs again, so "
+        "Streamlit draws the same elements (sidebar, charts, tables) with none of the app's work.",
+        "",
+        "| page | median (s) | all (s) | median / baseline's | median / the page's floor |",
+        "|---|---:|---|---:|---:|",
+        median_row("baseline: bench/minimal_app.py", times["baseline"], b),
+        median_row("story page (/)", times["story"], b, floor["story"]),
+        median_row("its floor", times["story floor"], b),
+        median_row("Overview (/overview)", times["overview"], b, floor["overview"]),
+        median_row("its floor", times["overview floor"], b),
+        *[median_row(name, t, b) for name, t in times.items() if ", " in name],
         "",
         "Target: within 1.3x of the baseline.",
     ]
