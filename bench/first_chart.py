@@ -30,6 +30,7 @@ import os
 import pickle
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -140,6 +141,24 @@ def parts(recorded: list[bytes]) -> dict[str, list[bytes]]:
             "up to its first chart": [raw for i, (raw, a) in enumerate(zip(recorded, area)) if a != 0 or i <= first]}
 
 
+def machine() -> str:
+    """The CPU's model name and count, as other results files name their machine."""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} CPUs"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def median_row(name: str, times: list[float], base: float, floor: float | None = None) -> str:
     m = statistics.median(times)
     return (f"| {name} | {m:.2f} | {', '.join(f'{t:.2f}' for t in times)} | {m / base:.2f} | "
@@ -193,8 +212,8 @@ def main() -> int:
     report = [
         "# First chart for a new visitor (bench/first_chart.py)",
         "",
-        f"`{command}`, {started:%Y-%m-%d %H:%M} to {datetime.datetime.now():%H:%M}, on {platform.node()} "
-        f"({os.cpu_count()} cores, {platform.machine()}), Python {platform.python_version()}; load average "
+        f"`{command}` at commit {commit()}, {started:%Y-%m-%d %H:%M} to {datetime.datetime.now():%H:%M}, on "
+        f"{machine()} (shared with other work), Python {platform.python_version()}; load average "
         f"{load_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end. Seconds from `page.goto` to the "
         "first Vega chart drawn, each visit a new browser context (nothing cached), at 1280 x 900.",
         "",
@@ -222,7 +241,12 @@ def main() -> int:
         median_row("its floor", times["overview floor"], b),
         *[median_row(name, t, b) for name, t in times.items() if ", " in name],
         "",
-        "Target: within 1.3x of the baseline.",
+        "Target: within 1.3x of the baseline. " + "; ".join(
+            f"{label}: {statistics.median(times[name]) / b:.2f}x the baseline "
+            f"({'met' if statistics.median(times[name]) / b <= 1.3 else 'missed'}), "
+            f"{statistics.median(times[name]) / floor[name]:.2f}x its floor, which is itself "
+            f"{floor[name] / b:.2f}x the baseline" for name, label in (("story", "story page"), ("overview", "Overview")))
+        + ".",
     ]
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text("\n".join(report) + "\n")
