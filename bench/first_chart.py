@@ -10,7 +10,8 @@ story's runs, then the default configuration, app.server) starts with its first 
 1. a fresh dashboard server and its first visitor, who opens the story page (/): that visitor's first chart,
    and the warm-up, from the visitor's arrival to the log line of the last run the server computes ahead;
 2. once the warm-up has finished, the first new visitor of the Overview (/overview: that page's first run in
-   the server's process) and a second new visitor of the story page;
+   the server's process) and a second new visitor of the story page; 1 and 2 on ``--fresh`` servers in turn,
+   the last of which stays up for the rest;
 3. one more new visitor of each page, whose messages (one script run's) are recorded: each page's *floor* is
    bench/replay_app.py sending them again, Streamlit drawing the same elements with none of the app's work;
 4. bench/minimal_app.py (one small chart, nothing else), the baseline; the baseline and the two floors each on
@@ -169,6 +170,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--visits", type=int, default=7, help="rounds of new visitors (baseline, story, its floor, "
                                                           "Overview, its floor)")
+    ap.add_argument("--fresh", type=int, default=3, help="fresh servers, one after another, each timed from its "
+                                                           "first visitor to the first visitors after its warm-up")
     ap.add_argument("--parts", action="store_true", help="also time two parts of each floor: without the "
                     "sidebar, and the main area only up to its first chart")
     ap.add_argument("--out", type=Path, default=OUT)
@@ -180,14 +183,18 @@ def main() -> int:
     times: dict[str, list[float]] = {k: [] for k in ("baseline", "story", "story floor", "overview", "overview floor")}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw, ExitStack() as servers:
         tmp = Path(tmp)
-        log = tmp / "server.log"
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        app, _ = servers.enter_context(server(log=log))
-        arrived = time.time()
-        first = visit(browser, f"{app}/", settle_after=True)
-        warm = warm_up_end(log, lines) - arrived
-        fresh_overview = visit(browser, f"{app}/overview")
-        fresh_story = visit(browser, f"{app}/")
+        fresh: dict[str, list[float]] = {"first": [], "warm-up": [], "overview": [], "story": []}
+        for i in range(args.fresh):  # the last fresh server stays up: the warm server below
+            log = tmp / f"server{i}.log"
+            own = ExitStack()
+            app, _ = (servers if i == args.fresh - 1 else own).enter_context(server(log=log))
+            with own:
+                arrived = time.time()
+                fresh["first"].append(visit(browser, f"{app}/", settle_after=True))
+                fresh["warm-up"].append(warm_up_end(log, lines) - arrived)
+                fresh["overview"].append(visit(browser, f"{app}/overview"))
+                fresh["story"].append(visit(browser, f"{app}/"))
         urls = {"story": f"{app}/", "overview": f"{app}/overview"}
         for name, path in pages.items():
             recorded: list[bytes] = []
@@ -208,7 +215,13 @@ def main() -> int:
     b = statistics.median(times["baseline"])
     floor = {name: statistics.median(times[f"{name} floor"]) for name in pages}
     command = ("python3 bench/first_chart.py" + (f" --visits {args.visits}" if args.visits != 7 else "")
-               + (" --parts" if args.parts else ""))
+               + (f" --fresh {args.fresh}" if args.fresh != 3 else "") + (" --parts" if args.parts else ""))
+
+    def seconds(values: list[float], ratio: bool = False) -> str:
+        m = statistics.median(values)
+        each = ", ".join(f"{v:.2f}" for v in values)
+        return f"{m:.2f} s{f' ({m / b:.2f}x the baseline below)' if ratio else ''}" + (
+            f", median of {each}" if len(values) > 1 else "")
     report = [
         "# First chart for a new visitor (bench/first_chart.py)",
         "",
@@ -217,15 +230,15 @@ def main() -> int:
         f"{load_start[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end. Seconds from `page.goto` to the "
         "first Vega chart drawn, each visit a new browser context (nothing cached), at 1280 x 900.",
         "",
-        "## A fresh server",
+        f"## A fresh server ({args.fresh}, one after another)",
         "",
-        f"- Its first visitor, on the story page (/): first chart after {first:.2f} s. That visit starts the "
-        "server's warm-up (Streamlit runs no app code before a first session): the imports, the training "
-        "workers, the story's runs, then the default configuration.",
-        f"- The warm-up: {warm:.1f} s from that visitor's arrival to the log line of the last run computed ahead.",
-        f"- After the warm-up, the story page's second visitor: {fresh_story:.2f} s ({fresh_story / b:.2f}x the "
-        f"baseline below); the Overview's first visitor (its first run in this process): {fresh_overview:.2f} s "
-        f"({fresh_overview / b:.2f}x).",
+        f"- Its first visitor, on the story page (/): first chart after {seconds(fresh['first'])}. That visit "
+        "starts the server's warm-up (Streamlit runs no app code before a first session): the imports, the "
+        "training workers, the story's runs, then the default configuration.",
+        f"- The warm-up: {seconds(fresh['warm-up'])}, from that visitor's arrival to the log line of the last run "
+        "computed ahead.",
+        f"- After the warm-up, the Overview's first visitor (the page's first run in the server's process): "
+        f"{seconds(fresh['overview'], True)}; the story page's second visitor: {seconds(fresh['story'], True)}.",
         "",
         f"## The warm server: {args.visits} rounds, a new visitor of each in turn",
         "",
