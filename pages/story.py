@@ -1,6 +1,5 @@
 from urllib.parse import urlencode
 
-import numpy as np
 import streamlit as st
 
 from app import story as kept
@@ -8,13 +7,12 @@ from app.context import current
 from app.navigation import ensure_navigation, page_url
 from app.registry import page_title
 from app.results import TrainingStopped
+from app.spec_memo import derived
 from app.text import literal
 from app.views import PageView
 from app.widgets import show_chart
-from core.nn import activations
-from core.views import story
-from core.measure import meanfield
 from core import restarts
+from core.views import story
 from core.i18n import DEFAULT, _, language
 from core.views import activations as activations_view
 from core.views import scale_depth as scale_depth_view
@@ -73,10 +71,12 @@ try:
     s2 = story.STEPS["restarts"]
     rs = kept.step("restarts")
     fits = kept.restart_runs()
-    best = restarts.best_of_k_frame(rs.frames["summary"], "final_train_loss")
+    # kept with the step's result (app.spec_memo), so that the chart drawn from it is kept too
+    best = derived(rs, ("story.best_of_k",), lambda: restarts.best_of_k_frame(rs.frames["summary"], "final_train_loss"))
     chart, text = columns()
     with chart:
-        show_chart(symmetry_view.network_best_of_k_chart, best, rs.frames["summary"], list(s2.config.schemes))
+        show_chart(symmetry_view.network_best_of_k_chart, best, rs.frames["summary"], list(s2.config.schemes),
+                   owner=rs)
     with text:
         sentences(story.restart_sentences(rs.frames["summary"], s2.config.schemes, fits.frames["runs"]))
         step_link("restarts")
@@ -91,7 +91,8 @@ try:
         show_chart(activations_view.signal_chart, van.frames["layer_stats"], van.frames["prediction"], list(s3.config.schemes),
                    [0], 0, "preactivation", "second_moment", False, owner=van)
     with text:
-        facts = story.depth_factor_facts(van.frames["layer_stats"], van.frames["prediction"], s3.config)
+        facts = derived(van, ("story.depth_factor_facts",), lambda: story.depth_factor_facts(
+            van.frames["layer_stats"], van.frames["prediction"], s3.config))
         sentences(story.vanish_sentences(facts, s3.config))
         st.caption(_("Solid: measured, mean over seeds; dashed: the mean-field prediction."))
         step_link("vanish")
@@ -112,19 +113,18 @@ try:
                    list(s4t.config.schemes), [0], 0, "preactivation", "second_moment", False, owner=tanh)
         step_link("which-tanh")
     sentences(story.which_sentences(
-        story.depth_factor_facts(relu.frames["layer_stats"], relu.frames["prediction"], s4r.config),
-        story.depth_factor_facts(tanh.frames["layer_stats"], tanh.frames["prediction"], s4t.config)))
+        derived(relu, ("story.depth_factor_facts",), lambda: story.depth_factor_facts(
+            relu.frames["layer_stats"], relu.frames["prediction"], s4r.config)),
+        derived(tanh, ("story.depth_factor_facts",), lambda: story.depth_factor_facts(
+            tanh.frames["layer_stats"], tanh.frames["prediction"], s4t.config))))
 
     # 5. the map at initialization
     st.subheader("5. " + _("Scale × depth"))
-    sweep = story.story_map()
+    sweep = kept.sweep()
     m = kept.story_map()
-    values = sweep.x_values
-    grid = np.union1d(np.linspace(min(values), max(values), 60), values)
-    theory_frame = meanfield.order_chaos_frame(activations.get("relu"), grid, 0.0)
     # the whole width: a map and its two legends need it
     show_chart(scale_depth_view.sweep_map, m.frames["map"], "sigma_w", "depth", "signal_growth", "he_normal",
-               theory=theory_frame, owner=m)
+               theory=m.frames["theory"], owner=m)
     sentence = scale_depth_view.growth_notice(m.frames["map"], "sigma_w", "depth", "he_normal", "relu")
     sentences([sentence] if sentence else [])
     st.caption(_("Measured at initialization, nothing trained: red, the signal's second moment grows layer by "
