@@ -219,6 +219,104 @@ def test_the_windowed_greedy_count_is_the_greedy_count(m, d, n_centers, size, ji
     assert probes._greedy_count(u, scale, rtol) == _plain_greedy(u, scale, rtol)
 
 
+@settings(max_examples=120, deadline=None)
+@given(st.integers(17, 90), st.integers(65, 300), st.sampled_from(["centers", "identity", "sparse", "one column"]),
+       st.sampled_from([0.0, 0.5, 5.0]), st.sampled_from([0.3, 1.0, 3.0]), st.sampled_from(["float32", "float64"]),
+       st.integers(0, 2**31))
+def test_the_staged_greedy_count_is_the_greedy_count_on_wide_rows(m, d, kind, bias, spread, dtype, seed):
+    """Rows wide enough for the staged comparison (a first row's lead columns, then blocks), in windows of
+    many rows: units near-copies of one another at the tolerance's scale, identity rows and sparse rows under
+    a constant bias (one column of every row alike, the costly cases), and copies of one row apart in a
+    single column, anywhere."""
+    import numpy as np
+
+    from core import probes
+    rng = np.random.default_rng(seed)
+    rtol = probes.same_unit_tolerance(np.float32)
+    scale = max(bias, 1.0)
+    if kind == "centers":  # a few units, each copied with differences around the tolerance
+        centers = rng.standard_normal((3, d)) * scale
+        u = centers[rng.integers(0, 3, m)] + rng.standard_normal((m, d)) * spread * rtol * scale
+    elif kind == "identity":
+        u = np.eye(m, d) * spread * rtol * scale * rng.integers(0, 3, (m, 1))
+    elif kind == "sparse":
+        u = rng.standard_normal((m, d)) * (rng.random((m, d)) < 0.02) * spread * rtol * scale
+    else:
+        u = np.repeat(rng.standard_normal((1, d)), m, axis=0)
+        u[np.arange(m), rng.integers(0, d, m)] += rng.integers(0, 3, m) * spread * rtol * scale
+    u[:, rng.integers(0, d - 1) if kind != "one column" else 0] = bias
+    u = u.astype(dtype)
+    s = probes._scales(u)
+    assert probes._greedy_count(u, s, rtol) == _plain_greedy(u, s, rtol)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 40), st.integers(1, 50), st.sampled_from(["centers", "identity", "equal"]),
+       st.sampled_from([0.0, 5.0]), st.sampled_from(["float32", "float64"]), st.integers(0, 2**31))
+def test_every_model_s_small_layer_counted_at_once_is_its_greedy_count(k, m, d, kind, bias, dtype, seed):
+    """Small layers (``probes.PAIRS_AT_ONCE``) count every model's units at once: each model's count is its
+    own greedy count, near-copies, identity rows and equal rows alike, with a NaN now and then."""
+    import numpy as np
+
+    from core import probes
+    rng = np.random.default_rng(seed)
+    rtol = probes.same_unit_tolerance(np.float32)
+    if kind == "centers":
+        u = rng.standard_normal((k, 3, d))[:, rng.integers(0, 3, m)] * (1 + rng.integers(0, 3, (k, m, 1)) * rtol)
+    elif kind == "identity":
+        u = np.broadcast_to(np.eye(m, d) * rng.integers(0, 3, (m, 1)) * rtol, (k, m, d)).copy()
+    else:
+        u = np.repeat(rng.standard_normal((k, 1, d)), m, axis=1)
+    u[..., -1] += bias
+    if seed % 7 == 0:
+        u[0, rng.integers(0, m), rng.integers(0, d)] = np.nan
+    u = u.astype(dtype)
+    want = [_plain_greedy(x, probes._scales(x), rtol) for x in u]
+    assert probes.distinct_units_stack(u, rtol).tolist() == want
+    assert probes._stacked_greedy_count(u, rtol).tolist() == want
+
+
+def costly_layer(kind: str, m: int):
+    """(m, m + 1) unit rows (incoming weights, bias) whose count costs the most (bench/adversarial.py's
+    count_layers): the issue's near-copies (tiny weights, biases N(0, 10^2)), identity weights and weights at
+    the tolerance's scale under a constant bias (every row in every other row's window)."""
+    import numpy as np
+    rng = np.random.default_rng(m)
+    u = np.empty((m, m + 1))
+    if kind == "near copies":
+        u[:, :m], u[:, m] = rng.standard_normal((m, m)) * 1e-4, rng.standard_normal(m) * 10
+    elif kind == "identity":
+        u[:, :m], u[:, m] = np.eye(m), 5.0
+    else:
+        u[:, :m], u[:, m] = rng.standard_normal((m, m)) * 0.03, 50.0
+    return u.astype(np.float32).astype(np.float64)
+
+
+@pytest.mark.parametrize("kind", ["near copies", "identity", "tolerance-scale weights"])
+def test_a_wide_layer_s_count_compares_a_few_values_a_pair_whatever_its_units(kind, monkeypatch):
+    """The greedy count of a wide layer's rows, all let through by the screen: the values it compares stay
+    within the window pairs' LEAD_COLUMNS-odd columns and every row's values a few times over (what
+    budget.count_terms charges, by pairs and by values), where comparing whole rows took m^2 d / 2."""
+    import numpy as np
+
+    from core import probes
+    m = 512
+    u = costly_layer(kind, m)
+    rtol = probes.same_unit_tolerance(np.float32)
+    assert probes._twins(u[None], rtol).all()  # every row reaches the greedy count
+    compared = []
+
+    def counting(real, values):
+        return lambda *a: compared.append(values(*a)) or real(*a)
+    monkeypatch.setattr(probes, "_same_as", counting(probes._same_as, lambda rows, *a: rows.size))
+    for name in ("_close_on", "_within"):  # (columns (c, r), near, ...): c values of each row near
+        monkeypatch.setattr(probes, name, counting(getattr(probes, name), lambda cols, near, *a: len(cols) * len(near)))
+    count = probes._greedy_count(u, probes._scales(u), rtol)
+    assert count > 0.7 * m and (kind != "identity" or count == m)
+    assert sum(compared) <= (probes.LEAD_COLUMNS + 8) * m * m / 2 + 3 * m * (m + 1)
+    assert sum(compared) < m * m * (m + 1) / 2 / 10
+
+
 def test_the_estimate_charges_near_copy_units_their_worst_case(monkeypatch):
     """The issue's near-copy units (1024 per layer, tiny weights, biases N(0, 10^2)): every row reaches the
     greedy count. The row-steps it really takes (a step per first row, plus the rows its window compares)
