@@ -3,7 +3,7 @@
 Data flow: URL -> ``links.repair_link`` (checks a link once per session) -> ``sidebar.sidebar`` (widgets
 bound to query keys) -> ``ExperimentConfig`` (validated by core.config) -> ``context.Context`` -> a page,
 which asks for the results (``results.results_for``: one shared, bounded cache) and draws frames with
-core.charts through ``widgets``.
+core.views.charts through ``widgets``.
 
 - ``server``: what the server does once at start (the training workers, the default run)
 - ``registry``: the list of pages (dashboard.py and the tests read it)
@@ -14,6 +14,8 @@ core.charts through ``widgets``.
 - ``context``: what dashboard.py hands a page
 - ``views``: a page's view controls (epoch, layer, seed, ...), each kept in the link
 - ``results``: training runs and the results cache
+- ``scheduler``: which runs train now, which wait or pause, and the stop of a closed tab's run
+- ``cache``: the results cache, bounded in bytes, evicting what was cheapest to compute (GreedyDual-Size)
 - ``sweeps``: the Scale × depth page's sweeps and their cache
 - ``restart_fits``: the Restarts page's fits and their cache
 - ``story``: the landing page's runs, computed once per server and kept

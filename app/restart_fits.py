@@ -10,10 +10,10 @@ from __future__ import annotations
 from functools import partial
 
 from core import export, restarts
-from core.cache import ResultCache
+from app.cache import ResultCache
 from core.i18n import _
 from core.restarts import RestartResults, RestartSettings
-from core.scheduler import JobSpec
+from app.scheduler import JobSpec
 
 from .results import anonymous_result, stored_work, wait_for, whole_seconds
 

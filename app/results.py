@@ -2,13 +2,13 @@
 
 - ``RESULTS``: every session's results, bounded in entries and bytes. Sessions keep none of their own (see
   ``context``): a page asks ``results_for`` on every script run, and what the cache dropped trains again.
-- ``scheduler()``: the server's queue (core.scheduler). ``results_for`` subscribes the session to its
+- ``scheduler()``: the server's queue (app.scheduler). ``results_for`` subscribes the session to its
   configuration's run and, while it waits, redraws the run's place in the queue, its estimate and its
   progress every REDRAW_S. Each redraw is where Streamlit raises its rerun (the configuration changed) or
   stop (the tab closed) exception into the waiting script; the ``finally`` then unsubscribes, and a run
-  nobody waits for any more stops (core.scheduler). A closed tab is also noticed between redraws (every
+  nobody waits for any more stops (app.scheduler). A closed tab is also noticed between redraws (every
   POLL_S). A classroom opening one link shares one run.
-- ``limits()``: the server's limits (core.budget.Limits): the public ones, unless the environment
+- ``limits()``: the server's limits (core.runtime.budget.Limits): the public ones, unless the environment
   (INITLAB_SECONDS, INITLAB_MEMORY_MB, INITLAB_FRAME_ROWS, INITLAB_RUN_SECONDS, INITLAB_JOBS_MB) or the
   ``[initlab]`` section of .streamlit/secrets.toml (seconds, memory_mb, frame_rows, run_seconds, jobs_mb)
   says otherwise; the environment wins. "none" lifts a limit.
@@ -23,14 +23,14 @@ from typing import Callable
 
 import streamlit as st
 
-from core import budget, memory, workers
-from core.cache import ResultCache
+from core.runtime import budget, memory, workers
+from app.cache import ResultCache
 from core.config import ExperimentConfig
-from core.control import Stopped
+from core.runtime.control import Stopped
 from core.experiment import Results, run
 from core.formatting import number_text
 from core.i18n import _
-from core.scheduler import Job, JobSpec, JobStopped, Scheduler
+from app.scheduler import Job, JobSpec, JobStopped, Scheduler
 
 LOG = logging.getLogger("initlab")
 POLL_S = 0.2  # how often a waiting session looks whether its run ended or its tab closed
@@ -94,7 +94,7 @@ def scheduler() -> Scheduler:
 
 def admitted(config: ExperimentConfig) -> tuple[ExperimentConfig, str | None, str | None]:
     """(what this server trains for ``config``, the sentence saying it records less detail than asked or
-    None, the refusal or None): core.budget.admit under the server's limits."""
+    None, the refusal or None): core.runtime.budget.admit under the server's limits."""
     try:
         admission = budget.admit(config, limits())
     except budget.Refused as e:

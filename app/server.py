@@ -16,7 +16,7 @@ import traceback
 
 import streamlit as st
 
-from core import workers
+from core.runtime import workers
 
 LOG = logging.getLogger("initlab")
 

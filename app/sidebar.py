@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import initializers
+from core.nn import initializers
 from core.config import FIELDS, format_value, scheme_label
 from core.datasets import DATASETS
 from core.i18n import _
@@ -47,7 +47,7 @@ def _add_variant():
 
 def _help(f) -> str | None:
     """A field's or a scheme parameter's help text in the visitor's language (core.config and
-    core.initializers own the English text)."""
+    core.nn.initializers own the English text)."""
     return _(f.help) if f.help else None
 
 

@@ -15,7 +15,7 @@ everything it is built from:
 
 Any other argument (a frame the memo does not know) makes the chart not memoized: it is built every time,
 as before, never drawn from a wrong key. Specs and derived frames share one least-recently-used store
-(core.cache.ResultCache) bounded in entries and bytes.
+(app.cache.ResultCache) bounded in entries and bytes.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from typing import Callable, Hashable, TypeVar
 import numpy as np
 import pandas as pd
 
-from core.cache import ResultCache
+from app.cache import ResultCache
 from core.i18n import language
 
 T = TypeVar("T")

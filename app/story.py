@@ -1,6 +1,6 @@
 """The story page's runs, computed once per server and kept: the page only reads them.
 
-Each step's configuration (core.story.STEPS) is trained by the server's scheduler like any run; what the page
+Each step's configuration (core.views.story.STEPS) is trained by the server's scheduler like any run; what the page
 draws of it (a few small frames) is kept in ``KEPT``, which holds exactly the story's entries, so no other
 visitor's run can push them out. ``warm`` computes them all on a background thread when the server starts
 (app.server), so a visitor arriving after the warm-up waits only for the browser; one arriving during it waits
@@ -13,13 +13,16 @@ import traceback
 
 import pandas as pd
 
-from core import budget, restarts, story, theory
-from core.cache import ResultCache
+from core.runtime import budget
+from core import restarts
+from core.views import story
+from core.measure import theory
+from app.cache import ResultCache
 from core.experiment import run
 from core.i18n import _
 from core.restarts import RestartSettings
-from core.scheduler import JobSpec
-from core.sweep_init import init_map, seconds as init_seconds
+from app.scheduler import JobSpec
+from core.sweeps.sweep_init import init_map, seconds as init_seconds
 
 from .results import anonymous_result, stored_work, wait_for, whole_seconds
 

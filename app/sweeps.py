@@ -12,11 +12,11 @@ from __future__ import annotations
 from functools import partial
 
 from core import export
-from core.cache import ResultCache
+from app.cache import ResultCache
 from core.i18n import _
-from core.scheduler import JobSpec
-from core.sweep import SweepConfig, SweepResults, run_sweep
-from core.sweep_init import init_map, seconds as init_seconds
+from app.scheduler import JobSpec
+from core.sweeps.sweep import SweepConfig, SweepResults, run_sweep
+from core.sweeps.sweep_init import init_map, seconds as init_seconds
 
 from .results import anonymous_result, queue_text, stored_work, wait_for, whole_seconds
 
@@ -25,7 +25,7 @@ SWEEPS: ResultCache[SweepResults] = ResultCache(max_entries=8, max_bytes=100_000
                                                 size_of=lambda r: int(r.frame.memory_usage(deep=True).sum()))
 
 
-# Maps at initialization (core.sweep_init): small frames, each a few seconds of work at most
+# Maps at initialization (core.sweeps.sweep_init): small frames, each a few seconds of work at most
 INIT_MAPS: ResultCache[SweepResults] = ResultCache(max_entries=16, max_bytes=50_000_000,
                                                    size_of=lambda r: int(r.frame.memory_usage(deep=True).sum()))
 

@@ -10,8 +10,10 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from core import charts, density, export, notice, theory
-from core.colours import colours
+from core.views import charts, phrases
+from core.measure import density, theory
+from core import export
+from core.views.colours import colours
 from core.formatting import number_text
 from core.i18n import DEFAULT, N_, _, language
 
@@ -28,7 +30,7 @@ LOG = logging.getLogger("initlab")
 def show_chart(build, *args, links: bool = False, owner=None, **kwargs) -> None:
     """Draw one chart as wide as its container; if building it fails, say so briefly and let the page go on.
     Altair's checks of every object as it is made are off while it builds (a quarter of the time of a page
-    of charts); tests/test_charts.py validates each builder's spec. ``links``: see core.charts.to_spec.
+    of charts); tests/test_charts.py validates each builder's spec. ``links``: see core.views.charts.to_spec.
     ``owner``: the cached result the chart draws; its spec is then kept for the next run that asks for the
     same chart (app.spec_memo)."""
     def make() -> dict:
@@ -133,7 +135,7 @@ def scheme_badge(label: str, schemes) -> str:
 
 
 def factor_table(factors: pd.DataFrame) -> str:
-    """``core.notice.depth_factors`` as a small HTML table (scheme in its colour, measured, theory) that
+    """``core.views.notice.depth_factors`` as a small HTML table (scheme in its colour, measured, theory) that
     scrolls inside its column rather than run past the page's edge. Labels are HTML-escaped: they come from
     the link."""
     head = "".join(f"<th style='text-align:{a};padding:4px 8px'>{html.escape(t)}</th>"
@@ -141,11 +143,11 @@ def factor_table(factors: pd.DataFrame) -> str:
     rows = []
     palette = colours(factors["scheme"])
     for r in factors.itertuples():
-        measured = _("all 0") if r.all_zero else notice.factor(r.measured)
+        measured = _("all 0") if r.all_zero else phrases.factor(r.measured)
         cells = (f"<td style='padding:4px 8px;white-space:nowrap'><span style='color:{palette[r.scheme]}'>■"
                  f"</span> {html.escape(r.scheme)}</td>"
                  f"<td style='text-align:right;padding:4px 8px'>{html.escape(measured)}</td>"
-                 f"<td style='text-align:right;padding:4px 8px'>{html.escape(notice.factor(r.predicted))}</td>")
+                 f"<td style='text-align:right;padding:4px 8px'>{html.escape(phrases.factor(r.predicted))}</td>")
         rows.append(f"<tr>{cells}</tr>")
     return (f"<div style='overflow-x:auto'><table style='border-collapse:collapse;font-size:0.9rem'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
@@ -153,7 +155,7 @@ def factor_table(factors: pd.DataFrame) -> str:
 
 def second_moment_prediction(ctx: Context) -> pd.DataFrame:
     """The theory's predicted second moment per (scheme, layer) at epoch 0: the one call site, so that a
-    change of ``core.theory``'s signature is one change here."""
+    change of ``core.measure.theory``'s signature is one change here."""
     return spec_memo.derived(ctx.results, ("second_moment_prediction",),
                              lambda: theory.second_moment_prediction(ctx.results))
 

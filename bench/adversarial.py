@@ -1,10 +1,10 @@
 """Does the work budget keep its promise? An adversarial search for the admitted configuration that takes
-the longest and the most memory, against core.budget's estimate.
+the longest and the most memory, against core.runtime.budget's estimate.
 
     python bench/adversarial.py --quick          # a few minutes: limits scaled down, few candidates
     python bench/adversarial.py                  # the full search at the public limits (an hour or more)
-    python bench/adversarial.py --fit 150        # measure random runs and fit core.budget's coefficients
-    python bench/adversarial.py --calibrate      # core.budget.ACTIVATION_NS on this machine
+    python bench/adversarial.py --fit 150        # measure random runs and fit core.runtime.budget's coefficients
+    python bench/adversarial.py --calibrate      # core.runtime.budget.ACTIVATION_NS on this machine
 
 Every candidate runs in a fresh process that imports what the dashboard server imports (Streamlit,
 scikit-learn, core) and starts the training workers first, as the server does, then runs ``core.run``.
@@ -53,7 +53,7 @@ SERVER_EXTRA_MB = 170.0
 
 # ------------------------------------------------------------------ one measurement, in a fresh process
 def _hwm_mb(pid: int) -> float:
-    """A process's peak resident memory so far, in MB (10^6 bytes, as core.budget counts)."""
+    """A process's peak resident memory so far, in MB (10^6 bytes, as core.runtime.budget counts)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
@@ -66,7 +66,8 @@ def measure_here(query: str) -> dict:
     import sklearn.datasets  # noqa: F401 - the server's baseline: it imports scikit-learn at start
     import sklearn.model_selection  # noqa: F401
     import streamlit  # noqa: F401
-    from core import budget, experiment, workers
+    from core import experiment
+    from core.runtime import budget, workers
     from core.config import ExperimentConfig
 
     workers.warm()  # every worker started, the trainer loaded in each, as the server's are
@@ -140,7 +141,7 @@ def measure(query: str, timeout: float = 900) -> dict | None:
 
 # ------------------------------------------------------------------ configurations
 def schemes_list():
-    from core import initializers
+    from core.nn import initializers
     return list(initializers.INITIALIZERS)
 
 
@@ -186,7 +187,7 @@ def random_config(rng: random.Random):
 
 
 def admitted(config, limits) -> bool:
-    from core import budget
+    from core.runtime import budget
     return not budget.over(budget.estimate(config), limits)
 
 
@@ -262,7 +263,7 @@ def mutate(config, rng: random.Random):
 def score(r: dict, limits) -> float:
     """How close a run comes to breaking the promise at the public limits: the larger of its quiet time,
     scaled from the searched time limit to the public one, over 60 s, and the server's peak over 1500 MB."""
-    from core import budget
+    from core.runtime import budget
     scaled = r["quiet"] * budget.PUBLIC.seconds / limits.seconds
     return max(scaled / PROMISE_S, (r["peak_mb"] + SERVER_EXTRA_MB) / PROMISE_MB)
 
@@ -324,7 +325,7 @@ def machine() -> str:
 
 
 def write_results(done: list[dict], limits, mode: str, started: float, command: str) -> None:
-    from core import budget
+    from core.runtime import budget
     for r in done:
         r["server_peak"] = r["peak_mb"] + SERVER_EXTRA_MB
     worst_t = max(done, key=lambda r: r["quiet"])
@@ -369,12 +370,12 @@ def write_results(done: list[dict], limits, mode: str, started: float, command: 
           f"{bound_m:.0f} MB (server and workers: {base:.0f} MB idle + {pub.memory_mb:g} MB x {m_ratio:.2f}, or "
           f"the largest peak measured): the promise "
           f"{'holds' if bound_t < PROMISE_S and bound_m < PROMISE_MB else 'does NOT hold'} on these runs."]
-    if mode == "full":  # the estimate's stated error: written here once, read by core.budget and its docs
+    if mode == "full":  # the estimate's stated error: written here once, read by core.runtime.budget and its docs
         write_error(t_ratio, m_ratio)
     text = RESULTS.read_text() if RESULTS.exists() else (
         "# bench/adversarial.py: the admitted links the budget underestimates most\n\n"
         "Each section is rewritten by its mode's last run (`--quick`, or the full search); the full search also\n"
-        "writes core.budget.ESTIMATE_ERROR.\n")
+        "writes core.runtime.budget.ESTIMATE_ERROR.\n")
     if section in text:
         head, _, rest = text.partition(section)
         nxt = rest.find("\n## ")
@@ -385,16 +386,16 @@ def write_results(done: list[dict], limits, mode: str, started: float, command: 
 
 
 def write_error(time_ratio: float, memory_ratio: float) -> None:
-    """core.budget.ESTIMATE_ERROR, rewritten with the full search's worst ratios."""
+    """core.runtime.budget.ESTIMATE_ERROR, rewritten with the full search's worst ratios."""
     import re
-    path = ROOT / "core" / "budget.py"
+    path = ROOT / "core" / "runtime" / "budget.py"
     text = path.read_text()
     line = f'ESTIMATE_ERROR = {{"time": {time_ratio:.2f}, "memory": {memory_ratio:.2f}}}'
     path.write_text(re.sub(r"^ESTIMATE_ERROR = .*$", line, text, count=1, flags=re.M))
 
 
 # ------------------------------------------------------------------ fitting the model
-PRIOR_WEIGHT = 0.2  # how strongly a coefficient is held near core.budget's value (in relative-error units)
+PRIOR_WEIGHT = 0.2  # how strongly a coefficient is held near core.runtime.budget's value (in relative-error units)
 # Measured directly (--calibrate), not fitted: the runs rarely separate a product's arithmetic from its calls,
 # and the probes' passes, the unit counts' worst case and the initialization's work are timed one at a time.
 # The distinct-unit counts' worst case: the fit leaves it out of the runs (whose counts mostly cost far less)
@@ -407,13 +408,13 @@ CALIBRATED = ("gflop32", "gflop64", "activation_s", "probe_gb", "probe_values", 
 
 
 def fit(runs: list[dict]) -> None:
-    """Non-negative least squares of core.budget's terms on the measured CPU times, in relative errors (each
+    """Non-negative least squares of core.runtime.budget's terms on the measured CPU times, in relative errors (each
     run weighs 1 / its time), each coefficient held near its current value by a weak prior: a term the
     runs barely exercise keeps its micro-measured value rather than taking whatever fits the noise."""
     import numpy as np
     from scipy.optimize import nnls
 
-    from core import budget
+    from core.runtime import budget
     from core.config import ExperimentConfig
     train_names = [n for n in budget.TIME if n not in budget.SERVER_TERMS and n not in CALIBRATED]
     server_names = [n for n in budget.SERVER_TERMS if n not in CALIBRATED]
@@ -462,7 +463,7 @@ def calibrate() -> None:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from core import activations
+    from core.nn import activations
     with threadpool_limits(1, "blas"):
         for dtype in ("float32", "float64"):
             a, b = np.ones((12, 128, 256), dtype), np.ones((12, 256, 256), dtype)
@@ -523,7 +524,7 @@ def count_layers(m: int, rng) -> list[tuple[str, "object"]]:
     weights, biases N(0, 10^2)), identity, sparse and Hadamard weights under a constant bias."""
     import numpy as np
 
-    from core import initializers
+    from core.nn import initializers
     out = []
     consts = (0.5, 5.0, 50.0)
     for std in (1e-3, 3e-3, 1e-2, 3e-2):
@@ -542,13 +543,14 @@ def count_layers(m: int, rng) -> list[tuple[str, "object"]]:
 
 
 def calibrate_counts() -> dict[str, float]:
-    """core.budget's unit_* coefficients: the distinct-unit counts of the costly layers (``count_layers``),
+    """core.runtime.budget's unit_* coefficients: the distinct-unit counts of the costly layers (``count_layers``),
     by weights (m units of m + 1 float64 values, float32's tolerance) and by function (their ReLU outputs
     on 128 probe rows, float32), of 1 and 16 models, timed at 8 to 1024 units; the costliest layer of each
     shape, fitted on ``budget.unit_terms``'s counts and scaled to an upper envelope."""
     import numpy as np
 
-    from core import budget, probes
+    from core.measure import probes
+    from core.runtime import budget
     rtol = probes.same_unit_tolerance(np.float32)
     names = ["unit_calls", "unit_stacked_steps", "unit_stacked", "unit_steps", "unit_pairs", "unit_weights",
              "unit_outputs"]
@@ -577,13 +579,14 @@ def calibrate_counts() -> dict[str, float]:
 
 
 def calibrate_init() -> None:
-    """core.budget's init_qr_gflop and QR_NARROW (NumPy's reduced QR, square and tall); INIT_NS (each
+    """core.runtime.budget's init_qr_gflop and QR_NARROW (NumPy's reduced QR, square and tall); INIT_NS (each
     scheme's draw of a 1024 x 1024 layer) and init_values (the rest of core.experiment.initial_weights per
-    weight, timed on zeros); LSUV's init_gflop, init_outputs, init_spill and init_weights (core.network.lsuv
+    weight, timed on zeros); LSUV's init_gflop, init_outputs, init_spill and init_weights (core.nn.network.lsuv
     on one layer with biases N(0, 10^2), so that it runs every iteration)."""
     import numpy as np
 
-    from core import activations, budget, network
+    from core.nn import activations, network
+    from core.runtime import budget
     rng = np.random.default_rng(0)
     rows = []
     for m, n in ((64, 64), (128, 128), (256, 256), (512, 512), (1024, 1024), (1024, 256), (1024, 64), (512, 128)):
@@ -594,7 +597,8 @@ def calibrate_init() -> None:
         print(f"  QR {m} x {n}: {t * 1e3:.2f} ms ({f / t:.1f} GFLOP/s)")
     c = _fit_times(rows, ["gflop", "gflop_per_n"], envelope=False)
     print(f'"init_qr_gflop": {c["gflop"]:.3g}, QR_NARROW = {c["gflop_per_n"] / max(c["gflop"], 1e-12):.0f}')
-    from core import experiment, initializers
+    from core import experiment
+    from core.nn import initializers
     from core.config import ExperimentConfig
     draws = {}
     square = rng.standard_normal((1024, 1024))
@@ -634,13 +638,13 @@ def calibrate_init() -> None:
 
 
 def calibrate_probe_passes() -> None:
-    """core.budget's probe_gb: the records' passes over the parameters, as core.probes.ProbeSession._record
+    """core.runtime.budget's probe_gb: the records' passes over the parameters, as core.measure.probes.ProbeSession._record
     makes them, on a stack of 4 models of three 1024-wide layers (float32), per byte budget.probe_bytes
-    counts; probe_values: the records' statistics and histograms (core.probes.segment_stats), per value, the
+    counts; probe_values: the records' statistics and histograms (core.measure.probes.segment_stats), per value, the
     costliest of a few stacks."""
     import numpy as np
 
-    from core import network
+    from core.nn import network
     sizes, k = (2, 1024, 1024, 1024, 2), 4
     layout = network.Layout(sizes)
     rng = np.random.default_rng(0)
@@ -664,7 +668,7 @@ def calibrate_probe_passes() -> None:
     nbytes = k * layout.n_params * (4 * 4 + 72)
     print(f"  {nbytes / 1e9:.2f} GB in {t * 1e3:.0f} ms")
     print(f'"probe_gb": {t / (nbytes / 1e9):.3g}')
-    from core import probes
+    from core.measure import probes
     worst = 0.0
     for k, units, layers in ((240, 2, 50), (60, 32, 8), (20, 256, 4), (1, 1024, 12)):
         # a record's value sets: pre-activations, activations and gradients of every layer, 128 probe rows
@@ -688,7 +692,7 @@ def main() -> int:
     ap.add_argument("--fit", type=int, metavar="N", help="measure N random runs of 0.5-10 s, then fit the model")
     ap.add_argument("--refit", action="store_true", help="fit on the runs already in bench/adversarial-runs.jsonl")
     ap.add_argument("--calibrate", nargs="*", choices=["products", "counts", "init", "probes"], metavar="PART",
-                    help="measure core.budget's calibrated coefficients: products (ACTIVATION_NS, gflop32/64), "
+                    help="measure core.runtime.budget's calibrated coefficients: products (ACTIVATION_NS, gflop32/64), "
                          "counts (unit_*), init (init_*, QR_NARROW), probes (probe_gb); all without PART")
     ap.add_argument("--native-blas", action="store_true",
                     help="let BLAS use its own threads as the server does (measure on a quiet machine)")
@@ -710,7 +714,7 @@ def main() -> int:
                     print(f"{part}:", flush=True)
                     fn()
         return 0
-    from core import budget
+    from core.runtime import budget
     if args.fit or args.refit:
         if args.fit:
             rng = random.Random(args.seed)

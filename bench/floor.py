@@ -10,7 +10,7 @@ and the activation over each split. Everything else the trainer does (bias adds,
 derivative, the loss, the optimizer, the divergence guard, the probes, the frames, Python itself) is
 *overhead* above the floor.
 
-In the same run, in turns: each J4 task's own CPU time (``core.sweep_task.run_task``, one core, as a sweep's
+In the same run, in turns: each J4 task's own CPU time (``core.sweeps.sweep_task.run_task``, one core, as a sweep's
 worker runs it) next to its floor; PyTorch on a sample of J4's models (bench/j4.py's ``job_torch``); J1
 through the API (``core.run``, bench/run.py's ``job_api``) and scikit-learn's fits of the same 12 models. The
 *ceiling* of a ratio is the one the job would reach with no overhead at all and its work split evenly over
@@ -36,10 +36,10 @@ START, END = "<!-- floor start: written by python -m bench.floor -->", "<!-- flo
 def floor_seconds(cfg, seed: int = 0) -> float:
     """One-core CPU seconds of the unavoidable calls of training the models of ``cfg`` (an ExperimentConfig,
     float32, minibatches, train and test loss/accuracy at every epoch) stacked, as the trainer does."""
-    from core import blas
+    from core.runtime import blas
     from core.experiment import load_data
-    from core.activations import ACTIVATIONS
-    from core.trainer import curve_epochs
+    from core.nn.activations import ACTIVATIONS
+    from core.nn.trainer import curve_epochs
     data = load_data(cfg)
     sizes = (data.n_features, *cfg.widths, data.n_outputs)
     k, n_train, n_test = len(cfg.models), len(data.X_train), len(data.X_test)
@@ -84,9 +84,9 @@ def floor_seconds(cfg, seed: int = 0) -> float:
 def j4() -> dict:
     """Every J4 task: its floor and its own one-core CPU time, in turns."""
     from bench.j4 import sweeps
-    from core import blas
+    from core.runtime import blas
     from core.config import ExperimentConfig
-    from core.sweep_task import run_task
+    from core.sweeps.sweep_task import run_task
     tasks = [t for s in sweeps() for t in s.todo()]
     run_task(tasks[0].query)  # imports and first-call costs out of the way
     rows = []
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from bench.j4 import job_torch, write_section
     from bench.run import machine
-    from core.blas import cpu_count
+    from core.runtime.blas import cpu_count
     info, cores, t0 = machine(), cpu_count(), time.perf_counter()
     j1r = j1()
     j4r = j4()

@@ -6,7 +6,7 @@
 
 The grid: 12 sigma_w (0.5 ... 2.7) x 8 depths (1 ... 30), 3 seeds, width 32, moons 500 samples (400 train),
 20 epochs, SGD lr 0.1, batch 32, relu and tanh: two sweeps of 8 tasks, 576 models. initlab runs them with
-``core.sweep.run_sweep`` (train and test loss/accuracy every epoch, probes at epoch 0 and the last, the sweep
+``core.sweeps.sweep.run_sweep`` (train and test loss/accuracy every epoch, probes at epoch 0 and the last, the sweep
 frame) on loky with one process per CPU, then on a Dask LocalCluster of as many single-threaded processes.
 PyTorch trains the same models (he_normal with gain sigma_w, zero biases) one after another with the same
 batches and the same per-epoch evaluation under no_grad, at its faster thread count for one model (as
@@ -17,7 +17,7 @@ Each measured job runs in its own subprocess; its peak memory is the largest sum
 that process and all its children (loky's or Dask's worker processes), sampled every 50 ms. Growth: sweeps
 of 1, 2, 4, 8 and 16 equal tasks (12 sigma_w x as many learning rates, depth 10) on loky; the exponent of time
 against tasks over the last three points. loky, Dask and PyTorch run in turns, ``--repeats`` times, and the
-medians are compared; then Dask once without each of the sweep's Dask settings (core.sweep.CLUSTER_CONFIG).
+medians are compared; then Dask once without each of the sweep's Dask settings (core.sweeps.sweep.CLUSTER_CONFIG).
 """
 from __future__ import annotations
 
@@ -50,21 +50,21 @@ START, END = "<!-- J4 start: written by python -m bench.j4 -->", "<!-- J4 end --
 
 def sweeps(sigmas: str = SIGMAS, depths: str = DEPTHS):
     from core.config import ExperimentConfig
-    from core.sweep import SweepConfig
+    from core.sweeps.sweep import SweepConfig
     return [SweepConfig(ExperimentConfig(**BASE, activation=a), (("sigma_w", sigmas), ("depth", depths)))
             for a in ACTIVATIONS]
 
 
 def warm_up(**backend):
     """Start the backend's processes (and their imports) on a tiny sweep, as a server that has run one has."""
-    from core.sweep import run_sweep
+    from core.sweeps.sweep import run_sweep
     tiny = sweeps("1", "1")[0]
     tiny = type(tiny)(tiny.base, (("sigma_w", "1,1.1"), ("depth", "1,2")))
     run_sweep(tiny, **backend)
 
 
 def time_sweeps(**backend) -> tuple[float, list]:
-    from core.sweep import run_sweep
+    from core.sweeps.sweep import run_sweep
     t = time.perf_counter()
     frames = [run_sweep(s, **backend).frame for s in sweeps()]
     return time.perf_counter() - t, frames
@@ -86,8 +86,8 @@ def cpu_seconds() -> float:
 
 def job_initlab(backend: str, warm: str, without: str = "") -> dict:
     """J4 on ``backend``; ``warm``: its processes started before the timed sweeps, or ``cold``. ``without``:
-    a key of core.sweep.CLUSTER_CONFIG the Dask cluster runs without (Dask's default instead)."""
-    from core.blas import cpu_count
+    a key of core.sweeps.sweep.CLUSTER_CONFIG the Dask cluster runs without (Dask's default instead)."""
+    from core.runtime.blas import cpu_count
     n = cpu_count()
 
     def measured(**backend) -> dict:
@@ -102,16 +102,16 @@ def job_initlab(backend: str, warm: str, without: str = "") -> dict:
         return measured(workers=n)
     if warm == "cold":  # run_sweep starts its own LocalCluster, and closes it
         return measured(backend="dask", workers=n)
-    from core.sweep import CLUSTER_CONFIG, local_cluster
+    from core.sweeps.sweep import CLUSTER_CONFIG, local_cluster
     with local_cluster(n, {k: v for k, v in CLUSTER_CONFIG.items() if k != without}) as cluster:
         warm_up(backend="dask", scheduler=cluster.scheduler_address)
         return measured(backend="dask", scheduler=cluster.scheduler_address)
 
 
 def job_growth() -> dict:
-    from core.blas import cpu_count
+    from core.runtime.blas import cpu_count
     from core.config import ExperimentConfig
-    from core.sweep import SweepConfig, run_sweep
+    from core.sweeps.sweep import SweepConfig, run_sweep
     warm_up(workers=cpu_count())
     base = ExperimentConfig(**{**BASE, "seeds": 1}, activation="relu", depth=10)
     out = []
@@ -280,7 +280,7 @@ def main(argv=None) -> int:
     same = same and dask_cold["frames"] == loky["frames"]
     show("initlab, Dask, LocalCluster started and closed by run_sweep", dask_cold,
          f"{dask_cold['seconds'] / cold['seconds']:.2f}x loky's first sweep")
-    from core.sweep import CLUSTER_CONFIG
+    from core.sweeps.sweep import CLUSTER_CONFIG
     for key in CLUSTER_CONFIG:  # what each of the sweep's Dask settings is worth
         r = work("dask_without", key)
         same = same and r["frames"] == loky["frames"]

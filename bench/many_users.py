@@ -50,7 +50,7 @@ CHART = ".vega-embed canvas, .vega-embed svg"
 PROGRESS = "[data-testid=stProgress]"
 TWELVE = ("zeros", "normal:std=1", "xavier_normal", "he_normal", "xavier_uniform", "he_uniform", "lecun_normal",
           "orthogonal", "lecun_uniform", "torch_default", "truncated_normal", "uniform")
-# about 30 s estimated on the reference machine, 380 MB estimated memory: core.budget.estimate
+# about 30 s estimated on the reference machine, 380 MB estimated memory: core.runtime.budget.estimate
 HEAVY = ExperimentConfig(n_samples=4000, schemes=TWELVE, seeds=4, depth=3, width=(96,), epochs=30, record_epochs=5)
 SMALL = ExperimentConfig(epochs=30)  # the default configuration, shorter: about 1 s estimated
 STAGGER_S = 4.0  # between two staggered heavy links

@@ -14,9 +14,9 @@ its peak resident memory (ru_maxrss). Jobs (issue 4):
   J3  the dashboard's default ExperimentConfig() end to end (core.experiment.run,
       all probes and frames), plus training alone vs training with probes
   growth: models, width, depth, samples, each alone, with fitted exponents
-  largest admitted: configurations at the edge of core.budget's limits
+  largest admitted: configurations at the edge of core.runtime.budget's limits
 
-For J1/J2 this project's side is core.trainer.train without probes, timed twice:
+For J1/J2 this project's side is core.nn.trainer.train without probes, timed twice:
 training alone (loss evaluated at the first and last epoch, as the others do)
 and as the dashboard runs it (train and test loss/accuracy after every epoch).
 PyTorch trains the models one after another (nn.Sequential, torch.optim.SGD,
@@ -62,7 +62,7 @@ J1_API = dict(JOB, schemes=SCHEMES8[:4], record_epochs=2)
 def peak_rss_mb() -> float:
     """This process's peak RSS plus that of each training worker it started (their peaks may not have
     coincided, so this is an upper bound on the peak of the whole)."""
-    from core import workers
+    from core.runtime import workers
     total = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     for pid in workers.pids():
         with open(f"/proc/{pid}/status") as f:
@@ -86,12 +86,12 @@ def train_flop(layout, k: int, n_train: int, n_all: int, epochs: int, evaluation
 
 
 def time_ours(overrides: dict, repeat: int = 1, curve_points: int | None = None) -> dict:
-    """core.trainer.train on a job, best of ``repeat``. ``curve_points=1`` evaluates train and test loss and
+    """core.nn.trainer.train on a job, best of ``repeat``. ``curve_points=1`` evaluates train and test loss and
     accuracy at epoch 0 and the last epoch only (training alone, as the others do); the default evaluates
     every epoch, as the dashboard does."""
     from dataclasses import replace
 
-    from core.trainer import curve_epochs, groups_for, train
+    from core.nn.trainer import curve_epochs, groups_for, train
     cfg, data, layout, init, act, settings = setup(**overrides)
     if curve_points is not None:
         settings = replace(settings, curve_points=int(curve_points))
@@ -236,7 +236,8 @@ def job_blas(overrides: dict) -> dict:
     """The machine's BLAS throughput on the trainer's shapes: the larger of (a) the whole stack's step in this
     process with BLAS's own threads and (b) the step of each group the trainer splits the stack into, one per
     worker process (single-threaded BLAS, as the trainer runs them), all at once."""
-    from core import trainer, workers
+    from core.nn import trainer
+    from core.runtime import workers
     cfg, data, layout, init, act, settings = setup(**overrides)
     n = trainer.batch_size(settings, len(data.X_train))
     k = len(init)
@@ -285,7 +286,7 @@ def job_j3_split(pairs: int = J3_PAIRS) -> dict:
     pairs the median moved between 14% and 34% from one run to the next, with 41 it stayed near 20%."""
     from core import experiment
     from core.config import ExperimentConfig
-    from core.trainer import train
+    from core.nn.trainer import train
     p = experiment.prepare(ExperimentConfig())  # the dashboard's default configuration
     init, layout, data, act, settings, prober = p.init, p.layout, p.data, p.act, p.settings, p.prober
     train(init, layout, data, act, settings, prober)  # warm up, and start the workers if the run uses them
@@ -303,7 +304,8 @@ def job_j3_split(pairs: int = J3_PAIRS) -> dict:
 
 
 def job_run(query: str) -> dict:
-    from core import budget, experiment
+    from core.runtime import budget
+    from core import experiment
     from core.config import ExperimentConfig
     cfg = ExperimentConfig.from_query(query)
     e = budget.check(cfg)
@@ -420,9 +422,9 @@ def machine() -> dict:
 
 
 def largest_candidates() -> list[tuple[str, str]]:
-    """Configurations at the edge of core.budget, one per limit that can bind, each pushed (epochs, then
+    """Configurations at the edge of core.runtime.budget, one per limit that can bind, each pushed (epochs, then
     the next knob) to the largest value the budget still admits."""
-    from core import budget
+    from core.runtime import budget
     from core.config import ExperimentConfig
 
     def push(label, fixed: dict, knob: str, lo: int, hi: int):
@@ -555,7 +557,7 @@ def main(argv=None) -> int:
     sp = work("j3_split")
     over = sp["overhead"]
     q1, q3 = sp["overhead_quartiles"]
-    show("J3", f"training alone (core.trainer.train, no probes; median of {J3_PAIRS})",
+    show("J3", f"training alone (core.nn.trainer.train, no probes; median of {J3_PAIRS})",
          {"seconds": sp["alone"], "rss_mb": sp["rss_mb"]})
     show("J3", f"training with probes (median of {J3_PAIRS}, each run right after one alone)",
          {"seconds": sp["probed"], "rss_mb": sp["rss_mb"]},
@@ -592,14 +594,14 @@ def main(argv=None) -> int:
 
 
 def write_results(path, info, rows, blas_rows, growth_rows, largest, results, total, command="python -m bench"):
-    from core import budget
+    from core.runtime import budget
     L = ["# python -m bench: J1, J2, J3, growth, largest admitted configurations (bench/run.py)", "",
          f"Produced by `{command}` on {info['date']}: {info.get('cpu')}, {info['cpus']} CPUs, "
          f"Python {info['python']}, numpy {info['numpy']}, BLAS {info['blas']}; {info['openblas_env']}; "
          f"load average at start {info.get('load')}. Whole run: {total:.0f} s. Times are wall-clock seconds; "
          "memory is each job's own subprocess peak RSS plus the peak RSS of each training worker process it used "
          "(an upper bound: their peaks need not coincide, and shared library pages count in each).", "",
-         "J1/J2 time this project's `core.trainer.train` without probes twice: training (loss and accuracy "
+         "J1/J2 time this project's `core.nn.trainer.train` without probes twice: training (loss and accuracy "
          "evaluated at the first and last epoch only, `TrainSettings(curve_points=1)`), the same job as the "
          "others, and as the dashboard runs it (train and test loss/accuracy after every epoch). PyTorch trains "
          "the models one after another (`nn.Sequential`, `torch.optim.SGD`, the same shuffled batches) at its "

@@ -1,4 +1,4 @@
-"""core.optimizers against torch.optim on the same weights and gradients: SGD, momentum and Adam, with and
+"""core.nn.optimizers against torch.optim on the same weights and gradients: SGD, momentum and Adam, with and
 without weight decay, in float64 and float32.
 
     pip install -r bench/requirements.txt
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.optimizers import ADAM_BETAS, ADAM_EPS, SGD, Adam, Momentum  # noqa: E402
+from core.nn.optimizers import ADAM_BETAS, ADAM_EPS, SGD, Adam, Momentum  # noqa: E402
 
 K, P, STEPS = 4, 37, 6
 TOL = {np.float64: 1e-12, np.float32: 1e-5}  # relative and absolute
@@ -63,7 +63,7 @@ CASES = {
 def main() -> int:
     import torch
     bad = 0
-    print(f"core.optimizers against torch {torch.__version__}, {STEPS} steps on ({K}, {P}) weights")
+    print(f"core.nn.optimizers against torch {torch.__version__}, {STEPS} steps on ({K}, {P}) weights")
     for name, (make, cls, lr, kw) in CASES.items():
         for dtype in (np.float64, np.float32):
             for wd in (0.0, 0.01):

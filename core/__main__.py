@@ -1,5 +1,5 @@
 """python -m core --query "dataset=moons&schemes=zeros&schemes=he_normal&seeds=3" --out DIR
-python -m core sweep --query "...&sweep_x=sigma_w&sweep_x_values=..." --out DIR   (see core.sweep_cli)
+python -m core sweep --query "...&sweep_x=sigma_w&sweep_x_values=..." --out DIR   (see core.sweeps.sweep_cli)
 
 Runs a configuration headless and writes one CSV per frame, config.json and
 weights.npz into DIR: the same numbers as the dashboard for the same query.
@@ -24,9 +24,9 @@ import time
 import unicodedata
 from pathlib import Path
 
-from .config import ExperimentConfig
-from .experiment import run
-from .export import check_target, write_dir
+from core.config import ExperimentConfig
+from core.experiment import run
+from core.export import check_target, write_dir
 
 USAGE_ERROR = 2  # bad input: nothing was trained or written
 WRITE_ERROR = 1  # the run trained but its export could not be written; nothing was changed on disk
@@ -116,9 +116,9 @@ def stopped_like_ctrl_c():
 
 
 def end_workers() -> None:
-    """End every worker process this command started: the training pool's (core.workers) and joblib's
+    """End every worker process this command started: the training pool's (core.runtime.workers) and joblib's
     (a sweep's), busy ones too."""
-    from . import workers
+    from core.runtime import workers
     workers._shutdown()
     from joblib.externals.loky import reusable_executor
     executor = reusable_executor._executor  # loky's private global: only the pool that exists, none started
@@ -195,7 +195,7 @@ def _escaped(ch: str) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["sweep"]:
-        from .sweep_cli import main as sweep_main
+        from core.sweeps.sweep_cli import main as sweep_main
         return sweep_main(argv[1:])
     with stopped_like_ctrl_c():
         return _main(argv)

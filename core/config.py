@@ -22,10 +22,11 @@ from functools import cached_property
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
-from . import activations, datasets, initializers
-from .i18n import LANGUAGES, N_, _, clauses
-from .numbers import plain_number
-from .optimizers import OPTIMIZERS
+from core.nn import activations, initializers
+from core import datasets
+from core.i18n import LANGUAGES, N_, _, clauses
+from core.numbers import plain_number
+from core.nn.optimizers import OPTIMIZERS
 
 SCHEMA_VERSION = 3
 MAX_SCHEMES = 12
@@ -252,11 +253,11 @@ RESTART_FIELDS: dict[str, Field] = {
 }
 
 
-# Sweep keys: the map of the Scale x depth page (core.sweep.SweepConfig). Two axes, each a numeric experiment
+# Sweep keys: the map of the Scale x depth page (core.sweeps.sweep.SweepConfig). Two axes, each a numeric experiment
 # field or a numeric scheme parameter (sigma_w: the gain of a fan-in-scaled scheme, Var(W) = sigma_w^2 / fan_in),
 # with their values, the measure the map shows, and whether the page trains the sweep. A new numeric field joins the sweep by adding its name to
 # SWEEP_FIELD_AXES; every numeric scheme parameter is an axis already. Here the keys are checked as text (an axis
-# name, a list of numbers); core.sweep checks each value against its axis's range.
+# name, a list of numbers); core.sweeps.sweep checks each value against its axis's range.
 SWEEP_FIELD_AXES = ("depth", "width", "lr", "momentum", "batch_size", "epochs", "n_samples", "noise", "weight_decay")
 SWEEP_SCHEME_AXES = ("sigma_w", *sorted({p.name for i in initializers.INITIALIZERS.values() for p in i.params
                                          if p.choices is None}))
@@ -268,7 +269,7 @@ MAX_AXIS_VALUES = 50
 def _axis_values(field: str, raw: Any) -> str:
     """'0.5, 1,2', '0.5 1 2' or '0,5; 1; 2' -> '0.5,1,2': numbers separated by commas or spaces, or by
     semicolons, and then a decimal comma is a decimal point (as a French reader writes them); each is
-    checked against its axis by core.sweep."""
+    checked against its axis by core.sweeps.sweep."""
     allowed = _("numbers in plain digits separated by commas, spaces or semicolons, 1 to {n} of them").format(
         n=MAX_AXIS_VALUES)
     if not isinstance(raw, str):

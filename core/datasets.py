@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .i18n import N_, _
+from core.i18n import N_, _
 
 
 def _skd():

@@ -19,11 +19,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import activations, budget, datasets, frames, initializers, network
-from .config import ExperimentConfig, parse_bias, parse_scheme
-from .control import Control
-from .probes import GRID, Prober
-from .trainer import TrainSettings, record_epochs, train
+from core.nn import activations, initializers, network
+from core.runtime import budget
+from core import datasets
+from core.measure import frames
+from core.config import ExperimentConfig, parse_bias, parse_scheme
+from core.runtime.control import Control
+from core.measure.probes import GRID, Prober
+from core.nn.trainer import TrainSettings, record_epochs, train
 
 LSUV_SAMPLES = 512  # LSUV rescales each layer to unit variance on the first this-many training samples
 
@@ -136,7 +139,7 @@ def prepare(config: ExperimentConfig, progress: Callable[[int, int], None] | Non
 
 def run(config: ExperimentConfig, progress: Callable[[int, int], None] | None = None,
         enforce_budget: bool = True, control: Control | None = None) -> Results:
-    """Train ``config`` and build its frames. ``control`` (core.control) can stop or pause the run: training
+    """Train ``config`` and build its frames. ``control`` (core.runtime.control) can stop or pause the run: training
     checks it at every step, and the frames are built only if it was not stopped meanwhile."""
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config: got {type(config).__name__}; allowed: ExperimentConfig")

@@ -111,16 +111,28 @@ def check_target(out: Path) -> dict | None:
                 earlier = earlier_export(target)
                 if earlier is None:
                     refuse("is a folder that holds files other than an initlab export")
-        base = target.parent
-        while not base.exists():
-            base = base.parent
-        if not base.is_dir():
-            refuse(f"is under {base}, which is not a folder")
-        # the one sure test of "can be written": create, here, what write_dir creates (and remove it)
-        _fresh_dir(base, target.name, "check").rmdir()
+        why = unwritable(target.parent, target.name)
+        if why:
+            refuse(why)
     except OSError as e:
         refuse(f"cannot be written ({e.strerror or e})")
     return earlier
+
+
+def unwritable(start: Path, name: str) -> str | None:
+    """Why ``name`` cannot be written in ``start`` or, where it does not exist yet, its nearest existing
+    ancestor; None if it can. The one sure test of "can be written": create there, and remove, the hidden
+    folder that an atomic write creates first. (The run export and the sweep CLI check their --out with it.)"""
+    base = start
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        return f"is under {base}, which is not a folder"
+    try:
+        _fresh_dir(base, name, "check").rmdir()
+    except OSError as e:
+        return f"cannot be written ({e.strerror or e})"
+    return None
 
 
 def write_dir(results, out: Path) -> tuple[list[Path], dict | None]:

@@ -14,7 +14,7 @@ import numbers
 
 from babel import Locale
 
-from .i18n import DEFAULT, language
+from core.i18n import DEFAULT, language
 
 
 @functools.lru_cache(maxsize=None)

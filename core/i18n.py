@@ -17,7 +17,7 @@ translated message that way (core.formatting); CSV, JSON and links keep plain AS
 Writing a message: one whole sentence, its facts as placeholders (``_("{field}: got {raw}").format(...)``), never
 an f-string inside ``_`` (it would be looked up after formatting, never found), no layout space at its end,
 and no variable named ``_`` in a function that translates (it would hide this function). Validation errors
-(core.config, core.initializers, core.sweep) are messages too: a page shows them in the visitor's language,
+(core.config, core.nn.initializers, core.sweeps.sweep) are messages too: a page shows them in the visitor's language,
 the CLI and the API in English. ``tests/test_i18n.py`` checks each of these rules.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ class _NumberFormatter(string.Formatter):
     """``str.format`` whose number fields (int, float, NumPy's) follow the current language's conventions."""
 
     def format_field(self, value, format_spec):
-        from .formatting import is_number, number_text
+        from core.formatting import is_number, number_text
 
         return number_text(value, format_spec) if is_number(value) else format(value, format_spec)
 

@@ -28,11 +28,11 @@ from sklearn.metrics import log_loss
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from . import datasets
-from .control import Control
-from .formatting import number_text
-from .config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
-from .i18n import N_, _, clauses
+from core import datasets
+from core.runtime.control import Control
+from core.formatting import number_text
+from core.config import FIELDS, RESTART_FIELDS, RESTART_FITS, SCHEMA_VERSION, ExperimentConfig, format_value
+from core.i18n import N_, _
 
 # Iteration caps per fit: scikit-learn's defaults for KMeans (300 Lloyd steps) and LogisticRegression (100
 # L-BFGS steps); EM gets 1000 steps and a tolerance of its own (GMM_TOL). A fit that reaches its cap is recorded
@@ -341,7 +341,7 @@ def load(settings: RestartSettings) -> tuple[np.ndarray, np.ndarray, str]:
 def fit_restarts(settings: RestartSettings, progress: Callable[[int, int], None] | None = None,
                  control: Control | None = None) -> RestartResults:
     """Every method, init and restart of ``settings``, as tidy frames (below). ``progress(done, total)`` is
-    called over fits; ``control`` (core.control) pauses or stops the work between fits (one fit is short:
+    called over fits; ``control`` (core.runtime.control) pauses or stops the work between fits (one fit is short:
     its iterations are capped, and ``check`` bounds them all).
 
     - restart_runs: method, init, restart, objective, objective_name, better, iterations, converged,
@@ -457,55 +457,6 @@ def _best_and_worst(runs: pd.DataFrame, kept: dict) -> tuple[pd.DataFrame, pd.Da
 
 
 # ------------------------------------------------------------------ what to notice
-def _fmt(value: float, digits: int = 4) -> str:
-    return number_text(value, f".{digits}g")
-
-
-def short_exp(value: float) -> str:
-    """A power of ten as people write it: 1e-7, not Python's 1e-07."""
-    return f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
-
-
-def notices(results: RestartResults) -> list[str]:
-    """Sentences read off the results, each stating only what the frames show."""
-    runs = results.frames["restart_runs"]
-    n = results.settings.restarts
-    out = []
-    for m in results.methods():
-        g = runs[runs["method"] == m.name]
-        best = g["objective"].min() if m.better == "lower" else g["objective"].max()
-        if m.sizes_from:
-            far = [(init, int((~g[g["init"] == init]["near_best"]).sum())) for init in m.inits]
-            if m.relative:
-                away = _("more than {pct}% above the best {objective} found ({best})").format(
-                    pct=number_text(100 * m.near, "g"), objective=_(m.noun), best=_fmt(best))
-            else:
-                away = _("more than {tol} nats per sample below the best {objective} found ({best})").format(
-                    tol=number_text(m.near, "g"), objective=_(m.noun), best=_fmt(best))
-            first, rest = far[0], far[1:]
-            sentence = _("{method}, init {init}: {far} of {n} restarts end {away}").format(
-                method=_(m.title), init=first[0], far=first[1], n=n, away=away)
-            others = clauses(_("init {init}: {far} of {n}").format(init=i, far=f, n=n) for i, f in rest)
-            out.append(clauses([sentence, others] if others else [sentence]) + ".")
-        else:
-            start = g["start_objective"]
-            stopped = int((~g["converged"]).sum())
-            if not stopped:
-                out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi} and all end "
-                             "at {end} (spread {spread}): the loss is convex, so every start reaches the same "
-                             "minimum and a restart cannot help.").format(
-                    method=_(m.title), objective=_(m.noun), lo=_fmt(start.min(), 3), hi=_fmt(start.max(), 3),
-                    n=n, end=number_text(best, ".6f"), spread=number_text(np.ptp(g['objective']), ".1e")))
-            else:  # not at the minimum yet: say how close the starts came to each other, and that they stopped
-                out.append(_("{method}: the {n} restarts start with {objective} between {lo} and {hi}; {stopped} of "
-                             "them stopped at the cap of {cap} iterations before converging, all ending within "
-                             "{spread} of {end}. The loss is convex, so every start heads for the same minimum and "
-                             "a restart cannot help.").format(
-                    method=_(m.title), objective=_(m.noun), lo=_fmt(start.min(), 3), hi=_fmt(start.max(), 3),
-                    n=n, stopped=stopped, cap=MAX_ITER[m.name], end=number_text(best, ".6f"),
-                    spread=number_text(np.ptp(g['objective']), ".1e")))
-    out += _em_start(results)
-    return out
 
 
 def em_iterations(results: RestartResults) -> dict[str, float]:
@@ -513,96 +464,6 @@ def em_iterations(results: RestartResults) -> dict[str, float]:
     runs = results.frames["restart_runs"]
     g = runs[runs["method"] == "gmm"]
     return {i: float(g[g["init"] == i]["iterations"].median()) for i in METHODS["gmm"].inits if (g["init"] == i).any()}
-
-
-def _em_start(results: RestartResults) -> list[str]:
-    """What EM's near-symmetric start from random responsibilities costs, read off the frames: the restarts that
-    stop at one Gaussian's fit, and the iterations the others take against the other inits', and any fit that hit
-    the cap."""
-    its = em_iterations(results)
-    if "random" not in its:
-        return []
-    n = results.settings.restarts
-    runs = results.frames["restart_runs"]
-    g = runs[(runs["method"] == "gmm") & (runs["init"] == "random")]
-    count, _lo, _hi, ref = symmetric_em(results)
-    out = [_("EM, init random: random responsibilities make every component a weighted average of all the data, so "
-             "all components start nearly the same.")]
-    if count:
-        out.append(_("{count} of {n} restarts stop there, within {tol} nats per sample of a single Gaussian's fit "
-                     "({ref}): near that symmetric point an iteration gains less than EM's tolerance of {em_tol}, "
-                     "so it stops before it has left.").format(count=count, n=n, tol=f"{SYMMETRIC_TOL:g}",
-                                                                ref=_fmt(ref), em_tol=short_exp(GMM_TOL)))
-    left = g[(g["objective"] - ref).abs() > SYMMETRIC_TOL]
-    if len(left):
-        median = float(left["iterations"].median())
-        others = clauses(_("{median} from init {init}").format(median=_fmt(v), init=i) for i, v in its.items()
-                         if i != "random")
-        costly = all(median > v for i, v in its.items() if i != "random")
-        text = (_("Leaving it costs iterations: the {left} restarts that leave it take a median of {median} to "
-                  "converge (until an iteration gains less than {tol} nats per sample), against {others}.")
-                if costly else
-                _("The {left} restarts that leave it take a median of {median} iterations to converge (until an "
-                  "iteration gains less than {tol} nats per sample), against {others}."))
-        out.append(text.format(left=len(left), median=_fmt(median), tol=short_exp(GMM_TOL), others=others))
-    out = [" ".join(out)]
-    capped = int((~runs[runs["method"] == "gmm"]["converged"]).sum())
-    if capped:
-        out.append(_("EM: {capped} fits stopped at the cap of {cap} iterations before converging.").format(
-            capped=capped, cap=MAX_ITER["gmm"]))
-    return out
-
-
-def how_many(results: RestartResults) -> list[str]:
-    """For each method with a best group: how many restarts give a 90% chance of reaching it, and the median
-    iterations of one restart (the cost of each), per init, read off the frames."""
-    runs = results.frames["restart_runs"]
-    n = results.settings.restarts
-    out = []
-    for m in results.methods():
-        if not m.sizes_from:
-            continue
-        g = runs[runs["method"] == m.name]
-        need = []
-        for init in m.inits:
-            k = restarts_for(int(g[g["init"] == init]["near_best"].sum()), n)
-            need.append(_("init {init}: {k}").format(init=init, k=k) if k else
-                        _("init {init}: none of its {n} restarts got there").format(init=init, n=n))
-        its = clauses(_("{init} {median}").format(init=i, median=_fmt(g[g["init"] == i]["iterations"].median()))
-                        for i in m.inits)
-        out.append(_("{method}: restarts needed for a 90% chance that one of them is in the best group, "
-                     "drawn without replacement from these {n}: {need}.").format(
-            method=_(m.title), n=n, need=clauses(need))
-            + " " + _("{method}: median iterations per restart: {its}.").format(method=_(m.title), its=its))
-    return out
-
-
-def which_init_started_better(results: RestartResults) -> list[str]:
-    """For each method with several inits, read off the best-of-k frame: which init's single restart ends best on
-    average here (k = 1), and how many restarts each other init needs for its expected best to match that."""
-    frame = results.frames["restart_best_of_k"]
-    n = results.settings.restarts
-    out = []
-    for m in results.methods():
-        if len(m.inits) < 2:
-            continue
-        curves = {i: frame[(frame["method"] == m.name) & (frame["init"] == i)].sort_values("k")["expected_best"]
-                  .to_numpy() for i in m.inits}
-        sign = 1.0 if m.better == "lower" else -1.0  # compare as a loss: lower is better
-        lead = min(m.inits, key=lambda i: sign * curves[i][0])
-        target = sign * curves[lead][0]
-        catch = []
-        for i in m.inits:
-            if i == lead:
-                continue
-            reached = np.flatnonzero(sign * curves[i] <= target + 1e-12)
-            catch.append(_("init {init} matches it with the best of {k}").format(init=i, k=int(reached[0]) + 1)
-                         if reached.size else
-                         _("init {init} does not match it with the best of all {n}").format(init=i, n=n))
-        out.append(_("{method}: here init {lead} started better (one restart ends at {objective} {value} on "
-                     "average); {catch}.").format(method=_(m.title), lead=lead, objective=_(m.noun),
-                                                  value=_fmt(curves[lead][0]), catch=clauses(catch)))
-    return out
 
 
 def symmetric_em(results: RestartResults) -> tuple[int, int, int, float] | None:

@@ -1,6 +1,8 @@
 import streamlit as st
 
-from core import activations, charts, notice, theory
+from core.nn import activations
+from core.views import phrases
+from core.measure import theory
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
@@ -9,6 +11,7 @@ from app.text import literal
 from app.views import PageView
 from app.widgets import (density_section, downloads, factor_table, second_moment_prediction, show_chart,
                          what_to_notice)
+from core.views import activations as page_view
 
 ensure_navigation()
 ctx = current()
@@ -36,14 +39,14 @@ stat = view.choice("stat", {"second_moment": N_("second moment E[x²]"), "std": 
                             "mean": N_("mean")}, "second_moment", _("Statistic"),
                    help=_("The second moment E[z²] is what He et al.'s variance argument tracks."))
 with opening:  # written above, once the chart's quantity and statistic are known
-    what_to_notice(derived(ctx.results, ("notice.activations", epoch, kind, stat), lambda: notice.activations(
+    what_to_notice(derived(ctx.results, ("activations.notices", epoch, kind, stat), lambda: page_view.notices(
         f["layer_stats"], prediction, ctx.schemes, epoch, kind, ctx.config.depth, stat, f["summary"])))
 chart_col, table_col = st.columns([2, 1])
 with chart_col:
-    show_chart(charts.signal_chart, f["layer_stats"], prediction, ctx.schemes, ctx.epochs, epoch, kind, stat,
+    show_chart(page_view.signal_chart, f["layer_stats"], prediction, ctx.schemes, ctx.epochs, epoch, kind, stat,
                owner=ctx.results)
 with table_col:
-    factors = derived(ctx.results, ("depth_factors", epoch), lambda: notice.depth_factors(
+    factors = derived(ctx.results, ("depth_factors", epoch), lambda: phrases.depth_factors(
         f["layer_stats"], prediction, ctx.schemes, epoch, ctx.config.depth))
     st.markdown(factor_table(factors), unsafe_allow_html=True)
     st.caption(_("Second moment of pre-activations, multiplied per layer: the geometric mean of the ratio between "
@@ -62,7 +65,7 @@ dead = f["layer_stats"]["dead_or_saturated"]
 if dead.notna().any():
     st.caption(_("ReLU family: share of units that are off on every probe sample. tanh/sigmoid: share of "
                  "unit-sample pairs whose slope is under 5% of its peak."))
-    show_chart(charts.dead_chart, f["layer_stats"], ctx.schemes, epoch, owner=ctx.results)
+    show_chart(page_view.dead_chart, f["layer_stats"], ctx.schemes, epoch, owner=ctx.results)
 else:
     st.caption(activations.inactivity_caption(ctx.config.activation))
 

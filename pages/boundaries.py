@@ -1,6 +1,5 @@
 import streamlit as st
 
-from core import charts, notice
 from core.formatting import number_text
 from core.i18n import _
 from app.context import current
@@ -8,6 +7,7 @@ from app.navigation import ensure_navigation
 from app.spec_memo import derived
 from app.views import PageView
 from app.widgets import downloads, small_multiples, what_to_notice
+from core.views import boundaries as page_view
 
 ensure_navigation()
 ctx = current()
@@ -28,15 +28,15 @@ with c1:
 with c2:
     seed = view.seed(ctx.config.seeds)
 with opening:
-    what_to_notice(derived(ctx.results, ("notice.boundaries", epoch, seed), lambda: notice.boundaries(
+    what_to_notice(derived(ctx.results, ("boundaries.notices", epoch, seed), lambda: page_view.notices(
         f["boundaries"], f["summary"], ctx.schemes, epoch, seed, ctx.results.data.n_classes)))
 cells = derived(ctx.results, ("boundary_data", epoch, seed),
-                lambda: charts.boundary_data(f["boundaries"], epoch, seed))
+                lambda: page_view.boundary_data(f["boundaries"], epoch, seed))
 points = f["data_points"]
 n_classes = ctx.results.data.n_classes
-small_multiples(ctx.schemes, charts.boundary_panel, cells, points, n_classes=n_classes, data=cells,
+small_multiples(ctx.schemes, page_view.boundary_panel, cells, points, n_classes=n_classes, data=cells,
                 empty=_("No values: the model diverged before this epoch."), owner=ctx.results)
-flat = notice.undecided(f["boundaries"], ctx.schemes, epoch, seed, n_classes)
+flat = page_view.undecided(f["boundaries"], ctx.schemes, epoch, seed, n_classes)
 if flat:  # their panels shade near-ties: say what they show
     st.caption(_("Panels of {schemes}: a constant prediction. The top class gets at most {hi} anywhere, nearly "
                  "1/{classes}: the shading is a near-tie, not a boundary.").format(

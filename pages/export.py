@@ -2,7 +2,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import export, notice
+from core import export
 from core.formatting import number_text
 from core.i18n import _, ngettext
 from app.context import current
@@ -11,6 +11,7 @@ from app.registry import DEFAULT_PAGE, PAGES, page_title
 from app.results import npz_for, zip_for
 from app.views import PageView, previous_page, shown_view, view_query
 from app.widgets import download_csv, what_to_notice
+from core.views import export as page_view
 
 ensure_navigation()
 ctx = current()
@@ -19,7 +20,7 @@ rid = ctx.config.run_id
 
 st.title(_("Export"))
 PageView("export")
-what_to_notice(notice.export(results.frames, len(ctx.schemes), ctx.config.seeds))
+what_to_notice(page_view.notices(results.frames, len(ctx.schemes), ctx.config.seeds))
 
 st.subheader(_("Share this configuration"))
 # The Export page has no view of its own: the link opens the page chosen here, in the view it last showed in

@@ -1,19 +1,20 @@
 import streamlit as st
 
-from core import charts, notice
-from core.charts import GRAD_WORDS
+from core.views import charts
+from core.views.charts import GRAD_WORDS
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
 from app.spec_memo import derived
 from app.views import PageView
 from app.widgets import density_section, downloads, show_chart, small_multiples, what_to_notice
+from core.views import gradients as page_view
 
 ensure_navigation()
 ctx = current()
 f = ctx.frames
 grad = derived(ctx.results, ("gradient_frame",),
-               lambda: notice.gradient_frame(f["gradient_norms"], f["layer_stats"]))
+               lambda: page_view.gradient_frame(f["gradient_norms"], f["layer_stats"]))
 
 st.title(_("Gradients"))
 view = PageView("gradients", ("epoch", "norm", "seed", "layer", "log", "tab"))
@@ -45,11 +46,11 @@ with c1:
 with c2:
     column = view.choice("norm", measures, "dz_second_moment", _("Measure"), horizontal=False)
 with opening:
-    what_to_notice(derived(ctx.results, ("notice.gradients", epoch, column), lambda: notice.gradients(
+    what_to_notice(derived(ctx.results, ("gradients.notices", epoch, column), lambda: page_view.notices(
         grad, ctx.schemes, epoch, column, ctx.config.depth, ctx.config.optimizer, f["summary"])))
 
 st.subheader(_("Gradient per layer"))
-show_chart(charts.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)
+show_chart(page_view.grad_vs_layer_chart, grad, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)
 st.caption(_(READING[column]))
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser. Exact zeros "
              "(a layer that receives no gradient) cannot be drawn on the log scale."))
@@ -57,12 +58,12 @@ st.caption(_("Drag “epoch shown” under the chart to scrub through the record
 
 def norms_over_training():
     data = derived(ctx.results, ("grad_over_training", column),
-                   lambda: charts.grad_over_training_data(grad, column))
+                   lambda: page_view.grad_over_training_data(grad, column))
     domain = charts.positive_domain(data["mean"])
     layers = sorted(grad["layer"].unique().tolist())
     st.caption(_("Each scheme's {measure} per layer over training (seed mean); the colour goes from the first layer "
                  "to the output layer.").format(measure=_(GRAD_WORDS[column])))
-    small_multiples(ctx.schemes, charts.grad_over_training_panel, data, column=column, layers=layers,
+    small_multiples(ctx.schemes, page_view.grad_over_training_panel, data, column=column, layers=layers,
                     epochs=ctx.epochs, domain=domain, data=data, owner=ctx.results,
                     empty=_("No values: every gradient is 0, which a log scale cannot draw, or the model diverged "
                             "at once."))

@@ -1,20 +1,20 @@
 
 import streamlit as st
 
-from core import notice
 from core.i18n import DEFAULT, _, language
-from core.lessons import LESSONS
+from core.views.lessons import LESSONS
 from app.context import current
 from app.navigation import ensure_navigation, page_url
 from app.views import PageView
 from app.widgets import what_to_notice
+from core.views import lessons as page_view
 
 ensure_navigation()
 ctx = current(needs_results=False)
 
 st.title(_("Lessons"))
 PageView("lessons")
-what_to_notice(notice.lessons(ctx.config, LESSONS))
+what_to_notice(page_view.notices(ctx.config, LESSONS))
 st.caption(_("Each lesson is a link: it opens the dashboard configured to show one known fact, on the page and in "
              "the view that shows it. Copy it into a course page or a forum answer; it reproduces the same numbers "
              "for everyone."))

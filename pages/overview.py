@@ -1,6 +1,6 @@
 import streamlit as st
 
-from core import charts, initializers, notice
+from core.nn import initializers
 from core.config import parse_bias, parse_scheme
 from core.i18n import _, clauses
 from app.context import current
@@ -9,6 +9,7 @@ from app.spec_memo import derived
 from app.text import literal
 from app.views import PageView
 from app.widgets import downloads, scheme_badge, show_chart, stacked, table, what_to_notice
+from core.views import overview as page_view
 
 ensure_navigation()
 ctx = current()
@@ -17,7 +18,7 @@ task = ctx.results.data.task
 
 st.title(_("Overview"))
 view = PageView("overview", ("metric", "log"))
-what_to_notice(derived(ctx.results, ("notice.overview",), lambda: notice.overview(f, ctx.schemes, ctx.config.depth,
+what_to_notice(derived(ctx.results, ("overview.notices",), lambda: page_view.notices(f, ctx.schemes, ctx.config.depth,
                                                                                   task)))
 st.caption(_("Every scheme trains the same network on the same minibatches in the same order; only the initial "
              "weights differ. Bands span the seeds, lines are their mean."))
@@ -29,11 +30,11 @@ with c1:
     metric = view.metric(task)
 with c2:
     log = view.flag("log", metric == "loss", _("Log scale"))
-domain = charts.curve_domain(f["curves"], metric, log)
+domain = page_view.curve_domain(f["curves"], metric, log)
 left, right = st.columns(2)
 for col, split in ((left, "train"), (right, "test")):
     with col:
-        show_chart(charts.loss_curve_panel, f["curves"], summary, ctx.schemes, split, metric, log, domain, task,
+        show_chart(page_view.loss_curve_panel, f["curves"], summary, ctx.schemes, split, metric, log, domain, task,
                    owner=ctx.results)
 
 agg = summary.groupby("scheme", sort=False).agg(
@@ -59,8 +60,9 @@ table(agg.reset_index().rename(columns={"scheme": _("scheme")}))
 bad = summary[summary["diverged_epoch"].notna()]
 if len(bad):
     st.warning(literal(_("Diverged (NaN or inf), stopped and marked ✚ on the curves: {models}").format(
-        models=clauses(_("{scheme} seed {seed}: {status}").format(scheme=r.scheme, seed=r.seed, status=r.status)
-                         for r in bad.itertuples()))), icon=":material/error:")
+        models=clauses(_("{scheme} seed {seed}: diverged at epoch {epoch}").format(
+            scheme=r.scheme, seed=r.seed, epoch=int(r.diverged_epoch)) for r in bad.itertuples()))),
+        icon=":material/error:")
 with st.expander(_("Per seed")):
     table(summary)
 

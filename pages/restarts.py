@@ -9,10 +9,11 @@ from app.results import TrainingStopped
 from app.spec_memo import derived
 from app.text import literal
 from app.widgets import in_rows, show_chart, what_to_notice
-from core import restart_charts, restarts
+from core import restarts
 from core.config import RESTART_FIELDS
 from core.i18n import _
 from core.restarts import GMM_TOL, MAX_ITER, MAX_SECONDS, METHODS, RestartSettings
+from core.views import restarts as page_view
 
 BIND = "query-params"
 
@@ -65,7 +66,7 @@ f = res.frames
 runs = f["restart_runs"]
 
 with key_picture:
-    what_to_notice(derived(res, ("notices",), lambda: restarts.notices(res)))
+    what_to_notice(derived(res, ("notices",), lambda: page_view.notices(res)))
 
     st.subheader(_("Where each restart ends"))
     st.caption(_("One dot per restart: its final objective against the iterations it took; the dashed line is the "
@@ -78,9 +79,9 @@ with key_picture:
     for col, name in zip(cols, methods):
         with col:
             if name == "logistic":
-                show_chart(restart_charts.convex_chart, runs, owner=res)
+                show_chart(page_view.convex_chart, runs, owner=res)
             else:
-                show_chart(restart_charts.outcomes_chart, runs, name, owner=res)
+                show_chart(page_view.outcomes_chart, runs, name, owner=res)
     if "logistic" not in methods:
         st.caption(_("The logistic regression contrast needs class labels: this dataset is a regression."))
 
@@ -91,10 +92,10 @@ with st.expander(_("How many restarts?")):
     cols = st.columns(2)
     for col, name in zip(cols, ("kmeans", "gmm")):
         with col:
-            show_chart(restart_charts.best_of_k_chart, f["restart_best_of_k"], runs, name, owner=res)
-    for sentence in derived(res, ("started_better",), lambda: restarts.which_init_started_better(res)):
+            show_chart(page_view.best_of_k_chart, f["restart_best_of_k"], runs, name, owner=res)
+    for sentence in derived(res, ("started_better",), lambda: page_view.which_init_started_better(res)):
         st.caption(literal(sentence))
-    for sentence in derived(res, ("how_many",), lambda: restarts.how_many(res)):
+    for sentence in derived(res, ("how_many",), lambda: page_view.how_many(res)):
         st.caption(literal(sentence))
 
 with st.expander(_("The best and the worst restart"), expanded=opened["fit"]):
@@ -115,7 +116,7 @@ with st.expander(_("The best and the worst restart"), expanded=opened["fit"]):
         cols = st.columns(2)
         for col, which in zip(cols, ("best", "worst")):
             with col:
-                show_chart(restart_charts.centres_chart, f["restart_points"], f["restart_centres"],
+                show_chart(page_view.centres_chart, f["restart_points"], f["restart_centres"],
                            f["restart_ellipses"], runs, method, init, which, owner=res)
 
 st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kmeans} iterations (k-means) or "
@@ -125,7 +126,7 @@ st.caption(_("Bounds: at most {max_restarts} restarts; each fit stops after {kme
              "has left its start). A link may ask for at most {limit} CPU seconds if every "
              "fit ran to its cap; this one about {seconds} in that worst case.").format(
     max_restarts=int(RESTART_FIELDS["restarts"].hi), kmeans=MAX_ITER["kmeans"], gmm=MAX_ITER["gmm"],
-    tol=restarts.short_exp(GMM_TOL), logistic=MAX_ITER["logistic"], limit=f"{MAX_SECONDS:g}",
+    tol=page_view.short_exp(GMM_TOL), logistic=MAX_ITER["logistic"], limit=f"{MAX_SECONDS:g}",
     seconds=f"{restarts.worst_case_seconds(settings):.0f}"))
 
 DOWNLOADS = [(_("Restarts"), "restart_runs"), (_("Best of k"), "restart_best_of_k"),

@@ -10,12 +10,15 @@ from app.sweeps import init_map_csv, init_map_results, sweep_csv, sweep_results
 from app.text import literal
 from app.views import PageView, own_link_key
 from app.widgets import show_chart, what_to_notice
-from core import activations, export, initializers, meanfield, sweep_charts
+from core.nn import activations, initializers
+from core import export
+from core.measure import meanfield
 from core.config import SWEEP_AXES, SWEEP_FIELDS, SWEEP_METRICS, parse_bias
 from core.formatting import number_list, number_text
 from core.i18n import _
-from core.sweep import AXES, SweepConfig
-from core.sweep_init import INIT_MEASURES, affordable
+from core.sweeps.sweep import AXES, SweepConfig
+from core.sweeps.sweep_init import INIT_MEASURES, affordable
+from core.views import scale_depth as page_view
 
 BIND = "query-params"
 
@@ -63,8 +66,8 @@ with c2:
     axis_controls("sweep_y", "sweep_y_values", _("Vertical axis"))
 with c3:
     metric = linked_choice(st.radio, "sweep_metric", _("Map of"), SWEEP_METRICS,
-                           lambda m: _(sweep_charts.METRIC_NAMES[m]))
-    st.caption(_(sweep_charts.METRICS[metric][0]))
+                           lambda m: _(page_view.METRIC_NAMES[m]))
+    st.caption(_(page_view.METRICS[metric][0]))
 
 keys = {k: st.session_state.get(k) for k in ("sweep_x", "sweep_x_values", "sweep_y", "sweep_y_values")}
 try:
@@ -88,7 +91,7 @@ def command_line():
         st.code(command, language="bash", wrap_lines=True)
 
 
-# Signal growth and the gradient ratio are measured at epoch 0: their map needs no training (core.sweep_init)
+# Signal growth and the gradient ratio are measured at epoch 0: their map needs no training (core.sweeps.sweep_init)
 at_init = metric in INIT_MEASURES and affordable(sweep)
 if at_init:
     st.caption(_("Measured at initialization, before any training: each model is drawn and probed once, so "
@@ -141,7 +144,7 @@ if "sigma_w" in (sweep.x.name, sweep.y.name):
 
 
 def show_map(scheme: str):
-    show_chart(sweep_charts.sweep_map, frame, sweep.x.name, sweep.y.name, metric, scheme, theory=theory,
+    show_chart(page_view.sweep_map, frame, sweep.x.name, sweep.y.name, metric, scheme, theory=theory,
                link=partial(page_url, "overview"), links=True)
 
 
@@ -149,7 +152,7 @@ for scheme in sweep.schemes:
     if len(sweep.schemes) > 1:
         st.subheader(literal(scheme))
     show_map(scheme)
-    notice = sweep_charts.growth_notice if metric == "signal_growth" else sweep_charts.what_to_notice
+    notice = page_view.growth_notice if metric == "signal_growth" else page_view.what_to_notice
     sentence = notice(frame, sweep.x.name, sweep.y.name, scheme, sweep.base.activation)
     if sentence:
         what_to_notice([sentence])

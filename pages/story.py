@@ -11,8 +11,14 @@ from app.results import TrainingStopped
 from app.text import literal
 from app.views import PageView
 from app.widgets import show_chart
-from core import activations, charts, meanfield, restart_charts, restarts, story, sweep_charts
+from core.nn import activations
+from core.views import story
+from core.measure import meanfield
+from core import restarts
 from core.i18n import DEFAULT, _, language
+from core.views import activations as activations_view
+from core.views import scale_depth as scale_depth_view
+from core.views import symmetry as symmetry_view
 
 ensure_navigation()
 current(needs_results=False)  # the sidebar's configuration is not this page's: each step has its own
@@ -56,7 +62,7 @@ try:
     epochs = sorted(sym.frames["distinct_units"]["epoch"].unique().tolist())
     chart, text = columns()
     with chart:
-        show_chart(charts.distinct_units_chart, sym.frames["distinct_units"], list(s1.config.schemes), epochs,
+        show_chart(symmetry_view.distinct_units_chart, sym.frames["distinct_units"], list(s1.config.schemes), epochs,
                    epochs[-1], "functional_distinct_units", False, owner=sym)
     with text:
         sentences(story.symmetry_sentences(sym.frames["distinct_units"], s1.config))
@@ -70,7 +76,7 @@ try:
     best = restarts.best_of_k_frame(rs.frames["summary"], "final_train_loss")
     chart, text = columns()
     with chart:
-        show_chart(restart_charts.network_best_of_k_chart, best, rs.frames["summary"], list(s2.config.schemes))
+        show_chart(symmetry_view.network_best_of_k_chart, best, rs.frames["summary"], list(s2.config.schemes))
     with text:
         sentences(story.restart_sentences(rs.frames["summary"], s2.config.schemes, fits.frames["runs"]))
         step_link("restarts")
@@ -82,7 +88,7 @@ try:
     van = kept.step("vanish")
     chart, text = columns()
     with chart:
-        show_chart(charts.signal_chart, van.frames["layer_stats"], van.frames["prediction"], list(s3.config.schemes),
+        show_chart(activations_view.signal_chart, van.frames["layer_stats"], van.frames["prediction"], list(s3.config.schemes),
                    [0], 0, "preactivation", "second_moment", False, owner=van)
     with text:
         facts = story.depth_factor_facts(van.frames["layer_stats"], van.frames["prediction"], s3.config)
@@ -97,12 +103,12 @@ try:
     left, right = st.columns(2)
     with left:
         st.markdown("**ReLU**")
-        show_chart(charts.signal_chart, relu.frames["layer_stats"], relu.frames["prediction"],
+        show_chart(activations_view.signal_chart, relu.frames["layer_stats"], relu.frames["prediction"],
                    list(s4r.config.schemes), [0], 0, "preactivation", "second_moment", False, owner=relu)
         step_link("which-relu")
     with right:
         st.markdown("**tanh**")
-        show_chart(charts.signal_chart, tanh.frames["layer_stats"], tanh.frames["prediction"],
+        show_chart(activations_view.signal_chart, tanh.frames["layer_stats"], tanh.frames["prediction"],
                    list(s4t.config.schemes), [0], 0, "preactivation", "second_moment", False, owner=tanh)
         step_link("which-tanh")
     sentences(story.which_sentences(
@@ -117,9 +123,9 @@ try:
     grid = np.union1d(np.linspace(min(values), max(values), 60), values)
     theory_frame = meanfield.order_chaos_frame(activations.get("relu"), grid, 0.0)
     # the whole width: a map and its two legends need it
-    show_chart(sweep_charts.sweep_map, m.frames["map"], "sigma_w", "depth", "signal_growth", "he_normal",
+    show_chart(scale_depth_view.sweep_map, m.frames["map"], "sigma_w", "depth", "signal_growth", "he_normal",
                theory=theory_frame, owner=m)
-    sentence = sweep_charts.growth_notice(m.frames["map"], "sigma_w", "depth", "he_normal", "relu")
+    sentence = scale_depth_view.growth_notice(m.frames["map"], "sigma_w", "depth", "he_normal", "relu")
     sentences([sentence] if sentence else [])
     st.caption(_("Measured at initialization, nothing trained: red, the signal's second moment grows layer by "
                  "layer; blue, it shrinks. The black rule is mean-field theory's order/chaos boundary, σ_w = √2 "

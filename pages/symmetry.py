@@ -1,12 +1,13 @@
 import streamlit as st
 
-from core import charts, notice, restart_charts, restarts
+from core import restarts
 from core.i18n import N_, _
 from app.context import current
 from app.navigation import ensure_navigation
 from app.spec_memo import derived
 from app.views import PageView
 from app.widgets import download_csv, downloads, show_chart, what_to_notice
+from core.views import symmetry as page_view
 
 ensure_navigation()
 ctx = current()
@@ -32,7 +33,7 @@ st.caption(_("By function: two units are one when their activations agree on eve
              "weights count once by function, and so do units that are never active. Zero or constant weights "
              "with equal biases give every unit of a layer the same gradient, so they stay one unit however long "
              "you train; biases drawn at random make the units differ from the start."))
-show_chart(charts.distinct_units_chart, distinct, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)
+show_chart(page_view.distinct_units_chart, distinct, ctx.schemes, ctx.epochs, epoch, column, owner=ctx.results)
 st.caption(_("Drag “epoch shown” under the chart to scrub through the recorded epochs in the browser."))
 
 st.subheader(_("Spread of the final result over seeds"))
@@ -44,9 +45,9 @@ with c1:
     metric = view.metric(task)
 with c2:
     split = view.choice("split", {"test": N_("test set"), "train": N_("training set")}, "test", _("Data"))
-show_chart(charts.restarts_chart, f["summary"], ctx.schemes, metric, split, task, owner=ctx.results)
+show_chart(page_view.restarts_chart, f["summary"], ctx.schemes, metric, split, task, owner=ctx.results)
 with opening:
-    what_to_notice(derived(ctx.results, ("notice.symmetry", metric, split), lambda: notice.symmetry(
+    what_to_notice(derived(ctx.results, ("symmetry.notices", metric, split), lambda: page_view.notices(
         distinct, f["summary"], ctx.schemes, ctx.config.depth, metric, split)))
 
 st.subheader(_("How many restarts?"))
@@ -57,7 +58,7 @@ st.caption(_("If you trained k of these seeds and kept the best, what would you 
              "results (order statistics); at k = {n} it is the best seed. Dots: each finished seed's own result. A curve "
              "that keeps improving with k means some starts get stuck and another start escapes; a flat one, "
              "that restarts buy nothing. A diverged seed counts as the worst result.").format(n=ctx.config.seeds))
-show_chart(restart_charts.network_best_of_k_chart, best_of_k, f["summary"], ctx.schemes, owner=ctx.results)
+show_chart(page_view.network_best_of_k_chart, best_of_k, f["summary"], ctx.schemes, owner=ctx.results)
 
 downloads(ctx, (_("Distinct units"), "distinct_units"), (_("Summary"), "summary"))
 download_csv(_("Best of k"), "best_of_k", ctx, frame=best_of_k)

@@ -1,13 +1,13 @@
 import streamlit as st
 
-from core import charts, notice
 from core.i18n import N_, _
-from core.probes import MAX_UNITS
+from core.measure.probes import MAX_UNITS
 from app.context import current
 from app.navigation import ensure_navigation
 from app.spec_memo import derived
 from app.views import PageView
 from app.widgets import downloads, small_multiples, what_to_notice
+from core.views import weights as page_view
 
 ensure_navigation()
 ctx = current()
@@ -30,7 +30,7 @@ with c2:
 with c3:
     seed = view.seed(ctx.config.seeds)
 with opening:
-    what_to_notice(derived(ctx.results, ("notice.weights", epoch, seed, layer), lambda: notice.weights(
+    what_to_notice(derived(ctx.results, ("weights.notices", epoch, seed, layer), lambda: page_view.notices(
         ud_all, f["init_distances"], ctx.schemes, epoch, seed, layer, f["summary"])))
 
 between, moved = view.tabs("tab", {"between_units": N_("Between the units of a layer"),
@@ -42,7 +42,7 @@ if between.open:
         ud = derived(ctx.results, ("unit_distances", epoch, seed, layer), lambda: ud_all[
             (ud_all["epoch"] == epoch) & (ud_all["seed"] == seed) & (ud_all["layer"] == layer)])
         top = float(ud["distance"].max()) if len(ud) else 1.0
-        small_multiples(ctx.schemes, charts.unit_distance_panel, ud, domain_max=top, data=ud, owner=ctx.results,
+        small_multiples(ctx.schemes, page_view.unit_distance_panel, ud, domain_max=top, data=ud, owner=ctx.results,
                         empty=_("No values: the model diverged before this epoch."))
 with moved:
     relative = view.flag("relative", True, _("Relative to the initial norm"),
@@ -50,9 +50,9 @@ with moved:
     if moved.open:
         st.subheader(_("How far training moved the weights, every layer and epoch"))
         data = derived(ctx.results, ("init_distance_data", relative),
-                       lambda: charts.init_distance_data(f["init_distances"], relative))
+                       lambda: page_view.init_distance_data(f["init_distances"], relative))
         top_moved = float(data["mean"].max()) if len(data) else 1.0
-        small_multiples(ctx.schemes, charts.init_distance_panel, data, relative=relative, epochs=ctx.epochs,
+        small_multiples(ctx.schemes, page_view.init_distance_panel, data, relative=relative, epochs=ctx.epochs,
                         domain_max=top_moved, data=data, owner=ctx.results,
                         empty=_("No values: the relative distance is undefined when the initial weights are 0 (turn "
                                 "off “Relative to the initial norm”), or the model diverged at once."))

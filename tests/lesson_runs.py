@@ -4,7 +4,7 @@ import functools
 
 from core import run
 from core.config import replace
-from core.lessons import BY_SLUG
+from core.views.lessons import BY_SLUG
 
 DATA_SEEDS = (0, 1, 2, 3)  # the claims' runs
 LESSON_SEEDS = tuple(range(8))  # every lesson's check and numbers hold on each of these

@@ -27,7 +27,8 @@ from app.results import RESULTS
 from app.views import widget_key
 from core import ExperimentConfig, run
 from core.config import FIELDS
-from core.lessons import LESSONS
+from core.views.lessons import LESSONS
+from core.views import restarts as restarts_view
 from tests.test_charts import check_spec
 
 pytestmark = pytest.mark.slow  # every test runs the whole dashboard through AppTest, most of them train
@@ -248,12 +249,12 @@ def test_over_budget_config_trains_nothing_and_says_why():
 
 
 def test_a_broken_chart_leaves_the_page_and_the_app_usable(monkeypatch):
-    from core import charts
+    from core.views import overview
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(charts, "loss_curve_panel", broken)
+    monkeypatch.setattr(overview, "loss_curve_panel", broken)
     at = app(SMALL)
     assert not at.exception
     assert sum("could not be drawn" in e.value and "boom" in e.value for e in at.error) == 2  # train and test
@@ -329,7 +330,7 @@ def _endless_first(monkeypatch, endless_epochs: int):
     """Make the configuration with ``endless_epochs`` epochs train until it is stopped (a fake run that only
     checks its control block); every other configuration trains for real. Returns what the fake saw."""
     from app import results as app_results
-    from core.control import Stopped
+    from core.runtime.control import Stopped
 
     real_run = app_results.run
     seen = {"started": threading.Event(), "stopped": threading.Event()}
@@ -383,7 +384,7 @@ def test_a_closed_session_stops_its_run_after_the_grace(monkeypatch):
 
 def test_the_limits_are_a_setting_of_the_server(monkeypatch):
     from app import results as app_results
-    from core import budget
+    from core.runtime import budget
 
     small = ExperimentConfig.from_query(SMALL)
     monkeypatch.setenv("INITLAB_SECONDS", str(budget.estimate(small).seconds / 2))
@@ -399,7 +400,7 @@ def test_the_limits_are_a_setting_of_the_server(monkeypatch):
 
 def test_a_link_over_the_rows_limit_trains_with_fewer_recorded_epochs_and_says_so(monkeypatch):
     from app import results as app_results
-    from core import budget
+    from core.runtime import budget
 
     small = ExperimentConfig.from_query(SMALL)
     monkeypatch.setenv("INITLAB_FRAME_ROWS", str(budget.estimate(small).frame_rows - 1))
@@ -572,7 +573,7 @@ SWEEP_BASE = ExperimentConfig(schemes=("zeros", "he_normal"), seeds=2, epochs=4,
 
 
 def sweep_link(**keys) -> str:
-    from core.sweep import SweepConfig
+    from core.sweeps.sweep import SweepConfig
     sweep = SweepConfig(SWEEP_BASE, (("sigma_w", "0.7,1.4"), ("depth", "1,2")))
     return sweep.to_query() + "".join(f"&{k}={v}" for k, v in keys.items())
 
@@ -609,8 +610,8 @@ def test_scale_depth_page_shows_the_cost_and_trains_only_when_asked(fresh_sweeps
 
 
 def test_scale_depth_link_reproduces_the_map(fresh_sweeps):
-    from core.sweep import SweepConfig, run_sweep
-    from core.sweep_charts import map_data
+    from core.sweeps.sweep import SweepConfig, run_sweep
+    from core.views.scale_depth import map_data
     link = sweep_link(sweep="true", sweep_metric="final_test_loss")
     at = app(link)
     goto(at, "scale_depth")
@@ -651,7 +652,7 @@ def test_scale_depth_bad_sweep_keys_warn_name_the_key_and_fall_back(fresh_sweeps
 
 
 def test_scale_depth_over_the_budget_shows_the_command_that_runs_it(fresh_sweeps):
-    from core.sweep import SweepConfig
+    from core.sweeps.sweep import SweepConfig
     big = dataclasses_replace(SWEEP_BASE, epochs=2000, n_samples=5000, width=(64,))
     link = SweepConfig(big, (("sigma_w", "0.5,1,2"), ("depth", "10,20,30"))).to_query() + "&sweep=true&sweep_metric=final_test_accuracy"
     at = app(link)
@@ -700,10 +701,10 @@ def test_restarts_page_draws_core_restarts_for_its_link():
     assert sum(len(d) for d in ellipses) == len(e) and len(e) > 0
     # what to notice: the sentences core.restarts reads off these frames
     shown = " ".join(m.value for m in at.markdown).replace("\\", "")
-    for sentence in restarts.notices(expected):
+    for sentence in restarts_view.notices(expected):
         assert sentence in shown, sentence
     captions = " ".join(c.value for c in at.caption).replace("\\", "")
-    for sentence in restarts.how_many(expected):
+    for sentence in restarts_view.how_many(expected):
         assert sentence in captions, sentence
     labels = [b.label for b in at.get("download_button")]
     assert f"⬇ Restarts (CSV, {len(runs)} rows)" in labels and len(runs) == 5 * 6, labels
@@ -733,7 +734,7 @@ def test_a_real_server_freezes_what_it_has_imported_once_per_new_import_and_appt
     code = """
 import gc, sys
 from app import server
-from core import charts  # a page's imports: Altair, pandas
+from core.views import charts  # a page's imports: Altair, pandas
 server.freeze_long_lived()
 print(gc.get_freeze_count())  # no Streamlit runtime: not a real server
 server.real_server = lambda: True

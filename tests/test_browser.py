@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -35,7 +36,7 @@ from bench import serve
 from bench.gallery import layout, settle, shoot
 from core import ExperimentConfig, run
 from core.config import FIELDS, SCHEMA_VERSION
-from core.lessons import BY_SLUG
+from core.views.lessons import BY_SLUG
 from core.restarts import best_of_k_frame
 from tests.conftest import browser_or_skip
 from tests.test_charts import check_spec
@@ -157,10 +158,40 @@ def frame_rows(frames, name: str) -> int:
 # ------------------------------------------------------------------ helpers
 def wait_ready(page: Page, title: str, timeout: int = RUN_TIMEOUT) -> None:
     """Wait until the page titled `title` has finished its script run and drawn every chart it sent."""
-    settle(page, title, timeout=timeout)
+    try:
+        settle(page, title, timeout=timeout)
+    except PlaywrightTimeout:
+        # Twice (a CI run and a local one), the Restarts page at 1920 px never settled within the timeout;
+        # 170 visits of the same pages in a loop, specs recorded, never reproduced it. Keep a picture and the
+        # state of it, warn, and load the page once more: a page that does not settle twice fails, saying
+        # what was missing both times.
+        first = page_state(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SHOTS / f"timeout-{re.sub(r'[^a-z]+', '-', title.lower())}.png", full_page=True)
+        page.reload()
+        try:
+            settle(page, title, timeout=timeout)
+        except PlaywrightTimeout as e:
+            raise AssertionError(f"{title} did not settle, twice: {first}; then {page_state(page)}") from e
+        warnings.warn(f"{title} settled only after a reload; the first time: {first}")
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
     # Streamlit answers an unknown path (e.g. "/overview" for the default page) with this dialog
     expect(page.get_by_text("Page not found")).to_have_count(0)
+
+
+def page_state(page: Page) -> dict:
+    """The script state, stale elements, skeletons and each chart's drawn/visible/size: why a wait timed out."""
+    return page.evaluate("""() => ({
+        script: document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state'),
+        stale: document.querySelectorAll('[data-stale=true]').length,
+        skeletons: document.querySelectorAll('[data-testid=stMain] [data-testid=stSkeleton]').length,
+        h1: [...document.querySelectorAll('[data-testid=stMain] h1')].map(h => h.innerText),
+        charts: [...document.querySelectorAll('[data-testid=stMain] [data-testid=stVegaLiteChart]')].map(c => {
+            const r = c.getBoundingClientRect();
+            return {drawn: !!c.querySelector('canvas, svg'), visible: !!c.offsetParent,
+                    width: Math.round(r.width), height: Math.round(r.height)};
+        }),
+    })""")
 
 
 def wait_charts(page: Page, n: int) -> None:
@@ -380,7 +411,7 @@ def test_every_schemes_formula_fits_its_column(server, browser, first_session, l
     from urllib.parse import urlencode
 
     from core.config import MAX_SCHEMES
-    from core.initializers import INITIALIZERS
+    from core.nn.initializers import INITIALIZERS
     names = list(INITIALIZERS)
     for width, height in ((1280, 900), (390, 844)):
         context = browser.new_context(viewport={"width": width, "height": height})
@@ -597,7 +628,7 @@ def test_restarts_link_reproduces_its_csv(open_link, tmp_path):
 
 def test_closing_a_tab_stops_its_run(server, browser, first_session):
     """A closed tab's run stops (the server log says so) instead of training on for nobody."""
-    from core import budget
+    from core.runtime import budget
     from core.config import replace
 
     base = replace(LINK, n_samples=2000, data_seed=7)  # a run of tens of seconds, admitted by the budget
@@ -625,7 +656,7 @@ def test_server_log_has_no_traceback(server, first_session):
 
 
 def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
-    from core.sweep import SweepConfig
+    from core.sweeps.sweep import SweepConfig
     sweep = SweepConfig(LINK, (("sigma_w", "0.7,1.4"), ("depth", "1,2")))
     page = open_link(f"scale_depth?{sweep.to_query()}&sweep_metric=final_test_accuracy", "Scale × depth")
     wait_charts(page, 0)

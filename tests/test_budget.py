@@ -1,4 +1,4 @@
-"""core.budget: the cost model counts what the trainer does, the limits are settings, check names them.
+"""core.runtime.budget: the cost model counts what the trainer does, the limits are settings, check names them.
 
 How well the model predicts measured times is bench/adversarial.py's business (timings never go in tests);
 here: its counts equal the trainer's, its terms grow with what really costs, and the configuration the
@@ -12,7 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import budget, experiment, trainer, workers
+from core.runtime import budget, workers
+from core import experiment
+from core.nn import trainer
 from core.config import ExperimentConfig, replace
 
 
@@ -193,8 +195,8 @@ def test_more_epochs_never_cost_less(epochs, seeds, batch, dtype):
 # ---------------------------------------------------------------- what a link controls (issue 26)
 
 def _plain_greedy(rows, scale, rtol):
-    """core.probes._greedy_count as it was: every first row left compared with every row left."""
-    from core import probes
+    """core.measure.probes._greedy_count as it was: every first row left compared with every row left."""
+    from core.measure import probes
     count = 0
     while len(rows):
         same = probes._same_as(rows, rows[:1], scale, scale[:1], rtol)
@@ -209,7 +211,7 @@ def _plain_greedy(rows, scale, rtol):
 def test_the_windowed_greedy_count_is_the_greedy_count(m, d, n_centers, size, jitter, dtype, seed):
     import numpy as np
 
-    from core import probes
+    from core.measure import probes
     rng = np.random.default_rng(seed)
     centers = rng.standard_normal((n_centers, d)) * size
     u = centers[rng.integers(0, n_centers, m)] * (1 + jitter * rng.standard_normal((m, 1)))
@@ -230,7 +232,7 @@ def test_the_staged_greedy_count_is_the_greedy_count_on_wide_rows(m, d, kind, bi
     single column, anywhere."""
     import numpy as np
 
-    from core import probes
+    from core.measure import probes
     rng = np.random.default_rng(seed)
     rtol = probes.same_unit_tolerance(np.float32)
     scale = max(bias, 1.0)
@@ -258,7 +260,7 @@ def test_every_model_s_small_layer_counted_at_once_is_its_greedy_count(k, m, d, 
     own greedy count, near-copies, identity rows and equal rows alike, with a NaN now and then."""
     import numpy as np
 
-    from core import probes
+    from core.measure import probes
     rng = np.random.default_rng(seed)
     rtol = probes.same_unit_tolerance(np.float32)
     if kind == "centers":
@@ -299,7 +301,7 @@ def test_a_wide_layer_s_count_compares_a_few_values_a_pair_whatever_its_units(ki
     budget.count_terms charges, by pairs and by values), where comparing whole rows took m^2 d / 2."""
     import numpy as np
 
-    from core import probes
+    from core.measure import probes
     m = 512
     u = costly_layer(kind, m)
     rtol = probes.same_unit_tolerance(np.float32)
@@ -321,7 +323,7 @@ def test_a_wide_layer_s_count_compares_a_few_values_a_pair_whatever_its_units(ki
 def test_the_count_terms_are_the_calls_the_probes_make(monkeypatch):
     """budget.unit_terms counts the distinct-unit calls a run's records make: models x units x values per
     call (by weights, padded to the group's widest input, and by function), units^2, units per step."""
-    from core import probes
+    from core.measure import probes
     calls = []
     real = probes.distinct_units_stack
     monkeypatch.setattr(probes, "distinct_units_stack", lambda u, rtol: calls.append(u.shape) or real(u, rtol))

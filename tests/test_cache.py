@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.cache import ResultCache
+from app.cache import ResultCache
 
 
 def test_evicts_least_recently_used_past_entries_and_bytes():

@@ -1,6 +1,6 @@
 """Chart builders and the density re-binning, without Streamlit.
 
-Specs are checked as the browser gets them (``core.charts.to_spec``): valid Vega-Lite, container-wide, tall
+Specs are checked as the browser gets them (``core.views.charts.to_spec``): valid Vega-Lite, container-wide, tall
 enough, axis titles in words (never a column name of the chart's data), a titled tooltip on every mark.
 The re-binning is checked against exact sums and brute-force histograms.
 """
@@ -15,7 +15,15 @@ import pytest
 from altair.utils.schemapi import validate_jsonschema
 from altair.vegalite.v6.schema import load_schema
 
-from core import ExperimentConfig, charts, density, run, theory
+from core import ExperimentConfig, run
+from core.views import charts
+from core.measure import density, theory
+from core.views import activations as activations_view
+from core.views import boundaries as boundaries_view
+from core.views import gradients as gradients_view
+from core.views import overview as overview_view
+from core.views import symmetry as symmetry_view
+from core.views import weights as weights_view
 
 SMALL = ExperimentConfig(schemes=("zeros", "xavier_normal", "he_normal"), activation="relu", depth=3, width=(16,),
                          seeds=2, epochs=8, record_epochs=5)
@@ -91,31 +99,31 @@ def all_specs(results) -> dict[str, dict]:
     over = hist[(hist["layer"] == 2) & (hist["seed"] == 0) & (hist["kind"] == "preactivation")]
     axis_t = density.value_axis(over)
     dens_t = density.density(over, f["layer_stats"], axis_t, "epoch")
-    grad = charts.grad_over_training_data(f["gradient_norms"], "weight_grad_norm")
+    grad = gradients_view.grad_over_training_data(f["gradient_norms"], "weight_grad_norm")
     ud = f["unit_distances"]
     ud = ud[(ud["epoch"] == epochs[-1]) & (ud["seed"] == 0) & (ud["layer"] == 1)]
-    moved = charts.init_distance_data(f["init_distances"], False)
-    cells = charts.boundary_data(f["boundaries"], epochs[-1], 0)
+    moved = weights_view.init_distance_data(f["init_distances"], False)
+    cells = boundaries_view.boundary_data(f["boundaries"], epochs[-1], 0)
     layers = sorted(hist["layer"].unique().tolist())
     built = {
-        "loss_train": charts.loss_curve_panel(f["curves"], f["summary"], schemes, "train", "loss", True,
-                                              charts.curve_domain(f["curves"], "loss", True)),
-        "accuracy_test": charts.loss_curve_panel(f["curves"], f["summary"], schemes, "test", "accuracy", False),
-        "signal": charts.signal_chart(f["layer_stats"], pred, schemes, epochs, 0, "preactivation", "second_moment"),
-        "signal_mean": charts.signal_chart(f["layer_stats"], pred, schemes, epochs, epochs[-1], "activation", "mean"),
-        "dead": charts.dead_chart(f["layer_stats"], schemes, 0),
+        "loss_train": overview_view.loss_curve_panel(f["curves"], f["summary"], schemes, "train", "loss", True,
+                                              overview_view.curve_domain(f["curves"], "loss", True)),
+        "accuracy_test": overview_view.loss_curve_panel(f["curves"], f["summary"], schemes, "test", "accuracy", False),
+        "signal": activations_view.signal_chart(f["layer_stats"], pred, schemes, epochs, 0, "preactivation", "second_moment"),
+        "signal_mean": activations_view.signal_chart(f["layer_stats"], pred, schemes, epochs, epochs[-1], "activation", "mean"),
+        "dead": activations_view.dead_chart(f["layer_stats"], schemes, 0),
         "layer_density": charts.layer_density_panel(dens, "he_normal", 2, axis, layers, "preactivation", 0.2),
         "epoch_density": charts.epoch_density_panel(dens_t, "he_normal", 2, axis_t, epochs, "preactivation", 0.2),
         "histogram": charts.histogram_panel(at[at["layer"] == 1], "he_normal", 2, "preactivation"),
-        "grad_layers": charts.grad_vs_layer_chart(f["gradient_norms"], schemes, epochs, 0),
-        "grad_epochs": charts.grad_over_training_panel(grad, "he_normal", 2, "weight_grad_norm", layers, epochs,
+        "grad_layers": gradients_view.grad_vs_layer_chart(f["gradient_norms"], schemes, epochs, 0),
+        "grad_epochs": gradients_view.grad_over_training_panel(grad, "he_normal", 2, "weight_grad_norm", layers, epochs,
                                                        charts.positive_domain(grad["mean"])),
-        "unit_distances": charts.unit_distance_panel(ud, "he_normal", 2, float(ud["distance"].max())),
-        "init_distances": charts.init_distance_panel(moved, "he_normal", 2, False, epochs, 1.0),
-        "distinct": charts.distinct_units_chart(f["distinct_units"], schemes, epochs, epochs[-1]),
-        "restarts": charts.restarts_chart(f["summary"], schemes, "accuracy", "train"),
-        "boundary": charts.boundary_panel(cells, f["data_points"], "he_normal", 2, results.data.n_classes),
-        "best_of_k": charts.best_of_k_chart(pd.DataFrame({"scheme": ["he_normal"] * 3, "k": [1, 2, 3],
+        "unit_distances": weights_view.unit_distance_panel(ud, "he_normal", 2, float(ud["distance"].max())),
+        "init_distances": weights_view.init_distance_panel(moved, "he_normal", 2, False, epochs, 1.0),
+        "distinct": symmetry_view.distinct_units_chart(f["distinct_units"], schemes, epochs, epochs[-1]),
+        "restarts": symmetry_view.restarts_chart(f["summary"], schemes, "accuracy", "train"),
+        "boundary": boundaries_view.boundary_panel(cells, f["data_points"], "he_normal", 2, results.data.n_classes),
+        "best_of_k": symmetry_view.best_of_k_chart(pd.DataFrame({"scheme": ["he_normal"] * 3, "k": [1, 2, 3],
                                                           "loss": [0.5, 0.4, 0.35]}), ["he_normal"], "loss",
                                             "expected best final test loss"),
     }
@@ -149,14 +157,14 @@ def test_the_spec_check_catches_what_it_checks(results):
 
 
 def test_to_spec_ships_every_frame_by_content(results):
-    chart = charts.signal_chart(results.frames["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
+    chart = activations_view.signal_chart(results.frames["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
                                 list(SMALL.schemes), [0, 2], 0, "preactivation", "std", scrub=False)
     spec = charts.to_spec(chart)
     names = [u["data"]["name"] for u in layers_of(spec)]
     assert set(names) == set(spec["datasets"])
     assert all(isinstance(df, pd.DataFrame) for df in spec["datasets"].values())
     # the same frame content gives the same name (Streamlit's element identity hashes the names)
-    again = charts.to_spec(charts.signal_chart(results.frames["layer_stats"],
+    again = charts.to_spec(activations_view.signal_chart(results.frames["layer_stats"],
                                                pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
                                                list(SMALL.schemes), [0, 2], 0, "preactivation", "std", scrub=False))
     assert set(again["datasets"]) == set(spec["datasets"])
@@ -166,7 +174,7 @@ def test_to_spec_ships_every_frame_by_content(results):
 def test_signal_chart_scrubs_every_recorded_epoch_in_the_browser(results):
     f = results.frames
     epochs = sorted(f["layer_stats"]["epoch"].unique().tolist())
-    spec = charts.to_spec(charts.signal_chart(f["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
+    spec = charts.to_spec(activations_view.signal_chart(f["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
                                               list(SMALL.schemes), epochs, epochs[1], "preactivation", "second_moment"))
     (param,) = spec["params"]
     assert param["name"] == charts.SCRUB and param["value"] == epochs[1]
@@ -187,7 +195,7 @@ def test_past_the_row_limit_a_chart_shows_one_epoch(results, monkeypatch):
     f = results.frames
     epochs = sorted(f["layer_stats"]["epoch"].unique().tolist())
     monkeypatch.setattr(charts, "SCRUB_ROW_LIMIT", 10)
-    spec = charts.to_spec(charts.signal_chart(f["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
+    spec = charts.to_spec(activations_view.signal_chart(f["layer_stats"], pd.DataFrame(columns=["scheme", "layer", "second_moment"]),
                                               list(SMALL.schemes), epochs, epochs[2], "preactivation", "std"))
     assert "params" not in spec
     data = [df for df in spec["datasets"].values() if "mean" in df.columns][0]
@@ -204,7 +212,7 @@ def test_signal_chart_draws_the_prediction_dashed_at_epoch_zero(results):
     f = results.frames
     pred = theory.second_moment_prediction(results)
     assert len(pred)
-    spec = charts.to_spec(charts.signal_chart(f["layer_stats"], pred, list(SMALL.schemes), [0, 2, 4, 6, 8], 0,
+    spec = charts.to_spec(activations_view.signal_chart(f["layer_stats"], pred, list(SMALL.schemes), [0, 2, 4, 6, 8], 0,
                                               "preactivation", "second_moment"))
     theory_layer = [u for u in layers_of(spec) if u["encoding"].get("y", {}).get("field") == "second_moment"]
     assert len(theory_layer) == 1
@@ -306,7 +314,7 @@ def test_boundary_rects_cover_every_cell_once_with_its_class_and_probability():
                               epochs=30, record_epochs=3, n_samples=300)
     bnd = run(config).frames["boundaries"]
     for epoch in sorted(bnd["epoch"].unique()):
-        rects = charts.boundary_data(bnd, epoch, 0)
+        rects = boundaries_view.boundary_data(bnd, epoch, 0)
         cells = bnd[(bnd["epoch"] == epoch) & (bnd["seed"] == 0)].rename(columns={"x2": "row_centre"})
         step = np.diff(np.unique(cells["row_centre"]))[0]
         rects = rects.assign(row=np.round((rects["x2"] + step / 2) / step).astype(int))
@@ -314,10 +322,10 @@ def test_boundary_rects_cover_every_cell_once_with_its_class_and_probability():
         hits = _cell_in_rect(cells, rects)
         assert hits.groupby(["scheme", "row", "x1"]).size().eq(1).all() and len(hits) == len(cells)
         assert (hits["predicted"] == hits["predicted_rect"]).all()
-        assert (hits["probability"] - hits["probability_rect"]).abs().max() <= 1 / charts.SHADES
+        assert (hits["probability"] - hits["probability_rect"]).abs().max() <= 1 / boundaries_view.SHADES
         # the two-class colour: the probability of class 1, whatever the class predicted
         class_1 = np.where(hits["predicted"] == 1, hits["probability"], 1 - hits["probability"])
-        assert np.abs(class_1 - hits["p_class_1"]).max() <= 1 / charts.SHADES
+        assert np.abs(class_1 - hits["p_class_1"]).max() <= 1 / boundaries_view.SHADES
         # the tooltip's range holds every cell's exact probability
         ends = hits["probability_range"].str.split(" – ")
         low, high = ends.str[0].astype(float), ends.str[-1].astype(float)
@@ -337,18 +345,18 @@ def test_boundary_rects_keep_cells_apart_when_their_probabilities_differ():
     cells = pd.DataFrame({"scheme": "s", "x1": [a - 0.5 for a, _ in grid], "x1_hi": [a + 0.5 for a, _ in grid],
                           "x2": [b - 0.5 for _, b in grid], "x2_hi": [b + 0.5 for _, b in grid],
                           "predicted": 1, "probability": [0.5 + 0.02 * i for i in range(len(grid))]})
-    rects = charts.boundary_runs(cells)
+    rects = boundaries_view.boundary_runs(cells)
     assert len(rects) == len(cells)
     assert list(rects["probability_range"]) == [f"{p:.6g}" for p in cells["probability"]]
     # in any order the cells come, the same rects
-    shuffled = charts.boundary_runs(cells.sample(frac=1, random_state=0))
+    shuffled = boundaries_view.boundary_runs(cells.sample(frac=1, random_state=0))
     pd.testing.assert_frame_equal(shuffled, rects)
     # the same probabilities in another class stay apart, and equal ones in a row merge
     cells["predicted"] = [i % 2 for i in range(len(grid))]
     cells["probability"] = 0.9
-    assert len(charts.boundary_runs(cells)) == len(cells)
+    assert len(boundaries_view.boundary_runs(cells)) == len(cells)
     cells["predicted"] = 1
-    assert len(charts.boundary_runs(cells)) == 4
+    assert len(boundaries_view.boundary_runs(cells)) == 4
     # no cells (every model of the seed diverged before the epoch): no rects, the columns a panel reads
-    none = charts.boundary_runs(cells.iloc[:0])
+    none = boundaries_view.boundary_runs(cells.iloc[:0])
     assert none.empty and {"probability_range", "p_class_1", "x1_hi"} <= set(none.columns)

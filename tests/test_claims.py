@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 from tests.lesson_runs import DATA_SEEDS, LESSON_SEEDS, holds_on_every_data_seed
 
-from core import ExperimentConfig, activations, initializers, meanfield, run, theory
+from core import ExperimentConfig, run
+from core.nn import activations, initializers
+from core.measure import meanfield, theory
 from core.config import replace
 from core.experiment import LSUV_SAMPLES
-from core.lessons import BY_SLUG, LESSONS
+from core.views.lessons import BY_SLUG, LESSONS
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 ACT = activations.ACTIVATIONS

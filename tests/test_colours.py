@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from core import charts, colours
+from core.views import charts, colours
 from core.i18n import set_language
-from core.initializers import INITIALIZERS
-from core.lessons import LESSONS
+from core.nn.initializers import INITIALIZERS
+from core.views.lessons import LESSONS
+from core.views import overview as overview_view
+from core.views import symmetry as symmetry_view
 
 
 def _scale_of(spec: dict) -> dict[str, str]:
@@ -31,8 +33,13 @@ def _scale_of(spec: dict) -> dict[str, str]:
     return out
 
 
-def test_every_catalogue_scheme_has_its_own_fixed_colour():
+def test_every_catalogue_scheme_has_a_fixed_colour_and_those_compared_by_default_differ():
+    """22 schemes, 16 colours: some schemes share one (colours() separates them when they meet in a chart),
+    but the default configuration's and every lesson's schemes each keep a colour of their own."""
+    from core.config import ExperimentConfig
     assert set(INITIALIZERS) <= set(colours.FIXED)
+    for schemes in [ExperimentConfig().schemes] + [lesson.config.schemes for lesson in LESSONS]:
+        assert len({colours.colour(s) for s in schemes}) == len(schemes), schemes
     assert len(set(colours.PALETTE)) == len(colours.PALETTE)
     assert set(colours.FIXED.values()) <= set(colours.PALETTE)
 
@@ -62,8 +69,8 @@ def test_one_chart_never_shows_two_schemes_in_one_colour(labels):
 
 
 def test_chart_specs_agree_across_lessons_and_languages():
-    """The Vega-Lite colour scale of two charts of two lessons, in English and French, gives each scheme the
-    same colour."""
+    """The Vega-Lite colour scales of two pages' charts (the Overview's curves, the Symmetry page's final
+    values per seed), for three lessons, in English and French, give each scheme one colour."""
     def curves(schemes):
         rows = [(s, seed, split, e, 1.0 / (1 + e), 0.5) for s in schemes for seed in (0, 1)
                 for split in ("train", "test") for e in (0, 1, 2)]
@@ -71,20 +78,26 @@ def test_chart_specs_agree_across_lessons_and_languages():
 
     def summary(schemes):
         return pd.DataFrame({"scheme": list(schemes) * 2, "seed": [0] * len(schemes) + [1] * len(schemes),
-                             "diverged_epoch": [pd.NA] * 2 * len(schemes), "status": ["ok"] * 2 * len(schemes)})
+                             "diverged_epoch": [pd.NA] * 2 * len(schemes), "status": ["ok"] * 2 * len(schemes),
+                             "final_test_loss": [0.5] * 2 * len(schemes)})
 
     found: dict[str, set] = {}
+    pages: dict[str, set] = {}  # the marks each label's colour was read from: both charts'
     try:
         for lang in ("en", "fr"):
             set_language(lang)
             for lesson in LESSONS[:3]:
                 schemes = list(lesson.config.schemes)
-                spec = charts.to_spec(charts.loss_curve_panel(curves(schemes), summary(schemes), schemes, "test"))
-                for label, c in _scale_of(json.loads(json.dumps(spec, default=str))).items():
-                    found.setdefault(label, set()).add(c)
+                for chart in (overview_view.loss_curve_panel(curves(schemes), summary(schemes), schemes, "test"),
+                              symmetry_view.restarts_chart(summary(schemes), schemes)):
+                    spec = charts.to_spec(chart)
+                    for label, c in _scale_of(json.loads(json.dumps(spec, default=str))).items():
+                        found.setdefault(label, set()).add(c)
+                        pages.setdefault(label, set()).add(chart.to_dict()["layer"][0]["mark"]["type"])
     finally:
         set_language("en")
     assert "he_normal" in found and all(len(cs) == 1 for cs in found.values()), found
+    assert len(pages["he_normal"]) == 2, pages
 
 
 @pytest.mark.parametrize("label", ["he_normal", "xavier_normal", "zeros"])

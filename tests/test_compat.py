@@ -109,8 +109,8 @@ def test_a_loky_pool_says_its_size_its_workers_and_when_it_broke():
     pool = ProcessPoolExecutor(max_workers=1)
     try:
         for attr in ("_flags", "_max_workers", "_processes"):
-            has(pool, attr, f"loky {__version__}", "core.workers (its pool)")
-        has(pool._flags, "broken", f"loky {__version__}", "core.workers (a dead worker)")
+            has(pool, attr, f"loky {__version__}", "core.runtime.workers (its pool)")
+        has(pool._flags, "broken", f"loky {__version__}", "core.runtime.workers (a dead worker)")
         pid = pool.submit(os.getpid).result()
         assert loky_compat.max_workers(pool) == 1
         assert loky_compat.pids(pool) == [pid]

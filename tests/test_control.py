@@ -1,4 +1,4 @@
-"""core.control: the stop and pause flags a run checks, in this process and in the training workers.
+"""core.runtime.control: the stop and pause flags a run checks, in this process and in the training workers.
 
 A stopped run ends at its next check (a bounded number of checks, counted); a paused and resumed run gives
 bit-identical numbers to an uninterrupted one, trained here or by the worker processes.
@@ -13,10 +13,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core import experiment, workers
+from core import experiment
+from core.runtime import workers
 from core.config import ExperimentConfig
-from core.control import Control, Stopped
-from core.trainer import steps, train
+from core.runtime.control import Control, Stopped
+from core.nn.trainer import steps, train
 
 SMALL = ExperimentConfig(schemes=("he_normal", "xavier_normal"), seeds=2, depth=2, width=(8,), epochs=12,
                          record_epochs=4, batch_size=16, n_samples=200)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import ExperimentConfig, initializers, network, run
+from core import ExperimentConfig, run
+from core.nn import initializers, network
 from core.config import SCHEMA_VERSION, parse_bias, replace, version_changes
 from core.experiment import initial_weights, load_data
 from core.export import config_json

@@ -7,10 +7,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from core import ExperimentConfig, activations, budget, datasets, initializers
+from core import ExperimentConfig, datasets
+from core.nn import activations, initializers
+from core.runtime import budget
 from core import experiment
 from core.config import FIELDS, FOREIGN_KEYS, MAX_SCHEMES, SCHEMA_VERSION, VIEWS, CrossFieldError
-from core.optimizers import OPTIMIZERS
+from core.nn.optimizers import OPTIMIZERS
 
 # ---------------------------------------------------------------- strict errors
 

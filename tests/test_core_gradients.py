@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from core import activations, network
-from core.activations import ACTIVATIONS
+from core.nn import activations, network
+from core.nn.activations import ACTIVATIONS
 
 NAMES = list(ACTIVATIONS)
 REFERENCE_FORWARD = {

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from core import experiment, workers
+from core import experiment
+from core.runtime import workers
 from core.config import ExperimentConfig
-from core.trainer import PARALLEL_MIN_MFLOP, auto_groups, curve_epochs, step_mflop, steps, train, train_group
+from core.nn.trainer import PARALLEL_MIN_MFLOP, auto_groups, curve_epochs, step_mflop, steps, train, train_group
 
 
 def setup(**overrides):
@@ -59,7 +60,7 @@ def test_any_grouping_gives_bit_identical_results(optimizer, batch_size):
 def test_grouping_leaves_the_probes_of_wide_layers_unchanged():
     """A probe row of a layer of 100 units holds 12,800 values, past NumPy's 8192-value buffer, where einsum once
     summed a row alone in its chunk in another order: a 1/2/1 split of 4 models changed the second moments of
-    the models left alone (core.probes.row_squares)."""
+    the models left alone (core.measure.probes.row_squares)."""
     init, layout, data, act, settings, prober = setup(schemes=("he_normal",), seeds=4, width=(100,), depth=2,
                                                       epochs=1, n_samples=200, activation="relu")
     whole = train(init, layout, data, act, replace(settings, groups=1), prober)

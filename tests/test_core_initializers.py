@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.stats import truncnorm
 
-from core import activations, initializers, network
+from core.nn import activations, initializers, network
 from core.config import ExperimentConfig
 from core.experiment import initial_weights, load_data
 

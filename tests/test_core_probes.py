@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from core import ExperimentConfig, initializers, run
-from core.probes import distinct_units, pairwise_distances, same_unit_tolerance
+from core import ExperimentConfig, run
+from core.nn import initializers
+from core.measure.probes import distinct_units, pairwise_distances, same_unit_tolerance
 
 # not 2-D: no decision-boundary grid, whose forward pass through 10 x 256 x 256 would dominate the run
 DEEP = dict(dataset="gaussian_quantiles", features=16, n_samples=200, depth=10, width=(256,), activation="relu", epochs=1, batch_size=0,
@@ -150,7 +151,7 @@ def test_pairwise_distances_and_distinct_units_helpers():
 
 
 def test_segment_stats_follow_moments_and_histograms_on_hard_sets():
-    from core.probes import StatsWork, bin_edges, histograms, moments, segment_stats
+    from core.measure.probes import StatsWork, bin_edges, histograms, moments, segment_stats
     rng = np.random.default_rng(3)
     k = 4
     sets = [rng.standard_normal((k, 500)).astype(np.float32),
@@ -185,7 +186,7 @@ def test_a_rows_moments_do_not_depend_on_the_rows_it_is_stacked_with(n):
     several, or last and alone in its chunk, for rows past NumPy's 8192-value buffer as well (einsum reduced a
     lone long row in another order): otherwise a model's probe numbers would depend on its stack's grouping,
     that is on the machine's core count, and a sweep's records on the value sets recorded beside them."""
-    from core.probes import StatsWork, segment_stats
+    from core.measure.probes import StatsWork, segment_stats
     rng = np.random.default_rng(5)
     rows = rng.standard_normal((7, n)) * rng.uniform(0.01, 50, (7, 1))
     rows[5] = 3.0 + 1e-9 * rng.standard_normal(n)  # nearly constant: the variance from the deviations
@@ -242,8 +243,9 @@ def test_boundary_class_is_argmax_even_for_ties_nan_and_inf():
     """The grid's class loop stands in for argmax: the first of tied logits (a zero start ties them all), and
     argmax's own answer where a logit is NaN (a blown-up start). Compared with argmax of the logits of the
     grid's own products: where NaN appears in a blown-up model depends on how the product was computed."""
-    from core import experiment, network
-    from core.probes import Prober
+    from core import experiment
+    from core.nn import network
+    from core.measure.probes import Prober
     p = experiment.prepare(ExperimentConfig(dataset="blobs", classes=4, n_samples=200, depth=2, width=(8,),
                                             activation="relu", schemes=("he_normal", "zeros", "normal:std=1"),
                                             seeds=1))
@@ -271,7 +273,7 @@ def test_a_record_is_the_same_whatever_the_unit_groups_hold(monkeypatch):
     """Layers of one width share a pairwise/distinct call up to UNIT_GROUP_VALUES, padded to the group's widest
     input: a cap that forces one layer per call must give the same record."""
     from core import experiment
-    from core.probes import ProbeSession
+    from core.measure.probes import ProbeSession
     p = experiment.prepare(ExperimentConfig(dataset="moons", n_samples=200, depth=4, width=(40, 12, 40, 40),
                                             schemes=("he_normal", "zeros", "constant:value=0.3"), seeds=2))
     flat = p.init * np.float32(1.5)

@@ -18,11 +18,13 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 from tests.lesson_runs import LESSON_SEEDS, lesson_frames
 
-from core import ExperimentConfig, restart_charts, restarts, run
+from core import ExperimentConfig, restarts, run
 from core.config import RESTART_FIELDS, parse_restart_fields
-from core.lessons import BY_SLUG, RESTARTS_STUCK, stuck_runs
+from core.views.lessons import BY_SLUG, RESTARTS_STUCK, stuck_runs
 from core.restarts import (METHODS, RestartSettings, best_of_k, best_of_k_frame, chance_of_any, restarts_for,
                            split_groups, two_groups)
+from core.views import restarts as restarts_view
+from core.views import symmetry as symmetry_view
 
 DATA_SEEDS = [0, 1, 2]  # the page's fits: seed 2 is one where EM from random responsibilities stops at one Gaussian
 
@@ -148,7 +150,9 @@ def test_three_times_the_epochs_free_at_most_one_stuck_run(data_seed):
 
 
 # ------------------------------------------------------------------ beyond networks
-@pytest.fixture(scope="module", params=DATA_SEEDS, ids=lambda s: f"data_seed={s}")
+# The fast tier fits data seed 0 only; the other data seeds are the slow tier's.
+@pytest.fixture(scope="module", ids=lambda s: f"data_seed={s}",
+                params=[DATA_SEEDS[0], *(pytest.param(s, marks=pytest.mark.slow) for s in DATA_SEEDS[1:])])
 def page_default(request):
     """The restarts page's default settings (the dashboard's default dataset keys), per data seed."""
     return restarts.fit_restarts(RestartSettings(data_seed=request.param))
@@ -180,6 +184,7 @@ def test_convex_contrast_has_one_outcome_from_spread_starts(page_default):
     assert (lr["start_objective"] > lr["objective"].max()).all()
 
 
+@pytest.mark.slow
 def test_em_fits_converge_and_a_tenfold_tighter_tolerance_finds_the_same_best(page_default):
     """EM is compared at convergence: every fit the page draws ends with converged_ true under the page's
     tolerance, and refitting with a tolerance ten times tighter moves the best log-likelihood by less than a
@@ -210,7 +215,7 @@ def test_em_sentence_says_what_the_near_symmetric_start_costs(page_default):
     assert ref == pytest.approx(GaussianMixture(1).fit(X).score(X))
     left = random[(random["objective"] - ref).abs() > restarts.SYMMETRIC_TOL]
     assert count + len(left) == 20
-    sentence = next(t for t in restarts.notices(page_default) if t.startswith("EM, init random: random"))
+    sentence = next(t for t in restarts_view.notices(page_default) if t.startswith("EM, init random: random"))
     assert (f"{count} of 20 restarts stop there" in sentence) == (count > 0), sentence
     if len(left):
         assert f"the {len(left)} restarts that leave it take a median of {left['iterations'].median():.4g}" in sentence
@@ -232,25 +237,26 @@ def test_em_sentence_says_what_the_near_symmetric_start_costs(page_default):
 
 def test_which_init_started_better_is_read_off_the_runs(page_default):
     runs = page_default.frames["restart_runs"]
-    for sentence, name in zip(restarts.which_init_started_better(page_default), ("kmeans", "gmm")):
+    for sentence, name in zip(restarts_view.which_init_started_better(page_default), ("kmeans", "gmm")):
         m = METHODS[name]
         means = runs[runs["method"] == name].groupby("init")["objective"].mean()
         lead = means.idxmin() if m.better == "lower" else means.idxmax()
         assert f"here init {lead} started better" in sentence, sentence
 
 
+@pytest.mark.slow
 def test_random_init_can_start_better_than_k_means_plus_plus():
     """The old caption assumed the random init is the worse start ("restarts have made up for a worse start");
     on xor with 4 clusters (data seed 1) one random restart ends lower on average, and the page says so."""
     res = restarts.fit_restarts(RestartSettings(dataset="xor", data_seed=1, restarts=20, clusters=4, components=2))
     km = res.frames["restart_runs"].query("method == 'kmeans'").groupby("init")["objective"].mean()
     assert km["random"] < km["k-means++"]
-    assert restarts.which_init_started_better(res)[0].startswith("k-means: here init random started better")
+    assert restarts_view.which_init_started_better(res)[0].startswith("k-means: here init random started better")
 
 
 def test_notices_state_the_frames_numbers(page_default):
     runs = page_default.frames["restart_runs"]
-    text = restarts.notices(page_default)
+    text = restarts_view.notices(page_default)
     km = next(t for t in text if t.startswith("k-means, init random:"))
     far_random, far_pp = map(int, re.findall(r"(\d+) of 20", km))
     assert far_random == (~group(runs, "kmeans", "random")["near_best"]).sum()
@@ -260,7 +266,7 @@ def test_notices_state_the_frames_numbers(page_default):
     lr = next(t for t in text if t.startswith("logistic regression"))
     assert f"{group(runs, 'logistic', 'random')['objective'].min():.6f}" in lr
     assert len(text) <= 4  # the opening stays short: one sentence per method, and EM's symmetric start
-    need = next(t for t in restarts.how_many(page_default) if t.startswith("k-means: restarts needed"))
+    need = next(t for t in restarts_view.how_many(page_default) if t.startswith("k-means: restarts needed"))
     hits = int(group(runs, "kmeans", "random")["near_best"].sum())
     assert f"init random: {restarts_for(hits, 20)};" in need
 
@@ -388,23 +394,23 @@ def test_regression_data_fit_clusters_but_no_convex_contrast():
     runs = res.frames["restart_runs"]
     assert set(runs["method"]) == {"kmeans", "gmm"}
     assert res.frames["restart_centres"]["x2"].isna().all() and res.frames["restart_ellipses"].empty
-    assert not any(t.startswith("logistic") for t in restarts.notices(res))
+    assert not any(t.startswith("logistic") for t in restarts_view.notices(res))
 
 
 def test_charts_build_with_exact_values_in_their_tooltips():
     f = restarts.fit_restarts(RestartSettings(restarts=5)).frames
     runs = f["restart_runs"]
     for name in ("kmeans", "gmm"):
-        spec = restart_charts.outcomes_chart(runs, name).to_dict()
+        spec = restarts_view.outcomes_chart(runs, name).to_dict()
         assert spec["height"] >= 280 and spec["autosize"]["type"] == "fit-x"
         tips = spec["layer"][0]["encoding"]["tooltip"]
         assert any(t["field"] == "objective" and t["format"] == ".10g" for t in tips)
-        restart_charts.best_of_k_chart(f["restart_best_of_k"], runs, name).to_dict()
-    restart_charts.convex_chart(runs).to_dict()
+        restarts_view.best_of_k_chart(f["restart_best_of_k"], runs, name).to_dict()
+    restarts_view.convex_chart(runs).to_dict()
     for fit in RESTART_FIELDS["fit"].choices:
         method, init = fit.split(".", 1)
         for which in ("best", "worst"):
-            restart_charts.centres_chart(f["restart_points"], f["restart_centres"], f["restart_ellipses"], runs,
+            restarts_view.centres_chart(f["restart_points"], f["restart_centres"], f["restart_ellipses"], runs,
                                          method, init, which).to_dict()
 
 
@@ -412,7 +418,7 @@ def test_network_best_of_k_chart_draws_the_frame():
     summary = run(ExperimentConfig(schemes=("he_normal", "xavier_normal"), seeds=3, epochs=3, width=(4,),
                                    record_epochs=2)).frames["summary"]
     frame = best_of_k_frame(summary, "final_test_accuracy")
-    spec = restart_charts.network_best_of_k_chart(frame, summary, ["he_normal", "xavier_normal"]).to_dict()
+    spec = symmetry_view.network_best_of_k_chart(frame, summary, ["he_normal", "xavier_normal"]).to_dict()
     data = pd.DataFrame(next(v for v in spec["datasets"].values() if "expected_best" in v[0]))
     pd.testing.assert_series_equal(data["expected_best"], frame["expected_best"], check_names=False)
 
@@ -420,7 +426,7 @@ def test_network_best_of_k_chart_draws_the_frame():
 def test_fits_report_progress_over_fits_and_stop_between_them():
     """The server runs the fits as a scheduler job: progress counts fits, and a stop (its tab closed) takes
     effect before the next fit."""
-    from core.control import Control, Stopped
+    from core.runtime.control import Control, Stopped
     s = RestartSettings(dataset="blobs", n_samples=200, restarts=3, clusters=3, components=2)
     seen = []
     res = restarts.fit_restarts(s, progress=lambda done, total: seen.append((done, total)))
@@ -444,7 +450,7 @@ def test_a_fits_job_whose_last_subscriber_leaves_stops_and_caches_nothing():
     import time
 
     from app import restart_fits
-    from core.scheduler import JobStopped, Scheduler
+    from app.scheduler import JobStopped, Scheduler
 
     s = RestartSettings(dataset="blobs", n_samples=700, restarts=20, clusters=9, components=4)
     restarts.check(s)
@@ -468,7 +474,7 @@ def test_logistic_contrast_says_when_its_fits_stopped_at_the_cap():
     lr = group(res.frames["restart_runs"], "logistic", "random")
     stopped = int((~lr["converged"]).sum())
     assert stopped > 0
-    sentence = next(t for t in restarts.notices(res) if t.startswith("logistic regression"))
+    sentence = next(t for t in restarts_view.notices(res) if t.startswith("logistic regression"))
     assert f"{stopped} of them stopped at the cap of {restarts.MAX_ITER['logistic']} iterations" in sentence
     assert f"within {np.ptp(lr['objective']):.1e} of {lr['objective'].min():.6f}" in sentence
     assert "reaches the same minimum" not in sentence

@@ -1,5 +1,5 @@
-"""Mean-field theory (core.meanfield) against closed forms, brute force and Gauss–Hermite; the predictions
-(core.theory) against the measured second moments at epoch 0; the derived He gains."""
+"""Mean-field theory (core.measure.meanfield) against closed forms, brute force and Gauss–Hermite; the predictions
+(core.measure.theory) against the measured second moments at epoch 0; the derived He gains."""
 import math
 
 import numpy as np
@@ -10,7 +10,9 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
-from core import ExperimentConfig, activations, meanfield, run, theory
+from core import ExperimentConfig, run
+from core.nn import activations
+from core.measure import meanfield, theory
 
 ACT = activations.ACTIVATIONS
 SMOOTH = ["tanh", "sigmoid", "gelu", "softplus"]
@@ -278,7 +280,8 @@ def test_order_chaos_boundary_and_depth_scale_where_the_papers_put_them():
     """ReLU with zero biases is critical at sigma_w^2 = 2 (He et al. 2015; chi_1 = sigma_w^2 / 2 at any q); tanh
     with zero biases at sigma_w = 1 (Poole et al. 2016: q* = 0 below, chi_1 = sigma_w^2 f'(0)^2 there), with a
     depth scale that is finite in the chaotic phase and grows towards the boundary (Schoenholz et al. 2017)."""
-    from core import activations, meanfield
+    from core.nn import activations
+    from core.measure import meanfield
     relu = meanfield.order_chaos_frame(activations.get("relu"), np.linspace(0.5, 3, 26))
     edge = relu[relu["boundary"]]
     assert len(edge) == 1 and edge["sigma_w"].iloc[0] == pytest.approx(math.sqrt(2), rel=1e-9)

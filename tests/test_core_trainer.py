@@ -155,7 +155,7 @@ def test_paired_minibatches_seed_changes_only_initial_weights():
 
 def test_sgd_step_with_weight_decay_matches_hand_computation():
     # One full-batch SGD step by hand, from the model's initial weights
-    from core import activations, network
+    from core.nn import activations, network
     c = ExperimentConfig(schemes=("he_normal",), seeds=1, epochs=1, batch_size=0, lr=0.3, weight_decay=0.1,
                          n_samples=100, depth=2, width=(5,), dtype="float64")
     r = run(c)
@@ -190,7 +190,7 @@ def test_full_batch_curve_points_taken_from_the_next_step_equal_a_separate_evalu
     # epoch, which is evaluated separately. A run cut short at epoch e therefore evaluates epoch e the other
     # way, on the same weights: the numbers must agree bit for bit (the trainer's loss and the evaluator's).
     from core import experiment
-    from core.trainer import train
+    from core.nn.trainer import train
     cfg = ExperimentConfig(dataset="moons", n_samples=200, schemes=("he_normal", "xavier_uniform"), seeds=2,
                            depth=2, width=(16,), classes=2, batch_size=0, epochs=6, dtype=dtype)
     p = experiment.prepare(cfg)

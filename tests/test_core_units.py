@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core import ExperimentConfig, experiment, run
-from core.probes import PROBE_SIZE, SAME_UNIT_EPS, distinct_units, distinct_units_stack, same_unit_tolerance
+from core.measure.probes import PROBE_SIZE, SAME_UNIT_EPS, distinct_units, distinct_units_stack, same_unit_tolerance
 
 F32, F64 = same_unit_tolerance(np.float32), same_unit_tolerance(np.float64)
 

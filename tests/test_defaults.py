@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import ExperimentConfig, run, sweep_charts
+from core import ExperimentConfig, run
 from core.config import DEFAULTS_BEFORE, FIELDS, SCHEMA_VERSION, SWEEP_FIELDS, link_version, older_defaults
-from core.sweep import SweepConfig
-from core.sweep_init import affordable, init_map
+from core.sweeps.sweep import SweepConfig
+from core.sweeps.sweep_init import affordable, init_map
+from core.views import scale_depth as scale_depth_view
 
 NAIVE = ("zeros", "normal:std=0.01", "normal:std=1")
 SCALED = ("xavier_normal", "he_normal")
@@ -59,6 +60,6 @@ def test_default_scale_depth_map_changes_sign_inside(data_seed):
     growth = frame.groupby(["sigma_w", "depth"])["signal_growth"].mean()
     assert growth.min() < -0.5 and growth.max() > 0.5
     # every row of the map crosses zero once, from shrinking to growing, around ReLU's sigma_w = sqrt 2
-    crossings = sweep_charts.growth_sign_change(frame, "sigma_w", "depth", "he_normal")
+    crossings = scale_depth_view.growth_sign_change(frame, "sigma_w", "depth", "he_normal")
     assert all(c is not None and c[0] <= np.sqrt(2) * 1.3 and c[1] >= np.sqrt(2) / 1.3
                for c in crossings.values()), crossings

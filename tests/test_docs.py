@@ -40,3 +40,25 @@ def test_the_app_package_docstring_lists_each_of_its_modules():
     modules = {p.stem for p in here.glob("*.py") if p.stem != "__init__"}
     modules |= {p.parent.name for p in here.glob("*/__init__.py")}  # its packages
     assert listed == modules, (sorted(modules - listed), sorted(listed - modules))
+
+
+def test_the_core_package_docstring_lists_each_of_its_folders_and_modules():
+    import core
+    here = Path(core.__file__).parent
+    listed = set(re.findall(r"``(\w+)``", core.__doc__))
+    folders = {p.parent.name for p in here.glob("*/__init__.py")}
+    modules = {p.stem for p in here.glob("*.py") if not p.stem.startswith("_")}
+    assert folders <= listed and modules <= listed, (sorted(folders - listed), sorted(modules - listed))
+
+
+def test_core_never_imports_streamlit_or_the_app():
+    """core/ is pure computation: no module in it, at any depth, imports streamlit or the app's glue."""
+    import ast
+    import core
+    bad = []
+    for path in Path(core.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("streamlit", "app", "pages")]
+    assert not bad, bad

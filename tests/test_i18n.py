@@ -23,7 +23,7 @@ import pytest
 from app.registry import BY_PATH, PAGES as PAGE_SPECS
 from core import i18n
 from core.config import FIELDS
-from core.lessons import BY_SLUG
+from core.views.lessons import BY_SLUG
 from tests.test_app import SMALL, app, goto
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,8 +313,9 @@ def test_a_bad_link_is_explained_in_french():
 @pytest.mark.slow
 def test_the_work_limit_is_explained_in_french():
     """A link past the server's limits: the estimate, the limits and the advice in French, the numbers as
-    computed (core.budget.Estimate)."""
-    from core import ExperimentConfig, budget
+    computed (core.runtime.budget.Estimate)."""
+    from core import ExperimentConfig
+    from core.runtime import budget
     query = "lang=fr&" + "&".join(f"schemes=normal%3Astd%3D{s}" for s in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)) + \
         "&seeds=20&epochs=5000&n_samples=20000&width=256&depth=8"
     at = app(query)
@@ -341,7 +342,7 @@ BAD_LINK = ("v=1&activation=elu&seeds=1&epochs=3&n_samples=100&schemes=normal%3A
 
 @pytest.mark.slow
 def test_bad_scheme_parameters_and_field_conflicts_are_explained_in_french():
-    """The warnings of core.config, core.initializers and the cross-field rules: French words around the link's
+    """The warnings of core.config, core.nn.initializers and the cross-field rules: French words around the link's
     own names and values; the same link in English keeps the English text (the CLI and the API speak it)."""
     warnings = _warning_text(app("lang=fr&" + BAD_LINK))
     nb = "\u00a0"
@@ -369,7 +370,7 @@ def test_bad_scheme_parameters_and_field_conflicts_are_explained_in_french():
 
 @pytest.mark.slow
 def test_sweep_settings_and_notes_are_explained_in_french(speak):
-    """The Scale × depth page's warnings come from core.sweep: a repeated value, a depth out of range (whose
+    """The Scale × depth page's warnings come from core.sweeps.sweep: a repeated value, a depth out of range (whose
     French message starts "depth\u00a0:", which the axis drops as it does "depth:") and the note on the schemes
     a sigma_w axis leaves out."""
     from tests.test_app import sweep_link
@@ -437,7 +438,7 @@ def test_clauses_follow_the_language_and_no_code_joins_them_by_hand():
 
 
 def test_the_formulas_words_are_marked_and_in_french_the_maths_unchanged(speak):
-    from core import initializers
+    from core.nn import initializers
     formulas = ([i.formula for i in initializers.INITIALIZERS.values()]
                 + [b.formula for b in initializers.BIASES.values()])
     words = {w for f in formulas for w in initializers.formula_words(f)}
@@ -455,18 +456,18 @@ def test_the_formulas_words_are_marked_and_in_french_the_maths_unchanged(speak):
 
 # ------------------------------------------------------------------ numbers in the reader's language
 def test_numbers_take_the_languages_symbols_and_keep_their_digits(speak):
-    from core import notice
+    from core.views import phrases
     from core.formatting import number_text
 
     speak("fr")
-    assert notice.number(0.086421) == "0,0864" and notice.factor(0.5) == "×0,50"
-    assert notice.percent(0.985) == "98\u00a0%" and number_text(2424, ",") == "2\u202f424"
+    assert phrases.number(0.086421) == "0,0864" and phrases.factor(0.5) == "×0,50"
+    assert phrases.percent(0.985) == "98\u00a0%" and number_text(2424, ",") == "2\u202f424"
     # a translated message writes its number fields, NumPy's too, the French way; text fields as they are
     message = i18n.gettext("{share:.0%} of {n:,} at {x}, {label}, {raw!r}")
     assert message.format(share=np.float64(0.5), n=np.int64(1234567), x=np.float32(0.25), label="std=0.5",
                           raw=0.5) == "50\u00a0% of 1\u202f234\u202f567 at 0,25, std=0.5, 0.5"
     speak("en")
-    assert notice.number(0.086421) == "0.0864" and notice.percent(0.985) == "98%"
+    assert phrases.number(0.086421) == "0.0864" and phrases.percent(0.985) == "98%"
     assert message.format(share=0.5, n=1234567, x=0.25, label="std=0.5", raw=0.5) == \
         "50% of 1,234,567 at 0.25, std=0.5, 0.5"
 
@@ -485,6 +486,7 @@ def french_sentences(at) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", re.sub(r"\]\([^)]*\)", "]", t)) for t in out]
 
 
+@pytest.mark.slow  # drives every page in French
 def test_french_pages_write_decimal_commas_and_thin_spaces(speak):
     speak("fr")
     at = app(SMALL + "&lang=fr")
@@ -572,3 +574,13 @@ def test_axis_values_take_semicolons_and_french_decimal_commas(speak):
     assert "sweep_x_values=0.7%2C1.4" in at.get("code")[0].proto.code_text  # the same sweep
     assert at.text_input(key="sweep_y_values").proto.placeholder == "1; 2; 4; 8; 16"
     assert at.text_input(key="sweep_x_values").proto.placeholder == "0,5; 1; 1,5; 2; 3"
+
+
+@pytest.mark.slow  # trains the default configuration
+def test_french_overview_says_who_diverged_in_french():
+    """The default run's normal:std=1 diverges: the Overview's warning names the models in French, not with
+    the CSV's English status ("diverged at epoch 1")."""
+    from tests.test_app import app
+    at = app("lang=fr")
+    warned = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning if "✚" in w.value]  # shown literally
+    assert len(warned) == 1 and "a divergé à l'époque" in warned[0] and "diverged" not in warned[0], warned

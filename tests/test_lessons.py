@@ -7,7 +7,7 @@ from tests.lesson_runs import LESSON_SEEDS, lesson_frames
 
 from core import run
 from core.config import VIEWS, ExperimentConfig, parse_views, query_to_dict, replace
-from core.lessons import BY_SLUG, LESSONS
+from core.views.lessons import BY_SLUG, LESSONS
 
 # The restarts lesson opens no chart view of its own; its longer run is tested in tests/test_core_restarts.py.
 OURS = [lesson for lesson in LESSONS if lesson.slug != "restarts"]
@@ -38,7 +38,7 @@ def test_every_lesson_but_restarts_names_a_view():
     for lesson in OURS:
         assert lesson.view, lesson.slug
         if "epoch" in lesson.view:  # a recorded epoch, or the page has nothing to show there
-            from core.trainer import record_epochs
+            from core.nn.trainer import record_epochs
             assert lesson.view["epoch"] in record_epochs(lesson.config.epochs, lesson.config.record_epochs)
 
 

@@ -1,12 +1,12 @@
-"""core.optimizers: each optimizer equals a plain reference written here, step by step, in float64 and float32,
+"""core.nn.optimizers: each optimizer equals a plain reference written here, step by step, in float64 and float32,
 updates the stacked weights in place, keeps each model to its own row, and clears the state of stopped models.
 Their agreement with torch.optim, a bench-only dependency, is checked by ``python -m bench.torch_optimizers``."""
 import numpy as np
 import pytest
 
-from core import optimizers
+from core.nn import optimizers
 from core.config import FIELDS
-from core.optimizers import ADAM_BETAS, ADAM_EPS, OPTIMIZERS, SGD, Adam, Momentum
+from core.nn.optimizers import ADAM_BETAS, ADAM_EPS, OPTIMIZERS, SGD, Adam, Momentum
 
 K, P, STEPS = 4, 37, 6
 DTYPES = [np.float64, np.float32]

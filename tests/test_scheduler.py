@@ -1,4 +1,4 @@
-"""core.scheduler's policy with fake jobs: order, preemption, memory admission, one run per session,
+"""app.scheduler's policy with fake jobs: order, preemption, memory admission, one run per session,
 cancellation when the last subscriber leaves, the time cap, the kill fallback.
 
 The scheduler runs with a fake clock and no monitor thread: the tests call ``tick`` themselves, so every
@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from core.control import Stopped
-from core.scheduler import JobSpec, JobStopped, Scheduler, Slot, evictions, plan
+from core.runtime.control import Stopped
+from app.scheduler import JobSpec, JobStopped, Scheduler, Slot, evictions, plan
 
 
 class Clock:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from app import spec_memo
-from core.density import ValueAxis
+from core.measure.density import ValueAxis
 from core.i18n import language, set_language
 
 

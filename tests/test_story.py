@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import restarts, run, story, sweep_charts, theory
-from core.sweep_init import init_map
+from core import restarts, run
+from core.views import story
+from core.measure import theory
+from core.sweeps.sweep_init import init_map
+from core.views import scale_depth as scale_depth_view
 
 DATA_SEEDS = [0, 1, 2, 3]
 
@@ -79,13 +82,14 @@ def test_step4_the_gain_that_keeps_the_signal_depends_on_the_activation(runs):
     assert len(story.which_sentences(relu.reset_index(), tanh.reset_index())) == 2
 
 
+@pytest.mark.slow  # maps to depth 50
 @pytest.mark.parametrize("data_seed", [0, 3])
 def test_step5_the_map_crosses_at_relus_boundary(data_seed):
     frame = init_map(story.story_map(data_seed)).frame
     assert frame["depth"].max() >= 50
-    crossings = sweep_charts.growth_sign_change(frame, "sigma_w", "depth", "he_normal")
+    crossings = scale_depth_view.growth_sign_change(frame, "sigma_w", "depth", "he_normal")
     assert all(c is not None and c[0] < np.sqrt(2) < c[1] for c in crossings.values()), crossings
-    assert sweep_charts.growth_notice(frame, "sigma_w", "depth", "he_normal", "relu")
+    assert scale_depth_view.growth_notice(frame, "sigma_w", "depth", "he_normal", "relu")
 
 
 def test_every_step_links_to_a_page_with_its_view():

@@ -1,4 +1,4 @@
-"""Sweeps (core.sweep): the grid and its tasks, the round trips, resumable runs on loky, in this process and on a
+"""Sweeps (core.sweeps.sweep): the grid and its tasks, the round trips, resumable runs on loky, in this process and on a
 real Dask LocalCluster (the same frame exactly), the measures against their definitions on the dashboard's own
 frames, two mean-field facts measured at epoch 0, bad input, the map's chart and its sentence."""
 from __future__ import annotations
@@ -18,12 +18,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from core import run
-from core.control import Control, Stopped
+from core.runtime.control import Control, Stopped
 from core.config import MAX_SCHEMES, SWEEP_AXES, ExperimentConfig
-from core.sweep import (AXES, CLUSTER_CONFIG, MAX_GRID_POINTS, SweepConfig, axis_values, local_cluster, run_sweep,
+from core.sweeps.sweep import (AXES, CLUSTER_CONFIG, MAX_GRID_POINTS, SweepConfig, axis_values, local_cluster, run_sweep,
                         task_path)
-from core.sweep_charts import THEORY_COLUMNS, cell_edges, map_data, reach, sweep_map, what_to_notice
-from core.sweep_task import growth_slope
+from core.views.scale_depth import THEORY_COLUMNS, cell_edges, map_data, reach, sweep_map, what_to_notice
+from core.sweeps.sweep_task import growth_slope
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ExperimentConfig(schemes=("he_normal", "zeros"), seeds=2, epochs=4, n_samples=120, width=(6,),
@@ -238,7 +238,7 @@ def test_a_sweep_job_whose_last_subscriber_leaves_stops_inside_its_tasks_and_cac
     """The dashboard's sweeps are scheduler jobs (app.sweeps.job_spec): a closed tab drops its ticket, and the
     job stops within the scheduler's grace, inside its tasks, instead of training on for nobody."""
     from app import sweeps
-    from core.scheduler import JobStopped, Scheduler
+    from app.scheduler import JobStopped, Scheduler
 
     big = SweepConfig(replace(SMALL, epochs=5000, n_samples=3000, width=(32,)), (("sigma_w", "0.7,1.4"),
                                                                                  ("depth", "3,4")))
@@ -256,7 +256,7 @@ def test_a_sweep_job_whose_last_subscriber_leaves_stops_inside_its_tasks_and_cac
 
 @pytest.mark.slow
 def test_the_command_line_resumes_and_writes_the_same_frame(small, tmp_path):
-    cmd = [sys.executable, "-m", "core.sweep", "--query", SWEEP.to_query(), "--out", str(tmp_path), "--workers", "1"]
+    cmd = [sys.executable, "-m", "core.sweeps.sweep", "--query", SWEEP.to_query(), "--out", str(tmp_path), "--workers", "1"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "3/3 tasks" in out.stderr and "3 tasks trained, 0 read" in out.stderr
@@ -285,7 +285,7 @@ def _free_port() -> int:
 def test_bad_command_line_input_is_one_line_exit_2_and_nothing_runs(tmp_path, query, extra, named):
     out_dir = tmp_path / "never"
     extra = [e.format(port=_free_port()) for e in extra]
-    got = subprocess.run([sys.executable, "-m", "core.sweep", "--query", "schemes=he_normal&" + query,
+    got = subprocess.run([sys.executable, "-m", "core.sweeps.sweep", "--query", "schemes=he_normal&" + query,
                           "--out", str(out_dir), *extra], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert got.returncode == 2
     lines = got.stderr.strip().splitlines()
@@ -334,8 +334,8 @@ def test_a_tasks_lean_probes_give_its_links_numbers_diverged_models_included(cas
     """A task probes only what its measures read (Prober.for_sweep); every measure must still be the one each
     entry's own link (what a grid point opens) gives with full probes, for models that diverge (no last record:
     NA) as for the others, and for layers whose probe rows pass NumPy's 8192-value buffer (width 100: without
-    core.probes.row_squares, seed 3's gradient ratio differed from its link's in the last bits)."""
-    from core.sweep_task import run_task
+    core.measure.probes.row_squares, seed 3's gradient ratio differed from its link's in the last bits)."""
+    from core.sweeps.sweep_task import run_task
     config = ExperimentConfig(**case)
     rows = run_task(config.to_query())
     if case == dict(DIVERGING, activation="relu"):  # the case this test is for: some models diverge, others train
@@ -363,8 +363,8 @@ def test_a_tasks_lean_probes_give_its_links_numbers_diverged_models_included(cas
 
 
 def test_a_task_does_not_compute_the_decision_boundary_no_measure_reads(monkeypatch):
-    from core import probes
-    from core.sweep_task import run_task
+    from core.measure import probes
+    from core.sweeps.sweep_task import run_task
     calls = []
     real = probes.ProbeSession._grid_boundary
     monkeypatch.setattr(probes.ProbeSession, "_grid_boundary", lambda self, flat: calls.append(1) or real(self, flat))
@@ -374,8 +374,8 @@ def test_a_task_does_not_compute_the_decision_boundary_no_measure_reads(monkeypa
     rows = run_task(config.to_query())
     assert len(rows) == len(config.models) and not calls
     # nor does the sweep's estimate of the task count it
-    from core import budget
-    from core.sweep import Task, task_estimate
+    from core.runtime import budget
+    from core.sweeps.sweep import Task, task_estimate
     task, link = task_estimate(Task(config)), budget.estimate(replace(config, record_epochs=2))
     assert task.frame_rows < link.frame_rows and task.seconds < link.seconds
 
@@ -383,10 +383,10 @@ def test_a_task_does_not_compute_the_decision_boundary_no_measure_reads(monkeypa
 
 def test_the_sweeps_cost_figures_are_each_tasks_own_estimate():
     """SweepConfig keeps each task's estimate once (``costs``); what it reports must be those of the tasks as
-    core.sweep_task trains them: the order, the process count, the wall time and the summed estimate."""
-    import core.sweep as sweep_mod
-    from core import budget
-    from core.sweep import task_config, task_estimate
+    core.sweeps.sweep_task trains them: the order, the process count, the wall time and the summed estimate."""
+    import core.sweeps.sweep as sweep_mod
+    from core.runtime import budget
+    from core.sweeps.sweep import task_config, task_estimate
     s = SweepConfig(replace(SMALL, schemes=("he_normal",)), (("lr", "0.05,0.1"), ("depth", "1,3,6")))
     fresh = {t.run_id: task_estimate(t) for t in s.tasks}
     assert [t.run_id for t in s.todo()] == sorted(fresh, key=lambda r: -fresh[r].layer_steps)
@@ -466,9 +466,9 @@ def test_the_trainable_region_lies_inside_the_6_xi_curve(activation, bias, sigma
     # DEPTH_TOLERANCE: every grid point that trains (SGD, 20 epochs) is at most that many times 6 xi deep; and
     # the grid reaches past that line in every column where it can, where nothing trains, so the check could
     # fail both ways (a xi too small flags trained points; one too large leaves no point past the line).
-    from core import activations, initializers
+    from core.nn import activations, initializers
     from core.config import parse_bias
-    from core.meanfield import order_chaos_frame
+    from core.measure.meanfield import order_chaos_frame
 
     base = ExperimentConfig(activation=activation, bias=bias, schemes=("lecun_normal",), seeds=2, epochs=20,
                             width=(32,), optimizer="sgd", lr=0.1, data_seed=data_seed)
@@ -535,7 +535,7 @@ def _frame(acc: dict) -> pd.DataFrame:
 
 
 def test_the_sentences_name_an_axis_value_in_words_or_by_its_symbol():
-    from core.sweep_charts import _fmt
+    from core.views.scale_depth import _fmt
     assert [_fmt("sigma_w", 2 ** 0.5), _fmt("depth", 4), _fmt("lr", 0.1), _fmt("k", 15)] == [
         "σ_w = 1.41", "depth 4", "learning rate 0.1", "k = 15"]
 

@@ -1,4 +1,4 @@
-"""loky internals (joblib's vendored copy, joblib pinned in requirements.txt). core.workers keeps a loky
+"""loky internals (joblib's vendored copy, joblib pinned in requirements.txt). core.runtime.workers keeps a loky
 ``ProcessPoolExecutor`` of its own and must know, before it submits, whether the pool is still usable and how
 big it is, and which processes are its workers (to kill the ones running a stopped run). The executor's public
 API (``submit``, ``shutdown``, ``map``) says none of that: a broken pool shows only as an error on the next

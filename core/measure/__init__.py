@@ -1,0 +1,1 @@
+"""Measurement and theory: the probes, their tidy frames, histograms on one grid, mean-field predictions."""

@@ -1,0 +1,1 @@
+"""The network and its training: layers, activations, initializers, optimizers, the trainer."""

@@ -1,0 +1,322 @@
+"""Worker processes that train groups of models in parallel, on loky (joblib's process pool).
+
+Threads could not do this: a training step is some fifty NumPy calls on small
+arrays, and two threads spend much of each step waiting for each other at
+the GIL (bench J1 on 2 cores: 0.74-1.24 s with two threads against 0.42-0.94 s
+with two processes, measured side by side).
+
+The processes are a loky ``ProcessPoolExecutor`` of this module's own: started
+once, by spawning, and reused by every run. A worker imports what its calls
+need (this module, core.nn.trainer, NumPy), not the caller's script (checked
+under ``streamlit run``: 40 MiB, none of Streamlit, pandas or scikit-learn),
+and runs its BLAS on one thread. The pool is not joblib's shared one
+(``get_reusable_executor``), which a sweep's ``Parallel`` may resize or
+restart with other settings. loky ran the trainer's calls as fast as the
+hand-written pipe protocol this module had before (bench/RESULTS.md,
+"Parallelism inside one run").
+
+What loky does not carry, a small shared-memory ``Board`` does (a file mapped
+by the caller and by the workers, like core.runtime.control's block): the first
+call's progress, which the caller relays on its own thread; a cancel flag,
+which a caller that stops waiting sets, so that its calls raise Cancelled at
+their next report and abandoned work does not keep the cores busy; and the
+pid of the process running each call. A run scheduled by ``app.scheduler``
+is stopped and paused through its control block instead (core.runtime.control,
+checked at every step), and ``run`` registers a kill hook on that block that
+kills its calls' processes: the last resort for a run that does not stop.
+Loky then marks the pool broken; calls of other runs in flight end with
+WorkerDied (the trainer trains them in its own process instead) and the next
+call starts a fresh pool.
+
+A worker hands the memory its call freed back to the system (``malloc_trim``)
+shortly after each call, so a large run does not leave every worker holding
+its peak.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import struct
+import tempfile
+import threading
+import time
+import traceback
+from concurrent.futures import wait
+from typing import Callable
+
+from core.compat import loky
+from core.runtime import memory
+from core.runtime.control import Stopped
+
+PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
+# A worker reports progress at most this often (and at the end): a report per epoch made the default
+# configuration's training 9% slower (0.424 s against 0.389 s, median of 15) for a bar drawn every 0.1 s.
+PROGRESS_EVERY_S = 0.05
+# The workers share the cores: each runs its BLAS on one thread (see core.runtime.blas).
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+TRIM_AFTER_S = 0.5  # how long after a call a worker gives its freed memory back
+# Modules a worker imports before its first call (``warm``): a call then finds the trainer loaded.
+PRELOAD = ("core.nn.trainer",)
+
+
+class Cancelled(Exception):
+    """The caller stopped waiting for this call."""
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended in the middle of a call (killed for memory, say), a call or its result could not
+    travel between the processes, or no worker could start. The next call starts a fresh pool."""
+
+
+def available() -> bool:
+    return os.name == "posix"  # the boards are files mapped in /dev/shm or the temporary directory
+
+
+def workers() -> int:
+    """Worker processes that train at once: one per CPU."""
+    from core.runtime.blas import cpu_count
+    return cpu_count()
+
+
+_pool_size: int | None = None
+
+
+def pool_size() -> int:
+    """Worker processes that may exist at once: ``workers()`` unless ``set_pool_size`` allowed more (a
+    scheduler that pauses runs needs workers for the runs it lets go on while the paused ones keep theirs)."""
+    return max(workers(), _pool_size or 0)
+
+
+def set_pool_size(n: int | None) -> None:
+    global _pool_size
+    _pool_size = n
+
+
+# ------------------------------------------------------------------- the board a call and its caller share
+class Board:
+    """A cancel flag, then per call its worker's pid and its progress (done, total): int64 slots in a small
+    mapped file. Pickles as its path: a worker maps the same file."""
+
+    def __init__(self, calls: int, path: str | None = None):
+        from core.runtime.control import _blocks_dir
+        self.calls, self._owner = calls, path is None
+        size = 8 * (1 + 3 * calls)
+        self.path = path
+        if path is None:
+            fd, self.path = tempfile.mkstemp(prefix="calls-", dir=_blocks_dir())
+            os.ftruncate(fd, size)
+        else:
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except FileNotFoundError:
+                # a call that starts after its caller left (and removed the board): it must unpickle all the
+                # same (loky breaks the whole pool on a task that does not), then see itself cancelled
+                self._mm = mmap.mmap(-1, size)
+                self.cancel()
+                return
+        try:
+            self._mm = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+
+    def __reduce__(self):
+        return Board, (self.calls, self.path)
+
+    def _get(self, slot: int) -> int:
+        return struct.unpack_from("<q", self._mm, 8 * slot)[0]
+
+    def _set(self, slot: int, value: int) -> None:
+        struct.pack_into("<q", self._mm, 8 * slot, value)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._get(0) != 0
+
+    def cancel(self) -> None:
+        self._set(0, 1)
+
+    def started(self, call: int) -> None:
+        self._set(1 + 3 * call, os.getpid())
+
+    def pids(self) -> list[int]:
+        return [p for p in (self._get(1 + 3 * i) for i in range(self.calls)) if p > 0]
+
+    def report(self, call: int, done: int, total: int) -> None:
+        self._set(3 + 3 * call, total)  # total first: a reader that sees a total sees a matching done soon
+        self._set(2 + 3 * call, done)
+
+    def progress(self, call: int) -> tuple[int, int] | None:
+        total = self._get(3 + 3 * call)
+        return (self._get(2 + 3 * call), total) if total > 0 else None
+
+    def close(self) -> None:
+        self._mm.close()
+        if self._owner:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+
+def _call(fn, args: tuple, board: Board, index: int, reports: bool):
+    """A call as a worker runs it: ``fn(*args, progress=...)``, its progress and its pid on the board."""
+    board.started(index)
+    if board.cancelled:
+        board.close()
+        raise Cancelled
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if board.cancelled:
+            raise Cancelled
+        if reports:
+            now = time.monotonic()
+            if done >= total or now - last >= PROGRESS_EVERY_S:
+                board.report(index, done, total)
+                last = now
+
+    try:
+        return fn(*args, progress=progress)
+    except (Cancelled, Stopped) as e:
+        # loky keeps the exception it sends back until this worker's next call: with its traceback, the
+        # stopped call's frames and every array they hold would stay alive, out of the trim's reach
+        traceback.clear_frames(e.__traceback__)
+        args = fn = None  # noqa: F841 - this frame is the traceback's too
+        raise e.with_traceback(None) from None
+    finally:
+        board.close()
+        _trim_soon()
+
+
+_trim_timer: threading.Timer | None = None
+
+
+def _trim_soon() -> None:
+    """Give the heap back to the system once loky has sent this call's result and dropped its arguments
+    (a trim inside the call would find them still alive): shortly after the call, unless another starts."""
+    global _trim_timer
+    if _trim_timer is not None:
+        _trim_timer.cancel()
+    _trim_timer = threading.Timer(TRIM_AFTER_S, memory.trim)
+    _trim_timer.daemon = True
+    _trim_timer.start()
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
+
+
+def imported(progress=None) -> list[str]:
+    """The top-level modules this process has imported (a worker's, when run by ``run``)."""
+    import sys
+    return sorted({name.split(".")[0] for name in sys.modules})
+
+
+def _ping() -> int:
+    import importlib
+    for module in PRELOAD:
+        importlib.import_module(module)
+    time.sleep(0.05)  # long enough that the pings of one warm() land on different processes
+    return os.getpid()
+
+
+# ------------------------------------------------------------------- the pool
+_lock = threading.Lock()
+_pool = None
+
+
+def _executor():
+    """The pool, started (or restarted after a worker died) with ``pool_size()`` processes. (It reads loky's
+    private state through core/compat/loky.py. The dead-worker test in tests/test_core_groups.py goes through
+    its ``broken`` and ``max_workers``.)"""
+    global _pool
+    from joblib.externals.loky import ProcessPoolExecutor
+    with _lock:
+        if _pool is not None and (loky.broken(_pool) or loky.max_workers(_pool) != pool_size()):
+            _pool.shutdown(wait=False, kill_workers=loky.broken(_pool))
+            _pool = None
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=pool_size(), env=WORKER_ENV, initializer=_ignore_interrupts)
+        return _pool
+
+
+def pids() -> list[int]:
+    """Process ids of the workers now running."""
+    with _lock:
+        return loky.pids(_pool) if _pool is not None else []
+
+
+def warm() -> None:
+    """Start every worker now and load the trainer in each (their imports take about a second), so that the
+    first training does not wait for them."""
+    ex = _executor()
+    wait([ex.submit(_ping) for _ in range(pool_size())])
+
+
+def _shutdown() -> None:
+    """End every worker, busy ones too."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, kill_workers=True)
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = None, control=None) -> list:
+    """``[fn(*args, progress=...) for args in calls]``, each call in a worker process, in parallel.
+
+    ``fn`` must be a module-level function of an importable module, taking a
+    ``progress(epoch, epochs)`` keyword that it calls now and then: the first
+    call's reports are passed on to ``progress`` from this thread, and the
+    calls stop there (raising Cancelled) once this caller has stopped waiting.
+    Raises WorkerDied if a worker ended during its call or none could start;
+    the next call starts a fresh pool. With a ``control`` block
+    (core.runtime.control), its ``kill`` ends this call's workers.
+    """
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
+        raise ValueError(f"workers.run: {fn.__qualname__} is defined in __main__; it must live in an importable module")
+    board = Board(len(calls))
+    forget = control.on_kill(lambda: _kill(board.pids())) if control is not None else None
+    futures = []
+    try:
+        try:
+            ex = _executor()
+            # only the first call reports, and only to a caller that listens: a report per epoch costs time
+            futures = [ex.submit(_call, fn, args, board, i, i == 0 and progress is not None)
+                       for i, args in enumerate(calls)]
+        except (OSError, BrokenProcessPool) as e:
+            raise WorkerDied(f"no training worker could start: {e!r}") from e
+        pending, told = set(futures), None
+        while pending:
+            _, pending = wait(pending, timeout=PROGRESS_POLL_S)
+            now = board.progress(0)
+            if progress is not None and now is not None and now != told:
+                progress(*now)
+                told = now
+            failed = [f.exception() for f in futures if f.done() and f.exception() is not None]
+            if failed:
+                if isinstance(failed[0], BrokenProcessPool):
+                    # a worker ended during its call, or a call or its result could not travel
+                    raise WorkerDied(f"the training workers failed: {failed[0]}") from failed[0]
+                raise failed[0]
+        return [f.result() for f in futures]
+    finally:
+        if forget is not None:
+            forget()
+        if not all(f.done() for f in futures):
+            board.cancel()
+            for f in futures:
+                f.cancel()  # those not started yet never start
+        board.close()
