@@ -8,18 +8,20 @@ the longest and the most memory, against core.runtime.budget's estimate.
 
 Every candidate runs in a fresh process that imports what the dashboard server imports (Streamlit,
 scikit-learn, core) and starts the training workers first, as the server does, then runs ``core.run``.
-It reports the wall time, the CPU time of the process and of its workers (training and the rest apart),
-and the peak memory as the sum of each process's own peak (VmHWM): an upper bound of their peak together.
+It reports the wall time, the CPU time of the process and of its workers (the data and initial weights,
+the training, the tables apart), and the peak memory as the sum of each process's own peak (VmHWM): an
+upper bound of their peak together.
 
 On a shared machine wall time measures the neighbours as much as the run, so the search ranks candidates
-by their *quiet time*: training CPU over the worker groups plus the server's CPU, what the wall time is on
-an idle reference machine (2 cores). Both are reported, with the load average during the run.
+by their *quiet time*: the server's CPU before and after training plus the training's CPU over the worker
+groups, what the wall time is on an idle reference machine (2 cores). Both are reported, with the load
+average during the run.
 
 The search: random configurations across every knob, each pushed to the largest number of epochs the
 limits admit, then a hill-climb from the worst of them that changes one knob at a time (activation, dtype,
 optimizer, batch, width, depth, models, samples, features, recorded epochs, dataset) and pushes again to
 the limits, keeping a change when the measured time over the estimate (or memory over its estimate)
-grows. The worst admitted configurations go to bench/RESULTS.md.
+grows. The worst admitted configurations go to bench/results/adversarial.md, a section per mode.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
+RESULTS = ROOT / "bench" / "results" / "adversarial.md"
 RUNS = ROOT / "test-artifacts" / "adversarial-runs.jsonl"  # every measurement, for --refit (not committed)
 SECTION = "## Adversarial budget search"
 QUICK_SECTION = "## Quick adversarial budget search"  # --quick's own: it never replaces the full search's
@@ -61,9 +63,11 @@ def _hwm_mb(pid: int) -> float:
 
 def measure_here(query: str) -> dict:
     import psutil
-    import streamlit  # noqa: F401 - the server's baseline
-    from core.runtime import budget, workers
+    import sklearn.datasets  # noqa: F401 - the server's baseline: it imports scikit-learn at start
+    import sklearn.model_selection  # noqa: F401
+    import streamlit  # noqa: F401
     from core import experiment
+    from core.runtime import budget, workers
     from core.config import ExperimentConfig
 
     workers.warm()  # every worker started, the trainer loaded in each, as the server's are
@@ -75,6 +79,9 @@ def measure_here(query: str) -> dict:
         t = p.cpu_times()
         return t.user + t.system
 
+    def mark():
+        return time.perf_counter(), cpu(me), sum(cpu(p) for p in procs[1:])
+
     base_rss = sum(p.memory_info().rss for p in procs) / 1e6
     config = ExperimentConfig.from_query(query)
     est = budget.estimate(config)
@@ -82,20 +89,33 @@ def measure_here(query: str) -> dict:
 
     def progress(epoch, total):
         if epoch >= total and "train_end" not in marks:
-            marks["train_end"] = (time.perf_counter(), cpu(me), sum(cpu(p) for p in procs[1:]))
+            marks["train_end"] = mark()
 
+    prepare = experiment.prepare
+
+    def prepared(*args, **kwargs):  # the data and the initial weights: the server's, before any training
+        out = prepare(*args, **kwargs)
+        marks["prepared"] = mark()
+        return out
+
+    experiment.prepare = prepared
     load0 = os.getloadavg()[0]
-    start = (time.perf_counter(), cpu(me), sum(cpu(p) for p in procs[1:]))
+    start = mark()
     experiment.run(config, progress=progress, enforce_budget=False)
-    end = (time.perf_counter(), cpu(me), sum(cpu(p) for p in procs[1:]))
+    end = mark()
+    prep = marks.get("prepared", start)
     mid = marks.get("train_end", end)
-    train_cpu = (mid[1] - start[1]) + (end[2] - start[2])  # the server's share while training + the workers'
-    server_cpu = (end[1] - start[1]) - (mid[1] - start[1])
-    peak = sum(_hwm_mb(p.pid) for p in procs)
-    return {"query": query, "wall": end[0] - start[0], "train_wall": mid[0] - start[0], "train_cpu": train_cpu,
-            "server_cpu": server_cpu, "quiet": train_cpu / est.groups + server_cpu, "peak_mb": peak,
-            "base_mb": base_rss, "extra_mb": peak - base_rss, "est_s": est.seconds, "est_mb": est.memory_mb,
-            "rows": est.frame_rows, "groups": est.groups, "load": (load0 + os.getloadavg()[0]) / 2}
+    prep_cpu = prep[1] - start[1]  # the data and the initial weights (the server alone)
+    train_cpu = (mid[1] - prep[1]) + (end[2] - start[2])  # the server's share while training + the workers'
+    server_cpu = end[1] - mid[1]  # the tables, after training
+    peaks = [_hwm_mb(p.pid) for p in procs]
+    peak = sum(peaks)
+    return {"query": query, "wall": end[0] - start[0], "train_wall": mid[0] - start[0], "prep_cpu": prep_cpu,
+            "train_cpu": train_cpu, "server_cpu": server_cpu,
+            "quiet": prep_cpu + train_cpu / est.groups + server_cpu, "peak_mb": peak,
+            "server_peak_mb": peaks[0], "worker_peaks_mb": peaks[1:], "base_mb": base_rss,
+            "extra_mb": peak - base_rss, "est_s": est.seconds, "est_mb": est.memory_mb, "rows": est.frame_rows,
+            "groups": est.groups, "load": (load0 + os.getloadavg()[0]) / 2}
 
 
 NATIVE_BLAS = False  # --native-blas: let BLAS use its threads as in the server (on a quiet machine)
@@ -128,7 +148,13 @@ def schemes_list():
 # Starts a link controls that the cost model must price whatever they do to the probes and the initialization:
 # large random biases, and units that are near-copies of one another (the distinct-unit count's worst case).
 BIASES = ["zeros", "zeros", "normal:std=1", "normal:std=10", "constant:value=5"]
-NEAR_COPIES = dict(schemes=("normal:std=0.0001", "lsuv", "orthogonal"), bias="normal:std=10")
+# The distinct-unit count's costliest layers (bench/adversarial.py --calibrate counts): near-copies under
+# random biases (the issue's), and units at the tolerance's scale under a constant bias, which put every unit
+# in every other's window (normal weights, identity, sparse and ZerO's Hadamard rows).
+NEAR_COPIES = [dict(schemes=("normal:std=0.0001", "lsuv", "orthogonal"), bias="normal:std=10"),
+               dict(schemes=("normal:std=0.006", "normal:std=0.02", "identity"), bias="constant:value=10"),
+               dict(schemes=("sparse:sparsity=0.99,std=0.01", "zero_hadamard", "identity:gain=0.01"),
+                    bias="constant:value=5")]
 
 
 def random_config(rng: random.Random):
@@ -151,8 +177,8 @@ def random_config(rng: random.Random):
             epochs=int(round(math.exp(rng.uniform(0, math.log(5000))))),
             weight_decay=rng.choice([0.0, 0.0, 1e-4]), record_epochs=rng.randint(2, 51),
             dtype=rng.choice(["float32", "float64"]), bias=rng.choice(BIASES))
-        if rng.random() < 0.3:  # near-copy units on purpose: tiny weights, large random biases, wide layers
-            values.update(NEAR_COPIES, width=(rng.choice([256, 512, 1024]),))
+        if rng.random() < 0.3:  # costly unit counts on purpose: near-copies, large biases, wide layers
+            values.update(rng.choice(NEAR_COPIES), width=(rng.choice([256, 512, 1024]),))
         try:
             return ExperimentConfig(**values)
         except ValueError:
@@ -203,7 +229,7 @@ def mutate(config, rng: random.Random):
     if knob == "bias":
         return replace(c, bias=rng.choice(BIASES))
     if knob == "near_copies":
-        return replace(c, **NEAR_COPIES, width=(1024,) * len(c.width))
+        return replace(c, **rng.choice(NEAR_COPIES), width=(1024,) * len(c.width))
     if knob == "activation":
         return replace(c, activation=rng.choice(["relu", "elu", "selu", "gelu", "tanh", "sigmoid", "softplus",
                                                  "leaky_relu", "linear"]))
@@ -285,7 +311,20 @@ def search(limits, n_random: int, n_climb: int, seed: int, log=print) -> list[di
     return done
 
 
-def write_results(done: list[dict], limits, mode: str, started: float) -> None:
+def machine() -> str:
+    """The CPU, its count, Python, NumPy and BLAS, as bench/run.py's results files name them."""
+    import platform
+
+    import numpy as np
+    from threadpoolctl import threadpool_info
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor() or "unknown CPU")
+    blas = next((f"{i.get('internal_api')} {i.get('version')}" for i in threadpool_info()
+                 if i.get("user_api") == "blas"), "unknown BLAS")
+    return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, BLAS {blas}"
+
+
+def write_results(done: list[dict], limits, mode: str, started: float, command: str) -> None:
     from core.runtime import budget
     for r in done:
         r["server_peak"] = r["peak_mb"] + SERVER_EXTRA_MB
@@ -303,8 +342,8 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
     pub = budget.PUBLIC
     section = QUICK_SECTION if mode == "quick" else SECTION
     L = [section, "",
-         f"`python bench/adversarial.py{' --quick' if mode == 'quick' else ''}` on "
-         f"{datetime.now():%Y-%m-%d %H:%M}: {len(done)} runs in {(time.time() - started) / 60:.0f} min, load average "
+         f"`{command}` on {datetime.now():%Y-%m-%d %H:%M}, {machine()}: {len(done)} runs in "
+         f"{(time.time() - started) / 60:.0f} min, load average "
          f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} CPUs during the runs. Other work shared the "
          f"machine, so wall times are inflated; *quiet* is the training's CPU time over its worker groups plus "
          f"the server's CPU time: the wall time on an idle reference machine. Memory is the sum of each "
@@ -333,7 +372,10 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
           f"{'holds' if bound_t < PROMISE_S and bound_m < PROMISE_MB else 'does NOT hold'} on these runs."]
     if mode == "full":  # the estimate's stated error: written here once, read by core.runtime.budget and its docs
         write_error(t_ratio, m_ratio)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Bench results\n"
+    text = RESULTS.read_text() if RESULTS.exists() else (
+        "# bench/adversarial.py: the admitted links the budget underestimates most\n\n"
+        "Each section is rewritten by its mode's last run (`--quick`, or the full search); the full search also\n"
+        "writes core.runtime.budget.ESTIMATE_ERROR.\n")
     if section in text:
         head, _, rest = text.partition(section)
         nxt = rest.find("\n## ")
@@ -346,7 +388,7 @@ def write_results(done: list[dict], limits, mode: str, started: float) -> None:
 def write_error(time_ratio: float, memory_ratio: float) -> None:
     """core.runtime.budget.ESTIMATE_ERROR, rewritten with the full search's worst ratios."""
     import re
-    path = ROOT / "core" / "budget.py"
+    path = ROOT / "core" / "runtime" / "budget.py"
     text = path.read_text()
     line = f'ESTIMATE_ERROR = {{"time": {time_ratio:.2f}, "memory": {memory_ratio:.2f}}}'
     path.write_text(re.sub(r"^ESTIMATE_ERROR = .*$", line, text, count=1, flags=re.M))
@@ -354,8 +396,15 @@ def write_error(time_ratio: float, memory_ratio: float) -> None:
 
 # ------------------------------------------------------------------ fitting the model
 PRIOR_WEIGHT = 0.2  # how strongly a coefficient is held near core.runtime.budget's value (in relative-error units)
-# Measured directly (--calibrate), not fitted: the runs rarely separate a product's arithmetic from its calls.
-CALIBRATED = ("gflop32", "gflop64", "activation_s")
+# Measured directly (--calibrate), not fitted: the runs rarely separate a product's arithmetic from its calls,
+# and the probes' passes, the unit counts' worst case and the initialization's work are timed one at a time.
+# The distinct-unit counts' worst case: the fit leaves it out of the runs (whose counts mostly cost far less)
+# and leaves out the runs with large biases, where counts come near it (NEAR_COPIES); the estimate adds it to
+# the fitted terms.
+WORST_CASE = ("unit_calls", "unit_stacked_steps", "unit_stacked", "unit_steps", "unit_pairs", "unit_weights",
+              "unit_outputs")
+CALIBRATED = ("gflop32", "gflop64", "activation_s", "probe_gb", "probe_values", *WORST_CASE, "init_values",
+              "init_draw_s", "init_qr_gflop", "init_gflop", "init_outputs", "init_spill", "init_weights")
 
 
 def fit(runs: list[dict]) -> None:
@@ -368,29 +417,37 @@ def fit(runs: list[dict]) -> None:
     from core.runtime import budget
     from core.config import ExperimentConfig
     train_names = [n for n in budget.TIME if n not in budget.SERVER_TERMS and n not in CALIBRATED]
+    server_names = [n for n in budget.SERVER_TERMS if n not in CALIBRATED]
+    costly = {copies["bias"] for copies in NEAR_COPIES} | {b for b in BIASES if b != "zeros" and b != "normal:std=1"}
     A_t, y_t, A_s, y_s, A_m, y_m = [], [], [], [], [], []
     for r in runs:
         c = ExperimentConfig.from_query(r["query"])
         t = budget.time_terms(c)
-        w = 1.0 / max(r["train_cpu"], 0.05)
-        known = sum(budget.TIME[n] * t[n] for n in CALIBRATED)
-        A_t.append([t[n] * w for n in train_names])
-        y_t.append((r["train_cpu"] - known) * w)
-        ws = 1.0 / max(r["server_cpu"], 0.05)
-        A_s.append([t[n] * ws for n in budget.SERVER_TERMS])
-        y_s.append(r["server_cpu"] * ws)
         m = budget.memory_terms(c)
         wm = 1.0 / max(r["extra_mb"] * 1e6, 20e6)
         A_m.append([m[n] * wm for n in budget.MEMORY])
         y_m.append(max(r["extra_mb"], 0) * 1e6 * wm)
+        if c.bias in costly:  # large biases: counts near their worst case, priced on their own (WORST_CASE)
+            continue
+        w = 1.0 / max(r["train_cpu"], 0.05)
+        known = sum(budget.TIME[n] * t[n] for n in CALIBRATED if n not in budget.SERVER_TERMS + WORST_CASE)
+        A_t.append([t[n] * w for n in train_names])
+        y_t.append((r["train_cpu"] - known) * w)
+        serial = r.get("prep_cpu", 0.0) + r["server_cpu"]  # the server alone: data, initial weights, tables
+        known_s = sum(budget.TIME[n] * t[n] for n in CALIBRATED if n in budget.SERVER_TERMS)
+        ws = 1.0 / max(serial, 0.05)
+        A_s.append([t[n] * ws for n in server_names])
+        y_s.append((serial - known_s) * ws)
     for title, names, prior, A, y in (
             ("TIME (training)", train_names, budget.TIME, A_t, y_t),
-            ("TIME (server)", budget.SERVER_TERMS, budget.TIME, A_s, y_s),
+            ("TIME (server)", server_names, budget.TIME, A_s, y_s),
             ("MEMORY", list(budget.MEMORY), budget.MEMORY, A_m, y_m)):
         A, y = np.array(A), np.array(y)
-        P = np.diag([PRIOR_WEIGHT / prior[n] for n in names])  # (coef - prior) / prior, weighted
-        coef, _ = nnls(np.vstack([A, P]), np.concatenate([y, np.full(len(names), PRIOR_WEIGHT)]))
-        if title == "TIME (training)":  # the ratio of whole training times, calibrated terms included
+        held = [n for n in names if prior[n] > 0]  # (coef - prior) / prior, weighted; a zero holds nothing
+        P = np.zeros((len(held), len(names)))
+        P[np.arange(len(held)), [names.index(n) for n in held]] = [PRIOR_WEIGHT / prior[n] for n in held]
+        coef, _ = nnls(np.vstack([A, P]), np.concatenate([y, np.full(len(held), PRIOR_WEIGHT)]))
+        if title.startswith("TIME"):  # the ratio of whole times, calibrated terms included
             known = np.array([1.0 - yi for yi in y])  # 1 - (measured - known) / measured = known / measured
             ratio = 1.0 / np.maximum(known + A @ coef, 1e-12)
         else:
@@ -437,6 +494,195 @@ def calibrate() -> None:
     print(json.dumps(out))
 
 
+def _cpu_best(fn, repeats: int = 3) -> float:
+    """The least CPU time of ``repeats`` calls of ``fn`` (the others' load inflates, never deflates it)."""
+    best = math.inf
+    for _ in range(repeats):
+        s = time.process_time()
+        fn()
+        best = min(best, time.process_time() - s)
+    return best
+
+
+def _fit_times(rows: list[tuple[list[float], float]], names: list[str], envelope: bool) -> dict[str, float]:
+    """Non-negative least squares of the times on the work counts, in relative errors; with ``envelope``,
+    scaled up so that no measured time exceeds its fit (an estimate that charges a worst case)."""
+    import numpy as np
+    from scipy.optimize import nnls
+    A = np.array([[x / t for x in work] for work, t in rows])
+    coef, _ = nnls(A, np.ones(len(rows)))
+    fitted = A @ coef
+    scale = float(np.max(1.0 / np.maximum(fitted, 1e-12))) if envelope else 1.0
+    print("  measured / fitted: " + " ".join(f"{1 / f:.2f}" for f in fitted)
+          + (f"; scaled by {scale:.2f} to the envelope" if envelope else ""))
+    return {n: float(c * scale) for n, c in zip(names, coef)}
+
+
+def count_layers(m: int, rng) -> list[tuple[str, "object"]]:
+    """(name, (m, m + 1) unit rows) of layers whose distinct-unit count is costly: near-copies at the
+    tolerance's scale under a constant bias (the bias sets every unit's scale), the issue's near-copies (tiny
+    weights, biases N(0, 10^2)), identity, sparse and Hadamard weights under a constant bias."""
+    import numpy as np
+
+    from core.nn import initializers
+    out = []
+    consts = (0.5, 5.0, 50.0)
+    for std in (1e-3, 3e-3, 1e-2, 3e-2):
+        for c in consts:
+            out.append((f"normal std {std}, bias {c}", rng.standard_normal((m, m)) * std, np.full(m, c)))
+    out.append(("normal std 1e-4, biases N(0, 10^2)", rng.standard_normal((m, m)) * 1e-4,
+                rng.standard_normal(m) * 10))
+    for c in consts[:2]:
+        out.append((f"identity, bias {c}", np.eye(m), np.full(m, c)))
+        out.append((f"identity x 0.01, bias {c}", np.eye(m) * 0.01, np.full(m, c)))
+        out.append((f"sparse 0.99 std 0.01, bias {c}",
+                    initializers.sample("sparse", m, m, rng=rng, sparsity=0.99, std=0.01), np.full(m, c)))
+        h = initializers.sample("zero_hadamard", m // 2, m, rng=rng)  # (m/2, m): rows repeat in pairs
+        out.append((f"hadamard, bias {c}", h[np.arange(m) % (m // 2)], np.full(m, c)))
+    return out
+
+
+def calibrate_counts() -> dict[str, float]:
+    """core.runtime.budget's unit_* coefficients: the distinct-unit counts of the costly layers (``count_layers``),
+    by weights (m units of m + 1 float64 values, float32's tolerance) and by function (their ReLU outputs
+    on 128 probe rows, float32), of 1 and 16 models, timed at 8 to 1024 units; the costliest layer of each
+    shape, fitted on ``budget.unit_terms``'s counts and scaled to an upper envelope."""
+    import numpy as np
+
+    from core.measure import probes
+    from core.runtime import budget
+    rtol = probes.same_unit_tolerance(np.float32)
+    names = ["unit_calls", "unit_stacked_steps", "unit_stacked", "unit_steps", "unit_pairs", "unit_weights",
+             "unit_outputs"]
+    rows = []
+    for m, k in ((8, 16), (16, 1), (16, 16), (32, 1), (32, 16), (64, 1), (64, 16), (128, 1), (256, 1), (512, 1),
+                 (1024, 1)):
+        rng = np.random.default_rng(m)
+        X = rng.standard_normal((128, m))
+        worst = {"weights": (0.0, ""), "function": (0.0, "")}
+        for name, W, b in count_layers(m, rng):
+            u = np.empty((k, m, m + 1))
+            u[:, :, :m], u[:, :, m] = W.T, b  # a unit's incoming weights and bias, in k models
+            u = u.astype(np.float32).astype(np.float64)
+            f = np.repeat(np.ascontiguousarray(np.maximum(X @ W + b, 0).T.astype(np.float32))[None], k, axis=0)
+            for kind, arr in (("weights", u), ("function", f)):
+                t = _cpu_best(lambda: probes.distinct_units_stack(arr, rtol), 3)
+                worst[kind] = max(worst[kind], (t, name))
+        for kind, (t, name) in worst.items():
+            d = m + 1 if kind == "weights" else 128
+            print(f"  {k} x {m} units x {d} values ({kind}): {t * 1e3:.2f} ms, {name}")
+            terms = budget.count_terms(k, m, d, 1, kind == "weights")
+            rows.append(([terms[n] for n in names], t))
+    coef = _fit_times(rows, names, envelope=True)
+    print(", ".join(f'"{n}": {v:.3g}' for n, v in coef.items()))
+    return coef
+
+
+def calibrate_init() -> None:
+    """core.runtime.budget's init_qr_gflop and QR_NARROW (NumPy's reduced QR, square and tall); INIT_NS (each
+    scheme's draw of a 1024 x 1024 layer) and init_values (the rest of core.experiment.initial_weights per
+    weight, timed on zeros); LSUV's init_gflop, init_outputs, init_spill and init_weights (core.nn.network.lsuv
+    on one layer with biases N(0, 10^2), so that it runs every iteration)."""
+    import numpy as np
+
+    from core.nn import activations, network
+    from core.runtime import budget
+    rng = np.random.default_rng(0)
+    rows = []
+    for m, n in ((64, 64), (128, 128), (256, 256), (512, 512), (1024, 1024), (1024, 256), (1024, 64), (512, 128)):
+        a = rng.standard_normal((m, n))
+        t = _cpu_best(lambda: np.linalg.qr(a), 7)
+        f = 2.0 * (2.0 * m * n * n - 2.0 * n ** 3 / 3) / 1e9
+        rows.append(([f, f / n], t))
+        print(f"  QR {m} x {n}: {t * 1e3:.2f} ms ({f / t:.1f} GFLOP/s)")
+    c = _fit_times(rows, ["gflop", "gflop_per_n"], envelope=False)
+    print(f'"init_qr_gflop": {c["gflop"]:.3g}, QR_NARROW = {c["gflop_per_n"] / max(c["gflop"], 1e-12):.0f}')
+    from core import experiment
+    from core.nn import initializers
+    from core.config import ExperimentConfig
+    draws = {}
+    square = rng.standard_normal((1024, 1024))
+    qr = _cpu_best(lambda: np.linalg.qr(square), 5)
+    for name, init in initializers.INITIALIZERS.items():
+        t = _cpu_best(lambda: initializers.sample(name, 1024, 1024, rng=rng, activation="relu"), 5)
+        if init.sampler.__name__ == "_orthogonal":  # less its QR factorization, priced apart
+            t -= qr
+        draws[name] = round(max(t, 0.0) / 1024 ** 2 * 1e9, 1)
+    print(f"INIT_NS = {json.dumps(draws)}")
+    t = _cpu_best(lambda: initializers.sample("zero_hadamard", 2, 1024, rng=rng), 5)
+    print(f"HADAMARD_NS = {t / 1024 ** 2 * 1e9:.2g}  # per value of H_p")
+    config = ExperimentConfig(schemes=("zeros",), seeds=4, depth=4, width=(1024,), dataset="moons")
+    prepared = experiment.prepare(config)
+    t = _cpu_best(lambda: experiment.initial_weights(config, prepared.layout, prepared.data), 3)
+    n = 4 * budget.shape(config).weights
+    print(f'"init_values": {max(t - n * draws["zeros"] * 1e-9, 0.0) / n:.3g}')
+    rows = []
+    relu = activations.get("relu")
+    iterations = 10
+    for k, n_rows, a, b in ((1, 512, 1024, 1024), (4, 512, 512, 512), (20, 512, 256, 256), (60, 512, 128, 128),
+                            (240, 512, 64, 64), (240, 512, 16, 16), (60, 512, 64, 256), (20, 64, 1024, 64),
+                            (240, 64, 32, 32), (4, 64, 1024, 1024), (60, 128, 128, 128)):
+        X = rng.standard_normal((n_rows, a))
+        W0 = rng.standard_normal((k, a, b)) / math.sqrt(a)
+        b0 = rng.standard_normal((k, 1, b)) * 10
+
+        def one():
+            network.lsuv([(W0.copy(), b0)], X, relu, 0.1, iterations)
+        t = _cpu_best(one, 3)
+        n = iterations + 1
+        spill = k * n_rows * b if k * n_rows * b * 8 > budget.LSUV_CACHE_BYTES else 0
+        rows.append(([n * 2.0 * k * n_rows * a * b / 1e9, n * k * n_rows * b, n * spill, n * k * a * b], t))
+        print(f"  LSUV {k} x ({a} x {b}), {n_rows} rows, {iterations} iterations: {t * 1e3:.1f} ms")
+    c = _fit_times(rows, ["init_gflop", "init_outputs", "init_spill", "init_weights"], envelope=False)
+    print(", ".join(f'"{n}": {v:.3g}' for n, v in c.items()))
+
+
+def calibrate_probe_passes() -> None:
+    """core.runtime.budget's probe_gb: the records' passes over the parameters, as core.measure.probes.ProbeSession._record
+    makes them, on a stack of 4 models of three 1024-wide layers (float32), per byte budget.probe_bytes
+    counts; probe_values: the records' statistics and histograms (core.measure.probes.segment_stats), per value, the
+    costliest of a few stacks."""
+    import numpy as np
+
+    from core.nn import network
+    sizes, k = (2, 1024, 1024, 1024, 2), 4
+    layout = network.Layout(sizes)
+    rng = np.random.default_rng(0)
+    flat = rng.standard_normal((k, layout.n_params)).astype(np.float32)
+    init64, grads = flat.astype(np.float64), flat.copy()
+    offsets = list(layout.offsets())
+    work = np.empty(k * max(end - w0 for w0, _, end in offsets))
+
+    def passes():
+        np.zeros_like(flat)
+        for w0, b0, end in offsets:
+            w = network.view(work, (k, end - w0))
+            np.subtract(flat[:, w0:end], init64[:, w0:end], out=w)
+            np.square(w, out=w).sum(axis=1)
+            np.square(grads[:, w0:end], out=w, dtype=np.float64)
+            np.add.reduceat(w, [0, b0 - w0], axis=1)
+        for block in layout.blocks(flat):
+            u = np.zeros((k, block.shape[2], block.shape[1]))
+            np.copyto(u, network.swap(block))
+    t = _cpu_best(passes, 5)
+    nbytes = k * layout.n_params * (4 * 4 + 72)
+    print(f"  {nbytes / 1e9:.2f} GB in {t * 1e3:.0f} ms")
+    print(f'"probe_gb": {t / (nbytes / 1e9):.3g}')
+    from core.measure import probes
+    worst = 0.0
+    for k, units, layers in ((240, 2, 50), (60, 32, 8), (20, 256, 4), (1, 1024, 12)):
+        # a record's value sets: pre-activations, activations and gradients of every layer, 128 probe rows
+        values = [rng.standard_normal((k, probes.PROBE_SIZE * units)).astype(np.float32)
+                  for _ in range(3 * layers)]
+        work = probes.StatsWork()
+        t = _cpu_best(lambda: probes.segment_stats(values, work=work), 3)
+        n = 3 * layers * k * probes.PROBE_SIZE * units
+        print(f"  statistics and histograms of {n / 1e6:.1f} M values ({k} models, {layers} x {units} units): "
+              f"{t * 1e3:.0f} ms")
+        worst = max(worst, t / n)
+    print(f'"probe_values": {worst:.3g}')
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="limits scaled down to a fifth, 8 random + 6 climbs")
@@ -445,7 +691,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fit", type=int, metavar="N", help="measure N random runs of 0.5-10 s, then fit the model")
     ap.add_argument("--refit", action="store_true", help="fit on the runs already in bench/adversarial-runs.jsonl")
-    ap.add_argument("--calibrate", action="store_true", help="measure core.runtime.budget.ACTIVATION_NS")
+    ap.add_argument("--calibrate", nargs="*", choices=["products", "counts", "init", "probes"], metavar="PART",
+                    help="measure core.runtime.budget's calibrated coefficients: products (ACTIVATION_NS, gflop32/64), "
+                         "counts (unit_*), init (init_*, QR_NARROW), probes (probe_gb); all without PART")
     ap.add_argument("--native-blas", action="store_true",
                     help="let BLAS use its own threads as the server does (measure on a quiet machine)")
     ap.add_argument("--measure", metavar="QUERY", help=argparse.SUPPRESS)
@@ -455,8 +703,16 @@ def main() -> int:
     if args.measure is not None:
         print(json.dumps(measure_here(args.measure)))
         return 0
-    if args.calibrate:
-        calibrate()
+    if args.calibrate is not None:
+        from threadpoolctl import threadpool_limits
+        parts = args.calibrate or ["products", "counts", "init", "probes"]
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, {datetime.now():%Y-%m-%d %H:%M}")
+        with threadpool_limits(1, "blas"):  # as training workers run, and the server's estimates assume
+            for part, fn in (("products", calibrate), ("counts", calibrate_counts), ("init", calibrate_init),
+                             ("probes", calibrate_probe_passes)):
+                if part in parts:
+                    print(f"{part}:", flush=True)
+                    fn()
         return 0
     from core.runtime import budget
     if args.fit or args.refit:
@@ -478,7 +734,8 @@ def main() -> int:
     started = time.time()
     done = search(limits, args.random or (8 if quick else 30), args.climb if args.climb is not None else (6 if quick else 30),
                   args.seed)
-    write_results(done, limits, "quick" if quick else "full", started)
+    write_results(done, limits, "quick" if quick else "full", started,
+                  "python bench/adversarial.py " + " ".join(sys.argv[1:]))
     print(f"wrote {RESULTS}")
     return 0
 

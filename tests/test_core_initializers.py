@@ -165,7 +165,9 @@ def test_deterministic_values():
     assert np.array_equal(draw("zero_hadamard", 8, 4), np.eye(4, 8).T)
     w = draw("zero_hadamard", 3, 6)  # out=6 > in=3: p = 8
     h = initializers.sylvester_hadamard(8)
-    assert np.allclose(w, (np.eye(6, 8) @ (h / math.sqrt(8)) @ np.eye(8, 3)).T)
+    assert np.array_equal(w, (np.eye(6, 8) @ (h / math.sqrt(8)) @ np.eye(8, 3)).T)  # the formula's very bits
+    big = initializers.sylvester_hadamard(1024) / math.sqrt(1024)  # 1000 > 2: p = 1024
+    assert np.array_equal(draw("zero_hadamard", 2, 1000), (np.eye(1000, 1024) @ big @ np.eye(1024, 2)).T)
     assert np.allclose(h @ h.T, 8 * np.eye(8))
 
 

@@ -240,7 +240,7 @@ def test_a_sweep_job_whose_last_subscriber_leaves_stops_inside_its_tasks_and_cac
     from app import sweeps
     from app.scheduler import JobStopped, Scheduler
 
-    big = SweepConfig(replace(SMALL, epochs=5000, n_samples=2000, width=(32,)), (("sigma_w", "0.7,1.4"),
+    big = SweepConfig(replace(SMALL, epochs=5000, n_samples=3000, width=(32,)), (("sigma_w", "0.7,1.4"),
                                                                                  ("depth", "3,4")))
     assert big.processes() == 2 and big.wall_seconds() > 60  # so that 30 s can only be a stop
     scheduler = Scheduler(cores=2, memory_mb=float("inf"), max_started=2)

@@ -25,6 +25,7 @@ GRID = 40  # decision-boundary grid is GRID x GRID
 SAME_UNIT_EPS = 2 ** 14
 SCREEN_DIMS = 8  # wide layers' units are first told apart along this many directions (_twins)
 UNIT_VALUES = 1 << 18  # at most this many values (models x units x max(units, inputs)) per _twins call
+PAIRS_AT_ONCE = 1 << 11  # units x values up to which a layer's count compares all models' rows at once
 # Pairs with squared distance below this share of their squared norms are measured from their difference:
 # there the Gram form's rounding (about 1e-16 of the norms) would be more than a 1e-6 relative error.
 CLOSE_PAIRS = 1e-9
@@ -343,7 +344,8 @@ def distinct_units_stack(u: np.ndarray, rtol: float) -> np.ndarray:
     must be the very same value; rows are grouped greedily in order, the first row left taking every row
     that is the same as it. Models whose rows are all bit for bit the first (zero and constant starts) are
     settled in one check; in the others only rows that ``_twins`` cannot tell apart from every other row
-    of their model are compared one by one, in one check for models where that is all of them.
+    of their model are compared one by one (``_greedy_count``), in one check for models where that is all of
+    them; in small layers every model's rows at once (``_stacked_greedy_count``).
     """
     k, m, d = u.shape
     if m <= 1:
@@ -362,10 +364,32 @@ def distinct_units_stack(u: np.ndarray, rtol: float) -> np.ndarray:
             scale = _scales(chunk[sym])
             one = _same_as(chunk[sym], chunk[sym, :1], scale, scale[:, :1], rtol).all(axis=1)
             todo[sym[one]] = False
-        for i in np.flatnonzero(todo):
+        todo = np.flatnonzero(todo)
+        if m * d <= PAIRS_AT_ONCE and len(todo):  # small rows: every model's pairs at once
+            out[rest[m0 + todo]] = _stacked_greedy_count(chunk[todo], rtol)
+            continue
+        for i in todo:
             rows = chunk[i, twins[i]]
             out[rest[m0 + i]] = m - len(rows) + _greedy_count(rows, _scales(rows), rtol)
     return out
+
+
+def _stacked_greedy_count(u: np.ndarray, rtol: float) -> np.ndarray:
+    """The greedy count of every model of u (K, m, d) at once: for each row in turn, in the models where it
+    is left, it takes every row that is the same as it. m steps over the stack whatever the rows: the cost
+    of small layers does not depend on how alike their units are."""
+    k, m, _ = u.shape
+    scale = _scales(u)
+    left = np.ones((k, m), bool)
+    count = np.zeros(k, np.int64)
+    for i in range(m):
+        first = np.flatnonzero(left[:, i])
+        if not len(first):
+            continue
+        count[first] += 1
+        same = _same_as(u[first], u[first, i:i + 1], scale[first], scale[first, i:i + 1], rtol)
+        left[first] &= ~same
+    return count
 
 
 @functools.lru_cache(maxsize=64)
@@ -415,8 +439,11 @@ def _greedy_count(rows: np.ndarray, scale: np.ndarray, rtol: float) -> int:
 
     Each first row is compared only with the rows left whose value in the column of widest spread is within
     rtol x the largest scale of its own (the one place a row of its unit can be), found in that column's
-    sorted order: the same count as comparing it with every row left, at a cost that does not grow with the
-    number of units when near-copies of one another (tiny weights, large random biases) differ there."""
+    sorted order: the same count as comparing it with every row left. When many rows share the window they
+    are compared a few columns at a time (``_compare_stages``), each dropping out at its first stage off the
+    first row's value: units apart are almost always told apart on the first row's LEAD_COLUMNS columns that
+    stand out most, so the cost does not grow with the width of the rows when many units are near-copies
+    of one another (tiny weights under a large constant bias, identity weights)."""
     if not np.isfinite(rows).all():  # NaN and inf: compared with every row left, as _same_as allows for them
         count = 0
         while len(rows):
@@ -430,19 +457,73 @@ def _greedy_count(rows: np.ndarray, scale: np.ndarray, rtol: float) -> int:
     reach = rtol * float(scale.max()) * (1 + 1e-9) + float(np.abs(key).max()) * 4 * np.finfo(rows.dtype).eps
     los = np.searchsorted(ordered, key - reach, side="left").tolist()
     his = np.searchsorted(ordered, key + reach, side="right").tolist()
+    stages = _compare_stages(rows.shape[1])
+    columns = mean = None  # for many rows in a window: the rows' columns, contiguous, and the columns' means
     left = np.ones(len(rows), bool)
     count = 0
     for i, (lo, hi) in enumerate(zip(los, his)):
         if not left[i]:
             continue
         count += 1
+        left[i] = False
         if hi - lo == 1:  # alone in its window: a unit of its own
             continue
         near = order[lo:hi]
         near = near[left[near]]
-        same = _same_as(rows[near], rows[i:i + 1], scale[near], scale[i:i + 1], rtol)
-        left[near[same]] = False
+        if stages and len(near) > LEAD_COLUMNS:  # many rows: a few columns at a time, the likeliest first
+            if columns is None:
+                columns, mean = np.ascontiguousarray(rows.T), rows.mean(axis=0)
+            first, s0 = rows[i], scale[i]
+            for cols in stages:
+                if cols is None:  # the first row's columns farthest from their means, against the widest
+                    # tolerance any pair has (the stages after check every column against the pair's own)
+                    apart = np.abs(first - mean)
+                    cols = np.flatnonzero(apart >= LEAD_SHARE * apart.max())[:LEAD_COLUMNS]
+                    near = near[_within(columns.take(cols, axis=0), near, first[cols], reach)]
+                else:
+                    near = near[_close_on(columns[cols], near, first[cols], scale[near], s0, rtol)]
+                if not len(near):
+                    break
+        elif len(near):  # few rows, or short ones: on every column at once, each row's values in one run
+            near = near[_same_as(rows[near], rows[i:i + 1], scale[near], scale[i:i + 1], rtol)]
+        left[near] = False
     return count
+
+
+def _within(columns: np.ndarray, near: np.ndarray, first: np.ndarray, reach: float) -> np.ndarray:
+    """Which rows ``near`` of ``columns`` (c, r) are within ``reach`` of ``first`` (c,) in every one of these
+    columns. -> (len(near),)"""
+    diff = columns.take(near, axis=1)
+    diff -= first[:, None]
+    return np.abs(diff, out=diff).max(axis=0) <= reach
+
+
+def _close_on(columns: np.ndarray, near: np.ndarray, first: np.ndarray, scale: np.ndarray, scale0,
+              rtol: float) -> np.ndarray:
+    """``_same_as`` of finite rows on some of their columns: which rows ``near`` of ``columns`` (c, r) are
+    within rtol x the larger of the two scales of ``first`` (c,) in every one of these columns. -> (len(near),)"""
+    diff = columns.take(near, axis=1)
+    diff -= first[:, None]
+    return (np.abs(diff, out=diff) <= rtol * np.maximum(scale, scale0)).all(axis=0)
+
+
+LEAD_COLUMNS = 16  # columns a window's rows are first compared on in _greedy_count
+LEAD_SHARE = 0.7  # ... those at least this share as far from their column's mean as the row's farthest
+
+
+@functools.lru_cache(maxsize=64)
+def _compare_stages(d: int) -> tuple:
+    """The columns ``_greedy_count`` compares many rows of d values on, stage after stage: up to LEAD_COLUMNS
+    of the first row's columns that stand out most from the columns' means (None), then every column in
+    blocks four times as long as the last, so that a row left at a stage is mostly the first row's unit; none
+    for rows short enough to compare at once."""
+    if d <= 4 * LEAD_COLUMNS:
+        return ()
+    stages, c0, size = [None], 0, 4 * LEAD_COLUMNS
+    while c0 < d:
+        stages.append(slice(c0, min(d, c0 + size)))
+        c0, size = c0 + size, 4 * size
+    return tuple(stages)
 
 
 @dataclass
@@ -536,6 +617,38 @@ class Prober:
         return ProbeSession(self, layout, init)
 
 
+def unit_groups(k: int, sizes: tuple[int, ...], probe_rows: int, bound: int) -> tuple[list, list]:
+    """How a record's distinct-unit counts group the layers of k models: (layers, padded fan-in + 1) by
+    weights, and layers by function, each call at most ``bound`` values (ProbeSession.UNIT_GROUP_VALUES).
+
+    Layers with as many units (the first and the hidden layers of one width) are measured in one call, each
+    unit padded with zero inputs to the group's widest (zeros change neither a distance nor which units
+    coincide), up to ``bound`` values: a deep network of one width would otherwise copy all its weights at
+    once. Layers' outputs on the probe batch (probe samples per unit) are counted the same way: layers of one
+    width in one call, up to ``bound`` values."""
+    by_weights: list[tuple[list[int], int]] = []
+    latest: dict[int, int] = {}  # units -> the last group of layers with that many
+    for layer, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:])):
+        g = latest.get(fo)
+        if g is not None:
+            layers, d = by_weights[g]
+            if k * fo * max(d, fi + 1) * (len(layers) + 1) <= bound:
+                by_weights[g] = (layers + [layer], max(d, fi + 1))
+                continue
+        latest[fo] = len(by_weights)
+        by_weights.append(([layer], fi + 1))
+    by_function: list[list[int]] = []
+    per_layer: dict[int, list[int]] = {}
+    for layer, units in enumerate(sizes[1:]):
+        group = per_layer.get(units)
+        if group is not None and k * probe_rows * units * (len(group) + 1) <= bound:
+            group.append(layer)
+        else:
+            per_layer[units] = group = [layer]
+            by_function.append(group)
+    return by_weights, by_function
+
+
 class ProbeSession:
     """The probing of one stack of models through one training run.
 
@@ -561,32 +674,9 @@ class ProbeSession:
         self.layer_work = np.empty(k * max(end - w0 for w0, _, end in self.offsets))
         with np.errstate(all="ignore"):
             self.init_norm = np.sqrt([np.square(self.init64[:, w0:end]).sum(axis=1) for w0, _, end in self.offsets])
-        # Layers with as many units (the first and the hidden layers of one width) are measured in one call,
-        # each unit padded with zero inputs to the group's widest (zeros change neither a distance nor which
-        # units coincide), up to UNIT_GROUP_VALUES values: a deep network of one width would otherwise copy all
-        # its weights at once. (layers, padded fan-in + 1) per group.
-        self.unit_groups: list[tuple[list[int], int]] = []
-        latest: dict[int, int] = {}  # units -> the last group of layers with that many
-        for layer, (fi, fo) in enumerate(zip(layout.sizes[:-1], layout.sizes[1:])):
-            g = latest.get(fo)
-            if g is not None:
-                layers, d = self.unit_groups[g]
-                if k * fo * max(d, fi + 1) * (len(layers) + 1) <= self.UNIT_GROUP_VALUES:
-                    self.unit_groups[g] = (layers + [layer], max(d, fi + 1))
-                    continue
-            latest[fo] = len(self.unit_groups)
-            self.unit_groups.append(([layer], fi + 1))
-        # Layers' outputs on the probe batch (probe samples per unit) are counted the same way: layers of one
-        # width in one call, up to UNIT_GROUP_VALUES values.
-        self.output_groups: list[list[int]] = []
-        per_layer: dict[int, list[int]] = {}
-        for layer, units in enumerate(layout.sizes[1:]):
-            group = per_layer.get(units)
-            if group is not None and k * len(prober.X) * units * (len(group) + 1) <= self.UNIT_GROUP_VALUES:
-                group.append(layer)
-            else:
-                per_layer[units] = group = [layer]
-                self.output_groups.append(group)
+        groups = unit_groups(k, layout.sizes, len(prober.X), self.UNIT_GROUP_VALUES)
+        self.unit_groups: list[tuple[list[int], int]] = groups[0]
+        self.output_groups: list[list[int]] = groups[1]
         self.buffers = network.Buffers(k, len(prober.X), layout.sizes, init.dtype)
         n_grid = 0 if prober.grid is None else len(prober.grid)
         self.grid_bufs = [np.empty(k * min(n_grid, self.GRID_CHUNK) * (max(layout.sizes[1:]) + 1), init.dtype)

@@ -227,9 +227,9 @@ def _zero_hadamard(rng, fan_in, fan_out):
     m, n = fan_out, fan_in  # ZerO is stated for W of shape (out, in)
     if m <= n:
         w = np.eye(m, n)
-    else:
+    else:  # I_{m x p} (H_p / sqrt p) I_{p x n}: the identities pick H's first m rows and n columns, exactly
         p = 2 ** math.ceil(math.log2(m))
-        w = np.eye(m, p) @ (sylvester_hadamard(p) / math.sqrt(p)) @ np.eye(p, n)
+        w = (sylvester_hadamard(p) / math.sqrt(p))[:m, :n].copy()
     return w.T
 
 

@@ -15,13 +15,22 @@ the trainer does it (core.nn.trainer, core.measure.probes, core.measure.frames):
 - the optimizer's passes over every parameter of every model, per step;
 - a fixed cost per NumPy call: per layer-step, a run with batch 1 on 16,000 samples makes millions;
 - the probes at each recorded epoch (forward and backward on the probe batch, statistics of every value,
-  unit distances, the decision-boundary grid) and the rows the tables get;
+  passes over the parameters, unit distances, the decision-boundary grid) and the rows the tables get;
+- the distinct-unit counts at each record, at their worst case whatever the weights turn out to be (a link
+  controls how alike its units are: near-copies, identity rows, weights at the tolerance's scale under a
+  constant bias), call by call as core.measure.probes groups them;
+- the initialization, on the server before training: each scheme's draw (``INIT_NS``), QR factorizations
+  (orthogonal, LSUV) by their Householder count, ZerO's Hadamard matrices, LSUV's iterations;
 - the split over the worker processes (``trainer.auto_groups``): training work divided by the groups, the
-  tables built after it on one core.
+  data, the initial weights and the tables on one core.
+
+The memory adds the stacks that travel to the worker processes and back.
 
 The coefficients (``TIME``, ``MEMORY``) are fitted by ``python bench/adversarial.py --fit`` from measured
-runs on the reference machine, and ``bench/adversarial.py`` then searches for the admitted configuration
-whose measured time and memory exceed their estimates the most; bench/RESULTS.md records both.
+runs on the reference machine, except those ``--calibrate`` times one at a time (products, activations,
+unit counts, initialization, the probes' passes); ``bench/adversarial.py`` then searches for the admitted
+configuration whose measured time and memory exceed their estimates the most; bench/results/adversarial.md
+records it.
 
 The limits (``Limits``) are the public server's by default (``PUBLIC``); a self-hosted server sets its own
 (``limits_from``: environment variables or the ``[initlab]`` section of ``.streamlit/secrets.toml``).
@@ -36,7 +45,7 @@ from typing import Mapping
 
 from core import datasets
 from core.i18n import N_, _, clauses
-from core.measure.probes import GRID, KINDS, MAX_UNITS, N_BINS, PROBE_SIZE, ProbeSession, same_unit_tolerance
+from core.measure.probes import GRID, KINDS, MAX_UNITS, N_BINS, PAIRS_AT_ONCE, PROBE_SIZE, ProbeSession, unit_groups
 from core.nn.trainer import BLAS_THREADS_MIN_MFLOP, MAX_CURVE_POINTS, Evaluator, TrainSettings
 from core.nn.trainer import auto_groups, batch_size, record_epochs, step_mflop, steps
 
@@ -52,6 +61,15 @@ ACTIVATION_NS: dict[str, dict[str, tuple[float, float]]] = {
                 "selu": (23.0, 7.6), "gelu": (33.2, 48.6), "tanh": (14.8, 1.9), "sigmoid": (10.5, 1.8),
                 "softplus": (33.5, 11.6)},
 }
+# Nanoseconds per weight of each weight scheme's draw (core.nn.initializers.sample, its default parameters, a
+# 1024 x 1024 layer; orthogonal and LSUV starts without their QR factorization, priced by ``qr_gflop``) on the
+# reference machine: python bench/adversarial.py --calibrate init.
+INIT_NS: dict[str, float] = {
+    "zeros": 0.1, "constant": 0.2, "uniform": 3.1, "normal": 9.7, "truncated_normal": 16.9, "xavier_uniform": 3.0,
+    "xavier_normal": 9.8, "he_uniform": 3.0, "he_normal": 9.7, "lecun_uniform": 3.0, "lecun_normal": 9.6,
+    "orthogonal": 18.4, "identity": 0.2, "sparse": 45.3, "sparse_martens": 34.9, "torch_default": 3.0,
+    "glorot_standard": 3.1, "lsuv": 18.4, "zero_hadamard": 0.1}
+HADAMARD_NS = 1.9  # ns per value of ZerO's p x p Hadamard matrix, built and scaled for a layer that widens
 # NumPy calls (and temporaries) of one activation's forward and derivative (core.nn.activations): for small
 # layers each call's fixed cost, not the elements, is the price.
 ACTIVATION_CALLS = {"linear": (1, 1), "relu": (1, 1), "leaky_relu": (4, 3), "elu": (6, 4), "selu": (7, 4),
@@ -63,27 +81,40 @@ CALLS_PER_LAYER_STEP = 9
 CALLS_PER_STEP = 25
 
 # Seconds per unit of each term of the model (``time_terms``): fitted by bench/adversarial.py --fit to the
-# CPU times of 119 random runs (0.5 to 10 s estimated) on the reference machine, 2026-11-30; the server's
-# terms then scaled so that the median run is at its estimate. bench/RESULTS.md has the fit's errors.
+# CPU times of 110 random runs (0.5 to 10 s estimated) on the reference machine, 2026-12-07, leaving out the
+# runs with large biases (their unit counts come near the worst case, priced on its own), on top of the
+# calibrated terms below; bench/results/adversarial.md has the fit's errors.
 TIME: dict[str, float] = {
-    "gflop32": 0.01625,  # s per GFLOP of float32 products (calibrated: 12 x (128 x 256 by 256 x 256))
-    "gflop64": 0.03584,  # s per GFLOP of float64 products (calibrated: the same in float64)
-    "weight_gb": 0.04411,  # s per GB of weights streamed by per-model products
-    "model_calls": 1.287e-07,  # s per per-model product call
+    "gflop32": 0.01096,  # s per GFLOP of float32 products (calibrated: 12 x (128 x 256 by 256 x 256))
+    "gflop64": 0.02394,  # s per GFLOP of float64 products (calibrated: the same in float64)
+    "weight_gb": 0.01728,  # s per GB of weights streamed by per-model products
+    "model_calls": 1.044e-07,  # s per per-model product call
     "activation_s": 1.0,  # x the activation table's seconds (calibrated: the table is measured)
-    "elem_gb": 0.4876,  # s per GB of other elementwise passes
-    "param_gb": 0.1897,  # s per GB of optimizer passes
-    "numpy_calls": 3.171e-06,  # s per NumPy call
-    "probe_values": 1.12e-08,  # s per probed value (statistics and histograms)
-    "model_records": 3.64e-05,  # s per model and record (per-model work of the probes, the records' trip back)
-    "train_fixed": 0.103,  # s per worker group and run (buffers, the trip to a worker and back)
-    "rows": 3.35e-07,  # s per table row (on the server, after training)
-    "fixed": 0.0975,  # s per run: data, initial weights
-    # measured one at a time on the reference machine (2026-12-07, shared), not fitted:
-    "unit_rows": 4.0e-06,  # s per row-step of a distinct-unit count (``unit_rows``: 1024 near-copies, 35 us a row)
-    "init_values": 2.5e-08,  # s per initial weight drawn (NumPy's generator, the scheme's arithmetic)
-    "init_qr_gflop": 0.12,  # s per GFLOP of QR factorizations (orthogonal, LSUV's start)
-    "init_gflop": 0.04,  # s per GFLOP of the other products of initialization (LSUV's rescalings, ZerO's)
+    "elem_gb": 0.04759,  # s per GB of other elementwise passes
+    "param_gb": 0.05191,  # s per GB of optimizer passes
+    "numpy_calls": 8.563e-07,  # s per NumPy call
+    "probe_values": 6.04e-09,  # s per probed value (statistics and histograms), calibrated
+    "model_records": 2.001e-06,  # s per model and record (per-model work of the probes, the records' trip back)
+    "train_fixed": 0.0,  # s per worker group and run (buffers, the trip to a worker and back)
+    "rows": 1.484e-07,  # s per table row (on the server, after training)
+    "fixed": 0.0499,  # s per run: data
+    # calibrated (python bench/adversarial.py --calibrate, on the reference machine), not fitted:
+    "probe_gb": 0.0902,  # s per GB read or written by the probes' passes over the parameters (``probe_bytes``)
+    # a distinct-unit count's worst case (``unit_terms``), an upper envelope of the costliest layers timed
+    "unit_calls": 9.84e-05,  # s per count of a layer in a worker group
+    "unit_stacked_steps": 2.5e-05,  # s per step of a small layer's count (every model at once)
+    "unit_stacked": 1.09e-09,  # s per value compared there (m^2 d a model)
+    "unit_steps": 1.54e-05,  # s per row of a wide layer's greedy count
+    "unit_pairs": 9.41e-09,  # s per pair of rows (the screen's Gram matrix, the windows' rows)
+    "unit_weights": 5.85e-08,  # s per value of the rows counted by weights (their passes, the windows' stages)
+    "unit_outputs": 1.17e-08,  # s per value of the rows counted by function
+    "init_values": 2.25e-09,  # s per initial weight, beyond its scheme's draw (INIT_NS): the stack's own passes
+    "init_draw_s": 1.0,  # x INIT_NS's seconds (calibrated: the table is measured)
+    "init_qr_gflop": 0.0526,  # s per GFLOP of QR factorizations (orthogonal, LSUV's start), ``qr_gflop``
+    "init_gflop": 0.0179,  # s per GFLOP of LSUV's float64 products
+    "init_outputs": 2.08e-09,  # s per output LSUV computes (its bias and its layer's variance)
+    "init_spill": 2.5e-09,  # s more per output of a layer whose outputs outgrow LSUV_CACHE_BYTES
+    "init_weights": 2.98e-09,  # s per weight LSUV rescales
 }
 # Bytes of peak memory (server and workers, above their idle baseline) per unit of each term of
 # ``memory_terms``: fitted by bench/adversarial.py --fit to the same runs' peaks, then scaled so that the
@@ -92,6 +123,10 @@ MEMORY: dict[str, float] = {
     "arrays": 0.79,  # x the parameters, optimizer state, buffers and evaluation chunks counted
     "rows": 124.0,  # bytes per table row (the frames, and the records they are built from)
     "fixed": 33e6,  # bytes per run
+    # per byte of the stacks that cross to the worker processes and back (``memory_terms``): each held as
+    # pickled bytes on both sides and unpickled once (measured: 4 orthogonal 1024-wide models, 2 groups, took
+    # 6 float32 stacks more than in one process)
+    "transfer": 3.0,
 }
 
 
@@ -114,8 +149,8 @@ class Limits:
     of the runs started at once (app.scheduler). None: no limit.
 
     The public defaults: bench/adversarial.py searches for the admitted runs the model underestimates most
-    (bench/RESULTS.md) and writes how far short it fell (``ESTIMATE_ERROR``); 35 s times the time error
-    keeps the largest admitted run under a minute, and 650 MB times the memory error keeps server and
+    (bench/results/adversarial.md) and writes how far short it fell (``ESTIMATE_ERROR``); 35 s times the time
+    error keeps the largest admitted run under a minute, and 650 MB times the memory error keeps server and
     workers (about 400 MB idle) under 1.5 GB (``promise``). On a 2.7 GB host, 900 MB of runs at once (one
     large run and small ones) leave room for the server, the 600 MB results cache, the workers of paused
     runs and the sessions.
@@ -322,9 +357,7 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
     model_calls += (calls + cg * math.ceil(grid_rows / ProbeSession.GRID_CHUNK)) * sh.records
     activation += (_activation_s(sh, dtype, act, probe_rows, True) * 2
                    + _activation_s(sh, dtype, act, grid_rows, False)) * sh.records
-    probe_values = sh.k * sh.records * (len(KINDS) * probe_rows * units + 4 * sh.params
-                                        + sum(min(w, MAX_UNITS) ** 2 * (a + 1) + w * (a + 1)
-                                              for a, w in zip(sh.sizes[:-1], sh.sizes[1:])))
+    probe_values = sh.k * sh.records * len(KINDS) * probe_rows * units  # statistics and histograms
     grid_chunks = math.ceil(grid_rows / ProbeSession.GRID_CHUNK)
     numpy_calls += sh.groups * sh.records * (60 + 40 * sh.layers + (3 * act_fwd + 2 * act_back) * hidden
                                              + grid_chunks * (4 + act_fwd) * sh.layers)
@@ -340,54 +373,120 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
         "param_gb": param_bytes / 1e9,
         "numpy_calls": numpy_calls,
         "probe_values": probe_values,
+        "probe_gb": probe_bytes(sh) / 1e9,
         "model_records": sh.k * sh.records,
         "train_fixed": sh.groups,
-        "unit_rows": unit_rows(sh, same_unit_tolerance(config.dtype)),
+        **unit_terms(sh),
         "rows": frame_rows(sh),
         "fixed": 1.0,
         **init_terms(config, sh),
     }
 
 
-def unit_rows(sh: Shape, rtol: float) -> float:
-    """Row-steps of the distinct-unit counts at the records, by weights and by function, every layer of every
-    model (output included), in the worst case: every unit a near-copy of others, as tiny weights with large
-    random biases make them, so that the screen (core.measure.probes._twins) lets every row through to
-    core.measure.probes._greedy_count. There each row is a step, and compares the rows of its sorted window: about
-    4 rtol r of r units spread evenly over the widest column's range (the closest near-copies can be and still
-    be told apart)."""
-    return 2.0 * sh.k * sh.records * sum(r * (1 + 4 * rtol * r) for r in sh.sizes[1:])
+def probe_bytes(sh: Shape) -> float:
+    """Bytes the records' passes over the parameters read and write (core.measure.probes.ProbeSession._record): the
+    gradients' zeroed array; per layer the distance from the start (a float64 difference, squared and
+    summed) and the squared gradients summed by weights and biases; the units' incoming weights copied into
+    float64 rows for their distances and count; the first MAX_UNITS units' close pairs as differences."""
+    per_param = 4 * sh.item + 72  # item; item + 8 + 8, 8 + 8, 8; item + 8, 8; 8, item + 8
+    pairs = sum(min(w, MAX_UNITS) ** 2 * (a + 1) for a, w in zip(sh.sizes[:-1], sh.sizes[1:])) * 8 * 3
+    return sh.k * sh.records * (sh.params * per_param + pairs)
+
+
+def unit_terms(sh: Shape) -> dict[str, float]:
+    """The distinct-unit counts at the records (core.measure.probes.distinct_units_stack), by weights (each unit's
+    fan_in + 1 incoming values, in float64) and by function (its outputs on the probe batch), every layer
+    of every model (output included), in the calls each worker group makes (core.measure.probes.unit_groups: layers
+    of one width together, padded to the widest input), each priced by ``count_terms`` at its worst case,
+    whatever the weights turn out to be."""
+    probe_rows = min(PROBE_SIZE, sh.n_train)
+    k = math.ceil(sh.k / sh.groups)  # a worker group's models
+    by_weights, by_function = unit_groups(k, sh.sizes, probe_rows, ProbeSession.UNIT_GROUP_VALUES)
+    calls = [(len(layers), sh.sizes[layers[0] + 1], d, True) for layers, d in by_weights]
+    calls += [(len(layers), sh.sizes[layers[0] + 1], probe_rows, False) for layers in by_function]
+    out = count_terms(0, 0, 0, 0, True)
+    for n_layers, m, d, weights in calls:
+        for name, v in count_terms(n_layers * k, m, d, 1, weights).items():
+            out[name] += v * sh.records * sh.groups
+    return out
+
+
+def count_terms(k: int, m: int, d: int, groups: int, weights: bool) -> dict[str, float]:
+    """One record's count of a layer of m units of d values each in k models (split over ``groups``): a fixed
+    cost per call; the screen's passes over the values and its m^2 pairs of each model; then, in the worst
+    case (every unit a near-copy of others), a small layer's m steps over every model's m^2 d values at once
+    (core.measure.probes._stacked_greedy_count), or a wide layer's greedy count of each model: a step per row, and
+    rows of a window compared a few columns at a time (core.measure.probes._greedy_count, at most about LEAD_COLUMNS
+    values per pair). bench/adversarial.py --calibrate counts times the costliest layers it knows for the
+    coefficients (an upper envelope)."""
+    names = ("unit_calls", "unit_stacked_steps", "unit_stacked", "unit_steps", "unit_pairs", "unit_weights",
+             "unit_outputs")
+    out = dict.fromkeys(names, 0.0)
+    if m <= 1 or k == 0:
+        return out
+    out["unit_calls"] = groups
+    out["unit_pairs"] = k * m * m
+    out["unit_weights" if weights else "unit_outputs"] = k * m * d
+    if m * d <= PAIRS_AT_ONCE:
+        out["unit_stacked_steps"] = groups * m
+        out["unit_stacked"] = k * m * m * d
+    else:
+        out["unit_steps"] = k * m
+    return out
+
+
+def qr_gflop(rows: int, cols: int) -> float:
+    """A QR factorization's work as NumPy's reduced QR does it (LAPACK's geqrf, then orgqr for Q): the
+    Householder count 2 (2 m n^2 - 2 n^3 / 3) for m >= n, scaled by (1 + QR_NARROW / n): a blocked
+    factorization runs its panels (level-2 BLAS) at a fraction of its updates' rate, a share that grows as
+    n shrinks (bench/adversarial.py --calibrate measures both)."""
+    m, n = max(rows, cols), min(rows, cols)
+    return 2.0 * (2.0 * m * n * n - 2.0 * n ** 3 / 3) * (1 + QR_NARROW / n) / 1e9
+
+
+QR_NARROW = 66.0  # the narrow side at which QR runs at half its large-matrix rate (calibrated)
+LSUV_CACHE_BYTES = 16e6  # a layer's LSUV outputs (every model, float64) past this no longer stay in cache
 
 
 def init_terms(config, sh: Shape) -> dict[str, float]:
-    """The initialization's work, per model and layer, by scheme (core.experiment.initial_weights): every
-    weight drawn; a QR factorization for orthogonal and LSUV starts; ZerO's Hadamard products; LSUV's
-    forward passes on its batch, each layer rescaled up to max_iter times (with large random biases it
-    runs them all)."""
+    """The initialization's work, per model and layer, by scheme (core.experiment.initial_weights, on the
+    server): every weight drawn (INIT_NS) and copied into the stack; a QR factorization for orthogonal and
+    LSUV starts; ZerO's Hadamard matrix for layers that widen (p x p values built and scaled, p the next
+    power of two); LSUV's iterations on its batch, each a float64 product and its outputs' bias and variance,
+    and a rescaling of the layer's weights: up to max_iter of them and a last product (with large random
+    biases it runs them all)."""
     from core.config import parse_scheme
     from core.experiment import LSUV_SAMPLES
     from core.nn.initializers import INITIALIZERS, resolve_params
     pairs = list(zip(sh.sizes[:-1], sh.sizes[1:]))
-    values = qr = gemm = 0.0
+    values = draw = qr = gemm = outputs = spill = weights = 0.0
+    rows = min(LSUV_SAMPLES, sh.n_train)
     for label in config.schemes:
         name, params = parse_scheme(label)
         init = INITIALIZERS[name]
         values += config.seeds * sh.weights
+        # a scheme not yet timed (a new registry entry) is priced as the costliest draw timed
+        draw += config.seeds * sh.weights * INIT_NS.get(name, max(INIT_NS.values())) * 1e-9
         if init.sampler.__name__ == "_orthogonal":
-            qr += config.seeds * sum(4.0 * max(a, b) * min(a, b) ** 2 for a, b in pairs)
+            qr += config.seeds * sum(qr_gflop(a, b) for a, b in pairs)
         if init.sampler.__name__ == "_zero_hadamard":
-            for a, b in pairs:
-                if b > a:  # fan_out > fan_in: through a Hadamard matrix of the next power of two
-                    p = 2 ** math.ceil(math.log2(b))
-                    gemm += config.seeds * (2.0 * b * p * p + 2.0 * b * p * a)
+            hadamard = sum((2 ** math.ceil(math.log2(b))) ** 2 for a, b in pairs if b > a)
+            draw += config.seeds * hadamard * HADAMARD_NS * 1e-9
         if init.data_dependent:
-            iterations = resolve_params(name, config.activation, **params)["max_iter"] + 1
-            rows = min(LSUV_SAMPLES, sh.n_train)
-            gemm += config.seeds * iterations * sum(2.0 * rows * a * b for a, b in pairs)
-    return {"init_values": values, "init_qr_gflop": qr / 1e9, "init_gflop": gemm / 1e9}
+            iterations = resolve_params(name, config.activation, **params)["max_iter"]
+            n = iterations + 1
+            k = config.seeds * sum(1 for other in config.schemes if other == label)  # one stack per scheme
+            gemm += k * n * sum(2.0 * rows * a * b for a, b in pairs)
+            outputs += k * n * sum(rows * b for a, b in pairs)
+            spill += k * n * sum(rows * b for a, b in pairs if k * rows * b * 8 > LSUV_CACHE_BYTES)
+            weights += k * n * sum(a * b for a, b in pairs)
+    return {"init_values": values, "init_draw_s": draw, "init_qr_gflop": qr, "init_gflop": gemm / 1e9,
+            "init_outputs": outputs, "init_spill": spill, "init_weights": weights}
 
 
-SERVER_TERMS = ("rows", "fixed", "init_values", "init_qr_gflop", "init_gflop")  # the rest: training, over the groups
+# run on the server, before or after training; the rest is training, over the groups
+SERVER_TERMS = ("rows", "fixed", "init_values", "init_draw_s", "init_qr_gflop", "init_gflop", "init_outputs",
+                "init_spill", "init_weights")
 
 
 def seconds(terms: dict[str, float], groups: int, coef: Mapping[str, float] = TIME) -> float:
@@ -397,7 +496,8 @@ def seconds(terms: dict[str, float], groups: int, coef: Mapping[str, float] = TI
 
 def memory_terms(config, sh: Shape | None = None) -> dict[str, float]:
     """The memory model's terms, in the units of ``MEMORY``: the arrays alive at the training's peak (over
-    all groups: the workers hold theirs at once), the table rows, a fixed part."""
+    all groups: the workers hold theirs at once), the table rows, a fixed part, the stacks that travel to
+    and from the worker processes."""
     sh = sh or shape(config)
     n = sh.n_train + sh.n_test
     k, item, s = sh.k, sh.item, sh.sizes
@@ -416,7 +516,10 @@ def memory_terms(config, sh: Shape | None = None) -> dict[str, float]:
     probe_rows = min(PROBE_SIZE, sh.n_train)
     probes = k * probe_rows * (per_sample * item + 3 * sum(s[1:]) * 8 * 2)
     grid = k * min(GRID * GRID, ProbeSession.GRID_CHUNK) * 2 * (max(s) + 1) * item if sh.grid else 0
-    return {"arrays": params + buffers + evaluation + probes + grid, "rows": frame_rows(sh), "fixed": 1.0}
+    # over worker groups, the initial weights go to the workers and the final ones come back
+    transfer = 2 * k * sh.params * item if sh.groups > 1 else 0
+    return {"arrays": params + buffers + evaluation + probes + grid, "rows": frame_rows(sh), "fixed": 1.0,
+            "transfer": transfer}
 
 
 def memory_bytes(terms: dict[str, float], coef: Mapping[str, float] = MEMORY) -> float:
