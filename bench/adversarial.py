@@ -345,8 +345,8 @@ def write_results(done: list[dict], limits, mode: str, started: float, command: 
          f"`{command}` on {datetime.now():%Y-%m-%d %H:%M}, {machine()}: {len(done)} runs in "
          f"{(time.time() - started) / 60:.0f} min, load average "
          f"{min(loads):.1f} to {max(loads):.1f} on {os.cpu_count()} CPUs during the runs. Other work shared the "
-         f"machine, so wall times are inflated; *quiet* is the training's CPU time over its worker groups plus "
-         f"the server's CPU time: the wall time on an idle reference machine. Memory is the sum of each "
+         f"machine, so wall times are inflated; *quiet* is the server's CPU time before and after training plus "
+         f"the training's CPU time over its worker groups: the wall time on an idle reference machine. Memory is the sum of each "
          f"process's peak (VmHWM), server and workers, in MB; *server peak* adds the dashboard server's idle "
          f"memory beyond this bench's process ({SERVER_EXTRA_MB:.0f} MB). Random configurations each pushed to "
          f"the limits along one knob (epochs, samples, seeds or batch, then epochs), then a hill-climb from the "
@@ -735,7 +735,7 @@ def main() -> int:
     done = search(limits, args.random or (8 if quick else 30), args.climb if args.climb is not None else (6 if quick else 30),
                   args.seed)
     write_results(done, limits, "quick" if quick else "full", started,
-                  "python bench/adversarial.py " + " ".join(sys.argv[1:]))
+                  " ".join(["python bench/adversarial.py", *sys.argv[1:]]))
     print(f"wrote {RESULTS}")
     return 0
 
