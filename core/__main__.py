@@ -120,8 +120,8 @@ def end_workers() -> None:
     (a sweep's), busy ones too."""
     from core.runtime import workers
     workers._shutdown()
-    from joblib.externals.loky import reusable_executor
-    executor = reusable_executor._executor  # loky's private global: only the pool that exists, none started
+    from core.compat.loky import shared_executor
+    executor = shared_executor()  # only the pool that exists, none started
     if executor is not None:
         executor.shutdown(wait=False, kill_workers=True)
 

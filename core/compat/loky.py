@@ -20,3 +20,11 @@ def max_workers(pool) -> int:
 def pids(pool) -> list[int]:
     """The process ids of the pool's workers now started (``pool._processes``: pid -> process)."""
     return list(pool._processes)
+
+
+def shared_executor():
+    """joblib's shared loky pool if one exists, else None, without starting one (``reusable_executor._executor``:
+    ``get_reusable_executor()`` would start a pool only to end it). The CLI ends it on SIGTERM and SIGHUP, when a
+    sweep's ``Parallel`` left its workers running."""
+    from joblib.externals.loky import reusable_executor
+    return reusable_executor._executor
