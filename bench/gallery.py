@@ -29,10 +29,15 @@ OUT = ROOT / "bench" / "gallery"
 CHART = "[data-testid=stVegaLiteChart]"
 SETTLED = """() => document.querySelector('[data-testid=stApp]')?.getAttribute('data-test-script-state') === 'notRunning'
                    && !document.querySelector('[data-stale=true]')"""
-# The run has ended and every chart it sent is drawn. An element whose component is still loading (the
-# chart component is a lazy chunk, fetched after the run ends) shows as a skeleton.
+# A chart inside a collapsed expander (a closed <details>) is in the page but not shown: Chromium skips the
+# layout of a closed <details>' content, so Vega may draw it at once or only when it is opened (which
+# test_browser checks by opening every expander). Waits and layout checks count only the charts shown.
+SHOWN = "(c => !c.closest('details:not([open])'))"
+# The run has ended and every chart it sent and shows is drawn. An element whose component is still loading
+# (the chart component is a lazy chunk, fetched after the run ends) shows as a skeleton.
 DRAWN = f"""() => ({SETTLED})() && !document.querySelector('[data-testid=stMain] [data-testid=stSkeleton]')
-                 && [...document.querySelectorAll('[data-testid=stMain] {CHART}')].every(c => c.querySelector('canvas, svg'))"""
+                 && [...document.querySelectorAll('[data-testid=stMain] {CHART}')].filter({SHOWN})
+                    .every(c => c.querySelector('canvas, svg'))"""
 
 
 def settle(page: Page, title: str | None = None, timeout: int = 120_000) -> None:
@@ -47,8 +52,8 @@ def settle(page: Page, title: str | None = None, timeout: int = 120_000) -> None
 
 
 def layout(page: Page) -> dict:
-    """What the layout checks read: the page's horizontal overflow (px), every chart's drawn box, with the
-    text of its vega-bindings (the in-chart epoch slider), every formula's width against its column's, and the
+    """What the layout checks read: the page's horizontal overflow (px), every chart's drawn box (``visible``:
+    shown; ``collapsed``: in a collapsed expander), with the text of its vega-bindings (the in-chart epoch slider), every formula's width against its column's, and the
     buttons whose label is cut short."""
     return page.evaluate(f"""() => {{
         const doc = document.documentElement;
@@ -59,7 +64,7 @@ def layout(page: Page) -> dict:
             const box = (drawn || c).getBoundingClientRect();
             const host = c.getBoundingClientRect();
             return {{width: box.width, height: box.height, left: box.left, right: box.right,
-                     host_left: host.left, host_right: host.right, visible: !!c.offsetParent,
+                     host_left: host.left, host_right: host.right, visible: !!c.offsetParent && {SHOWN}(c), collapsed: !{SHOWN}(c),
                      bindings: c.querySelector('.vega-bindings')?.innerText || ''}};
         }});
         const content = document.querySelector('[data-testid=stMainBlockContainer]');
