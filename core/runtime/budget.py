@@ -10,8 +10,9 @@ the trainer does it (core.nn.trainer, core.measure.probes, core.measure.frames):
 - matrix products: their FLOPs (float64 runs at about half float32's rate), the weights each per-model
   product streams (a batch of one reads a whole matrix for a vector's worth of arithmetic), and one call per
   model (NumPy loops over the stacked models, so 176 models make 176 small BLAS calls per product);
-- elementwise work per element of every layer, by activation and dtype (``ACTIVATION_NS``: GELU's erf, ELU's
-  and softplus's exponentials cost 20 to 60 times a ReLU), plus the bias, loss and delta passes;
+- elementwise work per element of every layer, by activation and dtype: the NumPy primitives its forward and
+  derivative call, traced on a few values (core.runtime.trace), each priced per element (``PRIMITIVE_NS``:
+  GELU's erf and softplus's logaddexp cost far more than ReLU's maximum), plus the bias, loss and delta passes;
 - the optimizer's passes over every parameter of every model, per step;
 - a fixed cost per NumPy call: per layer-step, a run with batch 1 on 16,000 samples makes millions;
 - the probes at each recorded epoch (forward and backward on the probe batch, statistics of every value,
@@ -27,7 +28,7 @@ the trainer does it (core.nn.trainer, core.measure.probes, core.measure.frames):
 The memory adds the stacks that travel to the worker processes and back.
 
 The coefficients (``TIME``, ``MEMORY``) are fitted by ``python bench/adversarial.py --fit`` from measured
-runs on the reference machine, except those ``--calibrate`` times one at a time (products, activations,
+runs on the reference machine, except those ``--calibrate`` times one at a time (products, NumPy primitives,
 unit counts, initialization, the probes' passes); ``bench/adversarial.py`` then searches for the admitted
 configuration whose measured time and memory exceed their estimates the most; bench/results/adversarial.md
 records it.
@@ -43,23 +44,34 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
+import numpy as np
+
 from core import datasets
 from core.i18n import N_, _, clauses
 from core.measure.probes import GRID, KINDS, MAX_UNITS, N_BINS, PAIRS_AT_ONCE, PROBE_SIZE, ProbeSession, unit_groups
+from core.nn import activations
 from core.nn.trainer import BLAS_THREADS_MIN_MFLOP, MAX_CURVE_POINTS, Evaluator, TrainSettings
 from core.nn.trainer import auto_groups, batch_size, record_epochs, step_mflop, steps
+from core.runtime.trace import Call, trace
 
 REFERENCE_CORES = 2  # the public server's CPUs: estimates are for them, whatever machine computes them
 
-# Nanoseconds per element of one activation's forward and derivative (float32, float64) on the reference
-# machine: python bench/adversarial.py --calibrate.
-ACTIVATION_NS: dict[str, dict[str, tuple[float, float]]] = {
-    "float32": {"linear": (0.2, 0.2), "relu": (0.7, 0.3), "leaky_relu": (6.7, 6.4), "elu": (21.4, 6.0),
-                "selu": (23.1, 6.5), "gelu": (20.1, 24.7), "tanh": (3.5, 0.5), "sigmoid": (7.6, 0.6),
-                "softplus": (31.6, 7.6)},
-    "float64": {"linear": (0.9, 0.5), "relu": (0.9, 0.7), "leaky_relu": (8.5, 6.9), "elu": (25.7, 9.3),
-                "selu": (23.0, 7.6), "gelu": (33.2, 48.6), "tanh": (14.8, 1.9), "sigmoid": (10.5, 1.8),
-                "softplus": (33.5, 11.6)},
+# Nanoseconds per element of each NumPy primitive the registry's activations call
+# (core.runtime.trace: a ufunc or NumPy function per element it produces, "copy" and "fill" per element
+# written), float32 and float64, on the reference machine: python bench/adversarial.py --calibrate products.
+# A ufunc is timed writing into a given array; the result it allocates when given none costs ALLOCATION's price
+# more; a NumPy function (where, clip) is timed as called, its result included. An activation's cost is
+# the sum over the calls its forward and derivative make (``activation_ns``); a primitive not in the table is
+# priced as the costliest in it, so a new activation is never priced below it.
+PRIMITIVE_NS: dict[str, dict[str, float]] = {
+    "float32": {"add": 0.33, "clip": 1.91, "copy": 0.23, "divide": 0.34, "erf": 15.6, "exp": 0.48,
+                "expit": 3.88, "expm1": 0.46, "fill": 0.09, "greater": 0.4, "log": 0.38, "log1p": 0.55,
+                "logaddexp": 21.33, "maximum": 0.33, "minimum": 0.35, "multiply": 0.3, "sqrt": 0.35,
+                "square": 0.2, "subtract": 0.34, "tanh": 0.37, "where": 4.21, "allocation": 0.39},
+    "float64": {"add": 0.68, "clip": 3.65, "copy": 0.61, "divide": 0.72, "erf": 15.52, "exp": 0.97,
+                "expit": 6.05, "expm1": 1.39, "fill": 0.27, "greater": 0.84, "log": 1.01, "log1p": 1.2,
+                "logaddexp": 23.21, "maximum": 0.74, "minimum": 0.81, "multiply": 0.72, "sqrt": 1.17,
+                "square": 0.45, "subtract": 0.69, "tanh": 1.73, "where": 4.66, "allocation": 2.69},
 }
 # Nanoseconds per weight of each weight scheme's draw (core.nn.initializers.sample, its default parameters, a
 # 1024 x 1024 layer; orthogonal and LSUV starts without their QR factorization, priced by ``qr_gflop``) on the
@@ -69,11 +81,8 @@ INIT_NS: dict[str, float] = {
     "xavier_normal": 9.8, "he_uniform": 3.0, "he_normal": 9.7, "lecun_uniform": 3.0, "lecun_normal": 9.6,
     "orthogonal": 18.4, "identity": 0.2, "sparse": 45.3, "sparse_martens": 34.9, "torch_default": 3.0,
     "glorot_standard": 3.1, "lsuv": 18.4, "zero_hadamard": 0.1}
+ALLOCATION = "allocation"  # PRIMITIVE_NS's entry for a fresh result: its pages written for the first time
 HADAMARD_NS = 1.9  # ns per value of ZerO's p x p Hadamard matrix, built and scaled for a layer that widens
-# NumPy calls (and temporaries) of one activation's forward and derivative (core.nn.activations): for small
-# layers each call's fixed cost, not the elements, is the price.
-ACTIVATION_CALLS = {"linear": (1, 1), "relu": (1, 1), "leaky_relu": (4, 3), "elu": (6, 4), "selu": (7, 4),
-                    "gelu": (6, 9), "tanh": (1, 2), "sigmoid": (1, 2), "softplus": (1, 1)}
 # Passes over the (K, P) parameters per step: the finiteness check, the update, its temporaries.
 OPTIMIZER_PASSES = {"sgd": 3, "momentum": 5, "adam": 13}
 # NumPy calls per layer of a step (forward, backward, their buffers) and per step beyond the layers.
@@ -89,7 +98,7 @@ TIME: dict[str, float] = {
     "gflop64": 0.02394,  # s per GFLOP of float64 products (calibrated: the same in float64)
     "weight_gb": 0.01728,  # s per GB of weights streamed by per-model products
     "model_calls": 1.044e-07,  # s per per-model product call
-    "activation_s": 1.0,  # x the activation table's seconds (calibrated: the table is measured)
+    "activation_s": 1.0,  # x the activations' priced seconds (calibrated: PRIMITIVE_NS is measured)
     "elem_gb": 0.04759,  # s per GB of other elementwise passes
     "param_gb": 0.05191,  # s per GB of optimizer passes
     "numpy_calls": 8.563e-07,  # s per NumPy call
@@ -311,9 +320,53 @@ def _products(sh: Shape, rows: int, backward: bool) -> tuple[float, float, float
     return sh.k * flop, sh.k * weight_bytes, sh.k * calls
 
 
+def primitive_ns(dtype: str, primitive: str) -> float:
+    """ns per element of a NumPy primitive; one not timed (a new activation's or scheme's) as the costliest."""
+    table = PRIMITIVE_NS[dtype]
+    return table.get(primitive, max(table.values()))
+
+
+def _per_element(calls, elements: int, dtype: str) -> float:
+    """ns per element of ``calls`` made on ``elements`` values: each primitive's price, and ALLOCATION's for the
+    results a ufunc allocates."""
+    return sum((primitive_ns(dtype, c.primitive) + (primitive_ns(dtype, ALLOCATION) if c.fresh else 0.0))
+               * c.elements for c in calls) / elements
+
+
+TRACE_SHAPE = (4, 8)  # the pre-activations an activation is traced on
+
+
+@functools.lru_cache(maxsize=None)  # keyed by the registry entry itself: a new entry of the same name is traced anew
+def activation_calls(act, dtype: str) -> tuple[tuple, tuple]:
+    """The NumPy calls (core.runtime.trace.Call) of ``act``'s forward and derivative, on TRACE_SHAPE values
+    from -3 to 3. A function whose work the trace cannot see at all (it strips the arrays to plain ndarrays
+    first) counts as one call of an unknown primitive, priced as the costliest."""
+    z = np.linspace(-3, 3, math.prod(TRACE_SHAPE), dtype=dtype).reshape(TRACE_SHAPE)
+    a = act.forward(z.copy(), np.empty_like(z))
+    unseen = (Call("unseen", z.size),)
+    return (tuple(trace(act.forward, z, np.empty_like(z))) or unseen,
+            tuple(trace(act.derivative, z, a, np.empty_like(z))) or unseen)
+
+
+def activation_ns(dtype: str, name: str) -> tuple[float, float]:
+    """ns per element of the activation's forward and derivative: the primitives they call, priced by
+    PRIMITIVE_NS."""
+    forward, derivative = activation_calls(activations.get(name), dtype)
+    n = math.prod(TRACE_SHAPE)
+    return _per_element(forward, n, dtype), _per_element(derivative, n, dtype)
+
+
+def activation_call_counts(name: str) -> tuple[int, int]:
+    """NumPy calls of the activation's forward and derivative: for small layers each call's fixed cost, not
+    the elements, is the price."""
+    forward, derivative = activation_calls(activations.get(name), "float32")
+    return len(forward), len(derivative)
+
+
 def _activation_s(sh: Shape, dtype: str, act: str, rows: int, backward: bool) -> float:
-    forward_ns, derivative_ns = ACTIVATION_NS[dtype][act]
-    per = forward_ns + (derivative_ns + ACTIVATION_NS[dtype]["linear"][0] if backward else 0.0)
+    forward_ns, derivative_ns = activation_ns(dtype, act)
+    # backward: the derivative, and the delta multiplied by it (core.nn.network.mul_derivative)
+    per = forward_ns + (derivative_ns + primitive_ns(dtype, "multiply") if backward else 0.0)
     return sh.k * rows * sum(sh.hidden) * per * 1e-9
 
 
@@ -334,7 +387,7 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
     activation = _activation_s(sh, dtype, act, sh.batch, True) * sh.steps
     units = sum(sh.sizes[1:])
     elems = sh.k * sh.batch * (2 * units + 2 * sum(sh.hidden) + 10 * sh.sizes[-1]) * sh.steps
-    act_fwd, act_back = ACTIVATION_CALLS[act]
+    act_fwd, act_back = activation_call_counts(act)
     hidden = len(sh.hidden)
     numpy_calls = sh.groups * sh.steps * (CALLS_PER_STEP + CALLS_PER_LAYER_STEP * sh.layers
                                           + (act_fwd + act_back) * hidden)
