@@ -482,28 +482,32 @@ def calibrate() -> None:
 COMMON_PRIMITIVES = ("exp", "expm1", "log", "log1p", "tanh", "erf", "expit", "sqrt", "square", "multiply", "add",
                      "subtract", "divide", "maximum", "minimum", "greater", "where", "copy", "fill", "clip")
 # How a primitive is timed when it is not a ufunc writing into ``out`` (x and y: standard normal values, or in
-# (0.01, 0.99) for the primitives in POSITIVE; out: an array of x's shape); a ufunc's fresh result as the time
-# an addition takes more without out=
+# (0.01, 0.99) for the primitives in POSITIVE; out: an array of x's shape); argsort as sparse schemes call it,
+# down the rows of a 1024-row layer; a ufunc's fresh result as the time an addition takes more without out=
 PRIMITIVE_CALLS = {
     "allocation": lambda np, x, y, out: np.add(x, y),
     "where": lambda np, x, y, out: np.where(x > 0, x, y),
     "copy": lambda np, x, y, out: out.__setitem__(Ellipsis, x),
     "fill": lambda np, x, y, out: out.fill(1),
     "clip": lambda np, x, y, out: np.clip(x, 0.1, 0.9),
+    "argsort": lambda np, x, y, out: np.argsort(x.reshape(1024, -1), axis=0),
+    "diag": lambda np, x, y, out: np.diag(x.reshape(1024, -1)),
 }
 PRIMITIVE_SIZES = (1 << 16, 1 << 23)  # elements: in cache, and far past it (a large layer); the larger price per element
-POSITIVE = ("log", "log1p", "sqrt")  # primitives timed on values in (0.01, 0.99): their domain
+POSITIVE = ("log", "log1p", "sqrt", "ndtri")  # primitives timed on values in (0.01, 0.99): their domain
 
 
 def registry_primitives() -> set[str]:
-    """The primitives the registry's activations call (core.runtime.budget's traces)."""
-    from core.nn import activations
+    """The primitives the registry's activations and weight schemes call (core.runtime.budget's traces)."""
+    from core.nn import activations, initializers
     from core.runtime import budget
     names = set()
     for act in activations.ACTIVATIONS.values():
         for calls in budget.activation_calls(act, "float32"):
             names |= {c.primitive for c in calls}
-    return names - {"unseen"}
+    for name, init in initializers.INITIALIZERS.items():
+        names |= {c.primitive for c in budget.draw_calls(name, init.sampler, ())[1]}
+    return names - set(budget.PRICED_APART) - {"unseen"}
 
 
 def _primitive(name: str):
@@ -650,8 +654,8 @@ def calibrate_counts() -> dict[str, float]:
 
 
 def calibrate_init() -> None:
-    """core.runtime.budget's init_qr_gflop and QR_NARROW (NumPy's reduced QR, square and tall); INIT_NS (each
-    scheme's draw of a 1024 x 1024 layer) and init_values (the rest of core.experiment.initial_weights per
+    """core.runtime.budget's init_qr_gflop and QR_NARROW (NumPy's reduced QR, square and tall); DRAW_NS (each
+    Generator method's values, ``draw_table``) and init_values (the rest of core.experiment.initial_weights per
     weight, timed on zeros); LSUV's init_gflop, init_outputs, init_spill and init_weights (core.nn.network.lsuv
     on one layer with biases N(0, 10^2), so that it runs every iteration)."""
     import numpy as np
@@ -671,22 +675,14 @@ def calibrate_init() -> None:
     from core import experiment
     from core.nn import initializers
     from core.config import ExperimentConfig
-    draws = {}
-    square = rng.standard_normal((1024, 1024))
-    qr = _cpu_best(lambda: np.linalg.qr(square), 5)
-    for name, init in initializers.INITIALIZERS.items():
-        t = _cpu_best(lambda: initializers.sample(name, 1024, 1024, rng=rng, activation="relu"), 5)
-        if init.sampler.__name__ == "_orthogonal":  # less its QR factorization, priced apart
-            t -= qr
-        draws[name] = round(max(t, 0.0) / 1024 ** 2 * 1e9, 1)
-    print(f"INIT_NS = {json.dumps(draws)}")
-    t = _cpu_best(lambda: initializers.sample("zero_hadamard", 2, 1024, rng=rng), 5)
-    print(f"HADAMARD_NS = {t / 1024 ** 2 * 1e9:.2g}  # per value of H_p")
+    draw_table(rng)
     config = ExperimentConfig(schemes=("zeros",), seeds=4, depth=4, width=(1024,), dataset="moons")
     prepared = experiment.prepare(config)
     t = _cpu_best(lambda: experiment.initial_weights(config, prepared.layout, prepared.data), 3)
     n = 4 * budget.shape(config).weights
-    print(f'"init_values": {max(t - n * draws["zeros"] * 1e-9, 0.0) / n:.3g}')
+    print(f'"init_values": {max(t - n * budget.draw_ns("zeros", {})[0] * 1e-9, 0.0) / n:.3g}')
+    t = _cpu_best(lambda: initializers.sample("zero_hadamard", 2, 1024, rng=rng), 5)
+    print(f"HADAMARD_NS = {t / 1024 ** 2 * 1e9:.2g}  # per value of H_p")
     rows = []
     relu = activations.get("relu")
     iterations = 10
@@ -706,6 +702,45 @@ def calibrate_init() -> None:
         print(f"  LSUV {k} x ({a} x {b}), {n_rows} rows, {iterations} iterations: {t * 1e3:.1f} ms")
     c = _fit_times(rows, ["init_gflop", "init_outputs", "init_spill", "init_weights"], envelope=False)
     print(", ".join(f'"{n}": {v:.3g}' for n, v in c.items()))
+
+
+# The Generator methods timed (every one the registry's schemes call, and common others), each called for n values
+DRAW_CALLS = {
+    "standard_normal": lambda rng, n: rng.standard_normal(n),
+    "normal": lambda rng, n: rng.normal(0.0, 2.0, n),
+    "uniform": lambda rng, n: rng.uniform(-1.0, 1.0, n),
+    "random": lambda rng, n: rng.random(n),
+    "integers": lambda rng, n: rng.integers(0, 1 << 20, n),
+    "permutation": lambda rng, n: rng.permutation(n),
+    "choice": lambda rng, n: rng.choice(n, n),
+    "exponential": lambda rng, n: rng.exponential(1.0, n),
+}
+
+
+def draw_table(rng) -> None:
+    """core.runtime.budget.DRAW_NS: ns per value of each Generator method (2^20 values); then each scheme's
+    draw of a 1024 x 1024 layer timed whole (less its QR factorization, priced apart) against what the budget
+    charges (``budget.draw_ns``: the traced draws and primitives)."""
+    import numpy as np
+
+    from core.nn import initializers
+    from core.runtime import budget
+    used = {c.primitive for name, init in initializers.INITIALIZERS.items()
+            for c in budget.draw_calls(name, init.sampler, ())[0]}
+    unknown = used - set(DRAW_CALLS)
+    if unknown:
+        raise SystemExit(f"draw_table: say how to time {', '.join(sorted(unknown))} in DRAW_CALLS")
+    n = 1 << 20
+    table = {name: round(_cpu_best(lambda: call(rng, n), 7) / n * 1e9, 2) for name, call in DRAW_CALLS.items()}
+    print("DRAW_NS = " + json.dumps(table))
+    budget.DRAW_NS = table
+    square = rng.standard_normal((1024, 1024))
+    qr = _cpu_best(lambda: np.linalg.qr(square), 5)
+    print("  scheme: derived / timed ns per weight (1024 x 1024, less QR)")
+    for name in initializers.INITIALIZERS:
+        t = _cpu_best(lambda: initializers.sample(name, 1024, 1024, rng=rng, activation="relu"), 5)
+        derived, factorizes = budget.draw_ns(name, {})
+        print(f"  {name}: {derived:.2f} / {(t - (qr if factorizes else 0.0)) / 1024 ** 2 * 1e9:.2f}")
 
 
 def calibrate_probe_passes() -> None:
@@ -764,7 +799,7 @@ def main() -> int:
     ap.add_argument("--refit", action="store_true", help="fit on the runs already in bench/adversarial-runs.jsonl")
     ap.add_argument("--calibrate", nargs="*", choices=["products", "counts", "init", "probes"], metavar="PART",
                     help="measure core.runtime.budget's calibrated coefficients: products (gflop32/64, PRIMITIVE_NS), "
-                         "counts (unit_*), init (init_*, QR_NARROW, INIT_NS), probes (probe_gb); all without PART")
+                         "counts (unit_*), init (init_*, QR_NARROW, DRAW_NS), probes (probe_gb); all without PART")
     ap.add_argument("--native-blas", action="store_true",
                     help="let BLAS use its own threads as the server does (measure on a quiet machine)")
     ap.add_argument("--measure", metavar="QUERY", help=argparse.SUPPRESS)

@@ -1,6 +1,6 @@
-"""An activation's cost is derived from the registry entry itself (issue 25): the NumPy primitives its functions
-call (core.runtime.trace), each priced by one table the calibration measures. A new entry needs no table of its
-own, and a primitive the table lacks is priced as the costliest."""
+"""An activation's cost and a weight scheme's draw are derived from the registry entry itself (issue 25): the
+NumPy primitives its functions call (core.runtime.trace), each priced by one table the calibration measures.
+A new entry needs no table of its own, and a primitive the table lacks is priced as the costliest."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pytest
 
 from core import config as config_module
 from core.config import ExperimentConfig
-from core.nn import activations
+from core.nn import activations, initializers
 from core.nn.activations import Activation
 from core.runtime import budget
 from core.runtime.trace import trace
@@ -58,6 +58,25 @@ def test_every_activation_is_priced_from_primitives_the_calibration_timed(name, 
         assert not unknown, (f"activation {name!r} calls {sorted(unknown)}, which PRIMITIVE_NS[{dtype!r}] does not "
                              "price (it is charged as the costliest): run "
                              + CALIBRATE.format(part="products", table="PRIMITIVE_NS"))
+
+
+@pytest.mark.parametrize("name", list(initializers.INITIALIZERS))
+def test_every_scheme_s_draw_is_priced_from_what_the_calibration_timed(name):
+    draws, calls = budget.draw_calls(name, initializers.INITIALIZERS[name].sampler, ())
+    unknown = set(primitives(draws)) - set(budget.DRAW_NS)
+    unknown |= set(primitives(calls)) - set(budget.PRIMITIVE_NS["float64"]) - set(budget.PRICED_APART)
+    assert not unknown, (f"scheme {name!r} calls {sorted(unknown)}, which DRAW_NS or PRIMITIVE_NS['float64'] does "
+                         "not price (it is charged as the costliest): run "
+                         + CALIBRATE.format(part="init and products", table="DRAW_NS and PRIMITIVE_NS"))
+
+
+def test_the_costly_draws_cost_more_and_the_factorizing_ones_are_known():
+    ns = {name: budget.draw_ns(name, {}) for name in ("zeros", "uniform", "normal", "sparse", "orthogonal", "lsuv")}
+    assert ns["zeros"] == (0.0, False)
+    assert ns["uniform"][0] < ns["normal"][0] < ns["sparse"][0]
+    assert ns["orthogonal"][1] and ns["lsuv"][1] and not ns["normal"][1]
+    # a scheme's parameters are traced too: no zeros to place, no sort
+    assert budget.draw_ns("sparse", {"sparsity": 0.0})[0] < ns["sparse"][0] / 2
 
 
 SWISH = "swish"

@@ -1,11 +1,13 @@
 """Which NumPy primitives a registry function calls, and on how many elements: what the budget prices an
-activation by (core.runtime.budget), so that a new registry entry is priced without a table of its own.
+activation and a weight scheme's draw by (core.runtime.budget), so that a new registry entry is priced without a
+table of its own.
 
 ``trace`` runs a function on arrays of a subclass that records every ufunc (NumPy's and scipy.special's) and
 every NumPy function called on them, with the size of what it produced; it also records the writes NumPy has no
 hook for: ``out[...] = x`` ("copy") and ``out.fill(v)`` ("fill"). Results are of the subclass again, so a chain
 of calls is followed call by call, and a ufunc's call says whether it wrote into an array it was given
-(``out=``) or allocated its result.
+(``out=``) or allocated its result. ``CountingGenerator`` stands in for a numpy.random.Generator: it records each
+method called and the values it produced, and hands those values on as traced arrays.
 """
 from __future__ import annotations
 
@@ -100,3 +102,25 @@ def trace(fn, *arrays: np.ndarray) -> list[Call]:
     tracer = Tracer()
     fn(*(tracer.wrap(a.copy()) for a in arrays))
     return tracer.calls
+
+
+class CountingGenerator:
+    """A numpy.random.Generator that records each method called with the values it produced (``draws``; a
+    shuffle: the values it moved) and returns them as traced arrays, so that the NumPy calls the caller makes
+    on them are traced too (``tracer.calls``)."""
+
+    def __init__(self, seed: int = 0):
+        self.draws: list[Call] = []
+        self.tracer = Tracer()
+        self._rng = np.random.default_rng(seed)
+
+    def __getattr__(self, name):
+        method = getattr(self._rng, name)
+        if not callable(method):
+            return method
+
+        def counted(*args, **kwargs):
+            result = method(*_plain(args), **_plain(kwargs))
+            self.draws.append(Call(name, _size(result if result is not None else _plain(args[0]))))
+            return self.tracer.wrap(result)
+        return counted
