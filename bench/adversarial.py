@@ -4,7 +4,7 @@ the longest and the most memory, against core.runtime.budget's estimate.
     python bench/adversarial.py --quick          # a few minutes: limits scaled down, few candidates
     python bench/adversarial.py                  # the full search at the public limits (an hour or more)
     python bench/adversarial.py --fit 150        # measure random runs and fit core.runtime.budget's coefficients
-    python bench/adversarial.py --calibrate      # core.runtime.budget.ACTIVATION_NS on this machine
+    python bench/adversarial.py --calibrate      # core.runtime.budget's calibrated tables on this machine
 
 Every candidate runs in a fresh process that imports what the dashboard server imports (Streamlit,
 scikit-learn, core) and starts the training workers first, as the server does, then runs ``core.run``.
@@ -458,12 +458,11 @@ def fit(runs: list[dict]) -> None:
 
 
 def calibrate() -> None:
-    """The activation table (ns per element, forward and derivative) and the products' rate (s per GFLOP of
-    stacked float32 / float64 products of 12 models, 128 x 256 by 256 x 256), single-threaded BLAS."""
+    """The products' rate (s per GFLOP of stacked float32 / float64 products of 12 models, 128 x 256 by 256 x 256),
+    single-threaded BLAS, and the NumPy primitives' table (``primitive_table``)."""
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from core.nn import activations
     with threadpool_limits(1, "blas"):
         for dtype in ("float32", "float64"):
             a, b = np.ones((12, 128, 256), dtype), np.ones((12, 256, 256), dtype)
@@ -475,23 +474,99 @@ def calibrate() -> None:
                     np.matmul(a, b, out=out_)
                 best = min(best, (time.process_time() - s) / 10)
             print(f'"gflop{dtype[-2:]}": {best / (2 * 12 * 128 * 256 * 256 / 1e9):.4g}')
-    out = {}
+    primitive_table()
+
+
+# Primitives timed besides those the registry's entries call, so that a new activation or scheme built from them
+# is priced by its own cost rather than the costliest's.
+COMMON_PRIMITIVES = ("exp", "expm1", "log", "log1p", "tanh", "erf", "expit", "sqrt", "square", "multiply", "add",
+                     "subtract", "divide", "maximum", "minimum", "greater", "where", "copy", "fill", "clip")
+# How a primitive is timed when it is not a ufunc writing into ``out`` (x and y: standard normal values, or in
+# (0.01, 0.99) for the primitives in POSITIVE; out: an array of x's shape); argsort as sparse schemes call it,
+# down the rows of a 1024-row layer; a ufunc's fresh result as the time an addition takes more without out=
+PRIMITIVE_CALLS = {
+    "allocation": lambda np, x, y, out: np.add(x, y),
+    "where": lambda np, x, y, out: np.where(x > 0, x, y),
+    "copy": lambda np, x, y, out: out.__setitem__(Ellipsis, x),
+    "fill": lambda np, x, y, out: out.fill(1),
+    "clip": lambda np, x, y, out: np.clip(x, 0.1, 0.9),
+    "argsort": lambda np, x, y, out: np.argsort(x.reshape(1024, -1), axis=0),
+    "diag": lambda np, x, y, out: np.diag(x.reshape(1024, -1)),
+}
+PRIMITIVE_SIZES = (1 << 16, 1 << 23)  # elements: in cache, and far past it (a large layer); the larger price per element
+POSITIVE = ("log", "log1p", "sqrt", "ndtri")  # primitives timed on values in (0.01, 0.99): their domain
+
+
+def registry_primitives() -> set[str]:
+    """The primitives the registry's activations and weight schemes call (core.runtime.budget's traces)."""
+    from core.nn import activations, initializers
+    from core.runtime import budget
+    names = set()
+    for act in activations.ACTIVATIONS.values():
+        for calls in budget.activation_calls(act, "float32"):
+            names |= {c.primitive for c in calls}
+    for name, init in initializers.INITIALIZERS.items():
+        names |= {c.primitive for c in budget.draw_calls(name, init.sampler, ())[1]}
+    return names - set(budget.PRICED_APART) - {"unseen"}
+
+
+def _primitive(name: str):
+    """(x, y, out) -> one call of the primitive ``name``: PRIMITIVE_CALLS's form, or the ufunc of that name
+    (NumPy's, else scipy.special's) on x (and y)."""
+    import numpy as np
+    import scipy.special
+    if name in PRIMITIVE_CALLS:
+        return lambda x, y, out: PRIMITIVE_CALLS[name](np, x, y, out)
+    ufunc = getattr(np, name, None)
+    if not isinstance(ufunc, np.ufunc):
+        ufunc = getattr(scipy.special, name)
+    return (lambda x, y, out: ufunc(x, out=out)) if ufunc.nin == 1 else (lambda x, y, out: ufunc(x, y, out=out))
+
+
+def _ns_per_element(fn, n: int) -> float:
+    """The least CPU ns per element of ``fn`` (which works on ``n`` elements), over several batches of calls."""
+    calls = max(1, (1 << 21) // n)
+    return _cpu_best(lambda: [fn() for _ in range(calls)], 7) / calls / n * 1e9
+
+
+def primitive_table() -> None:
+    """core.runtime.budget.PRIMITIVE_NS: ns per element of each primitive, float32 and float64, the larger of an
+    in-cache and a larger array; then each activation's forward and derivative timed whole against the sum of
+    its traced primitives (what the budget charges)."""
+    import numpy as np
+
+    from core.nn import activations
+    from core.runtime import budget
+    names = sorted(registry_primitives() | set(COMMON_PRIMITIVES))
+    table = {}
     for dtype in ("float32", "float64"):
-        z = np.random.default_rng(0).standard_normal(1 << 18).astype(dtype)
-        a, t = np.empty_like(z), np.empty_like(z)
         row = {}
+        for name in [*names, budget.ALLOCATION]:
+            fn, worst = _primitive(name), 0.0
+            for n in PRIMITIVE_SIZES:
+                rng = np.random.default_rng(0)
+                draw = (lambda: rng.uniform(0.01, 0.99, n)) if name in POSITIVE else (lambda: rng.standard_normal(n))
+                x, y = draw().astype(dtype), draw().astype(dtype)
+                out = np.empty_like(x)
+                t = _ns_per_element(lambda: fn(x, y, out), n)
+                if name == budget.ALLOCATION:  # less the addition itself
+                    t -= _ns_per_element(lambda: np.add(x, y, out=out), n)
+                worst = max(worst, t)
+            row[name] = round(max(worst, 0.0), 2)
+        table[dtype] = row
+    print("PRIMITIVE_NS = " + json.dumps(table))
+    budget.PRIMITIVE_NS = table
+    print("  activation: derived / timed forward, derivative (ns per element, the larger of the sizes)")
+    for dtype in ("float32", "float64"):
         for name, act in activations.ACTIVATIONS.items():
-            f = d = math.inf
-            for _ in range(15):
-                s = time.process_time()
-                act.forward(z, a)
-                f = min(f, time.process_time() - s)
-                s = time.process_time()
-                act.derivative(z, a, t)
-                d = min(d, time.process_time() - s)
-            row[name] = (round(f / z.size * 1e9, 1), round(d / z.size * 1e9, 1))
-        out[dtype] = row
-    print(json.dumps(out))
+            timed = [0.0, 0.0]
+            for n in PRIMITIVE_SIZES:
+                z = np.random.default_rng(0).standard_normal(n).astype(dtype)
+                a, t = act.forward(z, np.empty_like(z)), np.empty_like(z)
+                timed[0] = max(timed[0], _ns_per_element(lambda: act.forward(z, t), n))
+                timed[1] = max(timed[1], _ns_per_element(lambda: act.derivative(z, a, t), n))
+            derived = budget.activation_ns(dtype, name)
+            print(f"  {dtype} {name}: {derived[0]:.2f} / {timed[0]:.2f}, {derived[1]:.2f} / {timed[1]:.2f}")
 
 
 def _cpu_best(fn, repeats: int = 3) -> float:
@@ -579,8 +654,8 @@ def calibrate_counts() -> dict[str, float]:
 
 
 def calibrate_init() -> None:
-    """core.runtime.budget's init_qr_gflop and QR_NARROW (NumPy's reduced QR, square and tall); INIT_NS (each
-    scheme's draw of a 1024 x 1024 layer) and init_values (the rest of core.experiment.initial_weights per
+    """core.runtime.budget's init_qr_gflop and QR_NARROW (NumPy's reduced QR, square and tall); DRAW_NS (each
+    Generator method's values, ``draw_table``) and init_values (the rest of core.experiment.initial_weights per
     weight, timed on zeros); LSUV's init_gflop, init_outputs, init_spill and init_weights (core.nn.network.lsuv
     on one layer with biases N(0, 10^2), so that it runs every iteration)."""
     import numpy as np
@@ -600,22 +675,14 @@ def calibrate_init() -> None:
     from core import experiment
     from core.nn import initializers
     from core.config import ExperimentConfig
-    draws = {}
-    square = rng.standard_normal((1024, 1024))
-    qr = _cpu_best(lambda: np.linalg.qr(square), 5)
-    for name, init in initializers.INITIALIZERS.items():
-        t = _cpu_best(lambda: initializers.sample(name, 1024, 1024, rng=rng, activation="relu"), 5)
-        if init.sampler.__name__ == "_orthogonal":  # less its QR factorization, priced apart
-            t -= qr
-        draws[name] = round(max(t, 0.0) / 1024 ** 2 * 1e9, 1)
-    print(f"INIT_NS = {json.dumps(draws)}")
-    t = _cpu_best(lambda: initializers.sample("zero_hadamard", 2, 1024, rng=rng), 5)
-    print(f"HADAMARD_NS = {t / 1024 ** 2 * 1e9:.2g}  # per value of H_p")
+    draw_table(rng)
     config = ExperimentConfig(schemes=("zeros",), seeds=4, depth=4, width=(1024,), dataset="moons")
     prepared = experiment.prepare(config)
     t = _cpu_best(lambda: experiment.initial_weights(config, prepared.layout, prepared.data), 3)
     n = 4 * budget.shape(config).weights
-    print(f'"init_values": {max(t - n * draws["zeros"] * 1e-9, 0.0) / n:.3g}')
+    print(f'"init_values": {max(t - n * budget.draw_ns("zeros", {})[0] * 1e-9, 0.0) / n:.3g}')
+    t = _cpu_best(lambda: initializers.sample("zero_hadamard", 2, 1024, rng=rng), 5)
+    print(f"HADAMARD_NS = {t / 1024 ** 2 * 1e9:.2g}  # per value of H_p")
     rows = []
     relu = activations.get("relu")
     iterations = 10
@@ -635,6 +702,45 @@ def calibrate_init() -> None:
         print(f"  LSUV {k} x ({a} x {b}), {n_rows} rows, {iterations} iterations: {t * 1e3:.1f} ms")
     c = _fit_times(rows, ["init_gflop", "init_outputs", "init_spill", "init_weights"], envelope=False)
     print(", ".join(f'"{n}": {v:.3g}' for n, v in c.items()))
+
+
+# The Generator methods timed (every one the registry's schemes call, and common others), each called for n values
+DRAW_CALLS = {
+    "standard_normal": lambda rng, n: rng.standard_normal(n),
+    "normal": lambda rng, n: rng.normal(0.0, 2.0, n),
+    "uniform": lambda rng, n: rng.uniform(-1.0, 1.0, n),
+    "random": lambda rng, n: rng.random(n),
+    "integers": lambda rng, n: rng.integers(0, 1 << 20, n),
+    "permutation": lambda rng, n: rng.permutation(n),
+    "choice": lambda rng, n: rng.choice(n, n),
+    "exponential": lambda rng, n: rng.exponential(1.0, n),
+}
+
+
+def draw_table(rng) -> None:
+    """core.runtime.budget.DRAW_NS: ns per value of each Generator method (2^20 values); then each scheme's
+    draw of a 1024 x 1024 layer timed whole (less its QR factorization, priced apart) against what the budget
+    charges (``budget.draw_ns``: the traced draws and primitives)."""
+    import numpy as np
+
+    from core.nn import initializers
+    from core.runtime import budget
+    used = {c.primitive for name, init in initializers.INITIALIZERS.items()
+            for c in budget.draw_calls(name, init.sampler, ())[0]}
+    unknown = used - set(DRAW_CALLS)
+    if unknown:
+        raise SystemExit(f"draw_table: say how to time {', '.join(sorted(unknown))} in DRAW_CALLS")
+    n = 1 << 20
+    table = {name: round(_cpu_best(lambda: call(rng, n), 7) / n * 1e9, 2) for name, call in DRAW_CALLS.items()}
+    print("DRAW_NS = " + json.dumps(table))
+    budget.DRAW_NS = table
+    square = rng.standard_normal((1024, 1024))
+    qr = _cpu_best(lambda: np.linalg.qr(square), 5)
+    print("  scheme: derived / timed ns per weight (1024 x 1024, less QR)")
+    for name in initializers.INITIALIZERS:
+        t = _cpu_best(lambda: initializers.sample(name, 1024, 1024, rng=rng, activation="relu"), 5)
+        derived, factorizes = budget.draw_ns(name, {})
+        print(f"  {name}: {derived:.2f} / {(t - (qr if factorizes else 0.0)) / 1024 ** 2 * 1e9:.2f}")
 
 
 def calibrate_probe_passes() -> None:
@@ -692,8 +798,8 @@ def main() -> int:
     ap.add_argument("--fit", type=int, metavar="N", help="measure N random runs of 0.5-10 s, then fit the model")
     ap.add_argument("--refit", action="store_true", help="fit on the runs already in bench/adversarial-runs.jsonl")
     ap.add_argument("--calibrate", nargs="*", choices=["products", "counts", "init", "probes"], metavar="PART",
-                    help="measure core.runtime.budget's calibrated coefficients: products (ACTIVATION_NS, gflop32/64), "
-                         "counts (unit_*), init (init_*, QR_NARROW), probes (probe_gb); all without PART")
+                    help="measure core.runtime.budget's calibrated coefficients: products (gflop32/64, PRIMITIVE_NS), "
+                         "counts (unit_*), init (init_*, QR_NARROW, DRAW_NS), probes (probe_gb); all without PART")
     ap.add_argument("--native-blas", action="store_true",
                     help="let BLAS use its own threads as the server does (measure on a quiet machine)")
     ap.add_argument("--measure", metavar="QUERY", help=argparse.SUPPRESS)

@@ -1,6 +1,7 @@
 """Adding a weight scheme is one registry entry: a name, a sampler, a formula, a description (and the std its
 formula promises). Registered here in a scratch test, with no other file changed, it must appear in the
-sidebar, in the Overview's formulas, in the CSV frames and in the theory drawn beside the measurements."""
+sidebar, in the Overview's formulas, in the CSV frames and in the theory drawn beside the measurements, and
+the budget must price its draw."""
 from __future__ import annotations
 
 import numpy as np
@@ -48,6 +49,17 @@ def test_a_new_scheme_has_its_theory_line(scratch_scheme):
     q = pred[pred["scheme"] == NAME].sort_values("layer")["second_moment"].to_numpy()
     assert len(q) >= 4 and np.all(np.isfinite(q))
     np.testing.assert_allclose(q[2:4] / q[1:3], 0.25, rtol=1e-9)
+
+
+def test_a_new_scheme_is_priced_by_what_its_sampler_draws(scratch_scheme):
+    """The budget prices a draw by the Generator methods its sampler calls and what it computes from their
+    values (core.runtime.budget.draw_ns): no table names the scheme."""
+    from core.runtime import budget
+    per_weight, factorizes = budget.draw_ns(NAME, {})
+    assert per_weight == pytest.approx(budget.DRAW_NS["normal"]) and not factorizes
+    config = ExperimentConfig(schemes=(NAME,), depth=3, width=(64,), seeds=2, epochs=2)
+    assert budget.time_terms(config)["init_draw_s"] == pytest.approx(2 * budget.shape(config).weights * per_weight
+                                                                     * 1e-9)
 
 
 @pytest.mark.slow  # drives the dashboard

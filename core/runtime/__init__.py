@@ -1,1 +1,1 @@
-"""Running work on a machine: the training worker pool, a run's stop/pause control, the budget that admits a configuration, BLAS threads and memory given back."""
+"""Running work on a machine: the training worker pool, a run's stop/pause control, the budget that admits a configuration (and the trace of the NumPy calls it prices a registry entry by), BLAS threads and memory given back."""

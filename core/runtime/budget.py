@@ -10,8 +10,9 @@ the trainer does it (core.nn.trainer, core.measure.probes, core.measure.frames):
 - matrix products: their FLOPs (float64 runs at about half float32's rate), the weights each per-model
   product streams (a batch of one reads a whole matrix for a vector's worth of arithmetic), and one call per
   model (NumPy loops over the stacked models, so 176 models make 176 small BLAS calls per product);
-- elementwise work per element of every layer, by activation and dtype (``ACTIVATION_NS``: GELU's erf, ELU's
-  and softplus's exponentials cost 20 to 60 times a ReLU), plus the bias, loss and delta passes;
+- elementwise work per element of every layer, by activation and dtype: the NumPy primitives its forward and
+  derivative call, traced on a few values (core.runtime.trace), each priced per element (``PRIMITIVE_NS``:
+  GELU's erf and softplus's logaddexp cost far more than ReLU's maximum), plus the bias, loss and delta passes;
 - the optimizer's passes over every parameter of every model, per step;
 - a fixed cost per NumPy call: per layer-step, a run with batch 1 on 16,000 samples makes millions;
 - the probes at each recorded epoch (forward and backward on the probe batch, statistics of every value,
@@ -19,7 +20,8 @@ the trainer does it (core.nn.trainer, core.measure.probes, core.measure.frames):
 - the distinct-unit counts at each record, at their worst case whatever the weights turn out to be (a link
   controls how alike its units are: near-copies, identity rows, weights at the tolerance's scale under a
   constant bias), call by call as core.measure.probes groups them;
-- the initialization, on the server before training: each scheme's draw (``INIT_NS``), QR factorizations
+- the initialization, on the server before training: each scheme's draw, traced the same way (the values each
+  numpy.random.Generator method draws, ``DRAW_NS``, and the primitives applied to them), QR factorizations
   (orthogonal, LSUV) by their Householder count, ZerO's Hadamard matrices, LSUV's iterations;
 - the split over the worker processes (``trainer.auto_groups``): training work divided by the groups, the
   data, the initial weights and the tables on one core.
@@ -27,10 +29,10 @@ the trainer does it (core.nn.trainer, core.measure.probes, core.measure.frames):
 The memory adds the stacks that travel to the worker processes and back.
 
 The coefficients (``TIME``, ``MEMORY``) are fitted by ``python bench/adversarial.py --fit`` from measured
-runs on the reference machine, except those ``--calibrate`` times one at a time (products, activations,
-unit counts, initialization, the probes' passes); ``bench/adversarial.py`` then searches for the admitted
-configuration whose measured time and memory exceed their estimates the most; bench/results/adversarial.md
-records it.
+runs on the reference machine, except those ``--calibrate`` times one at a time (products, NumPy primitives,
+unit counts, Generator methods and the rest of the initialization, the probes' passes); ``bench/adversarial.py``
+then searches for the admitted configuration whose measured time and memory exceed their estimates the most;
+bench/results/adversarial.md records it.
 
 The limits (``Limits``) are the public server's by default (``PUBLIC``); a self-hosted server sets its own
 (``limits_from``: environment variables or the ``[initlab]`` section of ``.streamlit/secrets.toml``).
@@ -43,37 +45,44 @@ import os
 from dataclasses import dataclass, fields, replace
 from typing import Mapping
 
+import numpy as np
+
 from core import datasets
 from core.i18n import N_, _, clauses
 from core.measure.probes import GRID, KINDS, MAX_UNITS, N_BINS, PAIRS_AT_ONCE, PROBE_SIZE, ProbeSession, unit_groups
+from core.nn import activations
 from core.nn.trainer import BLAS_THREADS_MIN_MFLOP, MAX_CURVE_POINTS, Evaluator, TrainSettings
 from core.nn.trainer import auto_groups, batch_size, record_epochs, step_mflop, steps
+from core.runtime.trace import Call, CountingGenerator, trace
 
 REFERENCE_CORES = 2  # the public server's CPUs: estimates are for them, whatever machine computes them
 
-# Nanoseconds per element of one activation's forward and derivative (float32, float64) on the reference
-# machine: python bench/adversarial.py --calibrate.
-ACTIVATION_NS: dict[str, dict[str, tuple[float, float]]] = {
-    "float32": {"linear": (0.2, 0.2), "relu": (0.7, 0.3), "leaky_relu": (6.7, 6.4), "elu": (21.4, 6.0),
-                "selu": (23.1, 6.5), "gelu": (20.1, 24.7), "tanh": (3.5, 0.5), "sigmoid": (7.6, 0.6),
-                "softplus": (31.6, 7.6)},
-    "float64": {"linear": (0.9, 0.5), "relu": (0.9, 0.7), "leaky_relu": (8.5, 6.9), "elu": (25.7, 9.3),
-                "selu": (23.0, 7.6), "gelu": (33.2, 48.6), "tanh": (14.8, 1.9), "sigmoid": (10.5, 1.8),
-                "softplus": (33.5, 11.6)},
+# Nanoseconds per element of each NumPy primitive the registry's activations and weight schemes call
+# (core.runtime.trace: a ufunc or NumPy function per element it produces, "copy" and "fill" per element
+# written), float32 and float64, on the reference machine: python bench/adversarial.py --calibrate products.
+# A ufunc is timed writing into a given array; the result it allocates when given none costs ALLOCATION's price
+# more; a NumPy function (where, clip, argsort) is timed as called, its result included. An activation's cost is
+# the sum over the calls its forward and derivative make (``activation_ns``); a primitive not in the table is
+# priced as the costliest in it, so a new activation or scheme is never priced below it.
+PRIMITIVE_NS: dict[str, dict[str, float]] = {
+    "float32": {"add": 0.33, "argsort": 30.8, "clip": 1.91, "copy": 0.23, "diag": 0.02, "divide": 0.34,
+                "erf": 15.6, "exp": 0.48, "expit": 3.88, "expm1": 0.46, "fill": 0.09, "greater": 0.4,
+                "log": 0.38, "log1p": 0.55, "logaddexp": 21.33, "maximum": 0.33, "minimum": 0.35,
+                "multiply": 0.3, "ndtri": 14.25, "sign": 0.55, "sqrt": 0.35, "square": 0.2, "subtract": 0.34,
+                "tanh": 0.37, "where": 4.21, "allocation": 0.39},
+    "float64": {"add": 0.68, "argsort": 34.58, "clip": 3.65, "copy": 0.61, "diag": 0.02, "divide": 0.72,
+                "erf": 15.52, "exp": 0.97, "expit": 6.05, "expm1": 1.39, "fill": 0.27, "greater": 0.84,
+                "log": 1.01, "log1p": 1.2, "logaddexp": 23.21, "maximum": 0.74, "minimum": 0.81,
+                "multiply": 0.72, "ndtri": 13.64, "sign": 0.59, "sqrt": 1.17, "square": 0.45, "subtract": 0.69,
+                "tanh": 1.73, "where": 4.66, "allocation": 2.69},
 }
-# Nanoseconds per weight of each weight scheme's draw (core.nn.initializers.sample, its default parameters, a
-# 1024 x 1024 layer; orthogonal and LSUV starts without their QR factorization, priced by ``qr_gflop``) on the
-# reference machine: python bench/adversarial.py --calibrate init.
-INIT_NS: dict[str, float] = {
-    "zeros": 0.1, "constant": 0.2, "uniform": 3.1, "normal": 9.7, "truncated_normal": 16.9, "xavier_uniform": 3.0,
-    "xavier_normal": 9.8, "he_uniform": 3.0, "he_normal": 9.7, "lecun_uniform": 3.0, "lecun_normal": 9.6,
-    "orthogonal": 18.4, "identity": 0.2, "sparse": 45.3, "sparse_martens": 34.9, "torch_default": 3.0,
-    "glorot_standard": 3.1, "lsuv": 18.4, "zero_hadamard": 0.1}
+# Nanoseconds per value of each numpy.random.Generator method (float64), on the reference machine: python
+# bench/adversarial.py --calibrate init. A weight scheme's draw is priced by the values its sampler draws and
+# the primitives it applies to them (``draw_ns``); a method not in the table as the costliest in it.
+DRAW_NS: dict[str, float] = {"standard_normal": 9.38, "normal": 10.48, "uniform": 3.06, "random": 2.18,
+                              "integers": 2.42, "permutation": 10.61, "choice": 2.46, "exponential": 4.97}
+ALLOCATION = "allocation"  # PRIMITIVE_NS's entry for a fresh result: its pages written for the first time
 HADAMARD_NS = 1.9  # ns per value of ZerO's p x p Hadamard matrix, built and scaled for a layer that widens
-# NumPy calls (and temporaries) of one activation's forward and derivative (core.nn.activations): for small
-# layers each call's fixed cost, not the elements, is the price.
-ACTIVATION_CALLS = {"linear": (1, 1), "relu": (1, 1), "leaky_relu": (4, 3), "elu": (6, 4), "selu": (7, 4),
-                    "gelu": (6, 9), "tanh": (1, 2), "sigmoid": (1, 2), "softplus": (1, 1)}
 # Passes over the (K, P) parameters per step: the finiteness check, the update, its temporaries.
 OPTIMIZER_PASSES = {"sgd": 3, "momentum": 5, "adam": 13}
 # NumPy calls per layer of a step (forward, backward, their buffers) and per step beyond the layers.
@@ -89,7 +98,7 @@ TIME: dict[str, float] = {
     "gflop64": 0.02394,  # s per GFLOP of float64 products (calibrated: the same in float64)
     "weight_gb": 0.01728,  # s per GB of weights streamed by per-model products
     "model_calls": 1.044e-07,  # s per per-model product call
-    "activation_s": 1.0,  # x the activation table's seconds (calibrated: the table is measured)
+    "activation_s": 1.0,  # x the activations' priced seconds (calibrated: PRIMITIVE_NS is measured)
     "elem_gb": 0.04759,  # s per GB of other elementwise passes
     "param_gb": 0.05191,  # s per GB of optimizer passes
     "numpy_calls": 8.563e-07,  # s per NumPy call
@@ -108,8 +117,8 @@ TIME: dict[str, float] = {
     "unit_pairs": 9.41e-09,  # s per pair of rows (the screen's Gram matrix, the windows' rows)
     "unit_weights": 5.85e-08,  # s per value of the rows counted by weights (their passes, the windows' stages)
     "unit_outputs": 1.17e-08,  # s per value of the rows counted by function
-    "init_values": 2.25e-09,  # s per initial weight, beyond its scheme's draw (INIT_NS): the stack's own passes
-    "init_draw_s": 1.0,  # x INIT_NS's seconds (calibrated: the table is measured)
+    "init_values": 2.25e-09,  # s per initial weight, beyond its scheme's draw (draw_ns): the stack's own passes
+    "init_draw_s": 1.0,  # x the draws' priced seconds (calibrated: DRAW_NS and PRIMITIVE_NS are measured)
     "init_qr_gflop": 0.0526,  # s per GFLOP of QR factorizations (orthogonal, LSUV's start), ``qr_gflop``
     "init_gflop": 0.0179,  # s per GFLOP of LSUV's float64 products
     "init_outputs": 2.08e-09,  # s per output LSUV computes (its bias and its layer's variance)
@@ -311,9 +320,53 @@ def _products(sh: Shape, rows: int, backward: bool) -> tuple[float, float, float
     return sh.k * flop, sh.k * weight_bytes, sh.k * calls
 
 
+def primitive_ns(dtype: str, primitive: str) -> float:
+    """ns per element of a NumPy primitive; one not timed (a new activation's or scheme's) as the costliest."""
+    table = PRIMITIVE_NS[dtype]
+    return table.get(primitive, max(table.values()))
+
+
+def _per_element(calls, elements: int, dtype: str) -> float:
+    """ns per element of ``calls`` made on ``elements`` values: each primitive's price, and ALLOCATION's for the
+    results a ufunc allocates."""
+    return sum((primitive_ns(dtype, c.primitive) + (primitive_ns(dtype, ALLOCATION) if c.fresh else 0.0))
+               * c.elements for c in calls) / elements
+
+
+TRACE_SHAPE = (4, 8)  # the pre-activations an activation is traced on
+
+
+@functools.lru_cache(maxsize=None)  # keyed by the registry entry itself: a new entry of the same name is traced anew
+def activation_calls(act, dtype: str) -> tuple[tuple, tuple]:
+    """The NumPy calls (core.runtime.trace.Call) of ``act``'s forward and derivative, on TRACE_SHAPE values
+    from -3 to 3. A function whose work the trace cannot see at all (it strips the arrays to plain ndarrays
+    first) counts as one call of an unknown primitive, priced as the costliest."""
+    z = np.linspace(-3, 3, math.prod(TRACE_SHAPE), dtype=dtype).reshape(TRACE_SHAPE)
+    a = act.forward(z.copy(), np.empty_like(z))
+    unseen = (Call("unseen", z.size),)
+    return (tuple(trace(act.forward, z, np.empty_like(z))) or unseen,
+            tuple(trace(act.derivative, z, a, np.empty_like(z))) or unseen)
+
+
+def activation_ns(dtype: str, name: str) -> tuple[float, float]:
+    """ns per element of the activation's forward and derivative: the primitives they call, priced by
+    PRIMITIVE_NS."""
+    forward, derivative = activation_calls(activations.get(name), dtype)
+    n = math.prod(TRACE_SHAPE)
+    return _per_element(forward, n, dtype), _per_element(derivative, n, dtype)
+
+
+def activation_call_counts(name: str) -> tuple[int, int]:
+    """NumPy calls of the activation's forward and derivative: for small layers each call's fixed cost, not
+    the elements, is the price."""
+    forward, derivative = activation_calls(activations.get(name), "float32")
+    return len(forward), len(derivative)
+
+
 def _activation_s(sh: Shape, dtype: str, act: str, rows: int, backward: bool) -> float:
-    forward_ns, derivative_ns = ACTIVATION_NS[dtype][act]
-    per = forward_ns + (derivative_ns + ACTIVATION_NS[dtype]["linear"][0] if backward else 0.0)
+    forward_ns, derivative_ns = activation_ns(dtype, act)
+    # backward: the derivative, and the delta multiplied by it (core.nn.network.mul_derivative)
+    per = forward_ns + (derivative_ns + primitive_ns(dtype, "multiply") if backward else 0.0)
     return sh.k * rows * sum(sh.hidden) * per * 1e-9
 
 
@@ -334,7 +387,7 @@ def time_terms(config, sh: Shape | None = None) -> dict[str, float]:
     activation = _activation_s(sh, dtype, act, sh.batch, True) * sh.steps
     units = sum(sh.sizes[1:])
     elems = sh.k * sh.batch * (2 * units + 2 * sum(sh.hidden) + 10 * sh.sizes[-1]) * sh.steps
-    act_fwd, act_back = ACTIVATION_CALLS[act]
+    act_fwd, act_back = activation_call_counts(act)
     hidden = len(sh.hidden)
     numpy_calls = sh.groups * sh.steps * (CALLS_PER_STEP + CALLS_PER_LAYER_STEP * sh.layers
                                           + (act_fwd + act_back) * hidden)
@@ -448,13 +501,37 @@ QR_NARROW = 66.0  # the narrow side at which QR runs at half its large-matrix ra
 LSUV_CACHE_BYTES = 16e6  # a layer's LSUV outputs (every model, float64) past this no longer stay in cache
 
 
+TRACE_LAYER = (64, 48)  # the (fan_in, fan_out) a weight scheme's draw is traced on
+PRICED_APART = ("qr",)  # QR factorizations: priced by ``qr_gflop``, not per weight
+
+
+@functools.lru_cache(maxsize=None)  # keyed by the sampler too: a new entry of the same name is traced anew
+def draw_calls(name: str, sampler, params: tuple) -> tuple[tuple, tuple]:
+    """(the numpy.random.Generator methods the scheme's sampler calls, with the values each draws; the NumPy
+    calls it makes on them), as core.runtime.trace records them on a TRACE_LAYER layer."""
+    from core.nn.initializers import sample
+    rng = CountingGenerator()
+    sample(name, *TRACE_LAYER, rng=rng, **dict(params))
+    return tuple(rng.draws), tuple(rng.tracer.calls)
+
+
+def draw_ns(name: str, params: dict) -> tuple[float, bool]:
+    """ns per weight of a scheme's draw (its Generator methods priced by DRAW_NS, a method not timed as the
+    costliest; the primitives it applies to them by PRIMITIVE_NS, float64), and whether it factorizes (QR)."""
+    from core.nn.initializers import INITIALIZERS
+    draws, calls = draw_calls(name, INITIALIZERS[name].sampler, tuple(sorted(params.items())))
+    drawn = sum(DRAW_NS.get(c.primitive, max(DRAW_NS.values())) * c.elements for c in draws)
+    applied = _per_element([c for c in calls if c.primitive not in PRICED_APART], 1, "float64")
+    return (drawn + applied) / math.prod(TRACE_LAYER), any(c.primitive == "qr" for c in calls)
+
+
 def init_terms(config, sh: Shape) -> dict[str, float]:
     """The initialization's work, per model and layer, by scheme (core.experiment.initial_weights, on the
-    server): every weight drawn (INIT_NS) and copied into the stack; a QR factorization for orthogonal and
-    LSUV starts; ZerO's Hadamard matrix for layers that widen (p x p values built and scaled, p the next
-    power of two); LSUV's iterations on its batch, each a float64 product and its outputs' bias and variance,
-    and a rescaling of the layer's weights: up to max_iter of them and a last product (with large random
-    biases it runs them all)."""
+    server): every weight drawn (``draw_ns``) and copied into the stack; a QR factorization where the sampler
+    makes one (orthogonal, LSUV's start); ZerO's Hadamard matrix for layers that widen (p x p values built and
+    scaled, p the next power of two); LSUV's iterations on its batch, each a float64 product and its outputs'
+    bias and variance, and a rescaling of the layer's weights: up to max_iter of them and a last product (with
+    large random biases it runs them all)."""
     from core.config import parse_scheme
     from core.experiment import LSUV_SAMPLES
     from core.nn.initializers import INITIALIZERS, resolve_params
@@ -465,9 +542,9 @@ def init_terms(config, sh: Shape) -> dict[str, float]:
         name, params = parse_scheme(label)
         init = INITIALIZERS[name]
         values += config.seeds * sh.weights
-        # a scheme not yet timed (a new registry entry) is priced as the costliest draw timed
-        draw += config.seeds * sh.weights * INIT_NS.get(name, max(INIT_NS.values())) * 1e-9
-        if init.sampler.__name__ == "_orthogonal":
+        per_weight, factorizes = draw_ns(name, params)
+        draw += config.seeds * sh.weights * per_weight * 1e-9
+        if factorizes:
             qr += config.seeds * sum(qr_gflop(a, b) for a, b in pairs)
         if init.sampler.__name__ == "_zero_hadamard":
             hadamard = sum((2 ** math.ceil(math.log2(b))) ** 2 for a, b in pairs if b > a)
