@@ -225,6 +225,19 @@ def test_signal_chart_draws_the_prediction_dashed_at_epoch_zero(results):
 
 
 # ------------------------------------------------------------------ density re-binning
+def test_distinct_unit_lines_that_coincide_stay_apart_by_their_dashes(results):
+    """zeros and a constant keep one unit per layer alike: their lines lie on one another, so every scheme's line
+    has a dash pattern of its own, and the legend is one (colour and dash merged under one title)."""
+    f = results.frames
+    schemes = ["zeros", "xavier_normal", "he_normal"]
+    spec = charts.to_spec(symmetry_view.distinct_units_chart(f["distinct_units"], schemes, [0], 0))
+    lines = [u for u in layers_of(spec) if (u["mark"]["type"] if isinstance(u["mark"], dict) else u["mark"]) == "line"]
+    dash = lines[0]["encoding"]["strokeDash"]
+    assert dash["scale"]["domain"] == schemes
+    assert len({json.dumps(d) for d in dash["scale"]["range"]}) == len(schemes)
+    assert dash["legend"]["title"] == lines[0]["encoding"]["color"]["legend"]["title"]
+
+
 def test_symlog_round_trips_and_is_linear_near_zero():
     x = np.array([-1e9, -3.0, -1e-3, -1e-9, 0.0, 2e-7, 0.5, 7.0, 1e12])
     np.testing.assert_allclose(density.symlog_inverse(density.symlog(x)), x, rtol=1e-9, atol=1e-15)

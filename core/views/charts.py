@@ -98,6 +98,20 @@ def scheme_color(schemes, legend=True) -> alt.Color:
     return alt.Color("scheme:N", scale=scheme_scale(schemes), sort=list(schemes), legend=leg)
 
 
+# Stroke patterns of the lines that may lie on one another (schemes with equal units keep the same count): the
+# first scheme solid, each next one dashed differently, so that a line drawn over another leaves it visible.
+DASHES = ([1, 0], [8, 4], [4, 2], [10, 3, 2, 3], [2, 2], [12, 6])
+
+
+def scheme_dash(schemes) -> alt.StrokeDash:
+    """The scheme stroke-dash channel, with the colour's legend (Vega-Lite merges the two into one)."""
+    schemes = list(schemes)
+    leg = alt.Legend(title=_("scheme"), orient="bottom", columns=2, symbolOpacity=1, labelLimit=0,
+                     symbolStrokeWidth=3, symbolType="stroke")
+    return alt.StrokeDash("scheme:N", sort=schemes, legend=leg,
+                          scale=alt.Scale(domain=schemes, range=[DASHES[i % len(DASHES)] for i in range(len(schemes))]))
+
+
 def tip(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
     return alt.Tooltip(field, title=title, format=fmt) if fmt else alt.Tooltip(field, title=title)
 

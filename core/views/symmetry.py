@@ -9,7 +9,7 @@ import pandas as pd
 
 from core.i18n import N_, _
 from core.views.charts import (NUM, PANEL_HEIGHT, epoch_frames, epoch_label, filtered, finite_rows, layered, lines,
-                               metric_title, scheme_color, scheme_tip, scrub_filter, seed_band, sized, tip,
+                               metric_title, scheme_color, scheme_dash, scheme_tip, scrub_filter, seed_band, sized, tip,
                                titled_panel)
 from core.views.phrases import divergence_sentence, finished_models, number, seeds_words, symmetry_sentence
 
@@ -32,7 +32,8 @@ def distinct_units_chart(distinct: pd.DataFrame, schemes, epochs, epoch: int, co
         x=x, y=alt.Y("low:Q", title=ytitle, scale=yscale), y2=alt.Y2("high:Q"), color=scheme_color(schemes),
         tooltip=tips)
     line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=70), strokeWidth=2).encode(
-        x=x, y=alt.Y("mean:Q", title=ytitle, scale=yscale), color=scheme_color(schemes), tooltip=tips)
+        x=x, y=alt.Y("mean:Q", title=ytitle, scale=yscale), color=scheme_color(schemes),
+        strokeDash=scheme_dash(schemes), tooltip=tips)
     layers = [band, line]
     if scrubbing:
         layers = [filtered(l, scrub_filter()) for l in layers]
