@@ -119,7 +119,7 @@ def end_workers() -> None:
     """End every worker process this command started: the training pool's (core.runtime.workers) and joblib's
     (a sweep's), busy ones too."""
     from core.runtime import workers
-    workers._shutdown()
+    workers.end_all()
     from core.compat.loky import shared_executor
     executor = shared_executor()  # only the pool that exists, none started
     if executor is not None:

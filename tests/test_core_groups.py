@@ -182,7 +182,7 @@ def test_a_worker_loads_only_what_training_needs():
     # what a fresh worker holds once it has trained stays off pandas, scikit-learn, Altair, SciPy and Streamlit,
     # whatever its caller imported (this test process has them all): 187 MB a worker with them, 52 MB without
     init, layout, data, act, settings, prober = setup(**MIXED, batch_size=16)
-    workers._shutdown()  # a fresh pool: earlier tests' calls imported this test module into the old one
+    workers.training.shutdown()  # a fresh pool: earlier tests' calls imported this test module into the old one
     train(init, layout, data, act, replace(settings, groups=2), prober)
     heavy = {"pandas", "sklearn", "altair", "scipy", "streamlit"}
     loaded = workers.run(workers.imported, [()] * workers.workers())
@@ -201,7 +201,7 @@ def test_a_call_whose_caller_left_before_it_started_stops_at_its_first_report():
     board = workers.Board(1)
     board.cancel()  # the caller stopped waiting while the call was still queued
     try:
-        future = workers._executor().submit(workers._call, _report_until_stopped, (), board, 0, False)
+        future = workers.training.executor().submit(workers._call, _report_until_stopped, (), board, 0, False)
         with pytest.raises(workers.Cancelled):
             future.result(timeout=4)  # well before the 5 s it runs unless stopped
     finally:
@@ -234,7 +234,7 @@ def test_training_falls_back_to_this_process_when_no_worker_can_start(monkeypatc
     def cannot_start(*args, **kwargs):
         raise OSError(11, "Resource temporarily unavailable")
 
-    workers._shutdown()  # no pool left to reuse: the next call must start one
+    workers.training.shutdown()  # no pool left to reuse: the next call must start one
     monkeypatch.setattr("joblib.externals.loky.ProcessPoolExecutor", cannot_start)
     with pytest.warns(RuntimeWarning, match="training workers failed"):
         fallback = train(init, layout, data, act, replace(settings, groups=2), prober)
