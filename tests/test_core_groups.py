@@ -254,3 +254,55 @@ def _write_to_stdout(progress):
 def test_output_to_stdout_in_a_worker_does_not_corrupt_its_replies():
     assert workers.run(_write_to_stdout, [()] * 2) == ["intact"] * 2
     assert workers.run(_report_then_wait, [(0.0, "")] * 2) == ["finished"] * 2
+
+
+# ---- pools of their own (a sweep's) beside the training pool
+def _sleep_then_pid(seconds, progress):
+    import os
+    import time
+    progress(0, 1)
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_pool_gives_results_as_they_finish_and_the_first_call_s_progress():
+    seen = []
+    with workers.Pool(2, name="sweep") as pool:
+        pool.warm()  # both workers up: the short call cannot wait behind the long one
+        got = list(pool.unordered(_report_then_wait, [(1.0, ""), (0.0, "")], lambda *p: seen.append(p)))
+    assert got == [(1, "finished"), (0, "finished")]
+    assert seen == [(1, 2), (2, 2)]
+
+
+@pytest.mark.slow
+def test_killing_one_pool_s_calls_leaves_the_other_pool_working():
+    """A sweep's pool is not the training pool: the scheduler's kill of one (its control block's) ends only its
+    own calls' processes, and the other's calls go on."""
+    from core.runtime.control import Control
+    with workers.Pool(1, name="sweep") as sweep:
+        pools = {"training": workers.training, "sweep": sweep}
+        for victim, survivor in (("sweep", "training"), ("training", "sweep")):
+            controls = {name: Control() for name in pools}
+            running = {name: threading.Event() for name in pools}
+            outcome = {}
+
+            def call(name):
+                try:
+                    outcome[name] = pools[name].run(_sleep_then_pid, [(3.0,)], lambda *_: running[name].set(),
+                                                    control=controls[name])[0]
+                except workers.WorkerDied as e:
+                    outcome[name] = e
+
+            threads = [threading.Thread(target=call, args=(name,)) for name in pools]
+            for t in threads:
+                t.start()
+            assert all(running[name].wait(30) for name in pools)
+            alive = set(pools[survivor].pids())
+            controls[victim].kill()
+            for t in threads:
+                t.join(30)
+            assert isinstance(outcome[victim], workers.WorkerDied), victim
+            assert outcome[survivor] in alive and set(pools[survivor].pids()) == alive
+            for control in controls.values():
+                control.close()
+    workers.training.shutdown()  # killed last, it is broken until its next call: ended here, not at exit

@@ -10,7 +10,8 @@ call, by spawning, and reused by its later calls. A worker imports what its
 calls need (this module, core.nn.trainer, NumPy), not the caller's script
 (checked under ``streamlit run``: 40 MiB, none of Streamlit, pandas or
 scikit-learn), and runs its BLAS on one thread. ``training`` is the pool that
-splits one run's models (``run``), shared by every run of the process.
+splits one run's models (``run``), shared by every run of the process; a
+sweep's loky backend (core.sweeps.sweep) makes a pool of its own per sweep.
 None is joblib's shared pool (``get_reusable_executor``). loky ran the
 trainer's calls as fast as the hand-written pipe protocol this module had
 before (bench/RESULTS.md, "Parallelism inside one run").
