@@ -255,6 +255,20 @@ def test_a_loky_sweep_runs_on_a_pool_of_its_own_that_ends_with_it(stop, small):
     control.close()
 
 
+def test_sweeps_without_a_control_block_reuse_one_pool_that_is_not_the_training_pool(small):
+    """A script's or a notebook's sweeps one after another do not each start processes, nor take the training
+    pool's."""
+    from core.runtime import workers
+    from core.sweeps import sweep
+    workers.warm()
+    training = set(workers.pids())
+    pd.testing.assert_frame_equal(run_sweep(SWEEP, workers=2).frame, small.frame, check_exact=True)
+    first = set(sweep._SHARED.pids())
+    pd.testing.assert_frame_equal(run_sweep(SWEEP, workers=2).frame, small.frame, check_exact=True)
+    assert len(first) == 2 and set(sweep._SHARED.pids()) == first and not first & training
+    assert set(workers.pids()) == training
+
+
 def test_a_paused_sweep_trains_nothing_until_resumed_and_gives_the_same_frame(small):
     control = Control()
     during_pause = []

@@ -10,9 +10,9 @@ call, by spawning, and reused by its later calls. A worker imports what its
 calls need (this module, core.nn.trainer, NumPy), not the caller's script
 (checked under ``streamlit run``: 40 MiB, none of Streamlit, pandas or
 scikit-learn), and runs its BLAS on one thread. ``training`` is the pool that
-splits one run's models (``run``), shared by every run of the process; a
-sweep's loky backend (core.sweeps.sweep) makes a pool of its own per sweep.
-None is joblib's shared pool (``get_reusable_executor``). loky ran the
+splits one run's models (``run``), shared by every run of the process; the
+sweeps' loky backend (core.sweeps.sweep) has pools of its own. None is
+joblib's shared pool (``get_reusable_executor``). loky ran the
 trainer's calls as fast as the hand-written pipe protocol this module had
 before (bench/RESULTS.md, "Parallelism inside one run").
 
@@ -239,8 +239,9 @@ _pools: weakref.WeakSet = weakref.WeakSet()
 
 class Pool:
     """Worker processes on a loky ``ProcessPoolExecutor`` of their own, started by the first call (spawned, each
-    with one BLAS thread) and restarted after a worker died. ``processes``: how many; None for ``pool_size()``,
-    read again at each start. ``name`` says whose workers they are in errors."""
+    with one BLAS thread) and restarted after a worker died. ``processes``: how many; None for ``pool_size()``;
+    read at each call, which starts the pool anew at a new size. ``name`` says whose
+    workers they are in errors."""
 
     def __init__(self, processes: int | None = None, name: str = "training"):
         self.processes, self.name = processes, name
@@ -278,17 +279,18 @@ class Pool:
         wait([ex.submit(_ping) for _ in range(self.size())])
 
     def shutdown(self, wait: bool = False) -> None:
-        """End every worker; ``wait``: let idle ones end and wait for them, else kill them all, busy ones too."""
+        """End every worker, busy ones too (killed: nothing is lost, and an idle worker asked to end would first
+        unload all its modules); ``wait``: until they have ended."""
         with self._lock:
             ex, self._executor = self._executor, None
         if ex is not None:
-            ex.shutdown(wait=wait, kill_workers=not wait)
+            ex.shutdown(wait=wait, kill_workers=True)
 
     def __enter__(self) -> "Pool":
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        self.shutdown(wait=kind is None)  # a caller that left early may leave busy workers behind
+        self.shutdown(wait=kind is None)  # a caller interrupted (Ctrl-C) does not wait
 
     def run(self, fn, calls: list[tuple], progress: Callable[[int, int], None] | None = None, control=None) -> list:
         """``[fn(*args, progress=...) for args in calls]``, in call order (see ``unordered``)."""

@@ -497,7 +497,7 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     on its Python path) and, for bit-identical numbers, the same BLAS as this machine. ``control``
     (core.runtime.control; loky only: its file is on this machine) pauses or stops the sweep, inside a task's
     training as between tasks; a stopped sweep raises ``Stopped`` and the tasks in flight are abandoned. A
-    loky sweep's processes are a pool of its own, ended with it or by ``control.kill``.
+    loky sweep with a control block has processes of its own, ended with it or by ``control.kill``.
     """
     if not isinstance(sweep, SweepConfig):
         raise ValueError(f"sweep: got {type(sweep).__name__}; allowed: SweepConfig")
@@ -577,10 +577,8 @@ def _executor(backend: str, workers: int | None, scheduler: str | None, n_tasks:
         if processes == 1:
             yield lambda todo: (run_task(t.query, control) for t in todo)
             return
-        # one task per process, BLAS single-threaded inside each (core.sweeps.sweep_task), on a pool of this
-        # sweep's own: a server runs several sweeps at once, and on a shared pool a paused sweep's tasks (waiting
-        # inside their processes) would hold up another's, and killing one's processes would end the other's
-        with Pool(processes, name="sweep") as pool:
+        # one task per process, BLAS single-threaded inside each (core.sweeps.sweep_task)
+        with _pool(processes, control) as pool:
             yield lambda todo: (rows for _, rows in pool.unordered(run_task, [(t.query, control) for t in todo],
                                                                    control=control))
         return
@@ -598,6 +596,21 @@ def _executor(backend: str, workers: int | None, scheduler: str | None, n_tasks:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+# The loky pool of the sweeps without a control block: kept for the process's next sweep (a script's, a
+# notebook's), since starting the processes takes longer than a small sweep's work. Not the training pool.
+_SHARED = Pool(name="sweep")
+
+
+def _pool(processes: int, control: Control | None):
+    """The pool a loky sweep runs on: the shared one, or with a control block one of the sweep's own, ended with
+    it. A server runs several sweeps at once: on a shared pool a paused sweep's tasks (waiting inside their
+    processes) would hold up another's, and killing one's processes would end the other's tasks too."""
+    if control is not None:
+        return Pool(processes, name="sweep")
+    _SHARED.processes = processes
+    return contextlib.nullcontext(_SHARED)
 
 
 # Dask settings of a sweep's LocalCluster, each a background cost that takes CPU from the training and that no
