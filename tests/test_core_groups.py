@@ -306,3 +306,44 @@ def test_killing_one_pool_s_calls_leaves_the_other_pool_working():
             for control in controls.values():
                 control.close()
     workers.training.shutdown()  # killed last, it is broken until its next call: ended here, not at exit
+
+
+def test_a_stop_signal_while_a_pool_spawns_interrupts_once_every_worker_has_its_data(capfd, monkeypatch):
+    """SIGTERM (Ctrl-C, SIGHUP) raises KeyboardInterrupt in the command line's main thread (core.__main__). Raised
+    between loky's start of a worker and its sending the worker's start-up data, it left that worker waiting for
+    the data, outside the pool, and printing loky's 'Ran out of input' traceback once the command had ended."""
+    import os
+    import signal
+    import time
+
+    import psutil
+    from joblib.externals.loky.backend import fork_exec as loky_fork_exec
+
+    from core.__main__ import stopped_like_ctrl_c
+    real = loky_fork_exec.fork_exec
+
+    def started_then_signalled(*args, **kwargs):
+        pid = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker runs; its data is not sent yet
+        return pid
+
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    monkeypatch.setattr(loky_fork_exec, "fork_exec", started_then_signalled)
+    pool = workers.Pool(2, name="test")
+    try:
+        with stopped_like_ctrl_c(), pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            pool.run(_report_then_wait, [(0.0, "")] * 2)
+        assert len(pool.pids()) == 2  # both started before the interrupt
+    finally:
+        pool.shutdown(wait=True)
+    def started():  # by this test: its workers (loky's resource tracker stays)
+        return [c for c in psutil.Process().children(recursive=True) if c.pid not in before and c.is_running()
+                and c.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(c.cmdline())]
+
+    for _ in range(100):  # every worker ended: one left with half its data prints as it ends
+        if not started():
+            break
+        time.sleep(0.1)
+    assert not started()
+    out, err = capfd.readouterr()
+    assert "Ran out of input" not in out + err and "Traceback" not in out + err

@@ -211,6 +211,35 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
 
 
+# The signals that end a command (core.__main__: Ctrl-C, SIGTERM, SIGHUP) raise KeyboardInterrupt in the main
+# thread. One raised while loky hands a new worker its start-up data leaves the worker with half of it: the
+# worker prints loky's "Ran out of input" traceback on the terminal.
+_HELD = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold the stop signals while a pool spawns: one that arrives meanwhile is raised again, to the handler it
+    was meant for, once every worker has its data. (Blocking them in this thread would not do: the system then
+    hands them to another thread, a BLAS thread say, and Python still runs the handler in this one.)"""
+    if threading.current_thread() is not threading.main_thread():  # Python runs handlers in the main thread only
+        yield
+        return
+    arrived: list[int] = []
+    before = {sig: signal.getsignal(sig) for sig in _HELD}
+    for sig, handler in before.items():
+        if handler is not None:  # None: a handler not set from Python, left as it is
+            signal.signal(sig, lambda signum, frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        for sig in arrived:
+            signal.raise_signal(sig)
+
+
 def imported(progress=None) -> list[str]:
     """The top-level modules this process has imported (a worker's, when run by ``run``)."""
     import sys
@@ -275,8 +304,9 @@ class Pool:
     def warm(self) -> None:
         """Start every worker now and load the trainer in each (their imports take about a second), so that
         the first training does not wait for them."""
-        ex = self.executor()
-        wait([ex.submit(_ping) for _ in range(self.size())])
+        with _signals_held():
+            futures = [self.executor().submit(_ping) for _ in range(self.size())]
+        wait(futures)
 
     def shutdown(self, wait: bool = False) -> None:
         """End every worker, busy ones too (killed: nothing is lost, and an idle worker asked to end would first
@@ -319,8 +349,9 @@ class Pool:
         forget = control.on_kill(lambda: _kill(board.pids())) if control is not None else None
         futures: dict = {}
         try:
-            # only the first call reports, and only to a caller that listens: a report per epoch costs time
-            futures = self._submit(fn, calls, board, progress is not None)
+            with _signals_held():  # an interrupt comes once the calls are submitted, and cancels them
+                # only the first call reports, and only to a caller that listens: a report per epoch costs time
+                futures = self._submit(fn, calls, board, progress is not None)
             pending, told = set(futures), None
             while pending:
                 finished, pending = wait(pending, timeout=PROGRESS_POLL_S, return_when=FIRST_COMPLETED)
