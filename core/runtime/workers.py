@@ -269,8 +269,7 @@ _pools: weakref.WeakSet = weakref.WeakSet()
 class Pool:
     """Worker processes on a loky ``ProcessPoolExecutor`` of their own, started by the first call (spawned, each
     with one BLAS thread) and restarted after a worker died. ``processes``: how many; None for ``pool_size()``;
-    read at each call, which starts the pool anew at a new size. ``name`` says whose
-    workers they are in errors."""
+    read at each call, which starts the pool anew at a new size. ``name`` says whose workers they are in errors."""
 
     def __init__(self, processes: int | None = None, name: str = "training"):
         self.processes, self.name = processes, name
@@ -338,8 +337,8 @@ class Pool:
         ``fn`` must be a module-level function of an importable module, taking a ``progress(done, total)``
         keyword that it calls now and then: the first call's reports are passed on to ``progress`` from this
         thread, and the calls stop there (raising Cancelled) once this caller has stopped waiting (an error
-        here, or the iterator closed): calls not started yet never start. Raises WorkerDied if a worker ended
-        during its call or none could start; the next call starts a fresh pool. With a ``control`` block
+        here, or the iterator closed): calls not started yet end as they start. Raises WorkerDied if a worker
+        ended during its call or none could start; the next call starts a fresh pool. With a ``control`` block
         (core.runtime.control), its ``kill`` ends the processes of these calls.
         """
         if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
@@ -362,9 +361,9 @@ class Pool:
             if forget is not None:
                 forget()
             if not all(f.done() for f in futures):
+                # those not started yet end as they start: a future cancelled instead makes loky's shutdown with
+                # kill_workers fail in its manager thread, which then leaves the pool's workers running
                 board.cancel()
-                for f in futures:
-                    f.cancel()  # those not started yet never start
             board.close()
 
     def _submit(self, fn, calls: list[tuple], board: Board, reports: bool) -> dict:
