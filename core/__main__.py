@@ -116,14 +116,10 @@ def stopped_like_ctrl_c():
 
 
 def end_workers() -> None:
-    """End every worker process this command started: the training pool's (core.runtime.workers) and joblib's
-    (a sweep's), busy ones too."""
+    """End every worker process this command started (core.runtime.workers' pools: the training pool's, a
+    sweep's), busy ones too."""
     from core.runtime import workers
-    workers._shutdown()
-    from core.compat.loky import shared_executor
-    executor = shared_executor()  # only the pool that exists, none started
-    if executor is not None:
-        executor.shutdown(wait=False, kill_workers=True)
+    workers.end_all()
 
 
 def config_from_json_bytes(raw: bytes) -> ExperimentConfig:

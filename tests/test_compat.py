@@ -121,14 +121,3 @@ def test_a_loky_pool_says_its_size_its_workers_and_when_it_broke():
         assert loky_compat.broken(pool)
     finally:
         pool.shutdown(wait=True, kill_workers=True)
-
-
-def test_joblib_s_shared_loky_pool_is_found_without_starting_one():
-    from joblib import Parallel, delayed
-    from joblib.externals.loky import reusable_executor
-    from core.compat import loky
-    has(reusable_executor, "_executor", "loky (joblib's vendored copy)", "the CLI's end_workers")
-    Parallel(n_jobs=2, backend="loky")(delayed(abs)(i) for i in range(2))
-    pool = loky.shared_executor()  # the pool joblib's Parallel just used (its own executor class)
-    assert pool is not None and callable(pool.shutdown) and loky.shared_executor() is pool
-    assert len(loky.pids(pool)) >= 1  # its workers are started and listed, so end_workers can end them

@@ -182,7 +182,7 @@ def test_a_worker_loads_only_what_training_needs():
     # what a fresh worker holds once it has trained stays off pandas, scikit-learn, Altair, SciPy and Streamlit,
     # whatever its caller imported (this test process has them all): 187 MB a worker with them, 52 MB without
     init, layout, data, act, settings, prober = setup(**MIXED, batch_size=16)
-    workers._shutdown()  # a fresh pool: earlier tests' calls imported this test module into the old one
+    workers.training.shutdown()  # a fresh pool: earlier tests' calls imported this test module into the old one
     train(init, layout, data, act, replace(settings, groups=2), prober)
     heavy = {"pandas", "sklearn", "altair", "scipy", "streamlit"}
     loaded = workers.run(workers.imported, [()] * workers.workers())
@@ -201,7 +201,7 @@ def test_a_call_whose_caller_left_before_it_started_stops_at_its_first_report():
     board = workers.Board(1)
     board.cancel()  # the caller stopped waiting while the call was still queued
     try:
-        future = workers._executor().submit(workers._call, _report_until_stopped, (), board, 0, False)
+        future = workers.training.executor().submit(workers._call, _report_until_stopped, (), board, 0, False)
         with pytest.raises(workers.Cancelled):
             future.result(timeout=4)  # well before the 5 s it runs unless stopped
     finally:
@@ -234,7 +234,7 @@ def test_training_falls_back_to_this_process_when_no_worker_can_start(monkeypatc
     def cannot_start(*args, **kwargs):
         raise OSError(11, "Resource temporarily unavailable")
 
-    workers._shutdown()  # no pool left to reuse: the next call must start one
+    workers.training.shutdown()  # no pool left to reuse: the next call must start one
     monkeypatch.setattr("joblib.externals.loky.ProcessPoolExecutor", cannot_start)
     with pytest.warns(RuntimeWarning, match="training workers failed"):
         fallback = train(init, layout, data, act, replace(settings, groups=2), prober)
@@ -254,3 +254,121 @@ def _write_to_stdout(progress):
 def test_output_to_stdout_in_a_worker_does_not_corrupt_its_replies():
     assert workers.run(_write_to_stdout, [()] * 2) == ["intact"] * 2
     assert workers.run(_report_then_wait, [(0.0, "")] * 2) == ["finished"] * 2
+
+
+# ---- pools of their own (a sweep's) beside the training pool
+def _sleep_then_pid(seconds, progress):
+    import os
+    import time
+    progress(0, 1)
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _handshake(folder, first, progress):
+    """The first call reports, then finishes only once the second has; the second waits for the first to start."""
+    import pathlib
+    import time
+
+    def wait_for(name):
+        for _ in range(3000):
+            if pathlib.Path(folder, name).exists():
+                return
+            time.sleep(0.01)
+        raise TimeoutError(name)
+
+    if first:
+        progress(1, 2)
+        pathlib.Path(folder, "started").touch()
+        wait_for("second finished")
+        progress(2, 2)
+        return "first"
+    wait_for("started")
+    time.sleep(0.3)  # the first call's report is passed on meanwhile
+    pathlib.Path(folder, "second finished").touch()
+    return "second"
+
+
+def test_a_pool_gives_results_as_they_finish_and_the_first_call_s_progress(tmp_path):
+    seen = []
+    with workers.Pool(2, name="sweep") as pool:
+        pool.warm()  # both workers up: one call on each
+        got = list(pool.unordered(_handshake, [(str(tmp_path), True), (str(tmp_path), False)],
+                                  lambda *p: seen.append(p)))
+    assert got == [(1, "second"), (0, "first")]
+    assert seen == [(1, 2), (2, 2)]
+
+
+@pytest.mark.slow
+def test_killing_one_pool_s_calls_leaves_the_other_pool_working():
+    """A sweep's pool is not the training pool: the scheduler's kill of one (its control block's) ends only its
+    own calls' processes, and the other's calls go on."""
+    from core.runtime.control import Control
+    with workers.Pool(1, name="sweep") as sweep:
+        pools = {"training": workers.training, "sweep": sweep}
+        for victim, survivor in (("sweep", "training"), ("training", "sweep")):
+            controls = {name: Control() for name in pools}
+            running = {name: threading.Event() for name in pools}
+            outcome = {}
+
+            def call(name):
+                try:
+                    outcome[name] = pools[name].run(_sleep_then_pid, [(3.0,)], lambda *_: running[name].set(),
+                                                    control=controls[name])[0]
+                except workers.WorkerDied as e:
+                    outcome[name] = e
+
+            threads = [threading.Thread(target=call, args=(name,)) for name in pools]
+            for t in threads:
+                t.start()
+            assert all(running[name].wait(30) for name in pools)
+            alive = set(pools[survivor].pids())
+            controls[victim].kill()
+            for t in threads:
+                t.join(30)
+            assert isinstance(outcome[victim], workers.WorkerDied), victim
+            assert outcome[survivor] in alive and set(pools[survivor].pids()) == alive
+            for control in controls.values():
+                control.close()
+    workers.training.shutdown()  # killed last, it is broken until its next call: ended here, not at exit
+
+
+def test_a_stop_signal_while_a_pool_spawns_interrupts_once_every_worker_has_its_data(capfd, monkeypatch):
+    """SIGTERM (Ctrl-C, SIGHUP) raises KeyboardInterrupt in the command line's main thread (core.__main__). Raised
+    between loky's start of a worker and its sending the worker's start-up data, it left that worker waiting for
+    the data, outside the pool, and printing loky's 'Ran out of input' traceback once the command had ended."""
+    import os
+    import signal
+    import time
+
+    import psutil
+    from joblib.externals.loky.backend import fork_exec as loky_fork_exec
+
+    from core.__main__ import stopped_like_ctrl_c
+    real = loky_fork_exec.fork_exec
+
+    def started_then_signalled(*args, **kwargs):
+        pid = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker runs; its data is not sent yet
+        return pid
+
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    monkeypatch.setattr(loky_fork_exec, "fork_exec", started_then_signalled)
+    pool = workers.Pool(2, name="test")
+    try:
+        with stopped_like_ctrl_c(), pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            pool.run(_report_then_wait, [(0.0, "")] * 2)
+        assert len(pool.pids()) == 2  # both started before the interrupt
+    finally:
+        pool.shutdown(wait=True)
+    def started():  # by this test: its workers (loky's resource tracker stays)
+        return [c for c in psutil.Process().children(recursive=True) if c.pid not in before and c.is_running()
+                and c.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(c.cmdline())]
+
+    for _ in range(100):  # every worker ended: one left with half its data prints as it ends
+        if not started():
+            break
+        time.sleep(0.1)
+    assert not started()
+    out, err = capfd.readouterr()
+    assert "Ran out of input" not in out + err

@@ -209,6 +209,66 @@ def test_a_stopped_sweep_raises_stopped_inside_its_tasks(workers, tmp_path):
     control.close()
 
 
+def _new_processes(before: set[int]) -> list:
+    import psutil
+    return [c for c in psutil.Process().children(recursive=True)
+            if c.pid not in before and c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def _gone(before: set[int]) -> bool:
+    for _ in range(100):
+        if not _new_processes(before):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("stop", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["to the end", "stopped"])
+def test_a_loky_sweep_runs_on_a_pool_of_its_own_that_ends_with_it(stop, small):
+    """The tasks' rows and the progress over tasks come back from the sweep's own processes, the frame is this
+    process's to the bit, and once the sweep has returned or raised Stopped none of its processes is left; the
+    training pool's workers are not touched."""
+    import psutil
+    from core.runtime import workers
+    workers.warm()
+    training = set(workers.pids())
+    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    control, seen, started = Control(), [], []
+
+    def progress(done, total):
+        seen.append(done)
+        started.extend(_new_processes(before))
+        if stop and done == 1:
+            control.stop()  # the tasks in flight see it
+
+    if stop:
+        with pytest.raises(Stopped):
+            run_sweep(SWEEP, workers=2, control=control, progress=progress)
+        assert seen == [0, 1]
+    else:
+        pd.testing.assert_frame_equal(run_sweep(SWEEP, workers=2, control=control, progress=progress).frame,
+                                      small.frame, check_exact=True)
+        assert seen == [0, 1, 2, 3]
+    assert started, "the sweep started no process of its own"
+    assert _gone(before), _new_processes(before)
+    assert set(workers.pids()) == training and workers.run(workers.imported, [()])
+    control.close()
+
+
+def test_sweeps_without_a_control_block_reuse_one_pool_that_is_not_the_training_pool(small):
+    """A script's or a notebook's sweeps one after another do not each start processes, nor take the training
+    pool's."""
+    from core.runtime import workers
+    from core.sweeps import sweep
+    workers.warm()
+    training = set(workers.pids())
+    pd.testing.assert_frame_equal(run_sweep(SWEEP, workers=2).frame, small.frame, check_exact=True)
+    first = set(sweep._SHARED.pids())
+    pd.testing.assert_frame_equal(run_sweep(SWEEP, workers=2).frame, small.frame, check_exact=True)
+    assert len(first) == 2 and set(sweep._SHARED.pids()) == first and not first & training
+    assert set(workers.pids()) == training
+
+
 def test_a_paused_sweep_trains_nothing_until_resumed_and_gives_the_same_frame(small):
     control = Control()
     during_pause = []

@@ -1,4 +1,4 @@
-"""loky internals (joblib's vendored copy, joblib pinned in requirements.txt). core.runtime.workers keeps a loky
+"""loky internals (joblib's vendored copy, joblib pinned in requirements.txt). A core.runtime.workers pool is a loky
 ``ProcessPoolExecutor`` of its own and must know, before it submits, whether the pool is still usable and how
 big it is, and which processes are its workers (to kill the ones running a stopped run). The executor's public
 API (``submit``, ``shutdown``, ``map``) says none of that: a broken pool shows only as an error on the next
@@ -21,10 +21,3 @@ def pids(pool) -> list[int]:
     """The process ids of the pool's workers now started (``pool._processes``: pid -> process)."""
     return list(pool._processes)
 
-
-def shared_executor():
-    """joblib's shared loky pool if one exists, else None, without starting one (``reusable_executor._executor``:
-    ``get_reusable_executor()`` would start a pool only to end it). The CLI ends it on SIGTERM and SIGHUP, when a
-    sweep's ``Parallel`` left its workers running."""
-    from joblib.externals.loky import reusable_executor
-    return reusable_executor._executor

@@ -1,19 +1,20 @@
-"""Worker processes that train groups of models in parallel, on loky (joblib's process pool).
+"""Worker processes that train in parallel on this machine, on loky (joblib's process pool).
 
 Threads could not do this: a training step is some fifty NumPy calls on small
 arrays, and two threads spend much of each step waiting for each other at
 the GIL (bench J1 on 2 cores: 0.74-1.24 s with two threads against 0.42-0.94 s
 with two processes, measured side by side).
 
-The processes are a loky ``ProcessPoolExecutor`` of this module's own: started
-once, by spawning, and reused by every run. A worker imports what its calls
-need (this module, core.nn.trainer, NumPy), not the caller's script (checked
-under ``streamlit run``: 40 MiB, none of Streamlit, pandas or scikit-learn),
-and runs its BLAS on one thread. The pool is not joblib's shared one
-(``get_reusable_executor``), which a sweep's ``Parallel`` may resize or
-restart with other settings. loky ran the trainer's calls as fast as the
-hand-written pipe protocol this module had before (bench/RESULTS.md,
-"Parallelism inside one run").
+A ``Pool`` is a loky ``ProcessPoolExecutor`` of its own: started by its first
+call, by spawning, and reused by its later calls. A worker imports what its
+calls need (this module, core.nn.trainer, NumPy), not the caller's script
+(checked under ``streamlit run``: 40 MiB, none of Streamlit, pandas or
+scikit-learn), and runs its BLAS on one thread. ``training`` is the pool that
+splits one run's models (``run``), shared by every run of the process; the
+sweeps' loky backend (core.sweeps.sweep) has pools of its own. None is
+joblib's shared pool (``get_reusable_executor``). loky ran the
+trainer's calls as fast as the hand-written pipe protocol this module had
+before (bench/RESULTS.md, "Parallelism inside one run").
 
 What loky does not carry, a small shared-memory ``Board`` does (a file mapped
 by the caller and by the workers, like core.runtime.control's block): the first
@@ -22,7 +23,7 @@ which a caller that stops waiting sets, so that its calls raise Cancelled at
 their next report and abandoned work does not keep the cores busy; and the
 pid of the process running each call. A run scheduled by ``app.scheduler``
 is stopped and paused through its control block instead (core.runtime.control,
-checked at every step), and ``run`` registers a kill hook on that block that
+checked at every step), and a pool registers a kill hook on that block that
 kills its calls' processes: the last resort for a run that does not stop.
 Loky then marks the pool broken; calls of other runs in flight end with
 WorkerDied (the trainer trains them in its own process instead) and the next
@@ -34,6 +35,7 @@ its peak.
 """
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import signal
@@ -42,8 +44,9 @@ import tempfile
 import threading
 import time
 import traceback
-from concurrent.futures import wait
-from typing import Callable
+import weakref
+from concurrent.futures import FIRST_COMPLETED, wait
+from typing import Callable, Iterator
 
 from core.compat import loky
 from core.runtime import memory
@@ -208,6 +211,35 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal is the server's to handle
 
 
+# The signals that end a command (core.__main__: Ctrl-C, SIGTERM, SIGHUP) raise KeyboardInterrupt in the main
+# thread. One raised while loky hands a new worker its start-up data leaves the worker with half of it: the
+# worker prints loky's "Ran out of input" traceback on the terminal.
+_HELD = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold the stop signals while a pool spawns: one that arrives meanwhile is raised again, to the handler it
+    was meant for, once every worker has its data. (Blocking them in this thread would not do: the system then
+    hands them to another thread, a BLAS thread say, and Python still runs the handler in this one.)"""
+    if threading.current_thread() is not threading.main_thread():  # Python runs handlers in the main thread only
+        yield
+        return
+    arrived: list[int] = []
+    before = {sig: signal.getsignal(sig) for sig in _HELD}
+    for sig, handler in before.items():
+        if handler is not None:  # None: a handler not set from Python, left as it is
+            signal.signal(sig, lambda signum, frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        for sig in arrived:
+            signal.raise_signal(sig)
+
+
 def imported(progress=None) -> list[str]:
     """The top-level modules this process has imported (a worker's, when run by ``run``)."""
     import sys
@@ -222,48 +254,7 @@ def _ping() -> int:
     return os.getpid()
 
 
-# ------------------------------------------------------------------- the pool
-_lock = threading.Lock()
-_pool = None
-
-
-def _executor():
-    """The pool, started (or restarted after a worker died) with ``pool_size()`` processes. (It reads loky's
-    private state through core/compat/loky.py. The dead-worker test in tests/test_core_groups.py goes through
-    its ``broken`` and ``max_workers``.)"""
-    global _pool
-    from joblib.externals.loky import ProcessPoolExecutor
-    with _lock:
-        if _pool is not None and (loky.broken(_pool) or loky.max_workers(_pool) != pool_size()):
-            _pool.shutdown(wait=False, kill_workers=loky.broken(_pool))
-            _pool = None
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=pool_size(), env=WORKER_ENV, initializer=_ignore_interrupts)
-        return _pool
-
-
-def pids() -> list[int]:
-    """Process ids of the workers now running."""
-    with _lock:
-        return loky.pids(_pool) if _pool is not None else []
-
-
-def warm() -> None:
-    """Start every worker now and load the trainer in each (their imports take about a second), so that the
-    first training does not wait for them."""
-    ex = _executor()
-    wait([ex.submit(_ping) for _ in range(pool_size())])
-
-
-def _shutdown() -> None:
-    """End every worker, busy ones too."""
-    global _pool
-    with _lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=False, kill_workers=True)
-
-
+# ------------------------------------------------------------------- the pools
 def _kill(pids: list[int]) -> None:
     for pid in pids:
         try:
@@ -272,8 +263,158 @@ def _kill(pids: list[int]) -> None:
             pass
 
 
+_pools: weakref.WeakSet = weakref.WeakSet()
+
+
+class Pool:
+    """Worker processes on a loky ``ProcessPoolExecutor`` of their own, started by the first call (spawned, each
+    with one BLAS thread) and restarted after a worker died. ``processes``: how many; None for ``pool_size()``;
+    read at each call, which starts the pool anew at a new size. ``name`` says whose workers they are in errors."""
+
+    def __init__(self, processes: int | None = None, name: str = "training"):
+        self.processes, self.name = processes, name
+        self._lock = threading.Lock()
+        self._executor = None
+        _pools.add(self)
+
+    def size(self) -> int:
+        return pool_size() if self.processes is None else self.processes
+
+    def executor(self):
+        """The loky pool, started (or restarted after a worker died) with ``size()`` processes. (It reads
+        loky's private state through core/compat/loky.py. The dead-worker test in tests/test_core_groups.py
+        goes through its ``broken`` and ``max_workers``.)"""
+        from joblib.externals.loky import ProcessPoolExecutor
+        with self._lock:
+            ex = self._executor
+            if ex is not None and (loky.broken(ex) or loky.max_workers(ex) != self.size()):
+                ex.shutdown(wait=False, kill_workers=loky.broken(ex))
+                self._executor = None
+            if self._executor is None:
+                self._executor = ProcessPoolExecutor(max_workers=self.size(), env=WORKER_ENV,
+                                                     initializer=_ignore_interrupts)
+            return self._executor
+
+    def pids(self) -> list[int]:
+        """Process ids of the workers now running."""
+        with self._lock:
+            return loky.pids(self._executor) if self._executor is not None else []
+
+    def warm(self) -> None:
+        """Start every worker now and load the trainer in each (their imports take about a second), so that
+        the first training does not wait for them."""
+        with _signals_held():
+            futures = [self.executor().submit(_ping) for _ in range(self.size())]
+        wait(futures)
+
+    def shutdown(self, wait: bool = False) -> None:
+        """End every worker, busy ones too (killed: nothing is lost, and an idle worker asked to end would first
+        unload all its modules); ``wait``: until they have ended."""
+        with self._lock:
+            ex, self._executor = self._executor, None
+        if ex is not None:
+            ex.shutdown(wait=wait, kill_workers=True)
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.shutdown(wait=kind is None)  # a caller interrupted (Ctrl-C) does not wait
+
+    def run(self, fn, calls: list[tuple], progress: Callable[[int, int], None] | None = None, control=None) -> list:
+        """``[fn(*args, progress=...) for args in calls]``, in call order (see ``unordered``)."""
+        results = [None] * len(calls)
+        with contextlib.closing(self.unordered(fn, calls, progress, control)) as finished:
+            for index, result in finished:
+                results[index] = result
+        return results
+
+    def unordered(self, fn, calls: list[tuple], progress: Callable[[int, int], None] | None = None,
+                  control=None) -> Iterator[tuple[int, object]]:
+        """``(index, fn(*calls[index], progress=...))`` for every call, as each finishes, each call in a worker
+        process, in parallel.
+
+        ``fn`` must be a module-level function of an importable module, taking a ``progress(done, total)``
+        keyword that it calls now and then: the first call's reports are passed on to ``progress`` from this
+        thread, and the calls stop there (raising Cancelled) once this caller has stopped waiting (an error
+        here, or the iterator closed): calls not started yet end as they start. Raises WorkerDied if a worker
+        ended during its call or none could start; the next call starts a fresh pool. With a ``control`` block
+        (core.runtime.control), its ``kill`` ends the processes of these calls.
+        """
+        if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
+            raise ValueError(f"workers: {fn.__qualname__} is defined in __main__; it must live in an importable "
+                             "module")
+        board = Board(len(calls))
+        forget = control.on_kill(lambda: _kill(board.pids())) if control is not None else None
+        futures: dict = {}
+        try:
+            with _signals_held():  # an interrupt comes once the calls are submitted, and cancels them
+                # only the first call reports, and only to a caller that listens: a report per epoch costs time
+                futures = self._submit(fn, calls, board, progress is not None)
+            pending, told = set(futures), None
+            while pending:
+                finished, pending = wait(pending, timeout=PROGRESS_POLL_S, return_when=FIRST_COMPLETED)
+                told = _relay(board, progress, told)
+                for future in finished:
+                    yield futures[future], self._result(future)
+        finally:
+            if forget is not None:
+                forget()
+            if not all(f.done() for f in futures):
+                # those not started yet end as they start: a future cancelled instead makes loky's shutdown with
+                # kill_workers fail in its manager thread, which then leaves the pool's workers running
+                board.cancel()
+            board.close()
+
+    def _submit(self, fn, calls: list[tuple], board: Board, reports: bool) -> dict:
+        """Each call's future -> its index."""
+        from joblib.externals.loky.process_executor import BrokenProcessPool
+        try:
+            ex = self.executor()
+            return {ex.submit(_call, fn, args, board, i, reports and i == 0): i for i, args in enumerate(calls)}
+        except (OSError, BrokenProcessPool) as e:
+            raise WorkerDied(f"no {self.name} worker could start: {e!r}") from e
+
+    def _result(self, future):
+        from joblib.externals.loky.process_executor import BrokenProcessPool
+        error = future.exception()
+        if isinstance(error, BrokenProcessPool):
+            # a worker ended during its call, or a call or its result could not travel
+            raise WorkerDied(f"the {self.name} workers failed: {error}") from error
+        return future.result()
+
+
+def _relay(board: Board, progress: Callable[[int, int], None] | None, told: tuple | None) -> tuple | None:
+    """Pass the first call's progress on if it moved since ``told``; what was told."""
+    now = board.progress(0)
+    if progress is not None and now is not None and now != told:
+        progress(*now)
+        return now
+    return told
+
+
+def end_all() -> None:
+    """End every worker of every pool of this process (the training pool's, a sweep's), busy ones too."""
+    for pool in list(_pools):
+        pool.shutdown()
+
+
+# The training pool: started once and reused by every run. Not joblib's shared pool, nor a sweep's.
+training = Pool()
+
+
+def pids() -> list[int]:
+    """Process ids of the training workers now running."""
+    return training.pids()
+
+
+def warm() -> None:
+    """Start every training worker now and load the trainer in each."""
+    training.warm()
+
+
 def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = None, control=None) -> list:
-    """``[fn(*args, progress=...) for args in calls]``, each call in a worker process, in parallel.
+    """``[fn(*args, progress=...) for args in calls]``, each call in a training worker, in parallel.
 
     ``fn`` must be a module-level function of an importable module, taking a
     ``progress(epoch, epochs)`` keyword that it calls now and then: the first
@@ -283,40 +424,4 @@ def run(fn, calls: list[tuple], progress: Callable[[int, int], None] | None = No
     the next call starts a fresh pool. With a ``control`` block
     (core.runtime.control), its ``kill`` ends this call's workers.
     """
-    from joblib.externals.loky.process_executor import BrokenProcessPool
-
-    if fn.__module__ == "__main__":  # a worker cannot import the caller's main module
-        raise ValueError(f"workers.run: {fn.__qualname__} is defined in __main__; it must live in an importable module")
-    board = Board(len(calls))
-    forget = control.on_kill(lambda: _kill(board.pids())) if control is not None else None
-    futures = []
-    try:
-        try:
-            ex = _executor()
-            # only the first call reports, and only to a caller that listens: a report per epoch costs time
-            futures = [ex.submit(_call, fn, args, board, i, i == 0 and progress is not None)
-                       for i, args in enumerate(calls)]
-        except (OSError, BrokenProcessPool) as e:
-            raise WorkerDied(f"no training worker could start: {e!r}") from e
-        pending, told = set(futures), None
-        while pending:
-            _, pending = wait(pending, timeout=PROGRESS_POLL_S)
-            now = board.progress(0)
-            if progress is not None and now is not None and now != told:
-                progress(*now)
-                told = now
-            failed = [f.exception() for f in futures if f.done() and f.exception() is not None]
-            if failed:
-                if isinstance(failed[0], BrokenProcessPool):
-                    # a worker ended during its call, or a call or its result could not travel
-                    raise WorkerDied(f"the training workers failed: {failed[0]}") from failed[0]
-                raise failed[0]
-        return [f.result() for f in futures]
-    finally:
-        if forget is not None:
-            forget()
-        if not all(f.done() for f in futures):
-            board.cancel()
-            for f in futures:
-                f.cancel()  # those not started yet never start
-        board.close()
+    return training.run(fn, calls, progress, control)

@@ -10,9 +10,10 @@ what is allowed. The query string is the base's plus the sweep keys of ``config.
 The grid is cut into tasks. Grid points that differ only in scheme parameters are one stack, trained by one
 trainer call as a configuration's schemes x seeds are; every other combination is its own task: one
 ExperimentConfig, whose query string is the task and whose run_id names its result file. ``run_sweep`` runs
-the tasks through joblib (loky processes on this machine, or a Dask cluster) and gathers the tidy ``sweep``
-frame, one row per (grid point, seed). A model's numbers depend neither on the models stacked with it nor
-on the process that trains it, so the frame is the same whichever backend ran it.
+the tasks on a core.runtime.workers pool (loky processes on this machine) or on a Dask cluster (through
+joblib) and gathers the tidy ``sweep`` frame, one row per (grid point, seed). A model's numbers depend
+neither on the models stacked with it nor on the process that trains it, so the frame is the same whichever
+backend ran it.
 
 Scheme axes apply to the base's schemes that take them; the others are left out (``notes`` says which). If
 none does, the axis's own scheme is used (sigma_w: he_normal), so every link draws a map.
@@ -40,6 +41,7 @@ from core.runtime import budget
 from core.nn import initializers
 from core.runtime.blas import cpu_count
 from core.runtime.control import Control
+from core.runtime.workers import Pool
 from core.config import (FIELDS, MAX_AXIS_VALUES, MAX_SCHEMES, SWEEP_AXES, SWEEP_FIELD_AXES, SWEEP_FIELDS,
                      ExperimentConfig, _fail, format_value, json_object, parse_scheme, parse_sweep_keys, query_to_dict,
                      scheme_label)
@@ -494,8 +496,8 @@ def run_sweep(sweep: SweepConfig, *, progress: Callable[[int, int], None] | None
     ``if __name__ == "__main__":`` guard. On a cluster, every worker needs this project importable (``core``
     on its Python path) and, for bit-identical numbers, the same BLAS as this machine. ``control``
     (core.runtime.control; loky only: its file is on this machine) pauses or stops the sweep, inside a task's
-    training as between tasks; a stopped sweep raises ``Stopped`` and the tasks in flight are abandoned. With
-    a control block the sweep's processes are a pool of its own (``_own_pool``), ended by ``control.kill``.
+    training as between tasks; a stopped sweep raises ``Stopped`` and the tasks in flight are abandoned. A
+    loky sweep with a control block has processes of its own, ended with it or by ``control.kill``.
     """
     if not isinstance(sweep, SweepConfig):
         raise ValueError(f"sweep: got {type(sweep).__name__}; allowed: SweepConfig")
@@ -570,20 +572,21 @@ def write_together(folder: Path, files: dict[str, bytes]) -> None:
 @contextlib.contextmanager
 def _executor(backend: str, workers: int | None, scheduler: str | None, n_tasks: int, control: Control | None):
     """A function from the tasks to their rows, yielded as each task finishes, on the chosen backend."""
-    if backend == "loky" and control is not None and (workers or cpu_count()) > 1:
-        yield lambda todo: _own_pool(todo, min(workers or cpu_count(), n_tasks), control)
+    if backend == "loky":
+        processes = min(workers or cpu_count(), n_tasks)
+        if processes == 1:
+            yield lambda todo: (run_task(t.query, control) for t in todo)
+            return
+        # one task per process, BLAS single-threaded inside each (core.sweeps.sweep_task)
+        with _pool(processes, control) as pool:
+            yield lambda todo: (rows for _, rows in pool.unordered(run_task, [(t.query, control) for t in todo],
+                                                                   control=control))
         return
     from joblib import Parallel, delayed, parallel_config
 
     def calls(todo):
         return (delayed(run_task)(t.query) if control is None else delayed(run_task)(t.query, control) for t in todo)
 
-    if backend == "loky":
-        # one task per process; BLAS is single-threaded inside each task (core.sweeps.sweep_task)
-        parallel = Parallel(n_jobs=min(workers or cpu_count(), n_tasks), backend="loky", batch_size=1,
-                            return_as="generator_unordered")
-        yield lambda todo: parallel(calls(todo))
-        return
     client, cluster = dask_client(workers, scheduler)
     try:
         with parallel_config(backend="dask", client=client):
@@ -595,24 +598,19 @@ def _executor(backend: str, workers: int | None, scheduler: str | None, n_tasks:
             cluster.close()
 
 
-def _own_pool(todo: list[Task], processes: int, control: Control):
-    """The tasks' rows as they finish, on a loky pool of this sweep's own that the control block's ``kill``
-    ends. A server runs several sweeps at once: on joblib's one shared pool a paused sweep's tasks (waiting
-    inside their processes) would hold up another's, and stopping one (its processes killed) would end the
-    other's tasks too."""
-    from concurrent.futures import as_completed
+# The loky pool of the sweeps without a control block: kept for the process's next sweep (a script's, a
+# notebook's), since starting the processes takes longer than a small sweep's work. Not the training pool.
+_SHARED = Pool(name="sweep")
 
-    from joblib.externals.loky import ProcessPoolExecutor
-    pool = ProcessPoolExecutor(max_workers=processes)
-    forget = control.on_kill(lambda: pool.shutdown(wait=False, kill_workers=True))
-    done = False
-    try:
-        for future in as_completed([pool.submit(run_task, t.query, control) for t in todo]):
-            yield future.result()
-        done = True
-    finally:
-        forget()
-        pool.shutdown(wait=done, kill_workers=not done)
+
+def _pool(processes: int, control: Control | None):
+    """The pool a loky sweep runs on: the shared one, or with a control block one of the sweep's own, ended with
+    it. A server runs several sweeps at once: on a shared pool a paused sweep's tasks (waiting inside their
+    processes) would hold up another's, and killing one's processes would end the other's tasks too."""
+    if control is not None:
+        return Pool(processes, name="sweep")
+    _SHARED.processes = processes
+    return contextlib.nullcontext(_SHARED)
 
 
 # Dask settings of a sweep's LocalCluster, each a background cost that takes CPU from the training and that no

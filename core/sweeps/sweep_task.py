@@ -1,7 +1,7 @@
 """One task of a sweep: one configuration's stack of models, trained in this process, measured per model.
 
-``run_task`` is what a sweep's worker processes run (loky's or a Dask cluster's): it takes the task's query
-string and returns its rows, one per (scheme entry, seed), which the sweep joins to its grid points. It
+``run_task`` is what a sweep's worker processes run (a core.runtime.workers pool's or a Dask cluster's): it
+takes the task's query string and returns its rows, one per (scheme entry, seed), which the sweep joins to its grid points. It
 trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``run`` does, in this process
 with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
 well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and
@@ -62,9 +62,11 @@ COLUMNS = {
 }
 
 
-def run_task(query: str, control: Control | None = None) -> pd.DataFrame:
+def run_task(query: str, control: Control | None = None, progress=None) -> pd.DataFrame:
     """Train the task ``query`` (an ExperimentConfig's query string) and measure every model. ``control``
-    (core.runtime.control, which pickles as its path) pauses or stops the training from the process that owns it."""
+    (core.runtime.control, which pickles as its path) pauses or stops the training from the process that owns it.
+    ``progress(epoch, epochs)`` is called once an epoch of each group of models (a core.runtime.workers pool stops
+    the task there once its caller has stopped waiting)."""
     config = ExperimentConfig.from_query(query)
     p = experiment.prepare(config, control=control)
     settings = replace(p.settings, record_epochs=(0, config.epochs), groups=1, progress=None)
@@ -75,7 +77,7 @@ def run_task(query: str, control: Control | None = None) -> pd.DataFrame:
     per_model = sum(p.layout.sizes[1:]) * PROBE_SIZE * len(KINDS)
     bounds = group_bounds(k, min(k, -(-k * per_model // GROUP_VALUES)))
     prober = p.prober.for_sweep(functional_epochs=(config.epochs,))
-    out = TrainOutput.concat([train_group(p.init[a:b], p.layout, p.data, p.act, settings, prober, step, None)
+    out = TrainOutput.concat([train_group(p.init[a:b], p.layout, p.data, p.act, settings, prober, step, progress)
                               for a, b in zip(bounds[:-1], bounds[1:])])
     rows = frames.summary(out, config.models, pd.DataFrame())[
         ["scheme", "seed", "final_train_loss", "final_train_accuracy", "final_test_loss", "final_test_accuracy",
