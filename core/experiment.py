@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.nn import activations, initializers, network
-from core.runtime import budget
+from core.runtime import blas, budget
 from core import datasets
 from core.measure import frames
 from core.config import ExperimentConfig, parse_bias, parse_scheme
@@ -78,17 +78,22 @@ def initial_weights(config: ExperimentConfig, layout: network.Layout, data: data
     models = config.models
     flat = np.zeros((len(models), layout.n_params))
     bias_name, bias_params = parse_bias(config.bias)
-    for i, (label, seed) in enumerate(models):
-        name, params = parse_scheme(label)
-        for layer, (W, b) in enumerate(layout.views(flat[i:i + 1])):
-            fan_in, fan_out = W.shape[1:]
-            rng = np.random.default_rng([seed, layer])
-            W[0] = initializers.sample(name, fan_in, fan_out, rng=rng, activation=config.activation, **params)
-            if initializers.INITIALIZERS[name].bias is not None:
-                b[0, 0] = initializers.sample_bias(name, fan_in, fan_out, rng=rng)
-            elif bias_name != "zeros":
-                b[0, 0] = initializers.sample_bias_init(bias_name, fan_out, rng=np.random.default_rng([seed, layer, 1]),
-                                                        **bias_params)
+    # One BLAS thread for the draws (orthogonal's QR factorizations): on a server whose cores train other runs, a
+    # second BLAS thread mostly waits for a core and makes the factorization slower, not faster; on idle cores it
+    # gains little (bench/results/init_threads.md). The factors are the same bits either way
+    # (tests/test_core_initializers.py).
+    with blas.single_threaded():
+        for i, (label, seed) in enumerate(models):
+            name, params = parse_scheme(label)
+            for layer, (W, b) in enumerate(layout.views(flat[i:i + 1])):
+                fan_in, fan_out = W.shape[1:]
+                rng = np.random.default_rng([seed, layer])
+                W[0] = initializers.sample(name, fan_in, fan_out, rng=rng, activation=config.activation, **params)
+                if initializers.INITIALIZERS[name].bias is not None:
+                    b[0, 0] = initializers.sample_bias(name, fan_in, fan_out, rng=rng)
+                elif bias_name != "zeros":
+                    b[0, 0] = initializers.sample_bias_init(
+                        bias_name, fan_out, rng=np.random.default_rng([seed, layer, 1]), **bias_params)
     act = activations.get(config.activation)
     for label in config.schemes:
         name, params = parse_scheme(label)

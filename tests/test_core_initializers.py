@@ -124,6 +124,33 @@ def test_truncated_normal_stays_inside_absolute_interval():
     assert w.mean() == pytest.approx(truncnorm(-0.75, 1.25, loc=0.5, scale=2).mean(), abs=0.01)
 
 
+@pytest.mark.parametrize("shape", [(256, 256), (1024, 1024), (1024, 64), (64, 512)])
+def test_orthogonal_draws_the_same_bits_on_one_blas_thread_as_on_several(shape):
+    """core.experiment.initial_weights draws on one BLAS thread (a busy server's second thread waits for a core):
+    the weights a link gives must not depend on that."""
+    from threadpoolctl import threadpool_limits
+    draws = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            draws.append(initializers.sample("orthogonal", *shape, rng=np.random.default_rng(7)))
+    assert np.array_equal(draws[0], draws[1])
+
+
+def test_initial_weights_are_drawn_on_one_blas_thread(monkeypatch):
+    from threadpoolctl import threadpool_info
+    seen = []
+    sample = initializers.sample
+
+    def recording(*args, **kwargs):
+        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"})
+        return sample(*args, **kwargs)
+    monkeypatch.setattr(initializers, "sample", recording)
+    c = ExperimentConfig(schemes=("orthogonal",), seeds=1, depth=2, width=(8,))
+    data = load_data(c)
+    initial_weights(c, network.Layout((data.n_features, *c.widths, data.n_outputs)), data)
+    assert seen and all(s == {1} for s in seen), seen
+
+
 @pytest.mark.parametrize("shape", [(64, 64), (40, 100), (100, 40), (1, 7), (7, 1)])
 @pytest.mark.parametrize("gain", [1.0, 2.5])
 def test_orthogonal_is_orthogonal_to_rounding(shape, gain):
