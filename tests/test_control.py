@@ -5,6 +5,7 @@ bit-identical numbers to an uninterrupted one, trained here or by the worker pro
 """
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 import time
@@ -61,6 +62,22 @@ def test_flags_reach_a_copy_made_by_pickling_as_a_worker_gets_it():
         other.close()
     finally:
         c.close()
+
+
+def test_a_call_that_starts_after_its_run_ended_stops_and_the_pool_keeps_working():
+    """A call still queued when its run ends (the owner closes the block and removes its file) unpickles in its
+    worker as a stopped run. Failing to unpickle would break the whole loky pool, and every other run's calls in
+    it: the CI failure of 749a177, where a later run's workers died with "A task has failed to un-serialize"."""
+    c = Control()
+    c.close()  # the run has ended: its file is gone
+    copy = pickle.loads(pickle.dumps(c))
+    assert copy.stopped
+    with pytest.raises(Stopped):
+        copy.check()
+    ex = workers.training.executor()
+    with pytest.raises(Stopped):
+        ex.submit(c.check).result(timeout=60)  # unpickled in a worker, where the file is missing too
+    assert ex.submit(os.getpid).result(timeout=60) in workers.pids()  # the same pool still runs calls
 
 
 def test_a_paused_check_waits_for_resume_and_a_stop_ends_the_wait():

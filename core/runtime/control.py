@@ -52,18 +52,26 @@ class Control:
 
     def __init__(self, path: str | None = None):
         self._owner = path is None
+        self.path = path
+        self._kill_hooks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
         if path is None:
-            fd, path = tempfile.mkstemp(prefix="run-", dir=_blocks_dir())
+            fd, self.path = tempfile.mkstemp(prefix="run-", dir=_blocks_dir())
             os.ftruncate(fd, _SIZE)
         else:
-            fd = os.open(path, os.O_RDWR)
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except FileNotFoundError:
+                # a call that starts after its run ended (its owner removed the block): it must unpickle all the
+                # same, since loky breaks the whole pool, other runs' calls included, on a task that does not;
+                # then it sees itself stopped
+                self._mm = mmap.mmap(-1, _SIZE)
+                self._mm[0] = STOP
+                return
         try:
             self._mm = mmap.mmap(fd, _SIZE)
         finally:
             os.close(fd)
-        self.path = path
-        self._kill_hooks: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
 
     # A Control travels as its path: the other side maps the same file.
     def __reduce__(self):
