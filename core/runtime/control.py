@@ -43,6 +43,25 @@ def _blocks_dir() -> str:
         return _dir
 
 
+def map_block(path: str | None, size: int, prefix: str) -> tuple[str, mmap.mmap | None]:
+    """(path, map) of a zero-filled block of ``size`` bytes shared through a file: a new one in this process's
+    blocks directory (``path`` None; its name starts with ``prefix``), or the one another process made at
+    ``path``. The map is None when that file is gone: its owner has ended (Control and workers.Board then map an
+    anonymous block that says so)."""
+    if path is None:
+        fd, path = tempfile.mkstemp(prefix=prefix, dir=_blocks_dir())
+        os.ftruncate(fd, size)
+    else:
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return path, None
+    try:
+        return path, mmap.mmap(fd, size)
+    finally:
+        os.close(fd)
+
+
 class Stopped(Exception):
     """The run was asked to stop (its control block's stop flag is set)."""
 
@@ -52,26 +71,15 @@ class Control:
 
     def __init__(self, path: str | None = None):
         self._owner = path is None
-        self.path = path
         self._kill_hooks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
-        if path is None:
-            fd, self.path = tempfile.mkstemp(prefix="run-", dir=_blocks_dir())
-            os.ftruncate(fd, _SIZE)
-        else:
-            try:
-                fd = os.open(path, os.O_RDWR)
-            except FileNotFoundError:
-                # a call that starts after its run ended (its owner removed the block): it must unpickle all the
-                # same, since loky breaks the whole pool, other runs' calls included, on a task that does not;
-                # then it sees itself stopped
-                self._mm = mmap.mmap(-1, _SIZE)
-                self._mm[0] = STOP
-                return
-        try:
-            self._mm = mmap.mmap(fd, _SIZE)
-        finally:
-            os.close(fd)
+        self.path, self._mm = map_block(path, _SIZE, "run-")
+        if self._mm is None:
+            # a call that starts after its run ended (its owner removed the block): it must unpickle all the same,
+            # since loky breaks the whole pool, other runs' calls included, on a task that does not; then it sees
+            # itself stopped
+            self._mm = mmap.mmap(-1, _SIZE)
+            self._mm[0] = STOP
 
     # A Control travels as its path: the other side maps the same file.
     def __reduce__(self):

@@ -40,7 +40,6 @@ import mmap
 import os
 import signal
 import struct
-import tempfile
 import threading
 import time
 import traceback
@@ -50,7 +49,7 @@ from typing import Callable, Iterator
 
 from core.compat import loky
 from core.runtime import memory
-from core.runtime.control import Stopped
+from core.runtime.control import Stopped, map_block
 
 PROGRESS_POLL_S = 0.1  # how often the caller passes progress on while it waits
 # A worker reports progress at most this often (and at the end): a report per epoch made the default
@@ -102,26 +101,14 @@ class Board:
     mapped file. Pickles as its path: a worker maps the same file."""
 
     def __init__(self, calls: int, path: str | None = None):
-        from core.runtime.control import _blocks_dir
         self.calls, self._owner = calls, path is None
         size = 8 * (1 + 3 * calls)
-        self.path = path
-        if path is None:
-            fd, self.path = tempfile.mkstemp(prefix="calls-", dir=_blocks_dir())
-            os.ftruncate(fd, size)
-        else:
-            try:
-                fd = os.open(path, os.O_RDWR)
-            except FileNotFoundError:
-                # a call that starts after its caller left (and removed the board): it must unpickle all the
-                # same (loky breaks the whole pool on a task that does not), then see itself cancelled
-                self._mm = mmap.mmap(-1, size)
-                self.cancel()
-                return
-        try:
-            self._mm = mmap.mmap(fd, size)
-        finally:
-            os.close(fd)
+        self.path, self._mm = map_block(path, size, "calls-")
+        if self._mm is None:
+            # a call that starts after its caller left (and removed the board): it must unpickle all the same
+            # (loky breaks the whole pool on a task that does not), then see itself cancelled
+            self._mm = mmap.mmap(-1, size)
+            self.cancel()
 
     def __reduce__(self):
         return Board, (self.calls, self.path)
