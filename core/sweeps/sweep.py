@@ -584,8 +584,8 @@ def _executor(backend: str, workers: int | None, scheduler: str | None, n_tasks:
         return
     from joblib import Parallel, delayed, parallel_config
 
-    def calls(todo):
-        return (delayed(run_task)(t.query) if control is None else delayed(run_task)(t.query, control) for t in todo)
+    def calls(todo):  # no control block: run_sweep allows one with loky only
+        return (delayed(run_task)(t.query) for t in todo)
 
     client, cluster = dask_client(workers, scheduler)
     try:
