@@ -108,9 +108,11 @@ def test_a_loky_pool_says_its_size_its_workers_and_when_it_broke():
     from joblib.externals.loky.process_executor import BrokenProcessPool
     pool = ProcessPoolExecutor(max_workers=1)
     try:
-        for attr in ("_flags", "_max_workers", "_processes"):
+        for attr in ("_flags", "_max_workers", "_processes", "_work_ids"):
             has(pool, attr, f"loky {__version__}", "core.runtime.workers (its pool)")
         has(pool._flags, "broken", f"loky {__version__}", "core.runtime.workers (a dead worker)")
+        for attr in ("shutdown_lock", "shutdown", "kill_workers"):
+            has(pool._flags, attr, f"loky {__version__}", "core.compat.loky.kill")
         pid = pool.submit(os.getpid).result()
         assert loky_compat.max_workers(pool) == 1
         assert loky_compat.pids(pool) == [pid]
@@ -121,3 +123,31 @@ def test_a_loky_pool_says_its_size_its_workers_and_when_it_broke():
         assert loky_compat.broken(pool)
     finally:
         pool.shutdown(wait=True, kill_workers=True)
+
+
+def _manager_thread_errors(shutdown) -> tuple[list, list]:
+    """Six calls on a pool of one worker, half a second in (one running, one queued for the worker, four waiting
+    behind them), then ``shutdown(pool)``: the exceptions loky's threads raised meanwhile, and the futures."""
+    import threading
+    import time
+    from joblib.externals.loky import ProcessPoolExecutor
+    raised, before = [], threading.excepthook
+    threading.excepthook = lambda hook: raised.append(hook.exc_type)
+    try:
+        pool = ProcessPoolExecutor(max_workers=1)
+        futures = [pool.submit(time.sleep, 5) for _ in range(6)]
+        time.sleep(0.5)
+        shutdown(pool)
+    finally:
+        threading.excepthook = before
+    return raised, futures
+
+
+def test_killing_a_loky_pool_with_calls_waiting_crashes_no_thread():
+    from joblib.externals.loky import __version__
+    raised, _ = _manager_thread_errors(lambda pool: pool.shutdown(wait=True, kill_workers=True))
+    assert raised == [KeyError], (f"loky {__version__}: shutdown(kill_workers=True) no longer crashes its manager "
+                                  f"thread ({raised}); core.compat.loky.kill can become that call")
+    raised, futures = _manager_thread_errors(lambda pool: loky_compat.kill(pool, wait=True))
+    assert raised == []
+    assert all(f.done() and f.exception() is not None for f in futures)  # none left waiting, none ran to its end

@@ -275,7 +275,10 @@ class Pool:
         with self._lock:
             ex = self._executor
             if ex is not None and (loky.broken(ex) or loky.max_workers(ex) != self.size()):
-                ex.shutdown(wait=False, kill_workers=loky.broken(ex))
+                if loky.broken(ex):
+                    loky.kill(ex)
+                else:
+                    ex.shutdown(wait=False)
                 self._executor = None
             if self._executor is None:
                 self._executor = ProcessPoolExecutor(max_workers=self.size(), env=WORKER_ENV,
@@ -300,7 +303,7 @@ class Pool:
         with self._lock:
             ex, self._executor = self._executor, None
         if ex is not None:
-            ex.shutdown(wait=wait, kill_workers=True)
+            loky.kill(ex, wait)
 
     def __enter__(self) -> "Pool":
         return self
