@@ -110,7 +110,8 @@ def table(frame: pd.DataFrame) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config or None)
 
 
-BUTTONS_PER_ROW = 3  # a fourth button in a row truncates labels like "⬇ Ellipses (CSV, 1,440 rows)" at 1280 px
+# a third button in a row cuts French labels short at 1280 px ("⬇ Statistiques par couche (CSV, 3 645 lignes)")
+BUTTONS_PER_ROW = 2
 
 
 def in_rows(items: list, per_row: int = BUTTONS_PER_ROW):

@@ -69,11 +69,13 @@ def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index
     lo1, hi1 = float(cells["x1"].min()), float(cells["x1_hi"].max())
     lo2, hi2 = float(cells["x2"].min()), float(cells["x2_hi"].max())
     x = alt.X("x1:Q", scale=alt.Scale(domain=[lo1, hi1], nice=False, zero=False), title=_("input feature 1 (standardized)"))
-    y = alt.Y("x2:Q", scale=alt.Scale(domain=[lo2, hi2], nice=False, zero=False), title=_("input feature 2 (standardized)"))
+    y = alt.Y("x2:Q", scale=alt.Scale(domain=[lo2, hi2], nice=False, zero=False),
+              title=lines(_("input feature 2 (standardized)"), 22))  # one line ran past a 1280 px panel's top
     if n_classes == 2:
         fill = alt.Color("p_class_1:Q", scale=alt.Scale(scheme="redblue", domain=[0, 1]),
-                         # shorter than other gradients: the true class's legend shares the row under the plot
-                         legend=gradient_legend(lines(_("predicted probability of class 1"), 20), 1.0,
+                         # shorter than other gradients, its title in short lines: the true class's legend
+                         # shares the row under the plot (in French, a third of a row at 1280 px cut it)
+                         legend=gradient_legend(lines(_("predicted probability of class 1"), 14), 1.0,
                                                 values=[0, 0.5, 1], length=90))
         opacity = alt.OpacityValue(0.75)
         point_scale = alt.Scale(domain=[0, 1], range=["#b2182b", "#2166ac"])  # the probability scale's ends

@@ -120,9 +120,11 @@ def scheme_tip() -> alt.Tooltip:
     return tip("scheme:N", _("scheme"))
 
 
-def lines(title: str, width: int = 30) -> list[str] | str:
-    """A y-axis title broken into lines: Vega counts an axis title's full length in the chart's height, so a
-    vertical title longer than the plot would squeeze the plot to make room for it."""
+def lines(title: str, width: int = 24) -> list[str] | str:
+    """An axis title broken into lines of at most ``width`` characters: Vega counts a y-axis title's full length
+    in the chart's height, so a vertical title longer than the plot would squeeze the plot to make room for it,
+    and one centred on a short plot runs past the canvas's top (French titles, at 1280 px: 30 characters did);
+    a centred x-axis title wider than a small multiple's panel runs past its canvas's edges."""
     parts = textwrap.wrap(title, width)
     return parts if len(parts) > 1 else title
 
@@ -318,10 +320,10 @@ def layer_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: Value
     data = with_cell_bounds(dens[dens["scheme"] == scheme], "layer")
     height = min(560, max(PANEL_HEIGHT, 10 * len(layers) + 150))
     return sized(alt.Chart(data).mark_rect().encode(
-        x=alt.X("lo:Q", title=value_title(kind, axis), scale=alt.Scale(domain=list(axis.domain), nice=False,
+        x=alt.X("lo:Q", title=lines(value_title(kind, axis)), scale=alt.Scale(domain=list(axis.domain), nice=False,
                                                                        zero=False), axis=_value_axis(axis)),
         x2=alt.X2("hi:Q"),
-        y=alt.Y("layer_lo:Q", title=lines(_("layer (last = output layer)")), axis=int_axis(),
+        y=alt.Y("layer_lo:Q", title=lines(_("layer (last = output layer)"), 22), axis=int_axis(),
                 scale=alt.Scale(domain=[max(layers) + 0.5, min(layers) - 0.5], nice=False, zero=False)),
         y2=alt.Y2("layer_hi:Q"),
         color=density_colour(share_max),
