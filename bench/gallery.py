@@ -1,11 +1,12 @@
 """Screenshots of every page in headless Chromium: the README's gallery, and the layout checks of the browser
 tests (which import ``settle``, ``layout`` and ``shoot`` from here).
 
-    python3 bench/gallery.py [--out bench/gallery] [--width 1280]
+    python3 bench/gallery.py [--out bench/gallery] [--width 1280] [--lang en]
 
 starts its own server on 127.0.0.1, opens every page of ``GALLERY_QUERY`` in one browser session (the first
 page by its link, the others through the sidebar, as a visitor would) and writes ``<out>/<page>.png``: the
-whole page at the given window width.
+whole page at the given window width, in the given language. The tests keep a picture only of a page that
+fails a check; this is the way to look at every page (for instance ``--width 390 --lang fr --out /tmp/fr``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from app.registry import PAGES  # noqa: E402
+from core import i18n  # noqa: E402
 from bench.serve import CHROMIUM, CHROMIUM_ARGS, server  # noqa: E402
 
 # The default configuration (naive and scaled schemes on an 8-layer ReLU network, deep enough for the signal to
@@ -115,17 +117,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--lang", choices=i18n.LANGUAGES, default=i18n.DEFAULT)
     args = ap.parse_args()
+    i18n.set_language(args.lang)  # the titles the pages and the sidebar show
     with server() as (base, _), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": args.width, "height": 900}).new_page()
         start = time.perf_counter()
-        page.goto(f"{base}/?{GALLERY_QUERY}")
+        page.goto(f"{base}/?{GALLERY_QUERY}&lang={args.lang}")
         for i, spec in enumerate(PAGES):
             if i:
-                goto_via_sidebar(page, spec.title)
+                goto_via_sidebar(page, i18n.gettext(spec.title))
             else:
-                settle(page, spec.title)
+                settle(page, i18n.gettext(spec.title))
             path = args.out / f"{spec.path}.png"
             shoot(page, path, args.width)
             shrink(path)

@@ -4,19 +4,20 @@ One `streamlit run dashboard.py` per module. Its very first browser session
 opens a non-default link with view keys straight to a non-default page: that is
 the session Streamlit's pages/ trap breaks, so the page must show the linked
 epoch, layer and seed, and the tour of every page through the sidebar must still
-show the linked configuration. Then: every page at a phone's, a laptop's and a
-desktop's window size has no horizontal overflow, no chart under 200 px and no
+show the linked configuration. Then: every page at a laptop's window size, in
+English and French (a phone's: test_layout_phone.py), has no horizontal overflow, no chart under 200 px and no
 axis titled with a column name (read from the Vega-Lite specs the browser
 receives); a control changes the address bar, a CSV download reads back with
 pandas, garbage and hostile links (experiment or view keys) show warnings and no
 traceback, the lesson that explodes on purpose shows its diverged markers, and a
 lesson link opens its configuration.
 
-Screenshots go to test-artifacts/screenshots/ (<page>.png for the tour, <width>x<height>/<page>.png
-for the layout check) and the server log to test-artifacts/browser-server.log.
+A page that fails a check leaves its picture in test-artifacts/screenshots/failed/ (to look at every page:
+bench/gallery.py), and the server log goes to test-artifacts/browser-server.log.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -33,7 +34,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from app.registry import DEFAULT_PAGE, PAGES as PAGE_SPECS
 from bench import serve
 from bench.gallery import DRAWN, layout, settle, shoot
-from core import ExperimentConfig, run
+from core import ExperimentConfig, i18n, run
 from core.config import FIELDS, SCHEMA_VERSION
 from core.views.lessons import BY_SLUG
 from core.restarts import best_of_k_frame
@@ -81,8 +82,6 @@ EXPECT = {
 }
 PAGES = {p.path: (p.title, *EXPECT[p.path][1:]) for p in PAGE_SPECS}
 assert all(EXPECT[p][0] == PAGES[p][0] for p in PAGES), "titles in EXPECT differ from app.registry's"
-# window sizes of the layout check: a phone, a laptop, a desktop
-SIZES = [(390, 844), (1280, 900), (1920, 1080)]
 
 
 # ------------------------------------------------------------------ fixtures
@@ -91,7 +90,7 @@ def server():
     """A freshly started dashboard server: {"base": url, "log": its stdout+stderr, "chromium": path}."""
     chromium = browser_or_skip()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob("*.png"):  # only this run's pictures
+    for old in SHOTS.rglob("*.png"):  # only this run's pictures
         old.unlink()
     log_path = ARTIFACTS / "browser-server.log"
     with serve.server(log=log_path) as (base, _):
@@ -169,6 +168,15 @@ def wait_ready(page: Page, title: str, timeout: int = RUN_TIMEOUT) -> None:
     expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
+def title_in(lang: str, title: str) -> str:
+    """A page's title as the page shows it in ``lang``."""
+    i18n.set_language(lang)
+    try:
+        return i18n.gettext(title)
+    finally:
+        i18n.set_language(i18n.DEFAULT)
+
+
 def page_state(page: Page) -> dict:
     """The script state, stale elements, skeletons and each chart's drawn/visible/size: why a wait timed out."""
     return page.evaluate("""() => ({
@@ -190,7 +198,8 @@ def open_every_expander(page: Page) -> None:
     every chart then shown."""
     closed = page.locator("[data-testid=stMain] details:not([open]) > summary")
     while closed.count():
-        closed.first.click()
+        # a click from script: on a phone the sidebar, once opened, may lie over the page
+        closed.first.evaluate("summary => summary.click()")
     page.wait_for_function(DRAWN, timeout=RUN_TIMEOUT, polling=100)
 
 
@@ -264,10 +273,15 @@ def summary_table(page: Page) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=header)
 
 
-def screenshot(page: Page, name: str) -> None:
-    """Full picture of the page (bench.gallery.shoot), back to the test's window size after."""
-    shoot(page, SHOTS / f"{name}.png", VIEWPORT["width"])
-    page.set_viewport_size(VIEWPORT)
+@contextlib.contextmanager
+def picture_if_failed(page: Page, name: str, width: int = VIEWPORT["width"]):
+    """A check on ``page``: if it fails, the whole page's picture (bench.gallery.shoot) goes to
+    test-artifacts/screenshots/failed/<name>.png. (To look at every page: bench/gallery.py.)"""
+    try:
+        yield
+    except Exception:
+        shoot(page, SHOTS / "failed" / f"{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png", width)
+        raise
 
 
 def specs_of(page: Page) -> list[dict]:
@@ -292,6 +306,85 @@ def specs_of(page: Page) -> list[dict]:
     return specs
 
 
+# Charts are drawn on canvases, whose text is no element of the page: a script the browser runs before the app
+# (CANVAS_SPY) records the box of every text and of every gradient-filled bar (a colour legend) that Vega draws,
+# in the canvas's own pixels, and MEASURE finds those that run past the canvas's edge. Vega skips a mark wholly
+# outside its canvas, so a legend whose end is cut shows as a gradient bar that reaches the edge.
+CANVAS_SPY = """(() => {
+  const proto = CanvasRenderingContext2D.prototype;
+  const box = (ctx, x0, x1, y) => {
+    const t = ctx.getTransform(), r = window.devicePixelRatio || 1;
+    const xs = [x0, x1].map(x => (t.a * x + t.c * y + t.e) / r);
+    const ys = [x0, x1].map(x => (t.b * x + t.d * y + t.f) / r);  // a rotated text (a y-axis title) runs along y
+    return {left: Math.min(...xs), right: Math.max(...xs), y: ys[0], top: Math.min(...ys), bottom: Math.max(...ys)};
+  };
+  const record = (ctx, item) => {
+    const c = ctx.canvas, r = window.devicePixelRatio || 1;
+    (c.__drawn = c.__drawn || []).push({...item, width: c.width / r, height: c.height / r});
+  };
+  const fillText = proto.fillText;
+  proto.fillText = function (text, x, y) {
+    try {
+      const w = this.measureText(text).width, a = this.textAlign;
+      const left = x - (a === 'center' ? w / 2 : (a === 'right' || a === 'end') ? w : 0);
+      record(this, {kind: 'text', text: String(text), ...box(this, left, left + w, y)});
+    } catch (e) {}
+    return fillText.apply(this, arguments);
+  };
+  const rect = proto.rect;
+  proto.rect = function (x, y, w, h) {
+    try { this.__lastRect = box(this, x, x + w, y); } catch (e) {}
+    return rect.apply(this, arguments);
+  };
+  const fill = proto.fill;
+  proto.fill = function () {
+    try {
+      if (this.fillStyle instanceof CanvasGradient && this.__lastRect)
+        record(this, {kind: 'gradient', text: '', ...this.__lastRect});
+    } catch (e) {}
+    return fill.apply(this, arguments);
+  };
+})();"""
+
+# What is cut: drawings past their canvas's edge (a chart redrawn at a new size: its last drawing counts), tab
+# rows wider than their box (they scroll behind an arrow), navigation labels shortened with an ellipsis.
+MEASURE = """() => {
+  const cut = [], drawn = {text: 0, gradient: 0};
+  for (const c of document.querySelectorAll('[data-testid=stVegaLiteChart] canvas')) {
+    if (!c.offsetParent) continue;
+    const last = new Map();
+    for (const d of (c.__drawn || [])) last.set(d.kind + d.text + '@' + Math.round(d.y), d);
+    for (const d of last.values()) {
+      drawn[d.kind] += 1;
+      // 2 px: Vega lays a chart out at its container's fractional width and sizes the canvas in whole pixels, so
+      // a label flush with the plot's right edge reaches up to 1.2 px past the canvas (3 columns at 1280 px)
+      if (d.left < -2 || d.right > d.width + 2 || d.top < -2 || d.bottom > d.height + 2 || d.text.endsWith('…'))
+        cut.push(d);  // Vega cuts with '…'
+    }
+  }
+  // a chart drawn as SVG (the Scale × depth map): its texts inside the svg's box, none cut with '…'
+  for (const svg of document.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks')) {
+    if (!svg.getClientRects().length) continue;
+    const host = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const b = t.getBoundingClientRect();
+      if (!t.textContent || !b.width) continue;
+      drawn.text += 1;
+      // 3 px: a text's box holds its font's whole ascent and side bearings, more than the glyphs' ink
+      if (b.left < host.left - 3 || b.right > host.right + 3 || t.textContent.endsWith('…'))
+        cut.push({kind: 'svg text', text: t.textContent, left: b.left - host.left, right: b.right - host.left,
+                  width: host.width});
+    }
+  }
+  const tabs = [...document.querySelectorAll('[data-testid=stMain] [role=tablist]')].filter(e => e.offsetParent)
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText);
+  const nav = [...document.querySelectorAll('[data-testid=stSidebarNav] a span, [data-testid=stSidebarNav] a p')]
+    .filter(e => e.offsetParent && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1).map(e => e.innerText);
+  const main = document.querySelector('[data-testid=stMain]');
+  return {cut, drawn, tabs, nav, height: main ? main.scrollHeight : 0};
+}"""
+
+
 def alerts(page: Page) -> list[str]:
     return [t.strip() for t in page.locator("[data-testid=stAlert]").all_inner_texts()]
 
@@ -302,7 +395,11 @@ def link_warnings(page: Page) -> list[str]:
 
 # ------------------------------------------------------------------ tests
 def test_first_session_deep_link_survives_every_page(first_session, frames):
-    page = first_session
+    with picture_if_failed(first_session, "tour"):
+        tour_every_page(first_session, frames)
+
+
+def tour_every_page(page: Page, frames) -> None:
     linked = parse_qs(LINK_QUERY)
     order = [FIRST_PAGE] + [p for p in PAGES if p != FIRST_PAGE] + [FIRST_PAGE]
     seen = set()
@@ -361,51 +458,70 @@ def test_first_session_deep_link_survives_every_page(first_session, frames):
         # of their own (tests/test_story.py)
         if path not in ("scale_depth", "story"):
             expect(page.get_by_text("What to notice")).to_have_count(1)
-        if path not in seen:
-            screenshot(page, path)
-            seen.add(path)
+        seen.add(path)
     assert seen == set(PAGES)
-    assert {f"{p}.png" for p in PAGES} <= {p.name for p in SHOTS.glob("*.png")}
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_every_page_fits_the_window(server, browser, first_session, size):
-    """The default configuration (4 schemes) at a phone's, a laptop's and a desktop's window size: no
-    horizontal overflow, every chart drawn at least 200 px tall and inside the window, small multiples in
-    one column on the phone, no formula clipped by its column, no button label cut short, and every spec the browser receives keeps the presentation rules (axis titles
-    in words, never a column name)."""
-    width, height = size
+def check_fits(page: Page, specs: list[dict], width: int, where: str) -> None:
+    """The page as drawn fits a window ``width`` px wide: no horizontal overflow, every chart shown at least
+    200 px tall and inside the window (one per row on a phone), no formula clipped by its column, no button label
+    cut short, one spec (keeping the presentation rules) per chart; then, every collapsed expander opened as a
+    visitor would, the charts inside them too; with CANVAS_SPY in the page, no chart's text or colour legend cut
+    by its canvas's edge and no tab row scrolling. On a failure, the page's picture goes to test-artifacts."""
+    with picture_if_failed(page, where, width):
+        measured = page.evaluate(MEASURE)
+        assert not measured["cut"], f"{where}: drawn past a chart's edge: {measured['cut']}"
+        assert not measured["tabs"], f"{where}: a tab row scrolls: {measured['tabs']}"
+        got = layout(page)
+        assert got["overflow"] <= 1, f"{where}: {got['overflow']} px of horizontal overflow"
+        for chart in got["charts"]:
+            if not chart["visible"]:
+                continue
+            assert chart["height"] >= 200, f"{where}: a chart {chart['height']:.0f} px tall"
+            assert chart["right"] <= width + 1, f"{where}: a chart runs past the window ({chart['right']:.0f} px)"
+            if width < 640:  # Streamlit stacks columns on a narrow screen: one chart per row
+                assert chart["width"] >= 0.8 * got["content_width"], f"{where}: a {chart['width']:.0f} px chart"
+        for formula in got["formulas"]:
+            assert formula["width"] < formula["host"] - 0.5, f"{where}: a formula clipped: {formula}"
+        assert not got["clipped"], f"{where}: button labels cut short: {got['clipped']}"
+        assert len(specs) == len(got["charts"]), where
+        for spec in specs:
+            check_spec(spec)
+        # a chart in a collapsed expander is drawn, at the latest, when the visitor opens it
+        collapsed = [i for i, c in enumerate(got["charts"]) if c["collapsed"]]
+        if collapsed:
+            open_every_expander(page)
+            shown = [layout(page)["charts"][i] for i in collapsed]
+            assert all(c["visible"] and c["height"] >= 200 and c["right"] <= width + 1 for c in shown), \
+                f"{where}, every expander open: {shown}"
+
+
+def check_first_screen(page: Page, height: int, where: str) -> None:
+    """The first chart's top edge is inside the first screen (``height`` px tall), 100 px above its bottom: a new
+    visitor sees a picture without scrolling."""
+    box = page.locator("[data-testid=stVegaLiteChart]").first.bounding_box()
+    with picture_if_failed(page, f"first-screen {where}", page.viewport_size["width"]):
+        assert box is not None and box["y"] < height - 100, (where, box)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_page_fits_the_window(server, browser, first_session, lang):
+    """The default configuration at a laptop's window size (1280 x 900; a phone's: test_layout_phone.py), in both
+    languages (French labels run longer): see ``check_fits``. The landing page (the story) and the Overview show
+    their first chart on the first screen. (A wider window only widens the content column.)"""
+    width, height = 1280, 900
     context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_init_script(CANVAS_SPY)
     try:
         for path, (title, _n, _d) in PAGES.items():
             page = context.new_page()
             specs = specs_of(page)
-            page.goto(f"{server['base']}/{'' if path == DEFAULT_PAGE else path}")
-            wait_ready(page, title, timeout=LOAD_TIMEOUT)
-            got = layout(page)
-            where = f"{path} at {width}x{height}"
-            assert got["overflow"] <= 1, f"{where}: {got['overflow']} px of horizontal overflow"
-            for chart in got["charts"]:
-                if not chart["visible"]:
-                    continue
-                assert chart["height"] >= 200, f"{where}: a chart {chart['height']:.0f} px tall"
-                assert chart["right"] <= width + 1, f"{where}: a chart runs past the window ({chart['right']:.0f} px)"
-                if width < 640:  # Streamlit stacks columns on a narrow screen: one chart per row
-                    assert chart["width"] >= 0.8 * got["content_width"], f"{where}: a {chart['width']:.0f} px chart"
-            for formula in got["formulas"]:
-                assert formula["width"] < formula["host"] - 0.5, f"{where}: a formula clipped: {formula}"
-            assert not got["clipped"], f"{where}: button labels cut short: {got['clipped']}"
-            assert len(specs) == len(got["charts"]), where
-            for spec in specs:
-                check_spec(spec)
-            shoot(page, SHOTS / f"{width}x{height}" / f"{path}.png", width)
-            # a chart in a collapsed expander is drawn, at the latest, when the visitor opens it
-            collapsed = [i for i, c in enumerate(got["charts"]) if c["collapsed"]]
-            if collapsed:
-                open_every_expander(page)
-                shown = [layout(page)["charts"][i] for i in collapsed]
-                assert all(c["visible"] and c["height"] >= 200 and c["right"] <= width + 1 for c in shown), \
-                    f"{where}, every expander open: {shown}"
+            page.goto(f"{server['base']}/{'' if path == DEFAULT_PAGE else path}?lang={lang}")
+            wait_ready(page, title_in(lang, title), timeout=LOAD_TIMEOUT)
+            where = f"{path} ({lang}) at {width}x{height}"
+            if path in (DEFAULT_PAGE, "overview"):
+                check_first_screen(page, height, where)
+            check_fits(page, specs, width, where)
             page.close()
     finally:
         context.close()
@@ -451,7 +567,6 @@ def test_a_fifty_layer_network_is_one_picture(server, browser, first_session):
         assert got["overflow"] <= 1
         assert len(got["charts"]) == 1 + 2 + 1
         assert all(250 <= c["height"] <= 700 for c in got["charts"]), [c["height"] for c in got["charts"]]
-        shoot(page, SHOTS / "activations-50-layers.png", 1280)
     finally:
         context.close()
 
@@ -535,7 +650,6 @@ def test_garbage_link_warns_and_falls_back(open_link):
     expect_sidebar_value(page, "Seeds per scheme", "3")
     wait_charts(page, 2)
     assert eventually(lambda: summary_table(page)["scheme"].tolist(), ["he_normal"]) == ["he_normal"]
-    screenshot(page, "garbage-link")
     # the warnings stay for the session, and other pages draw too
     goto_via_sidebar(page, "Activations")
     assert len(eventually(lambda: link_warnings(page), ok=lambda w: len(w) == 5)) == 5
@@ -572,7 +686,6 @@ def test_exploding_lesson_shows_diverged_markers(open_link):
     wait_charts(page, 2)
     table = eventually(lambda: summary_table(page), ok=lambda t: len(t) == 3).set_index("scheme")
     assert table.loc["normal:std=1", "seeds diverged"] == "2" and table.loc["he_normal", "seeds diverged"] == "0"
-    screenshot(page, "lesson-vanish-explode")
     with page.expect_download(timeout=RUN_TIMEOUT) as info:
         page.locator("[data-testid=stDownloadButton]").filter(has_text="Summary").get_by_role("button").click()
     summary = pd.read_csv(info.value.path())
@@ -630,7 +743,6 @@ def test_restarts_link_reproduces_its_csv(open_link, tmp_path):
     # the centres drawn are the linked fit's: EM from random data points, with its ellipses
     centres = pd.read_csv(pd.io.common.StringIO(expected["restart_centres"].to_csv(index=False)))
     assert "random_from_data" in set(centres["init"])
-    screenshot(page, "restarts-link")
 
 
 def test_closing_a_tab_stops_its_run(server, browser, first_session):
@@ -673,7 +785,6 @@ def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
     wait_charts(page, 1)
     assert SweepConfig.from_query(urlparse(page.url).query) == sweep
     expect(page.get_by_text("What to notice")).to_be_visible()
-    screenshot(page, "scale_depth-map")
     # the plot area is tiled by the four cells: its middle is one of them, and selecting it opens its dashboard
     plot = page.locator("[data-testid=stVegaLiteChart]").first.locator("canvas, svg").first
     plot.scroll_into_view_if_needed()
@@ -696,22 +807,3 @@ def test_scale_depth_map_draws_and_a_cell_opens_its_dashboard(open_link):
     assert point.to_query() in {p.query for p in sweep.points}, page.url
     assert point.depth in (1, 2) and point.schemes[0].startswith("he_normal:gain=")
     wait_charts(page, PAGES["overview"][1])
-
-
-@pytest.mark.parametrize("lang", ["en", "fr"])
-@pytest.mark.parametrize("size", [(1280, 900), (390, 844)])
-def test_first_chart_is_on_the_first_screen(server, browser, first_session, size, lang):
-    """A new visitor's landing page (the story) and the Overview: the first chart's top edge is inside the
-    first screen, at 1280 x 900 and on a phone (390 x 844), in both languages."""
-    width, height = size
-    for path in ["", "overview"] if width == 1280 else [""]:
-        context = browser.new_context(viewport={"width": width, "height": height})
-        page = context.new_page()
-        page.goto(f"{server['base']}/{path}" + ("?lang=fr" if lang == "fr" else ""))
-        chart = page.locator("[data-testid=stVegaLiteChart]").first
-        chart.wait_for(timeout=LOAD_TIMEOUT)
-        page.wait_for_timeout(500)  # let the layout settle: text above the chart renders with it
-        box = chart.bounding_box()
-        screenshot(page, f"first-screen-{path or 'story'}-{lang}-{width}")
-        assert box is not None and box["y"] < height - 100, (path, lang, size, box)
-        context.close()
