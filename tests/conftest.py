@@ -16,9 +16,9 @@ def browser_or_skip():
 
 
 # Files that share trained runs in one process (tests/lesson_runs.py: each lesson on each data seed trains once)
-# run in one group, so that no run trains twice.
-SHARED_RUNS = {path: "lesson runs" for path in ("tests/test_lessons.py", "tests/test_claims.py",
-                                                "tests/test_core_restarts.py")}
+# run in one group, so that no run trains twice. (test_core_restarts also reads the restarts lesson's runs, which
+# are cheap; its module fixtures are not, and it runs beside these, as the fast tier's largest file.)
+SHARED_RUNS = {path: "lesson runs" for path in ("tests/test_lessons.py", "tests/test_claims.py")}
 
 
 @pytest.hookimpl(tryfirst=True)
