@@ -1,15 +1,15 @@
 """One task of a sweep: one configuration's stack of models, trained in this process, measured per model.
 
-``run_task`` is what a sweep's worker processes run (a core.runtime.workers pool's or a Dask cluster's): it
-takes the task's query string and returns its rows, one per (scheme entry, seed), which the sweep joins to its grid points. It
-trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``run`` does, in this process
-with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
-well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and
-probes only epoch 0 and the last epoch, the two the measures read, and at them only what the measures read
-(``Prober.for_sweep``: no decision-boundary grid, histograms, distances or weight-distinct units, each a cost
-no measure repays). Neither the grouping nor the probes change a model's numbers, and the probes a task keeps
-are computed by the full record's own calls, so every number here is the one the dashboard shows for the grid
-point's link.
+``run_task`` is what a sweep's worker processes run (a core.runtime.workers pool's or a Dask cluster's): it takes
+the task's query string and returns its rows, one per (scheme entry, seed), which the sweep joins to its grid
+points. It trains with ``core.experiment.prepare`` and the trainer's ``train_group`` as ``run`` does, in this
+process with single-threaded BLAS (the sweep runs one task per core: splitting a task over the training workers as
+well would oversubscribe the cores), a deep stack in consecutive groups of models to bound its memory, and probes
+only epoch 0 and the last epoch, the two the measures read, and at them only what the measures read
+(``Prober.for_sweep``: no decision-boundary grid, histograms, distances or weight-distinct units, each a cost no
+measure repays). Neither the grouping nor the probes change a model's numbers, and the probes a task keeps are
+computed by the full record's own calls, so every number here is the one the dashboard shows for the grid point's
+link.
 
 The measures, per model:
 

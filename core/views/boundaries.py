@@ -69,8 +69,8 @@ def boundary_panel(cells: pd.DataFrame, points: pd.DataFrame, scheme: str, index
     lo1, hi1 = float(cells["x1"].min()), float(cells["x1_hi"].max())
     lo2, hi2 = float(cells["x2"].min()), float(cells["x2_hi"].max())
     # a label within 10 px of the axis's end flush with it: the last one ("2.5") ran past a phone's panel
-    x = alt.X("x1:Q", scale=alt.Scale(domain=[lo1, hi1], nice=False, zero=False), title=_("input feature 1 (standardized)"),
-              axis=alt.Axis(labelFlush=10))
+    x = alt.X("x1:Q", scale=alt.Scale(domain=[lo1, hi1], nice=False, zero=False),
+              title=_("input feature 1 (standardized)"), axis=alt.Axis(labelFlush=10))
     y = alt.Y("x2:Q", scale=alt.Scale(domain=[lo2, hi2], nice=False, zero=False),
               title=lines(_("input feature 2 (standardized)"), 22))  # one line ran past a 1280 px panel's top
     if n_classes == 2:

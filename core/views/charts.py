@@ -90,12 +90,18 @@ def scheme_scale(schemes) -> alt.Scale:
     return alt.Scale(domain=list(palette), range=list(palette.values()))
 
 
+def scheme_legend() -> alt.Legend:
+    """The schemes' legend under the chart. Channels that share it (colour, dash) are merged into one by
+    Vega-Lite when their legends are equal."""
+    return alt.Legend(title=_("scheme"), orient="bottom", columns=2, symbolOpacity=1, labelLimit=0,
+                      symbolStrokeWidth=3, symbolType="stroke")
+
+
 def scheme_color(schemes, legend=True) -> alt.Color:
     """The scheme colour channel. In a layered chart give every layer the same legend (Vega-Lite merges
     the layers' legends of a shared scale, and one layer without a legend removes it for all)."""
-    leg = alt.Legend(title=_("scheme"), orient="bottom", columns=2, symbolOpacity=1, labelLimit=0,
-                     symbolStrokeWidth=3, symbolType="stroke") if legend else None
-    return alt.Color("scheme:N", scale=scheme_scale(schemes), sort=list(schemes), legend=leg)
+    return alt.Color("scheme:N", scale=scheme_scale(schemes), sort=list(schemes),
+                     legend=scheme_legend() if legend else None)
 
 
 # Stroke patterns of the lines that may lie on one another (schemes with equal units keep the same count): the
@@ -106,10 +112,9 @@ DASHES = ([1, 0], [8, 4], [4, 2], [10, 3, 2, 3], [2, 2], [12, 6])
 def scheme_dash(schemes) -> alt.StrokeDash:
     """The scheme stroke-dash channel, with the colour's legend (Vega-Lite merges the two into one)."""
     schemes = list(schemes)
-    leg = alt.Legend(title=_("scheme"), orient="bottom", columns=2, symbolOpacity=1, labelLimit=0,
-                     symbolStrokeWidth=3, symbolType="stroke")
-    return alt.StrokeDash("scheme:N", sort=schemes, legend=leg,
-                          scale=alt.Scale(domain=schemes, range=[DASHES[i % len(DASHES)] for i in range(len(schemes))]))
+    dashes = [DASHES[i % len(DASHES)] for i in range(len(schemes))]
+    return alt.StrokeDash("scheme:N", sort=schemes, legend=scheme_legend(),
+                          scale=alt.Scale(domain=schemes, range=dashes))
 
 
 def tip(field: str, title: str, fmt: str | None = None) -> alt.Tooltip:
@@ -320,8 +325,8 @@ def layer_density_panel(dens: pd.DataFrame, scheme: str, index: int, axis: Value
     data = with_cell_bounds(dens[dens["scheme"] == scheme], "layer")
     height = min(560, max(PANEL_HEIGHT, 10 * len(layers) + 150))
     return sized(alt.Chart(data).mark_rect().encode(
-        x=alt.X("lo:Q", title=lines(value_title(kind, axis)), scale=alt.Scale(domain=list(axis.domain), nice=False,
-                                                                       zero=False), axis=_value_axis(axis)),
+        x=alt.X("lo:Q", title=lines(value_title(kind, axis)),
+                scale=alt.Scale(domain=list(axis.domain), nice=False, zero=False), axis=_value_axis(axis)),
         x2=alt.X2("hi:Q"),
         y=alt.Y("layer_lo:Q", title=lines(_("layer (last = output layer)"), 22), axis=int_axis(),
                 scale=alt.Scale(domain=[max(layers) + 0.5, min(layers) - 0.5], nice=False, zero=False)),
