@@ -109,7 +109,15 @@ def shrink(path: Path) -> None:
 
 
 def goto_via_sidebar(page: Page, title: str) -> None:
+    expand = page.locator("[data-testid=stExpandSidebarButton]")
+    phone = expand.count() and expand.first.is_visible()  # a phone shows the sidebar only when asked
+    if phone:
+        expand.first.click()
+        page.wait_for_timeout(500)  # the sidebar slides in
     page.locator("[data-testid=stSidebarNav] a").filter(has_text=title).click()
+    if phone:  # and it stays over the page until closed
+        page.locator("[data-testid=stSidebarCollapseButton] button").first.click()
+        page.wait_for_timeout(500)
     settle(page, title)
 
 

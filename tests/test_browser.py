@@ -462,12 +462,13 @@ def tour_every_page(page: Page, frames) -> None:
     assert seen == set(PAGES)
 
 
-def check_fits(page: Page, specs: list[dict], width: int, where: str) -> None:
+def check_fits(page: Page, specs: list[dict], width: int, where: str) -> dict:
     """The page as drawn fits a window ``width`` px wide: no horizontal overflow, every chart shown at least
     200 px tall and inside the window (one per row on a phone), no formula clipped by its column, no button label
     cut short, one spec (keeping the presentation rules) per chart; then, every collapsed expander opened as a
     visitor would, the charts inside them too; with CANVAS_SPY in the page, no chart's text or colour legend cut
-    by its canvas's edge and no tab row scrolling. On a failure, the page's picture goes to test-artifacts."""
+    by its canvas's edge and no tab row scrolling. On a failure, the page's picture goes to test-artifacts.
+    Returns what MEASURE read."""
     with picture_if_failed(page, where, width):
         measured = page.evaluate(MEASURE)
         assert not measured["cut"], f"{where}: drawn past a chart's edge: {measured['cut']}"
@@ -494,6 +495,7 @@ def check_fits(page: Page, specs: list[dict], width: int, where: str) -> None:
             shown = [layout(page)["charts"][i] for i in collapsed]
             assert all(c["visible"] and c["height"] >= 200 and c["right"] <= width + 1 for c in shown), \
                 f"{where}, every expander open: {shown}"
+    return measured
 
 
 def check_first_screen(page: Page, height: int, where: str) -> None:
@@ -512,6 +514,7 @@ def test_every_page_fits_the_window(server, browser, first_session, lang):
     width, height = 1280, 900
     context = browser.new_context(viewport={"width": width, "height": height})
     context.add_init_script(CANVAS_SPY)
+    texts = 0
     try:
         for path, (title, _n, _d) in PAGES.items():
             page = context.new_page()
@@ -521,10 +524,11 @@ def test_every_page_fits_the_window(server, browser, first_session, lang):
             where = f"{path} ({lang}) at {width}x{height}"
             if path in (DEFAULT_PAGE, "overview"):
                 check_first_screen(page, height, where)
-            check_fits(page, specs, width, where)
+            texts += check_fits(page, specs, width, where)["drawn"]["text"]
             page.close()
     finally:
         context.close()
+    assert texts > 100  # the canvas spy saw the charts' texts: no cut found means none drawn past an edge
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

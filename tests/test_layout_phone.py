@@ -81,11 +81,10 @@ def test_no_page_cuts_a_legend_a_tab_row_or_a_label_on_a_phone(server, browser, 
             page.goto(f"{server['base']}/{path}?{SMALL}&lang={lang}" + EXTRA.get(spec.path, ""))
             settle(page, title_in(lang, spec.title), timeout=LOAD_TIMEOUT)
             page.wait_for_timeout(500)  # Vega redraws container-wide charts once their width is known
-            got = page.evaluate(MEASURE)
             where = f"{spec.path} ({lang}, 390 px)"
             if spec is PAGE_SPECS[0]:  # the landing page shows a picture on the first screen
                 check_first_screen(page, PHONE["height"], where)
-            check_fits(page, specs, PHONE["width"], where)
+            got = check_fits(page, specs, PHONE["width"], where)
             open_sidebar(page)
             assert not page.evaluate(MEASURE)["nav"], f"{where}: navigation labels cut"
             drawn = {k: drawn[k] + got["drawn"][k] for k in drawn}
