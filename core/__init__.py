@@ -9,8 +9,9 @@ Its folders, one per concern (the shape of scikit-learn's ``neural_network/``):
 - ``views``: what each page draws and says (Altair charts and sentences), one module per page
 - ``compat``: the loky internals the worker pool relies on, each checked by tests/test_compat.py
 
-and, beside them, what every part shares: ``config`` (the experiment and its link), ``experiment`` (``run``),
-``datasets``, ``restarts`` (k-means, EM and best of k), ``export``, ``i18n``, ``formatting``, ``numbers``.
+and, beside them, what every part shares: ``config`` (the experiment and its link), ``experiment`` (``run``,
+``at_initialization``), ``datasets``, ``restarts`` (k-means, EM and best of k), ``export``, ``i18n``,
+``formatting``, ``numbers``.
 
 The names below load on first use, so that importing one module (the training
 workers import ``core.nn.trainer`` only) does not load pandas, scikit-learn and
@@ -18,7 +19,7 @@ Altair as well: a worker's memory goes from 187 MB to about a third of that.
 """
 import importlib
 
-_LAZY = {"ExperimentConfig": "config", "Results": "experiment", "run": "experiment"}
+_LAZY = {"ExperimentConfig": "config", "Results": "experiment", "run": "experiment", "at_initialization": "experiment"}
 __all__ = list(_LAZY)
 
 

@@ -30,7 +30,7 @@ from core.nn.trainer import TrainSettings, record_epochs, train
 
 LSUV_SAMPLES = 512  # LSUV rescales each layer to unit variance on the first this-many training samples
 
-__all__ = ["ExperimentConfig", "Results", "run", "load_data", "initial_weights"]
+__all__ = ["ExperimentConfig", "Results", "run", "at_initialization", "load_data", "initial_weights"]
 
 
 @dataclass
@@ -171,3 +171,22 @@ def run(config: ExperimentConfig, progress: Callable[[int, int], None] | None = 
     if grid is not None:
         fr["boundaries"] = frames.boundaries(out.records, models, grid)
     return Results(config, data, layout, init, out.final, fr)
+
+
+
+def at_initialization(config: ExperimentConfig, control: Control | None = None) -> Results:
+    """``config``'s models drawn and probed once, nothing trained: ``run``'s epoch-0 frames (layer_stats,
+    histograms, gradient_norms, init_distances, unit_distances, distinct_units), the same numbers, for the cost
+    of one record where ``run`` trains every epoch and probes each recorded one (and its decision-boundary
+    grid). Its final weights are the initial ones. The theory and the claims about initialization read it."""
+    p = prepare(config, control=control)
+    record = p.prober.without_grid().session(p.layout, p.init).record(0, p.init)
+    record.alive = np.ones(len(p.init), bool)  # at epoch 0 every model is alive (the trainer sets it later on)
+    models = config.models
+    fr = {"layer_stats": frames.layer_stats([record], models),
+          "histograms": frames.histograms([record], models),
+          "gradient_norms": frames.gradient_norms([record], models),
+          "init_distances": frames.init_distances([record], models),
+          "unit_distances": frames.unit_distances([record], models),
+          "distinct_units": frames.distinct_units([record], models, p.layout.sizes[1:])}
+    return Results(config, p.data, p.layout, p.init, p.init, fr)

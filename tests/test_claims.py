@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from tests.lesson_runs import DATA_SEEDS, LESSON_SEEDS, holds_on_every_data_seed
 
-from core import ExperimentConfig, run
+from core import ExperimentConfig, at_initialization, run
 from core.nn import activations, initializers
 from core.measure import meanfield, theory
 from core.config import replace
@@ -54,6 +54,11 @@ def frames(config: ExperimentConfig) -> dict:
 
 def on_data_seeds(config: ExperimentConfig):
     return [frames(replace(config, data_seed=seed)) for seed in DATA_SEEDS]
+
+
+def at_init_on_data_seeds(config: ExperimentConfig):
+    """The epoch-0 frames on every data seed, nothing trained (``at_initialization``: run's epoch-0 rows)."""
+    return [at_initialization(replace(config, data_seed=seed)).frames for seed in DATA_SEEDS]
 
 
 def epoch0(f, kind):
@@ -248,8 +253,8 @@ def xavier_tanh_factors() -> list[float]:
     out = []
     for width in (16, 64, 256):
         c = ExperimentConfig(schemes=("xavier_uniform", "xavier_normal"), seeds=3, activation="tanh", depth=10,
-                             width=(width,), epochs=1, record_epochs=2, dtype="float64")
-        for f in on_data_seeds(c):
+                             width=(width,), dtype="float64")
+        for f in at_init_on_data_seeds(c):
             std = epoch0(f, "activation").groupby(["scheme", "layer"])["std"].mean()
             out += [(std[s].to_numpy()[9] / std[s].to_numpy()[1]) ** (1 / 8) for s in c.schemes]
     return out
@@ -275,10 +280,9 @@ def he_profiles() -> dict:
     """Second moments per hidden layer relative to layer 1, forward and backward, He fan_in and fan_out, ReLU,
     widths that change from layer to layer."""
     c = ExperimentConfig(dataset="classification", features=32, schemes=("he_normal", "he_uniform:mode=fan_out"),
-                         seeds=6, activation="relu", depth=5, width=(64, 256, 32, 128, 64), epochs=1,
-                         record_epochs=2, dtype="float64")
+                         seeds=6, activation="relu", depth=5, width=(64, 256, 32, 128, 64), dtype="float64")
     out = {}
-    for seed, f in zip(DATA_SEEDS, on_data_seeds(c)):
+    for seed, f in zip(DATA_SEEDS, at_init_on_data_seeds(c)):
         for kind in ("preactivation", "gradient"):
             q = epoch0(f, kind).groupby(["scheme", "layer"])["second_moment"].mean()
             for s in c.schemes:
@@ -422,9 +426,9 @@ def check_deep_relu_spread():
     """"Over 20 draws, layer 30's second moment ranges from under 0.01 to over 1 times layer 1's, and the median
     draw keeps about 0.3 of it": 20 He draws of the lesson's network at epoch 0, on data seeds 0 to 7. (The old
     "more than a factor 100 across these four seeds" held only for the four draws every data seed shares.)"""
-    c = replace(BY_SLUG["deep-relu"].config, schemes=("he_normal",), seeds=20, epochs=1, record_epochs=2)
+    c = replace(BY_SLUG["deep-relu"].config, schemes=("he_normal",), seeds=20)
     for seed in LESSON_SEEDS:
-        s = epoch0(frames(replace(c, data_seed=seed)), "preactivation")
+        s = epoch0(at_initialization(replace(c, data_seed=seed)).frames, "preactivation")
         q = s.pivot_table(index="seed", columns="layer", values="second_moment")
         r = (q[30] / q[1]).to_numpy()
         assert len(r) == 20 and r.min() < 0.01 and r.max() > 1 and 0.2 < np.median(r) < 0.4, (seed, r)

@@ -10,7 +10,7 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
-from core import ExperimentConfig, run
+from core import ExperimentConfig, at_initialization, run
 from core.nn import activations
 from core.measure import meanfield, theory
 
@@ -125,9 +125,9 @@ def test_derived_gain_is_flat_in_theory_and_gain_one_is_not(name):
 @pytest.mark.slow
 def test_derived_he_gain_keeps_the_measured_second_moment_flat(name):
     c = ExperimentConfig(dataset="classification", features=32, schemes=("he_normal", "he_normal:gain=1"),
-                         seeds=6, activation=name, depth=10, width=(256,), epochs=1, record_epochs=2,
-                         dtype="float64", n_samples=160)  # 128 training samples: the probe batch
-    s = run(c, enforce_budget=False).frames["layer_stats"]
+                         seeds=6, activation=name, depth=10, width=(256,), dtype="float64",
+                         n_samples=160)  # 128 training samples: the probe batch
+    s = at_initialization(c).frames["layer_stats"]
     s = s[(s["epoch"] == 0) & (s["kind"] == "preactivation") & (s["layer"] <= 10)]
     q = s.groupby(["scheme", "layer"])["second_moment"].mean()
     he = q["he_normal"].to_numpy()
@@ -215,9 +215,9 @@ def test_predicted_second_moments_match_measured_at_epoch_0(activation, bias, se
     about 6% from its expectation, and the deeper layers with it). The output layer (3 units) is left out:
     one network's 3 units are far from their expectation."""
     c = ExperimentConfig(dataset="classification", features=32, schemes=SCHEMES, seeds=seeds, activation=activation,
-                         depth=4, width=(256,), epochs=1, record_epochs=2, dtype="float64", bias=bias,
-                         n_samples=160)  # 128 training samples: the probe batch, and no more to train on
-    results = run(c, enforce_budget=False)
+                         depth=4, width=(256,), dtype="float64", bias=bias,
+                         n_samples=160)  # 128 training samples: the probe batch
+    results = at_initialization(c)
     s = results.frames["layer_stats"]
     s = s[(s["epoch"] == 0) & (s["kind"] == "preactivation") & (s["layer"] <= 4)]
     measured = s.groupby(["scheme", "layer"])["second_moment"].mean()
@@ -266,9 +266,8 @@ def test_sparse_martens_prediction_holds_for_relu():
     """Exact in expectation for a homogeneous f (E[f^2] is linear in the variance); for others few inputs per
     unit make the variance of each unit itself random, and the mean-field value is only approximate."""
     c = ExperimentConfig(dataset="classification", features=32, schemes=("sparse_martens:k=15,scale=0.3",),
-                         seeds=8, activation="relu", depth=4, width=(256,), epochs=1, record_epochs=2,
-                         dtype="float64")
-    results = run(c, enforce_budget=False)
+                         seeds=8, activation="relu", depth=4, width=(256,), dtype="float64")
+    results = at_initialization(c)
     s = results.frames["layer_stats"]
     s = s[(s["epoch"] == 0) & (s["kind"] == "preactivation") & (s["layer"] <= 4)]
     measured = s.groupby("layer")["second_moment"].mean().to_numpy()

@@ -200,3 +200,25 @@ def test_full_batch_curve_points_taken_from_the_next_step_equal_a_separate_evalu
         for what in ("loss", "accuracy"):
             assert np.array_equal(getattr(whole, what)["train"][e], getattr(short, what)["train"][e]), (e, what)
             assert np.array_equal(getattr(whole, what)["test"][e], getattr(short, what)["test"][e]), (e, what)
+
+
+@pytest.mark.parametrize("query", [
+    "schemes=zeros&schemes=he_normal&schemes=lsuv&seeds=3&depth=3&width=12&epochs=2&bias=normal%3Astd%3D0.5",
+    "dataset=classification&features=6&schemes=orthogonal&schemes=normal%3Astd%3D3&seeds=2&depth=2&width=40"
+    "&activation=tanh&dtype=float64&batch_size=16&epochs=1",
+])
+def test_at_initialization_gives_run_s_epoch_0_frames_without_training(query):
+    """Same numbers, bit for bit, as the trained run's epoch-0 rows (a run's models are probed in worker groups,
+    with the boundary grid; at_initialization probes the whole stack once, without)."""
+    from core import at_initialization
+    config = ExperimentConfig.from_query(f"v=3&{query}")
+    trained, drawn = run(config), at_initialization(config)
+    assert set(drawn.frames) == {"layer_stats", "histograms", "gradient_norms", "init_distances", "unit_distances",
+                                 "distinct_units"}
+    for name, frame in drawn.frames.items():
+        want = trained.frames[name]
+        want = want[want["epoch"] == 0].reset_index(drop=True)
+        assert len(frame) == len(want) > 0, name
+        pd.testing.assert_frame_equal(frame, want, check_exact=True, obj=name)
+    np.testing.assert_array_equal(drawn.initial, trained.initial)
+    np.testing.assert_array_equal(drawn.final, drawn.initial)
