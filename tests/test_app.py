@@ -25,7 +25,7 @@ from app import spec_memo
 from app.registry import PAGES as PAGE_SPECS
 from app.results import RESULTS
 from app.views import widget_key
-from core import ExperimentConfig, run
+from core import ExperimentConfig
 from core.config import FIELDS
 from core.views.lessons import LESSONS
 from core.views import restarts as restarts_view

@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.integrate import quad
