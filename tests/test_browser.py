@@ -1,6 +1,6 @@
 """The dashboard in a real headless Chromium, on a freshly started server.
 
-One `streamlit run dashboard.py` per module. Its very first browser session
+One `streamlit run dashboard.py` for every browser test (tests/conftest.py). Its very first browser session
 opens a non-default link with view keys straight to a non-default page: that is
 the session Streamlit's pages/ trap breaks, so the page must show the linked
 epoch, layer and seed, and the tour of every page through the sidebar must still
@@ -27,18 +27,16 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pyarrow as pa
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app.registry import DEFAULT_PAGE, PAGES as PAGE_SPECS
-from bench import serve
 from bench.gallery import DRAWN, layout, settle, shoot
 from core import ExperimentConfig, i18n, run
 from core.config import FIELDS, SCHEMA_VERSION
 from core.views.lessons import BY_SLUG
 from core.restarts import best_of_k_frame
-from tests.conftest import browser_or_skip
 from tests.test_charts import check_spec
 
 pytestmark = pytest.mark.browser  # Chromium against a real server
@@ -46,7 +44,6 @@ pytestmark = pytest.mark.browser  # Chromium against a real server
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
-CHROMIUM_ARGS = serve.CHROMIUM_ARGS
 VIEWPORT = {"width": 1500, "height": 1000}
 LOAD_TIMEOUT = 120_000  # ms: a fresh server's first run imports everything and trains
 RUN_TIMEOUT = 60_000  # ms: one training run of a small configuration
@@ -85,28 +82,7 @@ assert all(EXPECT[p][0] == PAGES[p][0] for p in PAGES), "titles in EXPECT differ
 
 
 # ------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
-def server():
-    """A freshly started dashboard server: {"base": url, "log": its stdout+stderr, "chromium": path}."""
-    chromium = browser_or_skip()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.rglob("*.png"):  # only this run's pictures
-        old.unlink()
-    log_path = ARTIFACTS / "browser-server.log"
-    with serve.server(log=log_path) as (base, _):
-        yield {"base": base, "log": log_path, "chromium": chromium}
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    # Playwright gives the launched browser its own temporary profile; every new_context() below is a
-    # separate cookie jar, hence a separate Streamlit session.
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=server["chromium"], args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
+# server and browser: tests/conftest.py (one of each for every browser test)
 @pytest.fixture(scope="module")
 def first_session(server, browser):
     """The very first browser session on the fresh server: a deep link with non-default parameters.
@@ -210,9 +186,9 @@ def wait_charts(page: Page, n: int) -> None:
         expect(charts.nth(i).locator("canvas, svg").first).to_be_attached(timeout=RUN_TIMEOUT)
 
 
-def goto_via_sidebar(page: Page, title: str) -> None:
+def goto_via_sidebar(page: Page, title: str, timeout: int = RUN_TIMEOUT) -> None:
     page.locator("[data-testid=stSidebarNav] a").filter(has_text=title).click()
-    wait_ready(page, title)
+    wait_ready(page, title, timeout)
 
 
 def query(page: Page) -> dict[str, list[str]]:
@@ -401,12 +377,14 @@ def test_first_session_deep_link_survives_every_page(first_session, frames):
 
 def tour_every_page(page: Page, frames) -> None:
     linked = parse_qs(LINK_QUERY)
-    order = [FIRST_PAGE] + [p for p in PAGES if p != FIRST_PAGE] + [FIRST_PAGE]
+    # The landing page's runs are the server's own, computed once from its start for every visitor
+    # (app.story.warm): visited last, it may still have to wait for them, as a fresh server's first run does.
+    order = [FIRST_PAGE] + [p for p in PAGES if p not in (FIRST_PAGE, "story")] + ["story", FIRST_PAGE]
     seen = set()
     for i, path in enumerate(order):
         title, n_charts, downloads = PAGES[path]
         if i:
-            goto_via_sidebar(page, title)
+            goto_via_sidebar(page, title, LOAD_TIMEOUT if path == "story" else RUN_TIMEOUT)
             # the default page is served at "/", every other page at its own path
             assert urlparse(page.url).path in ({f"/{path}", "/"} if path == DEFAULT_PAGE else {f"/{path}"}), page.url
         where = f"on {title} ({page.url})"

@@ -263,36 +263,32 @@ def test_an_unknown_language_is_english_with_a_warning(speak):
 
 
 # ------------------------------------------------------------------ a French lesson link in Chromium
-@pytest.mark.slow
-def test_a_french_lesson_link_opens_in_french():
-    pytest.importorskip("playwright")
-    from playwright.sync_api import expect, sync_playwright
+@pytest.mark.browser
+def test_a_french_lesson_link_opens_in_french(server, browser):
+    """On the browser tests' server, in their Chromium (tests/conftest.py)."""
+    from playwright.sync_api import expect
 
-    from bench import serve
-    from tests.conftest import browser_or_skip
-    from tests.test_browser import CHROMIUM_ARGS, LOAD_TIMEOUT, VIEWPORT, goto_via_sidebar, query, wait_ready
+    from tests.test_browser import LOAD_TIMEOUT, VIEWPORT, goto_via_sidebar, query, wait_ready
 
-    chromium = browser_or_skip()
     lesson = BY_SLUG["vanish-explode"]
     view = getattr(lesson, "view", None) or {}
     path = "" if lesson.page == PAGES[0] else lesson.page
     link = f"/{path}?{lesson.query}" + ("&" + urlencode(sorted(view.items())) if view else "") + "&lang=fr"
     page_title = _french(BY_PATH[lesson.page].title)
     lessons_title = _french(BY_PATH["lessons"].title)
-    with serve.server() as (base, _), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport=VIEWPORT).new_page()
-            page.goto(base + link)
-            wait_ready(page, page_title, timeout=LOAD_TIMEOUT)
-            expect(page.get_by_text("Ce qu'il faut remarquer").first).to_be_visible()
-            expect(page.locator("[data-testid=stSidebarNav] a").filter(has_text=lessons_title)).to_have_count(1)
-            goto_via_sidebar(page, lessons_title)
-            expect(page.get_by_role("heading", name=_french(lesson.title))).to_be_visible()
-            expect(page.get_by_text("Votre configuration actuelle est la leçon").first).to_be_visible()
-            assert query(page).get("lang") == ["fr"]
-        finally:
-            browser.close()
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(server["base"] + link)
+        wait_ready(page, page_title, timeout=LOAD_TIMEOUT)
+        expect(page.get_by_text("Ce qu'il faut remarquer").first).to_be_visible()
+        expect(page.locator("[data-testid=stSidebarNav] a").filter(has_text=lessons_title)).to_have_count(1)
+        goto_via_sidebar(page, lessons_title)
+        expect(page.get_by_role("heading", name=_french(lesson.title))).to_be_visible()
+        expect(page.get_by_text("Votre configuration actuelle est la leçon").first).to_be_visible()
+        assert query(page).get("lang") == ["fr"]
+    finally:
+        context.close()
 
 
 @pytest.mark.slow

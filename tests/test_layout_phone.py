@@ -1,8 +1,8 @@
-"""In Chromium, on a freshly started server: a link with a tab selected reopens that tab in a new browser
-context (a new Streamlit session), and at a phone's width (390 px) no page cuts a tab row, a chart's text or
-colour legend, or a navigation label, in English and in French, every page fits the window as
-tests/test_browser.py's ``check_fits`` says (one chart per row, none overflowing), and the landing page's first
-chart is on the first screen.
+"""In Chromium, on the browser tests' server (tests/conftest.py): a link with a tab selected reopens that tab in
+a new browser context (a new Streamlit session), and at a phone's width (390 px) no page of the default
+configuration cuts a tab row, a chart's text or colour legend, or a navigation label, in English and in French,
+every page fits the window as tests/test_browser.py's ``check_fits`` says (one chart per row, none overflowing),
+and the landing page's first chart is on the first screen.
 
 How a chart's cut text is found: tests/test_browser.py's CANVAS_SPY.
 
@@ -11,22 +11,18 @@ phone: ``python3 bench/gallery.py --width 390 --lang fr --out <folder>``).
 """
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from app.registry import PAGES as PAGE_SPECS
-from bench import serve
 from bench.gallery import settle
-from tests.conftest import browser_or_skip
 from tests.test_browser import CANVAS_SPY, MEASURE, check_first_screen, check_fits, specs_of, title_in
 
-ROOT = Path(__file__).resolve().parents[1]
 LOAD_TIMEOUT = 120_000  # ms: a fresh server's first run imports everything and trains
-# small runs: the layout does not depend on the numbers
-SMALL = "v=2&schemes=zeros&schemes=normal%3Astd%3D1&schemes=xavier_normal&schemes=he_normal&seeds=2&epochs=10&width=8"
+# Every page in the default configuration, as most visitors see it (and as test_browser.py's laptop pass has
+# trained it on the shared server)
 PHONE = {"width": 390, "height": 844}
 # the Scale × depth page draws its map when the link asks (a small one: he_normal, 4 × 3 points)
 EXTRA = {"scale_depth": "&sweep=true&sweep_x_values=0.5,1,2,3&sweep_y_values=1,4,16"}
@@ -34,21 +30,7 @@ EXTRA = {"scale_depth": "&sweep=true&sweep_x_values=0.5,1,2,3&sweep_y_values=1,4
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def server():
-    chromium = browser_or_skip()
-    log = ROOT / "test-artifacts" / "layout-phone-server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with serve.server(log=log) as (base, _):
-        yield {"base": base, "chromium": chromium}
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=server["chromium"], args=serve.CHROMIUM_ARGS)
-        yield b
-        b.close()
+# server and browser: tests/conftest.py (one of each for every browser test)
 
 
 def open_page(browser, base: str, path_and_query: str, title: str, viewport: dict) -> Page:
@@ -78,7 +60,7 @@ def test_no_page_cuts_a_legend_a_tab_row_or_a_label_on_a_phone(server, browser, 
             page = context.new_page()
             specs = specs_of(page)
             path = "" if spec.path == PAGE_SPECS[0].path else spec.path  # the default page lives at "/"
-            page.goto(f"{server['base']}/{path}?{SMALL}&lang={lang}" + EXTRA.get(spec.path, ""))
+            page.goto(f"{server['base']}/{path}?lang={lang}" + EXTRA.get(spec.path, ""))
             settle(page, title_in(lang, spec.title), timeout=LOAD_TIMEOUT)
             page.wait_for_timeout(500)  # Vega redraws container-wide charts once their width is known
             where = f"{spec.path} ({lang}, 390 px)"
@@ -93,7 +75,7 @@ def test_no_page_cuts_a_legend_a_tab_row_or_a_label_on_a_phone(server, browser, 
         context.close()
     assert drawn["text"] > 100 and drawn["gradient"] >= 4  # the spy saw the charts' texts and colour legends
     # a laptop shows the navigation without asking: its labels are not cut either
-    page = open_page(browser, server["base"], f"?{SMALL}&lang={lang}", title_in(lang, PAGE_SPECS[0].title),
+    page = open_page(browser, server["base"], f"?lang={lang}", title_in(lang, PAGE_SPECS[0].title),
                      {"width": 1280, "height": 900})
     assert not page.evaluate(MEASURE)["nav"], f"navigation labels cut at 1280 px ({lang})"
     page.context.close()
@@ -104,7 +86,7 @@ def selected_tab(page: Page) -> str:
 
 
 def test_a_link_with_a_tab_selected_reopens_that_tab(server, browser):
-    page = open_page(browser, server["base"], f"gradients?{SMALL}", "Gradients", {"width": 1280, "height": 900})
+    page = open_page(browser, server["base"], "gradients", "Gradients", {"width": 1280, "height": 900})
     assert selected_tab(page) == "Norms over training"
     page.locator("[data-testid=stMain] [role=tab]").filter(has_text="One layer over training").click()
     page.wait_for_function("() => location.search.includes('tab=one_layer')", timeout=30_000)

@@ -181,20 +181,13 @@ HOSTILE = {
 
 
 @pytest.fixture(scope="module")
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    from bench import serve
-    from tests.conftest import browser_or_skip
-
-    chromium = browser_or_skip()
-    with serve.server() as (base, _), sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=serve.CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        requests: list[str] = []
-        context.on("request", lambda r: requests.append(r.url))
-        yield base, context, requests
-        browser.close()
+def browser_page(server, browser):
+    """The browser tests' server and Chromium (tests/conftest.py), and one context that records every request."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    yield server["base"], context, requests
+    context.close()
 
 
 def _alerts(page) -> list[str]:
