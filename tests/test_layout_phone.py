@@ -18,9 +18,9 @@ from playwright.sync_api import Page, expect
 
 from app.registry import PAGES as PAGE_SPECS
 from bench.gallery import settle
-from tests.test_browser import CANVAS_SPY, MEASURE, check_first_screen, check_fits, specs_of, title_in
+from tests.test_browser import (CANVAS_SPY, LOAD_TIMEOUT, MEASURE, check_first_screen, check_fits, specs_of,
+                                title_in)
 
-LOAD_TIMEOUT = 120_000  # ms: a fresh server's first run imports everything and trains
 # Every page in the default configuration, as most visitors see it (and as test_browser.py's laptop pass has
 # trained it on the shared server)
 PHONE = {"width": 390, "height": 844}
