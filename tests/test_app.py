@@ -313,7 +313,7 @@ def test_a_session_keeps_no_results_after_its_script_run(page):
     from app.restart_fits import FITS
 
     FITS.clear()  # other tests' fits
-    at = app(SMALL)
+    at = app(SMALL + "&n_samples=150")  # 150 points: the Restarts page's fits take a third of the default's work
     if page != "overview":
         goto(at, page)
     no_errors(at)
@@ -711,7 +711,7 @@ def test_restarts_page_draws_core_restarts_for_its_link():
 
 
 def test_restarts_page_bad_keys_warn_name_the_default_and_fall_back():
-    at = goto(app("v=1&seeds=1&epochs=3&width=4&restarts=999&fit=nope&components=3"), "restarts")
+    at = goto(app("v=1&seeds=1&epochs=3&width=4&n_samples=150&restarts=999&fit=nope&components=3"), "restarts")
     assert not at.exception
     text = " ".join(w.value for w in at.warning).replace("\\", "")
     assert "restarts: got '999'" in text and "using the default 20" in text
@@ -786,7 +786,8 @@ MOVED_TAB = {"tabs_weights": "How far training moved the weights"}
     ("symmetry", ["", "epoch=5", "epoch=5&split=train", "epoch=5&split=train&metric=accuracy",
                   "epoch=5&split=train&metric=accuracy&count=weights"]),
     ("boundaries", ["", "epoch=5", "epoch=5&seed=1", "seed=1"]),
-    ("restarts", ["", "fit=gmm.random", "fit=gmm.random&clusters=4"])])
+    # the restart fits on 150 points: a third of the default's work, and the memo's keys are the same
+    ("restarts", ["n_samples=150", "n_samples=150&fit=gmm.random", "n_samples=150&fit=gmm.random&clusters=4"])])
 def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views, monkeypatch):
     """app.spec_memo: a rerun draws from kept specs (and kept derived frames), byte for byte what a build from
     nothing draws. The views (a link's view keys, and the tab open) are opened one after another on one
