@@ -1,10 +1,10 @@
 """The story page's runs, computed once per server and kept: the page only reads them.
 
-Each step's configuration (core.views.story.STEPS) is trained by the server's scheduler like any run; what the page
-draws of it (a few small frames) is kept in ``KEPT``, which holds exactly the story's entries, so no other
-visitor's run can push them out. ``warm`` computes them all on a background thread when the server starts
-(app.server), so a visitor arriving after the warm-up waits only for the browser; one arriving during it waits
-for the step's job, as for any run.
+Each step's configuration (core.views.story.STEPS) is trained by the server's scheduler like any run (or only
+drawn and probed, for a step that shows epoch 0); what the page draws of it (a few small frames) is kept in
+``KEPT``, which holds exactly the story's entries, so no other visitor's run can push them out. ``warm`` computes
+them all on a background thread when the server starts (app.server), so a visitor arriving after the warm-up
+waits only for the browser; one arriving during it waits for the step's job, as for any run.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from core.measure import meanfield, theory
 from core.nn import activations
 from core.runtime import budget
 from core.views import story
-from core.experiment import run
+from core.experiment import at_initialization, run
 from core.i18n import _
 from core.restarts import RestartSettings
 from app.scheduler import JobSpec
@@ -51,7 +51,12 @@ RESTART_MEMORY_MB = 150
 
 
 def _step_frames(slug: str) -> Kept:
-    results = run(story.STEPS[slug].config, enforce_budget=False)
+    step = story.STEPS[slug]
+    if step.at_initialization:  # it shows epoch 0 only
+        results = at_initialization(step.config)
+        return Kept({"layer_stats": results.frames["layer_stats"],
+                     "prediction": theory.second_moment_prediction(results)})
+    results = run(step.config, enforce_budget=False)
     f = results.frames
     return Kept({"summary": f["summary"], "distinct_units": f["distinct_units"], "layer_stats": f["layer_stats"],
                  "prediction": theory.second_moment_prediction(results)})
@@ -59,7 +64,7 @@ def _step_frames(slug: str) -> Kept:
 
 def _step_spec(slug: str) -> JobSpec:
     config = story.STEPS[slug].config
-    est = budget.estimate(config)
+    est = budget.estimate(config)  # a step drawn at initialization costs a fraction of it: the bound holds
     work = stored_work(KEPT, ("story", slug), f"story step {slug}", lambda job: _step_frames(slug))
     return JobSpec(work, est.seconds, est.memory_mb, est.cores)
 

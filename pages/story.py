@@ -23,9 +23,9 @@ current(needs_results=False)  # the sidebar's configuration is not this page's: 
 
 st.title(page_title("story"))
 PageView("story")
-st.markdown(_("**Why should weights start random, and which random?** Five steps, each a real run of this "
-              "server's trainer with sentences computed from it; each link opens the full page with the same "
-              "configuration."))
+st.markdown(_("**Why should weights start random, and which random?** Five steps, each computed by this "
+              "server from real networks, trained or measured at initialization, with sentences read off its "
+              "numbers; each link opens the full page with the same configuration."))
 
 
 def link(page: str, query: str) -> None:

@@ -3,9 +3,11 @@ both languages."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from core import restarts, run
+from core import at_initialization, restarts, run
+from core.config import replace
 from core.views import story
 from core.measure import theory
 from core.sweeps.sweep_init import init_map
@@ -18,8 +20,20 @@ DATA_SEEDS = [0, 1, 2, 3]
 def runs(request):
     seed = request.param
     steps = {slug: story.with_data_seed(s, seed) for slug, s in story.STEPS.items()}
-    results = {slug: run(s.config) for slug, s in steps.items()}
+    # as app.story computes them: a step that shows epoch 0 only is drawn and probed, not trained
+    results = {slug: at_initialization(s.config) if s.at_initialization else run(s.config)
+               for slug, s in steps.items()}
     return seed, steps, results
+
+
+def test_a_step_drawn_at_initialization_shows_epoch_0_and_its_numbers_are_a_run_s():
+    drawn = [s for s in story.STEPS.values() if s.at_initialization]
+    assert {s.slug for s in drawn} == {"vanish", "which-relu", "which-tanh"}
+    assert all(s.view["epoch"] == 0 for s in drawn)  # the view its link opens, and the epoch the page draws
+    step = drawn[0]
+    small = replace(step.config, seeds=1, width=(8,), depth=3, epochs=1)  # run's epoch 0, bit for bit
+    frame, trained = at_initialization(small).frames["layer_stats"], run(small).frames["layer_stats"]
+    pd.testing.assert_frame_equal(frame, trained[trained["epoch"] == 0].reset_index(drop=True), check_exact=True)
 
 
 def _factors(steps, results, slug):

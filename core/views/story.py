@@ -1,5 +1,5 @@
-"""The story page: the question answered in five steps, each a picture from a real run and sentences computed
-from that run.
+"""The story page: the question answered in five steps, each a picture of real networks (trained, or drawn and
+measured at initialization) and sentences computed from their numbers.
 
 *Why should weights start random, and which random?*
 
@@ -38,6 +38,9 @@ class Step:
     page: str  # the page that shows it in full
     config: ExperimentConfig
     view: dict = field(default_factory=dict)  # that page's view keys
+    # It shows epoch 0 only: its models are drawn and probed, not trained (core.at_initialization: the same
+    # numbers as a run's epoch 0). Its config's epochs are for the page it links to.
+    at_initialization: bool = False
 
 
 def _deep(activation: str, schemes: tuple[str, ...]) -> ExperimentConfig:
@@ -57,12 +60,12 @@ STEPS: dict[str, Step] = {s.slug: s for s in (
          {"split": "train", "metric": "loss"}),
     Step("vanish", N_("Too small vanishes, too large explodes"), "activations",
          _deep("relu", ("normal:std=0.05", "he_normal", "normal:std=0.5")),
-         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}),
+         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}, at_initialization=True),
     Step("which-relu", N_("Which random"), "activations", _deep("relu", ("xavier_normal", "he_normal")),
-         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}),
+         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}, at_initialization=True),
     Step("which-tanh", N_("Which random"), "activations",
          _deep("tanh", ("xavier_normal", "lecun_normal", "he_normal")),
-         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}),
+         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}, at_initialization=True),
 )}
 # The map of step 5: He's scheme with its gain sigma_w swept across ReLU's boundary (sigma_w = sqrt 2), to depth 50
 MAP_QUERY = ("sweep_x=sigma_w&sweep_x_values=0.5,0.75,1,1.25,1.5,1.75,2,2.5,3"
