@@ -156,16 +156,11 @@ def run(config: ExperimentConfig, progress: Callable[[int, int], None] | None = 
     if control is not None:
         control.check()
     models = config.models
-    distinct = frames.distinct_units(out.records, models, layout.sizes[1:])
+    probed = record_frames(out.records, models, layout)
     fr = {
-        "summary": frames.summary(out, models, distinct),
+        "summary": frames.summary(out, models, probed["distinct_units"]),
         "curves": frames.curves(out, models),
-        "layer_stats": frames.layer_stats(out.records, models),
-        "histograms": frames.histograms(out.records, models),
-        "gradient_norms": frames.gradient_norms(out.records, models),
-        "init_distances": frames.init_distances(out.records, models),
-        "unit_distances": frames.unit_distances(out.records, models),
-        "distinct_units": distinct,
+        **probed,
         "data_points": frames.data_points(data),
     }
     if grid is not None:
@@ -173,20 +168,23 @@ def run(config: ExperimentConfig, progress: Callable[[int, int], None] | None = 
     return Results(config, data, layout, init, out.final, fr)
 
 
+def record_frames(records, models, layout: network.Layout) -> dict[str, pd.DataFrame]:
+    """The frames read off the probe records: layer_stats, histograms, gradient_norms, init_distances,
+    unit_distances, distinct_units (``run``'s, in its order; ``at_initialization``'s)."""
+    return {"layer_stats": frames.layer_stats(records, models),
+            "histograms": frames.histograms(records, models),
+            "gradient_norms": frames.gradient_norms(records, models),
+            "init_distances": frames.init_distances(records, models),
+            "unit_distances": frames.unit_distances(records, models),
+            "distinct_units": frames.distinct_units(records, models, layout.sizes[1:])}
+
 
 def at_initialization(config: ExperimentConfig, control: Control | None = None) -> Results:
-    """``config``'s models drawn and probed once, nothing trained: ``run``'s epoch-0 frames (layer_stats,
-    histograms, gradient_norms, init_distances, unit_distances, distinct_units), the same numbers, for the cost
-    of one record where ``run`` trains every epoch and probes each recorded one (and its decision-boundary
-    grid). Its final weights are the initial ones. The theory and the claims about initialization read it."""
+    """``config``'s models drawn and probed once, nothing trained: ``run``'s epoch-0 frames (``record_frames``),
+    the same numbers, for the cost of one record where ``run`` trains every epoch and probes each recorded one
+    (and its decision-boundary grid). Its final weights are the initial ones. The theory and the claims about
+    initialization read it, and the landing page's steps that show epoch 0."""
     p = prepare(config, control=control)
     record = p.prober.without_grid().session(p.layout, p.init).record(0, p.init)
     record.alive = np.ones(len(p.init), bool)  # at epoch 0 every model is alive (the trainer sets it later on)
-    models = config.models
-    fr = {"layer_stats": frames.layer_stats([record], models),
-          "histograms": frames.histograms([record], models),
-          "gradient_norms": frames.gradient_norms([record], models),
-          "init_distances": frames.init_distances([record], models),
-          "unit_distances": frames.unit_distances([record], models),
-          "distinct_units": frames.distinct_units([record], models, p.layout.sizes[1:])}
-    return Results(config, p.data, p.layout, p.init, p.init, fr)
+    return Results(config, p.data, p.layout, p.init, p.init, record_frames([record], config.models, p.layout))
