@@ -222,3 +222,30 @@ def test_at_initialization_gives_run_s_epoch_0_frames_without_training(query):
         pd.testing.assert_frame_equal(frame, want, check_exact=True, obj=name)
     np.testing.assert_array_equal(drawn.initial, trained.initial)
     np.testing.assert_array_equal(drawn.final, drawn.initial)
+
+
+def test_records_at_initialization_run_on_one_blas_thread(monkeypatch):
+    """at_initialization's record and a scale x depth map's (core.sweeps.sweep_init) run on one BLAS thread,
+    whatever the process had, and give the count back."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from core import at_initialization
+    from core.measure import probes
+    from core.sweeps import sweep_init
+
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    seen = []
+    record = probes.ProbeSession.record
+
+    def recording(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return record(self, *args, **kwargs)
+    monkeypatch.setattr(probes.ProbeSession, "record", recording)
+    config = ExperimentConfig(schemes=("he_normal",), seeds=1, depth=2, width=(8,))
+    with threadpool_limits(limits=2, user_api="blas"):
+        at_initialization(config)
+        sweep_init.init_rows(config)
+        assert blas_threads() == {2}
+    assert seen == [{1}, {1}]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from core import experiment
 from core.config import ExperimentConfig
+from core.runtime import blas
 from core.runtime.control import Control
 from core.measure.probes import KINDS, PROBE_SIZE
 from core.sweeps.sweep import SweepConfig, SweepResults, Task
@@ -38,7 +39,8 @@ def init_rows(config: ExperimentConfig, control: Control | None = None) -> pd.Da
     """One task's rows (core.sweeps.sweep_task.COLUMNS): its stack drawn and probed at epoch 0, nothing trained."""
     p = experiment.prepare(config, control=control)
     session = p.prober.for_sweep(functional_epochs=()).session(p.layout, p.init)
-    record = session.record(0, p.init)
+    with blas.single_threaded():  # as core.experiment.at_initialization's record
+        record = session.record(0, p.init)
     pre = record.stats[:, KINDS.index("preactivation"), :, 2].T
     grad = record.stats[:, KINDS.index("gradient"), :, 2].T
     depth = config.depth
