@@ -4,6 +4,20 @@ from pathlib import Path
 
 import pytest
 
+def pytest_configure(config):
+    """Each test process runs BLAS on its share of the CPUs: one thread per process when pytest-xdist runs one
+    process per CPU (pytest.ini), as scikit-learn's own conftest.py does. Two BLAS threads in each of two
+    processes oversubscribe two cores: a thread then waits for a core while its partner spins, and the same
+    work takes about twice as long (bench/results/init_threads.md). The numbers never depend on the count
+    (core.runtime.blas). Tests of the code that sets the count set a count of their own first. Processes the
+    tests start (the dashboard server, the command line) keep their own default."""
+    from threadpoolctl import threadpool_limits
+
+    from core.runtime.blas import cpu_count
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    threadpool_limits(limits=max(1, cpu_count() // workers))
+
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 

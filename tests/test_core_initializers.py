@@ -137,7 +137,7 @@ def test_orthogonal_draws_the_same_bits_on_one_blas_thread_as_on_several(shape):
 
 
 def test_initial_weights_are_drawn_on_one_blas_thread(monkeypatch):
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info, threadpool_limits
     seen = []
     sample = initializers.sample
 
@@ -147,7 +147,8 @@ def test_initial_weights_are_drawn_on_one_blas_thread(monkeypatch):
     monkeypatch.setattr(initializers, "sample", recording)
     c = ExperimentConfig(schemes=("orthogonal",), seeds=1, depth=2, width=(8,))
     data = load_data(c)
-    initial_weights(c, network.Layout((data.n_features, *c.widths, data.n_outputs)), data)
+    with threadpool_limits(limits=2, user_api="blas"):  # the test process's own count is 1 (tests/conftest.py)
+        initial_weights(c, network.Layout((data.n_features, *c.widths, data.n_outputs)), data)
     assert seen and all(s == {1} for s in seen), seen
 
 
