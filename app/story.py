@@ -21,7 +21,6 @@ from core.measure import meanfield, theory
 from core.nn import activations
 from core.runtime import budget
 from core.views import story
-from core.experiment import at_initialization, run
 from core.i18n import _
 from core.restarts import RestartSettings
 from app.scheduler import JobSpec
@@ -51,14 +50,9 @@ RESTART_MEMORY_MB = 150
 
 
 def _step_frames(slug: str) -> Kept:
-    step = story.STEPS[slug]
-    if step.at_initialization:  # it shows epoch 0 only
-        results = at_initialization(step.config)
-        return Kept({"layer_stats": results.frames["layer_stats"],
-                     "prediction": theory.second_moment_prediction(results)})
-    results = run(step.config, enforce_budget=False)
-    f = results.frames
-    return Kept({"summary": f["summary"], "distinct_units": f["distinct_units"], "layer_stats": f["layer_stats"],
+    results = story.compute(story.STEPS[slug], enforce_budget=False)
+    f = results.frames  # a step drawn at initialization has no summary nor distinct units: it shows epoch 0
+    return Kept({**{name: f[name] for name in ("summary", "distinct_units", "layer_stats") if name in f},
                  "prediction": theory.second_moment_prediction(results)})
 
 

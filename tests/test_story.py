@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import at_initialization, restarts, run
+from core import restarts
 from core.views import story
 from core.measure import theory
 from core.sweeps.sweep_init import init_map
@@ -18,17 +18,16 @@ DATA_SEEDS = [0, 1, 2, 3]
 def runs(request):
     seed = request.param
     steps = {slug: story.with_data_seed(s, seed) for slug, s in story.STEPS.items()}
-    # as app.story computes them: a step that shows epoch 0 only is drawn and probed, not trained
-    results = {slug: at_initialization(s.config) if s.at_initialization else run(s.config)
-               for slug, s in steps.items()}
+    results = {slug: story.compute(s) for slug, s in steps.items()}  # as app.story computes them
     return seed, steps, results
 
 
-def test_a_step_drawn_at_initialization_shows_epoch_0():
-    """Its numbers are a run's epoch 0, bit for bit: tests/test_core_trainer.py."""
-    drawn = [s for s in story.STEPS.values() if s.at_initialization]
-    assert {s.slug for s in drawn} == {"vanish", "which-relu", "which-tanh"}
-    assert all(s.view["epoch"] == 0 for s in drawn)  # the view its link opens, and the epoch the page draws
+def test_the_steps_that_show_epoch_0_are_drawn_at_initialization():
+    """Their numbers are a run's epoch 0, bit for bit (tests/test_core_trainer.py); the others are trained."""
+    drawn = {slug for slug, s in story.STEPS.items() if s.at_initialization}
+    assert drawn == {"vanish", "which-relu", "which-tanh"}
+    results = story.compute(story.with_data_seed(story.STEPS["vanish"], 1))
+    assert set(results.frames["layer_stats"]["epoch"]) == {0} and "summary" not in results.frames
 
 
 def _factors(steps, results, slug):

@@ -9,10 +9,10 @@ measured at initialization) and sentences computed from their numbers.
 4. Which random: the scale that keeps it level depends on the activation (He for ReLU; for tanh, gain 5/3).
 5. Scale x depth: where the signal shrinks and where it grows, at initialization, over depth up to 50.
 
-Each step names the configuration it draws (``STEPS``), which the app trains once per server; every sentence
-is computed from the step's own results here (tests/test_story.py checks them on several data seeds), and each
-step links to the page that shows it in full, with the same configuration and view. Nothing here imports
-Streamlit.
+Each step names the configuration it draws (``STEPS``), which the app computes (``compute``) once per server;
+every sentence is computed from the step's own results here (tests/test_story.py checks them on several data
+seeds), and each step links to the page that shows it in full, with the same configuration and view. Nothing
+here imports Streamlit.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import pandas as pd
 
 from core.views import phrases
 from core.config import ExperimentConfig
+from core.experiment import Results, at_initialization, run
 from core.i18n import N_, _
 from core.restarts import split_groups, two_groups
 from core.sweeps.sweep import SweepConfig
@@ -38,9 +39,20 @@ class Step:
     page: str  # the page that shows it in full
     config: ExperimentConfig
     view: dict = field(default_factory=dict)  # that page's view keys
-    # It shows epoch 0 only: its models are drawn and probed, not trained (core.at_initialization: the same
-    # numbers as a run's epoch 0). Its config's epochs are for the page it links to.
-    at_initialization: bool = False
+
+    @property
+    def at_initialization(self) -> bool:
+        """It shows epoch 0 only (the epoch its link opens), so its models are drawn and probed, not trained.
+        Its config's epochs are for the page it links to."""
+        return self.view.get("epoch") == 0
+
+
+def compute(step: Step, enforce_budget: bool = True) -> Results:
+    """The step's networks: drawn and probed once for a step that shows epoch 0 (``at_initialization``: the same
+    numbers as a run's epoch 0), trained otherwise."""
+    if step.at_initialization:
+        return at_initialization(step.config)
+    return run(step.config, enforce_budget=enforce_budget)
 
 
 def _deep(activation: str, schemes: tuple[str, ...]) -> ExperimentConfig:
@@ -60,12 +72,12 @@ STEPS: dict[str, Step] = {s.slug: s for s in (
          {"split": "train", "metric": "loss"}),
     Step("vanish", N_("Too small vanishes, too large explodes"), "activations",
          _deep("relu", ("normal:std=0.05", "he_normal", "normal:std=0.5")),
-         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}, at_initialization=True),
+         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}),
     Step("which-relu", N_("Which random"), "activations", _deep("relu", ("xavier_normal", "he_normal")),
-         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}, at_initialization=True),
+         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}),
     Step("which-tanh", N_("Which random"), "activations",
          _deep("tanh", ("xavier_normal", "lecun_normal", "he_normal")),
-         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}, at_initialization=True),
+         {"epoch": 0, "quantity": "preactivation", "stat": "second_moment"}),
 )}
 # The map of step 5: He's scheme with its gain sigma_w swept across ReLU's boundary (sigma_w = sqrt 2), to depth 50
 MAP_QUERY = ("sweep_x=sigma_w&sweep_x_values=0.5,0.75,1,1.25,1.5,1.75,2,2.5,3"
