@@ -4,18 +4,25 @@ from pathlib import Path
 
 import pytest
 
+
 def pytest_configure(config):
-    """Each test process runs BLAS on its share of the CPUs: one thread per process when pytest-xdist runs one
-    process per CPU (pytest.ini), as scikit-learn's own conftest.py does. Two BLAS threads in each of two
-    processes oversubscribe two cores: a thread then waits for a core while its partner spins, and the same
-    work takes about twice as long (bench/results/init_threads.md). The numbers never depend on the count
-    (core.runtime.blas). Tests of the code that sets the count set a count of their own first. Processes the
-    tests start (the dashboard server, the command line) keep their own default."""
+    """Each pytest-xdist process runs BLAS on its share of the CPUs (one thread when pytest.ini runs one process
+    per CPU), as scikit-learn's own conftest.py does: two BLAS threads in each of two processes oversubscribe two
+    cores, and a thread then waits for a core while its partner spins (bench/results/init_threads.md). The
+    numbers never depend on the count (core.runtime.blas). Tests of the code that sets the count set a count of
+    their own first. Without xdist (``-n 0``), and in the processes the tests start (the dashboard server, the
+    command line), BLAS keeps its own default."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers is None:
+        return
+    # Load the BLAS libraries now (NumPy's, and SciPy's own copy, which scikit-learn uses): threadpoolctl limits
+    # only the libraries already loaded, and pytest imports the tests after this hook.
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     from core.runtime.blas import cpu_count
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    threadpool_limits(limits=max(1, cpu_count() // workers))
+    threadpool_limits(limits=max(1, cpu_count() // int(workers)), user_api="blas")
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,5 +1,6 @@
 """Grouped training (model groups on worker processes) changes speed only: every number is the same."""
 import threading
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -114,6 +115,15 @@ def test_curve_points_only_thin_the_evaluations():
 
 def _blas_threads():
     return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_a_test_process_runs_blas_on_its_share_of_the_cpus():
+    """tests/conftest.py: under pytest-xdist (the README's command), each process's share of the CPUs; its limit
+    once took no effect, because BLAS loaded after it. (With -n 0, BLAS keeps its default: nothing to check.)"""
+    from core.runtime.blas import cpu_count
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers is not None:
+        assert set(_blas_threads()) == {max(1, cpu_count() // int(workers))}
 
 
 def test_training_runs_blas_single_threaded_and_gives_the_count_back():
