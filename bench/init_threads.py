@@ -54,7 +54,7 @@ def best_ms(a: np.ndarray, threads: int, rounds: int = 5) -> float:
 
 def best_record(config, threads: int, rounds: int = 2) -> tuple[float, float]:
     """(best wall seconds, its CPU seconds) of ``at_initialization(config)`` with BLAS on ``threads`` threads:
-    its record's own choice of one thread is lifted for the measurement."""
+    its own choice of one thread (for the draws and for the record) is lifted for the measurement."""
     from threadpoolctl import threadpool_limits
 
     from core import at_initialization

@@ -185,9 +185,9 @@ def at_initialization(config: ExperimentConfig, control: Control | None = None) 
     (and its decision-boundary grid). Its final weights are the initial ones. The theory and the claims about
     initialization read it, and the landing page's steps that show epoch 0."""
     p = prepare(config, control=control)
-    # One BLAS thread, as for the draws: on idle cores the record takes about as long and less CPU; on cores
-    # that other work keeps busy, a second thread waits for one and the record takes twice as long
-    # (bench/results/init_threads.md). The numbers are the same bits either way (core.runtime.blas).
+    # One BLAS thread, as for the draws: on idle cores a second thread gains little and costs CPU; on cores
+    # that other work keeps busy, it waits for one and slows the record (bench/results/init_threads.md). The
+    # numbers are the same bits either way (core.runtime.blas).
     with blas.single_threaded():
         record = p.prober.without_grid().session(p.layout, p.init).record(0, p.init)
     record.alive = np.ones(len(p.init), bool)  # at epoch 0 every model is alive (the trainer sets it later on)

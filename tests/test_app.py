@@ -313,7 +313,7 @@ def test_a_session_keeps_no_results_after_its_script_run(page):
     from app.restart_fits import FITS
 
     FITS.clear()  # other tests' fits
-    at = app(SMALL + "&n_samples=150")  # 150 points: the Restarts page's fits take a third of the default's work
+    at = app(SMALL + "&n_samples=150")  # 150 points: less for the Restarts page to fit; the fact needs no size
     if page != "overview":
         goto(at, page)
     no_errors(at)
@@ -786,7 +786,7 @@ MOVED_TAB = {"tabs_weights": "How far training moved the weights"}
     ("symmetry", ["", "epoch=5", "epoch=5&split=train", "epoch=5&split=train&metric=accuracy",
                   "epoch=5&split=train&metric=accuracy&count=weights"]),
     ("boundaries", ["", "epoch=5", "epoch=5&seed=1", "seed=1"]),
-    # the restart fits on 150 points: a third of the default's work, and the memo's keys are the same
+    # the restart fits on 150 points: less work than the default's 500, and the memo's keys are the same
     ("restarts", ["n_samples=150", "n_samples=150&fit=gmm.random", "n_samples=150&fit=gmm.random&clusters=4"])])
 def test_kept_chart_specs_draw_exactly_what_a_fresh_build_draws(page, views, monkeypatch):
     """app.spec_memo: a rerun draws from kept specs (and kept derived frames), byte for byte what a build from

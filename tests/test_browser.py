@@ -46,8 +46,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
 VIEWPORT = {"width": 1500, "height": 1000}
 # Bounds that catch a page that never settles, not measurements (those are bench/'s): under the whole suite's
-# load a page's work takes several times what it takes alone (a Restarts page's fits: 10 s alone, 60 s once
-# beside the landing page's, in the server's threads).
+# load a page's work (a Restarts page's fits, in the server's threads) takes several times what it takes alone.
 LOAD_TIMEOUT = 180_000  # ms: a fresh server's first run imports everything and trains
 RUN_TIMEOUT = 120_000  # ms: one training run of a small configuration, or a page's restart fits
 
